@@ -1,0 +1,93 @@
+"""`csat`: the project's command line (sample data, the whole pipeline)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from dagster_project import settings
+
+
+def _has_deliveries(landing: Path) -> bool:
+    from dagster_project.contract import ENTITIES
+    from dagster_project.ingestion.files import discover_files
+
+    return any(discover_files(landing, e) for e in ENTITIES)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from dagster_project.sample_data import generate_sample_data, write_dirty_delivery
+
+    landing = Path(args.landing or settings.landing_dir())
+    if args.dirty:
+        dirty = write_dirty_delivery(landing, seed=args.seed)
+        print(
+            f"dirty delivery written to {landing}: {len(dirty.files)} files, "
+            f"{len(dirty.expected_rejects)} rows that must be rejected"
+        )
+        return 0
+    summary = generate_sample_data(
+        landing, seed=args.seed, responses=args.responses, months=args.months, as_of=args.as_of
+    )
+    print(f"sample data written to {landing}: {len(summary.files)} files")
+    for entity, rows in summary.delivered.items():
+        print(f"  {entity:<20} {rows:>12,} rows")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    landing = Path(args.landing or settings.landing_dir()).resolve()
+    warehouse = Path(args.warehouse or settings.warehouse_path()).resolve()
+    if not _has_deliveries(landing):
+        from dagster_project.sample_data import generate_sample_data
+
+        print(f">> landing folder {landing} is empty: generating sample data ({args.responses:,} survey responses)")
+        generate_sample_data(landing, seed=args.seed, responses=args.responses)
+    os.environ["CSAT_LANDING_DIR"] = str(landing)
+    os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
+
+    from dagster_project.definitions import PIPELINE_JOB, build_definitions
+    from dagster_project.reporting import print_run_summary
+
+    defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
+    print(f">> running the pipeline: {landing} -> {warehouse}")
+    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(raise_on_error=False)
+    print_run_summary(warehouse)
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(f"FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+        return 1
+    print(f"pipeline finished: warehouse at {warehouse}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="csat", description="Customer-satisfaction warehouse.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write deterministic sample landing files")
+    gen.add_argument("--landing", help="landing folder (default: $CSAT_LANDING_DIR or data/landing)")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--responses", type=int, default=20_000, help="survey responses; other entities scale")
+    gen.add_argument("--months", type=int, default=30, help="months of history")
+    gen.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 1), help="end (exclusive)")
+    gen.add_argument("--dirty", action="store_true", help="write a small delivery full of contract violations")
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="run the whole pipeline (generates sample data if landing is empty)")
+    run.add_argument("--landing", help="landing folder (default: $CSAT_LANDING_DIR or data/landing)")
+    run.add_argument("--warehouse", help="DuckDB file (default: $CSAT_WAREHOUSE_PATH or data/warehouse/csat.duckdb)")
+    run.add_argument("--seed", type=int, default=42, help="seed for generated sample data")
+    run.add_argument("--responses", type=int, default=20_000, help="scale of generated sample data")
+    run.set_defaults(func=cmd_run)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

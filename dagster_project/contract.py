@@ -1,0 +1,270 @@
+"""The source data contract (see docs/SOURCES.md): entities, columns, types and rules.
+
+This module is the single place the contract lives. Ingestion generates its validation SQL from
+it, the sample-data generator writes files that follow it, and the tests read it to build bad rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Contract type -> DuckDB type of the column in the `raw` schema.
+DUCKDB_TYPES = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "num": "DECIMAL(18, 4)",
+    "bool": "BOOLEAN",
+    "ts": "TIMESTAMP",  # always UTC: offsets are applied, naive values are taken as UTC
+    "date": "DATE",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "str"
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    values: tuple[str, ...] | None = None  # allowed values, compared trimmed and lower-cased
+    not_future: bool = False
+    personal: bool = False  # personal data: allowed in raw, never in clear in a mart
+
+    def __post_init__(self) -> None:
+        if self.type not in DUCKDB_TYPES:
+            raise ValueError(f"column {self.name}: unknown contract type {self.type!r}")
+
+    @property
+    def duckdb_type(self) -> str:
+        return DUCKDB_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Entity:
+    source: str
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    # (later, earlier): `later` must not be before `earlier` when both are present.
+    order_rules: tuple[tuple[str, str], ...] = ()
+    # Among rows of one delivery that share a key, the one with the greatest value here is kept
+    # (then the last row of the file); the others are rejected as `duplicate`.
+    version_column: str | None = None
+    formats: tuple[str, ...] = field(default=("csv", "jsonl", "parquet"))
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.source}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required or c.name in self.key]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.qualified_name} has no column {name!r}")
+
+
+SURVEY_CHANNELS = ("web", "app", "email", "sms", "phone", "store", "wechat", "other")
+TOUCHPOINTS = ("purchase", "delivery", "support", "onboarding", "relationship")
+TICKET_TYPES = ("complaint", "inquiry", "request")
+TICKET_CHANNELS = ("phone", "email", "chat", "social", "store", "app")
+TICKET_CATEGORIES = (
+    "product_quality",
+    "price",
+    "service_attitude",
+    "delivery",
+    "billing",
+    "environment",
+    "other",
+)
+SEVERITIES = ("low", "medium", "high", "critical")
+TICKET_STATUSES = ("open", "pending", "resolved", "closed", "reopened")
+ORDER_STATUSES = ("completed", "pending", "cancelled", "refunded")
+EMPLOYEE_ROLES = ("agent", "account_manager", "store_staff")
+SERVQUAL_DIMENSIONS = ("tangibles", "reliability", "responsiveness", "assurance", "empathy")
+
+# The 22 SERVQUAL items (Parasuraman, Zeithaml & Berry, 1988), also shipped as the seed
+# `seeds/survey_items.csv`; the ingestion rule "item_code is a known item" reads that seed.
+SERVQUAL_ITEMS_PER_DIMENSION = {
+    "tangibles": 4,
+    "reliability": 5,
+    "responsiveness": 4,
+    "assurance": 4,
+    "empathy": 5,
+}
+
+SURVEY_RESPONSES = Entity(
+    source="survey",
+    name="survey_responses",
+    key=("response_id",),
+    version_column="submitted_at",
+    columns=(
+        Column("response_id", required=True),
+        Column("survey_id", required=True),
+        Column("customer_id"),
+        Column("submitted_at", "ts", required=True, not_future=True),
+        Column("channel", values=SURVEY_CHANNELS),
+        Column("touchpoint", values=TOUCHPOINTS),
+        Column("likelihood_to_recommend", "int", min=0, max=10),
+        Column("csat_score", "int", min=1, max=5),
+        Column("effort_score", "int", min=1, max=7),
+        Column("overall_satisfaction", "int", min=1, max=10),
+        Column("expectation_confirmation", "int", min=1, max=10),
+        Column("ideal_comparison", "int", min=1, max=10),
+        Column("order_id"),
+        Column("ticket_id"),
+        Column("language"),
+        Column("comment"),
+    ),
+)
+
+SURVEY_ITEM_SCORES = Entity(
+    source="survey",
+    name="survey_item_scores",
+    key=("response_id", "item_code"),
+    columns=(
+        Column("response_id", required=True),
+        Column("item_code", required=True),  # allowed values: the seed survey_items
+        Column("expectation_score", "int", min=1, max=7),
+        Column("perception_score", "int", min=1, max=7),
+    ),
+)
+
+TICKETS = Entity(
+    source="complaints",
+    name="tickets",
+    key=("ticket_id",),
+    order_rules=(
+        ("first_response_at", "opened_at"),
+        ("resolved_at", "opened_at"),
+        ("closed_at", "resolved_at"),
+    ),
+    columns=(
+        Column("ticket_id", required=True),
+        Column("customer_id", required=True),
+        Column("ticket_type", values=TICKET_TYPES),
+        Column("channel", values=TICKET_CHANNELS),
+        Column("category", values=TICKET_CATEGORIES),
+        Column("severity", values=SEVERITIES),
+        Column("opened_at", "ts", required=True, not_future=True),
+        Column("first_response_at", "ts", not_future=True),
+        Column("resolved_at", "ts", not_future=True),
+        Column("closed_at", "ts", not_future=True),
+        Column("status", values=TICKET_STATUSES),
+        Column("reopen_count", "int", min=0),
+        Column("contact_count", "int", min=1),
+        Column("escalated", "bool"),
+        Column("agent_id"),
+        Column("order_id"),
+        Column("description"),
+    ),
+)
+
+CUSTOMERS = Entity(
+    source="crm",
+    name="customers",
+    key=("customer_id",),
+    version_column="updated_at",
+    columns=(
+        Column("customer_id", required=True),
+        Column("full_name", personal=True),
+        Column("email", personal=True),
+        Column("phone", personal=True),
+        Column("gender"),
+        Column("birth_date", "date", personal=True),
+        Column("city"),
+        Column("region"),
+        Column("segment"),  # open list (vip, regular, new, ...): lower-cased at staging
+        Column("signup_at", "ts", not_future=True),
+        Column("store_id"),
+        Column("account_manager_id"),
+        Column("updated_at", "ts", not_future=True),
+    ),
+)
+
+ORDERS = Entity(
+    source="crm",
+    name="orders",
+    key=("order_id",),
+    columns=(
+        Column("order_id", required=True),
+        Column("customer_id", required=True),
+        Column("ordered_at", "ts", required=True, not_future=True),
+        Column("status", values=ORDER_STATUSES),
+        Column("channel"),
+        Column("store_id"),
+        Column("product_category"),
+        Column("amount", "num", min=0),
+        Column("currency"),
+    ),
+)
+
+STORES = Entity(
+    source="crm",
+    name="stores",
+    key=("store_id",),
+    columns=(
+        Column("store_id", required=True),
+        Column("store_name"),
+        Column("city"),
+        Column("region"),
+        Column("opened_at", "date"),
+    ),
+)
+
+EMPLOYEES = Entity(
+    source="crm",
+    name="employees",
+    key=("employee_id",),
+    columns=(
+        Column("employee_id", required=True),
+        Column("full_name", personal=True),
+        Column("role", values=EMPLOYEE_ROLES),
+        Column("team"),
+        Column("store_id"),
+        Column("hired_at", "date"),
+    ),
+)
+
+SUBSCRIPTIONS = Entity(
+    source="churn",
+    name="subscriptions",
+    key=("subscription_id",),
+    order_rules=(("ended_at", "started_at"),),
+    columns=(
+        Column("subscription_id", required=True),
+        Column("customer_id", required=True),
+        Column("plan"),
+        Column("started_at", "ts", required=True, not_future=True),
+        Column("ended_at", "ts"),
+        Column("mrr", "num", min=0),
+        Column("cancel_reason"),
+    ),
+)
+
+ENTITIES: tuple[Entity, ...] = (
+    SURVEY_RESPONSES,
+    SURVEY_ITEM_SCORES,
+    TICKETS,
+    CUSTOMERS,
+    ORDERS,
+    STORES,
+    EMPLOYEES,
+    SUBSCRIPTIONS,
+)
+ENTITIES_BY_NAME = {e.name: e for e in ENTITIES}
+CRM_ENTITIES = tuple(e for e in ENTITIES if e.source == "crm")
+
+
+def entity(name: str) -> Entity:
+    try:
+        return ENTITIES_BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown entity {name!r}; known: {', '.join(ENTITIES_BY_NAME)}") from None

@@ -1,0 +1,46 @@
+"""The one Dagster `Definitions` of the project (`dagster dev -m dagster_project.definitions`)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project import settings
+from dagster_project.assets.ingestion import ingestion_assets
+from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
+from dagster_project.sensors import build_automation
+
+PIPELINE_JOB = "csat_pipeline"
+
+
+def build_definitions(
+    *,
+    landing_dir: str | None = None,
+    warehouse_path: str | None = None,
+    crm_database_url: str | None = None,
+    crm_database_schema: str | None = None,
+) -> dg.Definitions:
+    """Arguments override the environment (CSAT_LANDING_DIR, CSAT_WAREHOUSE_PATH, CSAT_CRM_DATABASE_URL,
+    CSAT_CRM_DATABASE_SCHEMA)."""
+    pipeline = dg.define_asset_job(
+        PIPELINE_JOB, selection=dg.AssetSelection.all(), description="Landing files to marts."
+    )
+    sensors, schedules = build_automation(pipeline)
+    return dg.Definitions(
+        assets=[*ingestion_assets],
+        jobs=[pipeline],
+        sensors=sensors,
+        schedules=schedules,
+        resources={
+            "warehouse": WarehouseResource(path=str(warehouse_path or settings.warehouse_path())),
+            "landing": LandingZoneResource(path=str(landing_dir or settings.landing_dir())),
+            "crm_database": CrmDatabaseResource(
+                url=crm_database_url or settings.crm_database_url() or "",
+                db_schema=crm_database_schema or settings.crm_database_schema() or "",
+            ),
+        },
+        # One process runs a job's steps one after another: DuckDB allows a single writer per file.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

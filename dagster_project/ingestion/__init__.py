@@ -1,0 +1,1 @@
+"""Landing files -> DuckDB `raw` schema: reading, contract validation, rejects and the file manifest."""

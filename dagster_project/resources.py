@@ -1,0 +1,39 @@
+"""Dagster resources: where the landing files, the warehouse and the CRM database are."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dagster_project.ingestion.warehouse import connect
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file (env CSAT_WAREHOUSE_PATH, default data/warehouse/csat.duckdb)."""
+
+    path: str
+
+    def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        return connect(self.path, read_only=read_only)
+
+
+class LandingZoneResource(dg.ConfigurableResource):
+    """The landing folder `<path>/<source>/<entity>/<file>` (env CSAT_LANDING_DIR, default data/landing)."""
+
+    path: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+class CrmDatabaseResource(dg.ConfigurableResource):
+    """Optional CRM database (env CSAT_CRM_DATABASE_URL, a SQLAlchemy URL). Empty: the CRM entities
+    are read from landing files like the other sources."""
+
+    url: str = ""
+    db_schema: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)

@@ -1,0 +1,35 @@
+"""Where things live, from environment variables with working defaults.
+
+Relative paths are resolved against the current directory; the README's commands run from the
+repository root, so the defaults land under `./data/`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_LANDING_DIR = "data/landing"
+DEFAULT_WAREHOUSE_PATH = "data/warehouse/csat.duckdb"
+
+
+def landing_dir() -> Path:
+    return Path(os.environ.get("CSAT_LANDING_DIR", DEFAULT_LANDING_DIR)).resolve()
+
+
+def warehouse_path() -> Path:
+    return Path(os.environ.get("CSAT_WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH)).resolve()
+
+
+def crm_database_url() -> str | None:
+    """SQLAlchemy URL of the CRM database; unset means the CRM comes as files like the other sources."""
+    return os.environ.get("CSAT_CRM_DATABASE_URL") or None
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def crm_database_schema() -> str | None:
+    """Schema of the CRM tables in that database; unset means the connection's default search path."""
+    return os.environ.get("CSAT_CRM_DATABASE_SCHEMA") or None
