@@ -4,11 +4,15 @@ For each row it computes the typed value of every contract column and the ordere
 row breaks. Order of checks (the first one is the reject's `rule`): per column in contract order
 required, type, enum, range, future; then the order rules; then `duplicate` (several rows of one
 delivery share a key: the latest by the entity's version column, else the last in the file, is kept).
+
+Speed: every value is typed once; a row's conditions are OR-ed into one flag, and the list of
+reasons (strings) is built only for the rows that break a rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import duckdb
 
@@ -22,12 +26,31 @@ _TRUE = ("true", "t", "1", "yes", "y")
 _FALSE = ("false", "f", "0", "no", "n")
 
 
+@dataclass(frozen=True)
+class Check:
+    condition: str  # SQL, true when the row breaks the rule (NULL counts as not broken)
+    rule: str
+    column: str | None
+    message: str  # SQL producing the reason text
+
+    @property
+    def violation(self) -> str:
+        """'rule|column|message' when broken, else NULL."""
+        prefix = literal(f"{self.rule}|{self.column or ''}|")
+        return f"case when {self.condition} then {prefix} || {self.message} end"
+
+
 def _in_list(values: Iterable[str]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")"
 
 
+def _text(name: str) -> str:
+    """The delivered text of contract column `name` inside the checking query."""
+    return quote(f"__text_{name}")
+
+
 def typed_expression(column: Column, text: str) -> str:
-    """SQL turning trimmed text into the column's type; NULL when empty or unparseable."""
+    """SQL turning text into the column's type; NULL when empty or unparseable."""
     if column.type == "str":
         return f"case when trim({text}) = '' then null else {text} end"
     t = f"trim({text})"
@@ -49,12 +72,6 @@ def typed_expression(column: Column, text: str) -> str:
     raise ValueError(f"no typing rule for {column.type}")
 
 
-def _violation(condition: str, rule: str, column: str | None, message_sql: str) -> str:
-    """A SQL expression: 'rule|column|message' when the condition holds, else NULL."""
-    prefix = literal(f"{rule}|{column or ''}|")
-    return f"case when {condition} then {prefix} || {message_sql} end"
-
-
 def _message(text: str, value_sql: str | None = None) -> str:
     return literal(text) if value_sql is None else f"{literal(text)} || {value_sql}"
 
@@ -65,18 +82,18 @@ def _bounds(column: Column) -> str:
     return f"{low}..{high}"
 
 
-def column_checks(
-    column: Column, text: str, typed: str, entity: Entity, allowed: dict[str, tuple[str, ...]]
-) -> list[str]:
-    """Rule expressions for one column, in check order: required, type, enum, range, future."""
-    name = column.name
+def column_checks(column: Column, entity: Entity, allowed: dict[str, tuple[str, ...]]) -> list[Check]:
+    """Checks for one column, in order: required, type, enum, range, future.
+
+    They read the delivered text (`__text_<name>`) and the typed value (`<name>`)."""
+    name, text, typed = column.name, _text(column.name), quote(column.name)
     blank = f"({text} is null or trim({text}) = '')"
     shown = f"coalesce({text}, '')"
     checks = []
     if column.required or name in entity.key:
-        checks.append(_violation(blank, "required", name, _message(f"{name} is required but empty")))
+        checks.append(Check(blank, "required", name, _message(f"{name} is required but empty")))
     checks.append(
-        _violation(
+        Check(
             f"not {blank} and {typed} is null",
             "type",
             name,
@@ -85,25 +102,23 @@ def column_checks(
     )
     values = allowed.get(name, column.values)
     if values:
-        lowered = _in_list(v.lower() for v in values)
-        listed = ", ".join(values)
         checks.append(
-            _violation(
-                f"not {blank} and lower(trim({text})) not in {lowered}",
+            Check(
+                f"not {blank} and lower(trim({text})) not in {_in_list(v.lower() for v in values)}",
                 "enum",
                 name,
-                _message(f"{name} is not one of {listed}: ", shown),
+                _message(f"{name} is not one of {', '.join(values)}: ", shown),
             )
         )
     if column.min is not None or column.max is not None:
         low = f"{typed} < {column.min}" if column.min is not None else "false"
         high = f"{typed} > {column.max}" if column.max is not None else "false"
         checks.append(
-            _violation(f"({low} or {high})", "range", name, _message(f"{name} outside {_bounds(column)}: ", shown))
+            Check(f"({low} or {high})", "range", name, _message(f"{name} outside {_bounds(column)}: ", shown))
         )
     if column.not_future:
         checks.append(
-            _violation(
+            Check(
                 f"{typed} > cast(current_timestamp as timestamp)",
                 "future",
                 name,
@@ -113,13 +128,13 @@ def column_checks(
     return checks
 
 
-def order_checks(entity: Entity) -> list[str]:
+def order_checks(entity: Entity) -> list[Check]:
     """(later, earlier) rules on typed values."""
     checks = []
     for later, earlier in entity.order_rules:
         shown = f"cast({quote(later)} as varchar) || ' < ' || cast({quote(earlier)} as varchar)"
         checks.append(
-            _violation(
+            Check(
                 f"{quote(later)} < {quote(earlier)}",
                 "order",
                 later,
@@ -127,12 +142,6 @@ def order_checks(entity: Entity) -> list[str]:
             )
         )
     return checks
-
-
-def _sql_list(expressions: list[str]) -> str:
-    if not expressions:
-        return "cast([] as varchar[])"
-    return f"list_filter([{', '.join(expressions)}], lambda x: x is not null)"
 
 
 def check_delivery(
@@ -146,46 +155,63 @@ def check_delivery(
     `allowed` overrides a column's allowed values (e.g. item codes read from a seed).
     """
     allowed = allowed or {}
-    typed_columns = []
-    checks = []
-    for column in entity.columns:
-        text = quote(staged.columns[column.name])
-        typed = typed_expression(column, text)
-        typed_columns.append(f"{typed} as {quote(column.name)}")
-        checks.extend(column_checks(column, text, typed, entity, allowed))
+    checks = [c for column in entity.columns for c in column_checks(column, entity, allowed)]
+    checks += order_checks(entity)
+
+    texts = [f"{quote(staged.columns[c.name])} as {_text(c.name)}" for c in entity.columns]
+    typed = [f"{typed_expression(c, _text(c.name))} as {quote(c.name)}" for c in entity.columns]
     extras = staged.extra_columns
     extra_json = (
         "json_object(" + ", ".join(f"{literal(n)}, {quote(n)}" for n in extras) + ")"
         if extras
         else "cast(null as json)"
     )
+    any_broken = " or ".join(f"coalesce({c.condition}, false)" for c in checks)
+    reasons = ", ".join(c.violation for c in checks)
+    con.execute(
+        f"""
+        create or replace temp table {CHECKED_TABLE} as
+        with texts as (
+            select _row_number, _malformed, {extra_json} as _extra, {", ".join(texts)}
+            from {STAGE_TABLE}
+        ),
+        typed as (
+            select *, {", ".join(typed)} from texts
+        ),
+        checked as (
+            select
+                typed.* exclude ({", ".join(_text(c.name) for c in entity.columns)}),
+                case
+                    when _malformed is not null then ['malformed||' || _malformed]
+                    when {any_broken} then list_filter([{reasons}], lambda x: x is not null)
+                    else cast([] as varchar[])
+                end as _violations
+            from typed
+        )
+        select checked.* exclude (_malformed), len(_violations) = 0 as _keep
+        from checked
+        """
+    )
+    _keep_latest_of_duplicates(con, entity)
+
+
+def _keep_latest_of_duplicates(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Among valid rows sharing a key, keep the latest version (then the last row); a sort over the
+    delivery, so it only runs when a duplicate exists."""
     key = ", ".join(quote(k) for k in entity.key)
+    duplicates = con.execute(f"select count(*) - count(distinct ({key})) from {CHECKED_TABLE} where _keep").fetchone()[
+        0
+    ]
+    if not duplicates:
+        return
     version = f"{quote(entity.version_column)} desc nulls last, " if entity.version_column else ""
     con.execute(
         f"""
         create or replace temp table {CHECKED_TABLE} as
-        with typed as (
-            select
-                _row_number,
-                {", ".join(typed_columns)},
-                {extra_json} as _extra,
-                case when _malformed is not null then ['malformed||' || _malformed]
-                    else {_sql_list(checks)} end as _column_violations
-            from {STAGE_TABLE}
-        ),
-        checked as (
-            select
-                typed.* exclude (_column_violations),
-                list_concat(_column_violations, {_sql_list(order_checks(entity))}) as _violations
-            from typed
-        )
         select
-            checked.*,
-            len(_violations) = 0
-            and row_number() over (
-                partition by len(_violations) = 0, {key}
-                order by {version}_row_number desc
-            ) = 1 as _keep
-        from checked
+            * exclude (_keep),
+            _keep and row_number() over (partition by _keep, {key} order by {version}_row_number desc) = 1
+                as _keep
+        from {CHECKED_TABLE}
         """
     )
