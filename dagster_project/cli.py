@@ -54,7 +54,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
     print(f">> running the pipeline: {landing} -> {warehouse}")
-    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(raise_on_error=False)
+    # Step logs (including every dbt line) go to the Dagster UI when run there; here, only warnings.
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(run_config=quiet, raise_on_error=False)
     print_run_summary(warehouse)
     if not result.success:
         for event in result.all_events:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
 from dagster_project import settings
 from dagster_project.assets.ingestion import ingestion_assets
+from dagster_project.assets.warehouse import dbt_executable, dbt_project, warehouse_models
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
 from dagster_project.sensors import build_automation
 
@@ -26,13 +28,14 @@ def build_definitions(
     )
     sensors, schedules = build_automation(pipeline)
     return dg.Definitions(
-        assets=[*ingestion_assets],
+        assets=[*ingestion_assets, warehouse_models],
         jobs=[pipeline],
         sensors=sensors,
         schedules=schedules,
         resources={
             "warehouse": WarehouseResource(path=str(warehouse_path or settings.warehouse_path())),
             "landing": LandingZoneResource(path=str(landing_dir or settings.landing_dir())),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
             "crm_database": CrmDatabaseResource(
                 url=crm_database_url or settings.crm_database_url() or "",
                 db_schema=crm_database_schema or settings.crm_database_schema() or "",

@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: set up .venv and system packages, lint, parse dbt, then pytest.
+# The whole test suite: set up .venv and system packages, lint Python and SQL, parse dbt, run pytest.
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 source "$ROOT/scripts/_system_deps.sh"
+echo ">> ruff"
 python -m ruff check dagster_project tests bench
+echo ">> sqlfluff (dbt models)"
+sqlfluff lint dbt_project --processes 2 --disable-progress-bar
+echo ">> dbt parse"
+dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+echo ">> pytest"
 python -m pytest "$@"

@@ -1,0 +1,77 @@
+"""Warehouse: the dbt project (staging -> intermediate -> marts -> KPIs) as Dagster assets.
+
+dbt sources carry `meta: {dagster: {asset_key: ["raw", <entity>]}}`, so every staging model hangs
+off its ingestion asset and the graph runs from landing files to the KPI marts. dbt tests become
+asset checks (tests on sources too); error-severity tests block what is downstream.
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from dagster_project.resources import WarehouseResource
+from dagster_project.settings import repo_root
+
+GROUP = "warehouse"
+DBT_PROJECT_DIR = repo_root() / "dbt_project"
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_executable() -> str:
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def ensure_manifest(*, force: bool = False) -> Path:
+    """Run `dbt parse` when the manifest is missing (a fresh clone) or `force` is set.
+
+    `dagster dev` re-parses by itself (prepare_if_dev); scripts and tests call this first.
+    """
+    if force or not dbt_project.manifest_path.exists():
+        command = [
+            dbt_executable(),
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ]
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            raise RuntimeError(f"`dbt parse` failed:\n{completed.stdout}\n{completed.stderr}")
+    return dbt_project.manifest_path
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        # Models, seeds and snapshots are keyed by their (unique) name, e.g. AssetKey(["kpi_monthly"]);
+        # sources keep the key their `meta.dagster.asset_key` gives them (the ingestion assets).
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return dg.AssetKey([dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return GROUP
+
+
+translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+dbt_project.prepare_if_dev()
+
+
+@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=translator)
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    # dbt's profile reads the warehouse path from the environment; point it at this run's warehouse.
+    os.environ["CSAT_WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,59 @@
+-- One row per customer with a valid order: the first valid order ever (the 90-day repurchase
+-- cohort) and whether another valid order followed within 90 days of it.
+with
+
+orders as (
+
+    select * from {{ ref('int_orders_classified') }}
+
+),
+
+valid_orders as (
+
+    select * from orders
+    where is_valid
+
+),
+
+first_orders as (
+
+    select * from valid_orders
+    where valid_order_number = 1
+
+),
+
+repurchases as (
+
+    select
+        first_orders.customer_id,
+        count(*) as repurchase_count_90d
+    from first_orders
+    inner join valid_orders
+        on
+            first_orders.customer_id = valid_orders.customer_id
+            and first_orders.order_id <> valid_orders.order_id
+            and first_orders.ordered_at <= valid_orders.ordered_at
+            and {{ dbt.dateadd('day', 90, 'first_orders.ordered_at') }}
+            >= valid_orders.ordered_at
+    group by first_orders.customer_id
+
+),
+
+final as (
+
+    select
+        first_orders.customer_id,
+        first_orders.order_id as first_order_id,
+        first_orders.ordered_at as first_ordered_at,
+        first_orders.month_start_date as cohort_month_start_date,
+        first_orders.segment,
+        first_orders.region,
+        coalesce(repurchases.repurchase_count_90d, 0) as repurchase_count_90d,
+        coalesce(repurchases.repurchase_count_90d, 0) > 0 as has_repurchase_90d
+    from first_orders
+    left join repurchases
+        on first_orders.customer_id = repurchases.customer_id
+
+)
+
+select * from final

@@ -1,0 +1,72 @@
+-- Orders with their validity (status not cancelled or refunded), the buyer's current segment and
+-- region, the order channel as a KPI slice, and the rank of each valid order of the buyer.
+with
+
+orders as (
+
+    select * from {{ ref('stg_crm__orders') }}
+
+),
+
+customers_current as (
+
+    select * from {{ ref('int_customers_current') }}
+
+),
+
+classified as (
+
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.ordered_at,
+        cast({{ dbt.date_trunc('month', 'orders.ordered_at') }} as date) as month_start_date,
+        orders.status,
+        coalesce(orders.status not in ('cancelled', 'refunded'), true) as is_valid,
+        coalesce(customers_current.segment, 'unknown') as segment,
+        coalesce(customers_current.region, 'unknown') as region,
+        {{ slice_value('orders.channel') }} as channel,
+        orders.store_id,
+        orders.product_category,
+        orders.amount,
+        orders.currency
+    from orders
+    left join customers_current
+        on orders.customer_id = customers_current.customer_id
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by customer_id, is_valid
+            order by ordered_at, order_id
+        ) as rank_within_validity
+    from classified
+
+),
+
+final as (
+
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        month_start_date,
+        status,
+        is_valid,
+        segment,
+        region,
+        channel,
+        store_id,
+        product_category,
+        amount,
+        currency,
+        case when is_valid then rank_within_validity end as valid_order_number
+    from ranked
+
+)
+
+select * from final

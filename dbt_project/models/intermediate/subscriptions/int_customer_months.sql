@@ -1,0 +1,102 @@
+-- Customer x month activity from subscriptions, for every grid month in which the customer had a
+-- subscription overlapping the month. A subscription is active at an instant t when
+-- started_at < t and (ended_at is null or ended_at >= t). Churned = active at the start of the
+-- month and not active at its end (so the last subscription ended inside the month).
+with
+
+subscriptions as (
+
+    select * from {{ ref('stg_churn__subscriptions') }}
+
+),
+
+months as (
+
+    select * from {{ ref('int_months') }}
+
+),
+
+customers_current as (
+
+    select * from {{ ref('int_customers_current') }}
+
+),
+
+subscription_months as (
+
+    select
+        subscriptions.customer_id,
+        months.month_start_date,
+        subscriptions.mrr,
+        case
+            when
+                subscriptions.started_at < months.month_start_at
+                and (
+                    subscriptions.ended_at is null
+                    or subscriptions.ended_at >= months.month_start_at
+                )
+                then 1
+            else 0
+        end as is_active_at_start,
+        case
+            when
+                subscriptions.started_at < months.next_month_start_at
+                and (
+                    subscriptions.ended_at is null
+                    or subscriptions.ended_at >= months.next_month_start_at
+                )
+                then 1
+            else 0
+        end as is_active_at_end
+    from subscriptions
+    inner join months
+        on
+            subscriptions.started_at < months.next_month_start_at
+            and (
+                subscriptions.ended_at is null
+                or subscriptions.ended_at >= months.month_start_at
+            )
+
+),
+
+customer_months as (
+
+    select
+        customer_id,
+        month_start_date,
+        max(is_active_at_start) = 1 as is_active_at_start,
+        max(is_active_at_end) = 1 as is_active_at_end,
+        coalesce(sum(case when is_active_at_start = 1 then mrr end), 0) as mrr_at_start,
+        coalesce(sum(case when is_active_at_end = 1 then mrr end), 0) as mrr_at_end,
+        count(*) as subscription_count
+    from subscription_months
+    group by customer_id, month_start_date
+
+),
+
+final as (
+
+    select
+        customer_months.customer_id,
+        customer_months.month_start_date,
+        coalesce(customers_current.segment, 'unknown') as segment,
+        coalesce(customers_current.region, 'unknown') as region,
+        customer_months.is_active_at_start,
+        customer_months.is_active_at_end,
+        customer_months.is_active_at_start and not customer_months.is_active_at_end as is_churned,
+        not customer_months.is_active_at_start as is_new_in_month,
+        customer_months.mrr_at_start,
+        customer_months.mrr_at_end,
+        case
+            when customer_months.is_active_at_start and not customer_months.is_active_at_end
+                then customer_months.mrr_at_start
+            else 0
+        end as churned_mrr,
+        customer_months.subscription_count
+    from customer_months
+    left join customers_current
+        on customer_months.customer_id = customers_current.customer_id
+
+)
+
+select * from final

@@ -1,0 +1,46 @@
+-- SERVQUAL item gaps (perception - expectation) with the item's dimension and the slices and
+-- month of the response they belong to. Items without both scores carry a NULL gap.
+with
+
+item_scores as (
+
+    select * from {{ ref('stg_survey__survey_item_scores') }}
+
+),
+
+responses as (
+
+    select * from {{ ref('int_survey_responses_scored') }}
+
+),
+
+survey_items as (
+
+    select * from {{ ref('survey_items') }}
+
+),
+
+final as (
+
+    select
+        item_scores.response_id,
+        item_scores.item_code,
+        survey_items.dimension,
+        responses.submitted_at,
+        responses.month_start_date,
+        responses.segment,
+        responses.region,
+        responses.channel,
+        responses.touchpoint,
+        item_scores.expectation_score,
+        item_scores.perception_score,
+        item_scores.perception_score - item_scores.expectation_score as gap_score
+    from item_scores
+    inner join responses
+        on item_scores.response_id = responses.response_id
+    left join survey_items
+        on item_scores.item_code = survey_items.item_code
+
+)
+
+select * from final

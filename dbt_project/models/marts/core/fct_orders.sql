@@ -1,0 +1,61 @@
+-- Orders, one row per order, with the conformed dimension keys (customer version valid when the
+-- order was placed, store, order channel) and the validity and rank the commercial KPIs use.
+with
+
+orders as (
+
+    select * from {{ ref('int_orders_classified') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customer') }}
+
+),
+
+stores as (
+
+    select * from {{ ref('dim_store') }}
+
+),
+
+channels as (
+
+    select * from {{ ref('dim_channel') }}
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['orders.order_id']) }} as order_key,
+        orders.order_id,
+        customers.customer_key,
+        stores.store_key,
+        channels.channel_key,
+        orders.customer_id,
+        orders.ordered_at,
+        cast(orders.ordered_at as date) as ordered_date,
+        orders.month_start_date,
+        orders.status,
+        orders.is_valid,
+        orders.valid_order_number,
+        coalesce(orders.valid_order_number = 1, false) as is_first_valid_order,
+        orders.product_category,
+        orders.amount,
+        orders.currency
+    from orders
+    left join customers
+        on
+            orders.customer_id = customers.customer_id
+            and orders.ordered_at >= customers.effective_from_at
+            and orders.ordered_at < customers.effective_to_at
+    left join stores
+        on orders.store_id = stores.store_id
+    left join channels
+        on orders.channel = channels.channel
+
+)
+
+select * from final

@@ -1,0 +1,78 @@
+-- Survey responses, one row per response, with the conformed dimension keys and the per-response
+-- scores behind the survey KPIs (NPS category, CSAT top-2-box, CES easy, CSI).
+with
+
+responses as (
+
+    select * from {{ ref('int_survey_responses_scored') }}
+
+),
+
+survey_responses as (
+
+    select * from {{ ref('stg_survey__survey_responses') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customer') }}
+
+),
+
+channels as (
+
+    select * from {{ ref('dim_channel') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['responses.response_id']) }} as response_key,
+        responses.response_id,
+        responses.survey_id,
+        customers.customer_key,
+        channels.channel_key,
+        orders.order_key,
+        responses.customer_id,
+        survey_responses.ticket_id,
+        responses.submitted_at,
+        cast(responses.submitted_at as date) as submitted_date,
+        responses.month_start_date,
+        responses.touchpoint,
+        survey_responses.language,
+        survey_responses.comment is not null and trim(survey_responses.comment) <> ''
+            as has_comment,
+        responses.likelihood_to_recommend,
+        responses.nps_category,
+        responses.csat_score,
+        responses.is_csat_satisfied,
+        responses.effort_score,
+        responses.is_ces_easy,
+        responses.overall_satisfaction,
+        responses.expectation_confirmation,
+        responses.ideal_comparison,
+        responses.csi_score
+    from responses
+    inner join survey_responses
+        on responses.response_id = survey_responses.response_id
+    left join customers
+        on
+            responses.customer_id = customers.customer_id
+            and responses.submitted_at >= customers.effective_from_at
+            and responses.submitted_at < customers.effective_to_at
+    left join channels
+        on responses.channel = channels.channel
+    left join orders
+        on survey_responses.order_id = orders.order_id
+
+)
+
+select * from final

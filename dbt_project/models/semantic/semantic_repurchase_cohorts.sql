@@ -1,0 +1,54 @@
+{{ config(materialized='view', schema='semantic') }}
+-- Semantic-layer grain of the 90-day repurchase rate: one row per customer with a valid order, at
+-- the first valid order ever (the cohort), flagged when another valid order followed within 90
+-- days of it (KPIS.md). fct_orders has no such flag; drop this model if a mart gets one.
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+valid_orders as (
+
+    select * from orders
+    where is_valid
+
+),
+
+first_orders as (
+
+    select * from valid_orders
+    where is_first_valid_order
+
+),
+
+repurchasers as (
+
+    select distinct first_orders.customer_id
+    from first_orders
+    inner join valid_orders
+        on
+            first_orders.customer_id = valid_orders.customer_id
+            and first_orders.order_id <> valid_orders.order_id
+            and first_orders.ordered_at <= valid_orders.ordered_at
+            and {{ dbt.dateadd('day', 90, 'first_orders.ordered_at') }} >= valid_orders.ordered_at
+
+),
+
+final as (
+
+    select
+        first_orders.customer_id,
+        first_orders.customer_key,
+        first_orders.order_id as first_order_id,
+        first_orders.ordered_at as first_ordered_at,
+        repurchasers.customer_id is not null as has_repurchase_90d
+    from first_orders
+    left join repurchasers
+        on first_orders.customer_id = repurchasers.customer_id
+
+)
+
+select * from final

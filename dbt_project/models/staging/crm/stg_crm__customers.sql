@@ -1,0 +1,75 @@
+with
+
+source as (
+
+    select
+        customer_id,
+        full_name,
+        email,
+        phone,
+        gender,
+        birth_date,
+        city,
+        region,
+        segment,
+        signup_at,
+        store_id,
+        account_manager_id,
+        updated_at,
+        _source_file,
+        _row_number,
+        _loaded_at
+    from {{ source('crm', 'customers') }}
+
+),
+
+typed as (
+
+    select
+        nullif(trim(cast(customer_id as {{ dbt.type_string() }})), '') as customer_id,
+        cast(full_name as {{ dbt.type_string() }}) as full_name,
+        cast(email as {{ dbt.type_string() }}) as email,
+        cast(phone as {{ dbt.type_string() }}) as phone,
+        {{ clean_enum('gender') }} as gender,
+        cast(birth_date as date) as birth_date,
+        cast(city as {{ dbt.type_string() }}) as city,
+        {{ clean_enum('region') }} as region,
+        {{ clean_enum('segment') }} as segment,
+        cast(signup_at as {{ dbt.type_timestamp() }}) as signup_at,
+        nullif(trim(cast(store_id as {{ dbt.type_string() }})), '') as store_id,
+        nullif(trim(cast(account_manager_id as {{ dbt.type_string() }})), '') as account_manager_id,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
+        _source_file as source_file,
+        _loaded_at as loaded_at,
+        row_number() over (
+            partition by customer_id
+            order by _loaded_at desc, _row_number desc
+        ) as version_rank
+    from source
+
+),
+
+final as (
+
+    select
+        customer_id,
+        full_name,
+        email,
+        phone,
+        gender,
+        birth_date,
+        city,
+        region,
+        segment,
+        signup_at,
+        store_id,
+        account_manager_id,
+        updated_at,
+        source_file,
+        loaded_at
+    from typed
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,16 @@
+"""Stand-in for dbt's `adapter` object: `adapter.dispatch(name, namespace)` returns a function that
+renders the DuckDB implementation of the project's dispatched macros (for sqlfluff only)."""
+
+_IMPLEMENTATIONS = {
+    "hours_between": lambda start_at, end_at: (
+        f"(date_diff('microsecond', {start_at}, {end_at}) / 3600000000.0)"
+    ),
+    "type_double": lambda: "double",
+}
+
+
+def dispatch(macro_name, macro_namespace=None):
+    try:
+        return _IMPLEMENTATIONS[macro_name]
+    except KeyError:
+        raise KeyError(f"sqlfluff_libs/adapter.py has no stand-in for dispatched macro {macro_name!r}") from None
