@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
 
     from dagster_project.definitions import PIPELINE_JOB, build_definitions
-    from dagster_project.reporting import print_run_summary
+    from dagster_project.run_summary import print_run_summary
 
     defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
     print(f">> running the pipeline: {landing} -> {warehouse}")
