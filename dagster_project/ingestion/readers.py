@@ -20,6 +20,7 @@ from dagster_project.contract import Entity
 from dagster_project.ingestion.files import ContractError, DeliveredFile, utf8_copy
 
 STAGE_TABLE = "_delivery"
+JSON_SAMPLE_LINES = 100_000
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
 
 def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     base = f"{literal(str(path))}, format = 'newline_delimited', ignore_errors = true"
-    names = _column_names(con, f"read_json({base}, sample_size = -1)")
+    # Column names come from a sample of lines, not a full pass over the file.
+    names = _column_names(con, f"read_json({base}, sample_size = {JSON_SAMPLE_LINES})")
     if not names or names == ["json"]:
         names = []
     columns = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names) + "}"
