@@ -49,6 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["CSAT_LANDING_DIR"] = str(landing)
     os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
 
+    from dagster_project.assets.publish import locations_message
     from dagster_project.definitions import PIPELINE_JOB, build_definitions
     from dagster_project.run_summary import print_run_summary
 
@@ -58,12 +59,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(run_config=quiet, raise_on_error=False)
     print_run_summary(warehouse)
+    print(locations_message(settings.published_dir(), settings.quality_dir()))
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
                 print(f"FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+        print("The pipeline failed: nothing new was published (the previous publication, if any, is intact).")
         return 1
-    print(f"pipeline finished: warehouse at {warehouse}")
+    print(f"Pipeline finished: working warehouse at {warehouse}")
     return 0
 
 

@@ -7,6 +7,8 @@ from dagster_dbt import DbtCliResource
 
 from dagster_project import settings
 from dagster_project.assets.ingestion import ingestion_assets
+from dagster_project.assets.publish import PublishedWarehouseResource, publish_assets, published_resource
+from dagster_project.assets.quality import QualityResource, quality_checks, quality_resource
 from dagster_project.assets.warehouse import dbt_executable, dbt_project, warehouse_models
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
 from dagster_project.sensors import build_automation
@@ -20,21 +22,26 @@ def build_definitions(
     warehouse_path: str | None = None,
     crm_database_url: str | None = None,
     crm_database_schema: str | None = None,
+    published_dir: str | None = None,
+    quality_dir: str | None = None,
 ) -> dg.Definitions:
     """Arguments override the environment (CSAT_LANDING_DIR, CSAT_WAREHOUSE_PATH, CSAT_CRM_DATABASE_URL,
-    CSAT_CRM_DATABASE_SCHEMA)."""
+    CSAT_CRM_DATABASE_SCHEMA, CSAT_PUBLISHED_DIR, CSAT_QUALITY_DIR)."""
     pipeline = dg.define_asset_job(
         PIPELINE_JOB, selection=dg.AssetSelection.all(), description="Landing files to marts."
     )
     sensors, schedules = build_automation(pipeline)
     return dg.Definitions(
-        assets=[*ingestion_assets, warehouse_models],
+        assets=[*ingestion_assets, warehouse_models, *publish_assets],
+        asset_checks=quality_checks,
         jobs=[pipeline],
         sensors=sensors,
         schedules=schedules,
         resources={
             "warehouse": WarehouseResource(path=str(warehouse_path or settings.warehouse_path())),
             "landing": LandingZoneResource(path=str(landing_dir or settings.landing_dir())),
+            "quality": QualityResource(path=quality_dir) if quality_dir else quality_resource(),
+            "published": PublishedWarehouseResource(path=published_dir) if published_dir else published_resource(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
             "crm_database": CrmDatabaseResource(
                 url=crm_database_url or settings.crm_database_url() or "",

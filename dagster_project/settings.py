@@ -33,3 +33,13 @@ def repo_root() -> Path:
 def crm_database_schema() -> str | None:
     """Schema of the CRM tables in that database; unset means the connection's default search path."""
     return os.environ.get("CSAT_CRM_DATABASE_SCHEMA") or None
+
+
+def published_dir() -> Path:
+    """The published, read-only copy of the marts for BI tools."""
+    return Path(os.environ.get("CSAT_PUBLISHED_DIR", "data/published")).resolve()
+
+
+def quality_dir() -> Path:
+    """Great Expectations' validation results and Data Docs."""
+    return Path(os.environ.get("CSAT_QUALITY_DIR", "data/quality")).resolve()

@@ -1,0 +1,153 @@
+"""Quality gate: every expectation suite in `expectations/` as a blocking Dagster asset check.
+
+Raw suites check `raw/<entity>` right after ingestion (before dbt reads it); mart suites check the
+dbt marts before publication. An error-severity failure returns severity ERROR, which stops every
+asset downstream in the run (blocking check); warnings return severity WARN (shown, not blocking).
+The result carries the failing expectations, observed values and sample failing rows, and each
+check rebuilds the Great Expectations Data Docs (`<quality>/data_docs/index.html`).
+"""
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project.quality import DEFAULT_QUALITY_DIR, SuiteOutcome, SuiteSpec, load_suites
+from dagster_project.quality.validation import data_docs_dir, data_docs_index, validate_suite
+from dagster_project.resources import WarehouseResource
+
+CHECK_NAME = "great_expectations"
+QUALITY_DIR_ENV = "CSAT_QUALITY_DIR"
+
+
+class QualityResource(dg.ConfigurableResource):
+    """Where the quality gate keeps Great Expectations' state and Data Docs (env CSAT_QUALITY_DIR,
+    default data/quality): `<path>/gx/` (validation results) and `<path>/data_docs/index.html`."""
+
+    path: str = DEFAULT_QUALITY_DIR
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return data_docs_dir(self.path)
+
+    @property
+    def data_docs_index(self) -> Path:
+        return data_docs_index(self.path)
+
+
+def quality_dir_from_env() -> str:
+    return str(Path(os.environ.get(QUALITY_DIR_ENV, DEFAULT_QUALITY_DIR)).resolve())
+
+
+def quality_resource() -> QualityResource:
+    """The resource to register under the key `quality` (reads CSAT_QUALITY_DIR)."""
+    return QualityResource(path=quality_dir_from_env())
+
+
+def dbt_model_keys() -> dict[str, dg.AssetKey]:
+    """dbt model name -> its asset key, from the warehouse's dbt assets (empty if not importable)."""
+    try:
+        from dagster_project.assets.warehouse import warehouse_models
+    except Exception:  # noqa: BLE001 - the dbt project may be missing or broken; marts then keep plain keys
+        return {}
+    return {key.path[-1]: key for key in warehouse_models.keys}
+
+
+def suite_asset_key(suite: SuiteSpec, model_keys: Mapping[str, dg.AssetKey] | None = None) -> dg.AssetKey:
+    """The asset a suite guards: `raw/<entity>` as is; a mart by its dbt model name."""
+    if not suite.is_raw and len(suite.asset) == 1 and model_keys and suite.asset[0] in model_keys:
+        return model_keys[suite.asset[0]]
+    return dg.AssetKey(list(suite.asset))
+
+
+def check_key(suite: SuiteSpec, model_keys: Mapping[str, dg.AssetKey] | None = None) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(suite_asset_key(suite, model_keys), CHECK_NAME)
+
+
+def _run_started_at(context: dg.AssetCheckExecutionContext) -> datetime | None:
+    try:
+        record = context.instance.get_run_record_by_id(context.run.run_id)
+    except Exception:  # noqa: BLE001 - scoping to the run is a refinement, never a reason to fail
+        return None
+    if record is None or record.start_time is None:
+        return None
+    return datetime.fromtimestamp(record.start_time, tz=UTC).replace(tzinfo=None)
+
+
+def check_result(outcome: SuiteOutcome, suite: SuiteSpec) -> dg.AssetCheckResult:
+    """The Dagster result of a suite: ERROR blocks downstream, WARN only reports."""
+    failures = [o.as_dict() for o in outcome.reported]
+    metadata: dict[str, dg.MetadataValue] = {
+        "summary": dg.MetadataValue.text(outcome.summary()),
+        "expectations": dg.MetadataValue.int(len(outcome.outcomes)),
+        "errors": dg.MetadataValue.int(len(outcome.errors)),
+        "warnings": dg.MetadataValue.int(len(outcome.warnings)),
+        "failing_expectations": dg.MetadataValue.md(outcome.markdown()),
+        "failures": dg.MetadataValue.json(failures),
+        "batch_rows": dg.MetadataValue.json(outcome.batch_rows),
+    }
+    if suite.path:
+        metadata["suite_file"] = dg.MetadataValue.path(str(suite.path))
+    if outcome.data_docs:
+        metadata["data_docs"] = dg.MetadataValue.path(str(outcome.data_docs))
+    severity = dg.AssetCheckSeverity.ERROR if outcome.errors else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=severity,
+        description=outcome.summary()[:2000],
+        metadata=metadata,
+    )
+
+
+def build_quality_check(
+    suite: SuiteSpec, model_keys: Mapping[str, dg.AssetKey] | None = None
+) -> dg.AssetChecksDefinition:
+    key = suite_asset_key(suite, model_keys)
+    extra = [suite_asset_key(SuiteSpec(name="", asset=d, batches=()), model_keys) for d in suite.additional_deps]
+
+    @dg.asset_check(
+        asset=key,
+        name=CHECK_NAME,
+        blocking=True,
+        additional_deps=extra or None,
+        description=f"Great Expectations suite `{suite.name}` ({suite.path.name if suite.path else 'inline'}): "
+        + (suite.description or "")
+        + " Error-severity failures block everything downstream.",
+        metadata={"suite": suite.name, "expectations": len(suite.expectations)},
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, quality: QualityResource
+    ) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            outcome = validate_suite(
+                con,
+                suite,
+                quality_dir=quality.path,
+                run_name=context.run.run_id,
+                run_started_at=_run_started_at(context),
+            )
+        log = context.log.error if outcome.errors else context.log.warning if outcome.warnings else context.log.info
+        log(outcome.summary())
+        context.log.info(f"Great Expectations Data Docs: {outcome.data_docs}")
+        return check_result(outcome, suite)
+
+    return _check
+
+
+def build_quality_checks(
+    suites: Iterable[SuiteSpec] | None = None, model_keys: Mapping[str, dg.AssetKey] | None = None
+) -> list[dg.AssetChecksDefinition]:
+    """One blocking check per suite (default: every suite in `expectations/`)."""
+    suites = list(load_suites() if suites is None else suites)
+    if model_keys is None and any(not s.is_raw for s in suites):
+        model_keys = dbt_model_keys()
+    return [build_quality_check(s, model_keys) for s in suites]
+
+
+def quality_check_keys(checks: Sequence[dg.AssetChecksDefinition]) -> list[dg.AssetCheckKey]:
+    return [k for c in checks for k in c.check_keys]
+
+
+quality_checks: list[dg.AssetChecksDefinition] = build_quality_checks()

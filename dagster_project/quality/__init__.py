@@ -1,0 +1,45 @@
+"""The quality gate: expectation suites (expectations/*.yml) run with Great Expectations.
+
+- `suites`: the suite file format, loading and the batch queries;
+- `validation`: running a suite on DataFrame batches from DuckDB, outcomes, Data Docs.
+
+The Dagster side (asset checks, publication) lives in `dagster_project.assets.quality` and
+`dagster_project.assets.publish`.
+"""
+
+from dagster_project.quality.suites import (
+    BatchSpec,
+    ExpectationSpec,
+    SuiteFileError,
+    SuiteSpec,
+    expectations_dir,
+    load_suite,
+    load_suites,
+    parse_suite,
+)
+from dagster_project.quality.validation import (
+    ExpectationOutcome,
+    SuiteOutcome,
+    data_docs_dir,
+    data_docs_index,
+    validate_suite,
+)
+
+DEFAULT_QUALITY_DIR = "data/quality"
+
+__all__ = [
+    "DEFAULT_QUALITY_DIR",
+    "BatchSpec",
+    "ExpectationOutcome",
+    "ExpectationSpec",
+    "SuiteFileError",
+    "SuiteOutcome",
+    "SuiteSpec",
+    "data_docs_dir",
+    "data_docs_index",
+    "expectations_dir",
+    "load_suite",
+    "load_suites",
+    "parse_suite",
+    "validate_suite",
+]

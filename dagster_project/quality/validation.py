@@ -1,0 +1,416 @@
+"""Run expectation suites with Great Expectations on DataFrame batches pulled from DuckDB.
+
+Each batch query runs in DuckDB (vectorised, only the needed columns) and its result is validated
+as a pandas DataFrame batch: Great Expectations' SQL datasource over duckdb_engine did not work
+here. Results are stored in a file-backed GX context under the quality folder, and the HTML Data
+Docs are rebuilt after each suite into `<quality>/data_docs/` (index.html).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from dagster_project.quality.suites import BatchSpec, ExpectationSpec, SuiteSpec
+
+# GX would otherwise try to send usage statistics over the network.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+DATA_DOCS_SITE = "csat"
+# Validation results (and their Data Docs pages) of this many most recent runs are kept.
+KEEP_RUNS = 30
+DATASOURCE = "csat_warehouse"
+SAMPLE_ROWS = 5
+_GX_SEVERITY = {"error": "critical", "warning": "warning"}
+_contexts: dict[Path, Any] = {}
+_lock = threading.Lock()
+
+
+def data_docs_dir(quality_dir: str | Path) -> Path:
+    return Path(quality_dir).resolve() / "data_docs"
+
+
+def data_docs_index(quality_dir: str | Path) -> Path:
+    return data_docs_dir(quality_dir) / "index.html"
+
+
+def gx_context(quality_dir: str | Path, *, keep_runs: int = KEEP_RUNS):
+    """The file-backed GX context of a quality folder (`<quality>/gx`), with the Data Docs site
+    `<quality>/data_docs`. Created on first use, cached per process; on creation the history is
+    pruned to the `keep_runs` most recent runs."""
+    root = Path(quality_dir).resolve()
+    with _lock:
+        if root in _contexts:
+            return _contexts[root]
+        import great_expectations as gx
+
+        root.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(root))
+        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        site = {
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir(root))},
+        }
+        sites = context.get_site_names()
+        for name in sites:
+            if name != DATA_DOCS_SITE:
+                context.delete_data_docs_site(name)
+        if DATA_DOCS_SITE in sites:
+            context.update_data_docs_site(DATA_DOCS_SITE, site)
+        else:
+            context.add_data_docs_site(DATA_DOCS_SITE, site)
+        prune_history(context, root, keep_runs)
+        _contexts[root] = context
+        return context
+
+
+def prune_history(context, quality_dir: Path, keep_runs: int) -> list[str]:
+    """Drop validation results and Data Docs pages of all but the `keep_runs` most recent runs,
+    so the Data Docs stay quick to build. Returns the run names removed."""
+    import shutil
+
+    store = context.validation_results_store
+    keys = store.list_keys()
+    latest: dict[str, Any] = {}
+    for key in keys:
+        name, at = key.run_id.run_name, key.run_id.run_time
+        if name not in latest or (at is not None and latest[name] is not None and at > latest[name]):
+            latest[name] = at
+    ordered = sorted(latest, key=lambda n: str(latest[n]), reverse=True)
+    old = set(ordered[max(keep_runs, 0) :])
+    if not old:
+        return []
+    for key in keys:
+        if key.run_id.run_name in old:
+            store.remove_key(key)
+    pages = data_docs_dir(quality_dir) / "validations"
+    if pages.is_dir():
+        for folder in [p for p in pages.rglob("*") if p.is_dir() and p.name in old]:
+            shutil.rmtree(folder, ignore_errors=True)
+    return sorted(old)
+
+
+def build_gx_expectation(spec: ExpectationSpec):
+    """The Great Expectations expectation object for a suite file entry (severity included)."""
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    impl = get_expectation_impl(spec.type)
+    return impl(
+        **spec.kwargs,
+        severity=_GX_SEVERITY[spec.severity],
+        meta={"severity": spec.severity},
+        notes=spec.notes or None,
+    )
+
+
+# ---------------------------------------------------------------------------------------- outcomes
+
+
+@dataclass
+class ExpectationOutcome:
+    suite: str
+    batch: str
+    expectation: str  # label: type(columns)
+    severity: str  # error | warning
+    success: bool
+    observed: str = ""
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    notes: str = ""
+    exception: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "expectation": self.expectation,
+            "severity": self.severity,
+            "observed": self.observed,
+            "unexpected_count": self.unexpected_count,
+            "element_count": self.element_count,
+            "sample": self.sample,
+            "notes": self.notes,
+            **({"exception": self.exception} if self.exception else {}),
+        }
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    batch_rows: dict[str, int] = field(default_factory=dict)
+    data_docs: Path | None = None
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    @property
+    def errors(self) -> list[ExpectationOutcome]:
+        return [o for o in self.failures if o.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.failures if o.severity == "warning"]
+
+    @property
+    def reported(self) -> list[ExpectationOutcome]:
+        """Failures to show: errors, then warnings not already covered by a failed error-severity
+        expectation on the same batch and column (e.g. a 99% threshold next to a failed 95% one)."""
+        shadowed = {(o.batch, o.expectation) for o in self.errors}
+        return self.errors + [o for o in self.warnings if (o.batch, o.expectation) not in shadowed]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def severity(self) -> str | None:
+        """`error` when an error-severity expectation failed, `warning` when only warnings did."""
+        return "error" if self.errors else "warning" if self.warnings else None
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.suite}: all {len(self.outcomes)} expectations passed"
+        parts = []
+        for o in self.reported:
+            text = f"[{o.severity}] {o.batch}: {o.expectation}: {o.observed}"
+            if o.sample:
+                text += f"; first failing row: {json.dumps(o.sample[0], default=str, ensure_ascii=False)}"
+            parts.append(text)
+        return f"{self.suite}: {len(self.errors)} error(s), {len(self.warnings)} warning(s): " + "; ".join(parts)
+
+    def markdown(self) -> str:
+        """The failing expectations with observed values and sample rows, for the Dagster UI."""
+        if self.passed:
+            return f"All {len(self.outcomes)} expectations of `{self.suite}` passed."
+        lines = ["| severity | batch | expectation | observed |", "|---|---|---|---|"]
+        for o in self.reported:
+            lines.append(f"| {o.severity} | {o.batch} | `{o.expectation}` | {_md_cell(o.observed)} |")
+        for o in self.reported:
+            if o.notes:
+                lines += ["", f"**{o.batch}: `{o.expectation}`**: {o.notes}"]
+            if o.sample:
+                lines += ["", "Sample of failing rows:", ""]
+                columns = list(o.sample[0])
+                lines.append("| " + " | ".join(columns) + " |")
+                lines.append("|" + "---|" * len(columns))
+                for row in o.sample:
+                    lines.append("| " + " | ".join(_md_cell(row.get(c)) for c in columns) + " |")
+        return "\n".join(lines)
+
+
+def _md_cell(value: Any) -> str:
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    return str(value)
+
+
+def _observed(result: dict[str, Any], spec: ExpectationSpec) -> str:
+    if "observed_value" in result:
+        text = f"observed {json.dumps(_json_safe(result['observed_value']), default=str)}"
+    elif result.get("unexpected_count") is not None:
+        count, total = result.get("unexpected_count"), result.get("element_count")
+        percent = result.get("unexpected_percent")
+        text = f"{count} of {total} rows fail"
+        if percent is not None:
+            text += f" ({percent:.2f}% of non-null)"
+        values = result.get("partial_unexpected_list") or []
+        if values:
+            text += f"; e.g. {json.dumps(_json_safe(values[:SAMPLE_ROWS]), default=str)}"
+    else:
+        text = "failed"
+    expected = {k: v for k, v in spec.kwargs.items() if k not in ("column", "column_A", "column_B", "column_list")}
+    if expected:
+        text += f"; expected {json.dumps(_json_safe(expected), default=str)}"
+    return text
+
+
+def _sample(df, result: dict[str, Any], batch: BatchSpec, spec: ExpectationSpec) -> list[dict[str, Any]]:
+    labels = result.get("partial_unexpected_index_list") or []
+    labels = [label for label in labels if not isinstance(label, dict)][:SAMPLE_ROWS]
+    if not labels or df is None:
+        return []
+    columns = [c for c in dict.fromkeys([*batch.key, *spec.columns]) if c in df.columns] or list(df.columns)[:8]
+    try:
+        rows = df.loc[labels, columns]
+    except KeyError:
+        return []
+    return [{c: _json_safe(v) for c, v in zip(columns, row, strict=True)} for row in rows.itertuples(index=False)]
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports exceptions either as one dict or as a dict of them keyed by metric."""
+    if not isinstance(info, dict):
+        return None
+    if "raised_exception" in info:
+        return str(info.get("exception_message")) if info.get("raised_exception") else None
+    messages = [
+        str(v.get("exception_message")) for v in info.values() if isinstance(v, dict) and v.get("raised_exception")
+    ]
+    return "; ".join(messages) or None
+
+
+# ---------------------------------------------------------------------------------------- running
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def fetch_batch(con: duckdb.DuckDBPyConnection, batch: BatchSpec, parameters: dict[str, Any]):
+    """The batch as a pandas DataFrame (one DuckDB query, no row loops)."""
+    return con.execute(batch.sql(), batch.parameters(parameters)).df()
+
+
+def validate_suite(
+    con: duckdb.DuckDBPyConnection,
+    suite: SuiteSpec,
+    *,
+    quality_dir: str | Path,
+    run_name: str | None = None,
+    run_started_at: datetime | None = None,
+    now: datetime | None = None,
+    build_docs: bool = True,
+) -> SuiteOutcome:
+    """Validate every batch of `suite` against the warehouse behind `con` (read-only is enough).
+
+    `run_started_at` (UTC, naive) scopes delivery checks to the files of this run; `now` (UTC,
+    naive) is the reference for "no timestamps in the future". A batch whose query fails counts
+    as a failed error-severity expectation (the data cannot be checked, so it must not pass).
+    """
+    import great_expectations as gx
+    import pandas as pd
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    context = gx_context(quality_dir)
+    now = now or utc_now()
+    run_started_at = run_started_at or now
+    parameters = {"now": now, "run_started_at": run_started_at}
+    gx_parameters = {"now": pd.Timestamp(now), "run_started_at": pd.Timestamp(run_started_at)}
+    run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=now.replace(tzinfo=UTC))
+    outcome = SuiteOutcome(suite=suite.name)
+    try:
+        datasource = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, LookupError):
+        datasource = context.data_sources.add_pandas(DATASOURCE)
+
+    for batch in suite.batches:
+        name = f"{suite.name}.{batch.name}"
+        try:
+            df = fetch_batch(con, batch, parameters)
+        except duckdb.Error as error:
+            message = f"the batch query failed: {error}".strip()
+            outcome.outcomes += [
+                ExpectationOutcome(
+                    suite=suite.name,
+                    batch=batch.name,
+                    expectation=spec.label,
+                    severity="error",
+                    success=False,
+                    observed=message,
+                    exception=message,
+                    notes=spec.notes,
+                )
+                for spec in batch.expectations
+            ]
+            continue
+        outcome.batch_rows[batch.name] = len(df)
+        try:
+            asset = datasource.get_asset(name)
+        except LookupError:
+            asset = datasource.add_dataframe_asset(name)
+        try:
+            batch_definition = asset.get_batch_definition("whole")
+        except KeyError:
+            batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+        gx_suite = context.suites.add_or_update(
+            gx.ExpectationSuite(
+                name=name,
+                expectations=[build_gx_expectation(e) for e in batch.expectations],
+                meta={"source_file": str(suite.path or ""), "batch_sql": batch.sql()},
+            )
+        )
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
+        )
+        result = definition.run(
+            batch_parameters={"dataframe": df},
+            expectation_parameters=gx_parameters,
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+            run_id=run_id,
+        )
+        # Results come back in suite order; match on the expectation id to be safe.
+        by_id = {r.expectation_config.id: r for r in result.results}
+        for spec, expectation in zip(batch.expectations, gx_suite.expectations, strict=True):
+            r = by_id.get(expectation.id)
+            res = dict(r.result or {}) if r is not None else {}
+            exception = None
+            if r is None:
+                exception = "no result returned by Great Expectations"
+            else:
+                exception = _exception_message(r.exception_info)
+            success = bool(r is not None and r.success and exception is None)
+            outcome.outcomes.append(
+                ExpectationOutcome(
+                    suite=suite.name,
+                    batch=batch.name,
+                    expectation=spec.label,
+                    severity=spec.severity,
+                    success=success,
+                    observed=(f"could not be evaluated: {exception}" if exception else _observed(res, spec)),
+                    unexpected_count=res.get("unexpected_count"),
+                    element_count=res.get("element_count"),
+                    sample=[] if success else _sample(df, res, batch, spec),
+                    notes=spec.notes,
+                    exception=exception,
+                )
+            )
+    if build_docs:
+        # Render only this suite's new results (the index still lists every run's results).
+        prefix = f"{suite.name}."
+        keys = [
+            k
+            for k in context.validation_results_store.list_keys()
+            if k.run_id.run_name == run_id.run_name
+            and k.run_id.run_time == run_id.run_time
+            and k.expectation_suite_identifier.name.startswith(prefix)
+        ]
+        context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=keys or None)
+        outcome.data_docs = data_docs_index(quality_dir)
+    return outcome

@@ -1,0 +1,171 @@
+"""Publication mechanics: atomic swap of the published DuckDB file and Parquet files, readers of the
+old copy never blocked, failed publications leave the previous copy untouched, and the gate refuses
+to publish unless every blocking check passed on the current data."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from dagster_project.assets.publish import (
+    DATABASE_FILE,
+    PublicationError,
+    PublishedWarehouseResource,
+    build_publish_asset,
+    publish_marts,
+    read_publication,
+)
+from dagster_project.resources import WarehouseResource
+
+
+def make_working(path: Path, value: int) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists marts")
+        con.execute(
+            "create or replace table marts.kpi_monthly as select date '2026-01-01' as month_start_date, "
+            f"'nps' as kpi, {value}.0 as value"
+        )
+        con.execute("create or replace table marts.dim_store as select 'S' || i as store_id from range(3) t(i)")
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def working(tmp_path: Path) -> Path:
+    path = tmp_path / "working.duckdb"
+    make_working(path, 10)
+    return path
+
+
+def test_publishes_a_read_only_copy_with_parquet_and_publication_record(working, tmp_path):
+    out = tmp_path / "published"
+    report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    assert report.row_counts == {"kpi_monthly": 1, "dim_store": 3}
+    with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
+        assert con.execute("select value from marts.kpi_monthly").fetchall() == [(10.0,)]
+        assert con.execute(f"select count(*) from '{out / 'parquet' / 'dim_store.parquet'}'").fetchone()[0] == 3
+        assert con.execute(f"select count(*) from '{out / 'parquet' / 'publication.parquet'}'").fetchone()[0] == 2
+    [(published_at, run_id, mart, rows), _] = read_publication(out)
+    assert (run_id, mart, rows) == ("run-1", "dim_store", 3) and published_at is not None
+    assert not (os.stat(out / DATABASE_FILE).st_mode & 0o222), "the published file is read-only"
+    assert sorted(p.name for p in out.iterdir()) == [DATABASE_FILE, "parquet"], "no temporary files left"
+
+
+def test_a_reader_of_the_old_copy_is_never_blocked(working, tmp_path):
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
+    reader = duckdb.connect(str(out / DATABASE_FILE), read_only=True)
+    assert reader.execute("select value from marts.kpi_monthly").fetchone()[0] == 10.0
+    make_working(working, 20)
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")  # while the reader holds the file
+    assert reader.execute("select value from marts.kpi_monthly").fetchone()[0] == 10.0
+    # A new reader (another process, like a BI tool: DuckDB shares one instance per path within a
+    # process) sees the new copy.
+    code = (
+        "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(c.execute('select value from marts.kpi_monthly').fetchone()[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(out / DATABASE_FILE)], capture_output=True, text=True)
+    assert done.stdout.strip() == "20.0", done.stderr
+    reader.close()
+
+
+def test_working_warehouse_may_be_open_by_another_reader(working, tmp_path):
+    with duckdb.connect(str(working), read_only=True):
+        publish_marts(working, tmp_path / "published", marts=["kpi_monthly"], run_id="run-1")
+
+
+@pytest.mark.parametrize(
+    "prepare, marts, message",
+    [
+        (lambda con: None, ["kpi_monthly", "no_such_mart"], "missing"),
+        (
+            lambda con: con.execute("create table marts.dim_customer as select 'a@b.c' as email"),
+            ["kpi_monthly", "dim_customer"],
+            "personal data",
+        ),
+    ],
+)
+def test_a_failed_publication_leaves_the_previous_copy_untouched(working, tmp_path, prepare, marts, message):
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
+    before = sha(out / DATABASE_FILE), sha(out / "parquet" / "kpi_monthly.parquet")
+    make_working(working, 99)
+    with duckdb.connect(str(working)) as con:
+        prepare(con)
+    with pytest.raises(PublicationError, match=message):
+        publish_marts(working, out, marts=marts, run_id="run-2")
+    assert (sha(out / DATABASE_FILE), sha(out / "parquet" / "kpi_monthly.parquet")) == before
+    assert sorted(p.name for p in out.iterdir()) == [DATABASE_FILE, "parquet"]
+    assert sorted(p.name for p in (out / "parquet").iterdir()) == ["kpi_monthly.parquet", "publication.parquet"]
+
+
+# ------------------------------------------------------------------------------------------ the gate
+
+
+def gated_definitions(working: Path, out: Path, state: dict) -> list:
+    key = dg.AssetKey(["kpi_monthly"])
+
+    @dg.asset(key=key)
+    def kpi_monthly() -> None:
+        make_working(working, state["value"])
+
+    @dg.asset_check(asset=key, name="great_expectations", blocking=True)
+    def nps_in_range() -> dg.AssetCheckResult:
+        ok = -100 <= state["value"] <= 100
+        return dg.AssetCheckResult(passed=ok, severity=dg.AssetCheckSeverity.ERROR, description=f"nps {state['value']}")
+
+    publish = build_publish_asset({"kpi_monthly": key}, list(nps_in_range.check_keys))
+    return [kpi_monthly, nps_in_range, publish]
+
+
+def test_publication_waits_for_every_blocking_check(tmp_path):
+    working, out = tmp_path / "working.duckdb", tmp_path / "published"
+    state = {"value": 30}
+    defs = gated_definitions(working, out, state)
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {
+        "warehouse": WarehouseResource(path=str(working)),
+        "published": PublishedWarehouseResource(path=str(out)),
+    }
+
+    def run(selection=None):
+        return dg.materialize(defs, resources=resources, instance=instance, selection=selection, raise_on_error=False)
+
+    assert run().success
+    assert read_publication(out)[0][2] == "kpi_monthly"
+    first = sha(out / DATABASE_FILE)
+
+    state["value"] = 150  # bad numbers: the blocking check fails and publication is skipped
+    result = run()
+    assert not result.success
+    assert not any(
+        e.asset_key == dg.AssetKey(["published_warehouse"]) for e in result.get_asset_materialization_events()
+    )
+    assert sha(out / DATABASE_FILE) == first
+
+    # Publishing on its own is refused too: the last check on the current marts failed.
+    result = run(selection=dg.AssetSelection.assets("published_warehouse"))
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "quality gate has not passed" in str(failure.step_failure_data.error.to_string())
+    assert sha(out / DATABASE_FILE) == first
+
+    # Marts rebuilt without their check: not published either.
+    state["value"] = 40
+    assert run(selection=dg.AssetSelection.assets("kpi_monthly").without_checks()).success
+    result = run(selection=dg.AssetSelection.assets("published_warehouse"))
+    assert not result.success and sha(out / DATABASE_FILE) == first
+
+    assert run().success
+    with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
+        assert con.execute("select value from marts.kpi_monthly").fetchone()[0] == 40.0
