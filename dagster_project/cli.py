@@ -50,6 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
 
     from dagster_project.assets.publish import locations_message
+    from dagster_project.assets.reporting import reports_resource
     from dagster_project.definitions import PIPELINE_JOB, build_definitions
     from dagster_project.run_summary import print_run_summary
 
@@ -67,6 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("The pipeline failed: nothing new was published (the previous publication, if any, is intact).")
         return 1
     print(f"Pipeline finished: working warehouse at {warehouse}")
+    print(f"Scorecard (opens offline in a browser): {reports_resource().scorecard_path}")
     return 0
 
 

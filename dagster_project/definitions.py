@@ -9,7 +9,9 @@ from dagster_project import settings
 from dagster_project.assets.ingestion import ingestion_assets
 from dagster_project.assets.publish import PublishedWarehouseResource, publish_assets, published_resource
 from dagster_project.assets.quality import QualityResource, quality_checks, quality_resource
+from dagster_project.assets.reporting import ReportsResource, reporting_assets, reports_resource
 from dagster_project.assets.warehouse import dbt_executable, dbt_project, warehouse_models
+from dagster_project.publishing_postgres import postgres_publication_resource, postgres_publish_assets
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
 from dagster_project.sensors import build_automation
 
@@ -24,15 +26,17 @@ def build_definitions(
     crm_database_schema: str | None = None,
     published_dir: str | None = None,
     quality_dir: str | None = None,
+    reports_dir: str | None = None,
 ) -> dg.Definitions:
     """Arguments override the environment (CSAT_LANDING_DIR, CSAT_WAREHOUSE_PATH, CSAT_CRM_DATABASE_URL,
-    CSAT_CRM_DATABASE_SCHEMA, CSAT_PUBLISHED_DIR, CSAT_QUALITY_DIR)."""
+    CSAT_CRM_DATABASE_SCHEMA, CSAT_PUBLISHED_DIR, CSAT_QUALITY_DIR, CSAT_REPORTS_DIR; PostgreSQL publication:
+    CSAT_PUBLISH_POSTGRES_URL, CSAT_PUBLISH_POSTGRES_SCHEMA, CSAT_PUBLISH_POSTGRES_READERS)."""
     pipeline = dg.define_asset_job(
         PIPELINE_JOB, selection=dg.AssetSelection.all(), description="Landing files to marts."
     )
     sensors, schedules = build_automation(pipeline)
     return dg.Definitions(
-        assets=[*ingestion_assets, warehouse_models, *publish_assets],
+        assets=[*ingestion_assets, warehouse_models, *publish_assets, *postgres_publish_assets, *reporting_assets],
         asset_checks=quality_checks,
         jobs=[pipeline],
         sensors=sensors,
@@ -42,6 +46,8 @@ def build_definitions(
             "landing": LandingZoneResource(path=str(landing_dir or settings.landing_dir())),
             "quality": QualityResource(path=quality_dir) if quality_dir else quality_resource(),
             "published": PublishedWarehouseResource(path=published_dir) if published_dir else published_resource(),
+            "reports": ReportsResource(path=reports_dir) if reports_dir else reports_resource(),
+            "postgres_publication": postgres_publication_resource(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
             "crm_database": CrmDatabaseResource(
                 url=crm_database_url or settings.crm_database_url() or "",

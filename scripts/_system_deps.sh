@@ -13,3 +13,8 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 have_postgres || apt_install postgresql
+# - Chromium and a CJK font: the scorecard is checked in a headless browser, Chinese text included.
+missing=()
+command -v chromium >/dev/null 2>&1 || [ -n "${CSAT_CHROMIUM:-}" ] || missing+=(chromium)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"

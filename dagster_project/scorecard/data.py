@@ -1,0 +1,359 @@
+"""Reading the published marts for the scorecard (read-only; never the working warehouse).
+
+Everything shown on the scorecard comes from the published copy: `marts.scorecard_monthly`
+(actual, target, variance, status per KPI and month), `marts.kpi_monthly` (the slices for the
+breakdowns) and, when they exist, the analytics marts `driver_importance_quarterly`,
+`customer_risk` and `followup_queue`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+MART_SCHEMA = "marts"
+TREND_MONTHS = 24
+BREAKDOWN_DIMENSIONS = ("segment", "region", "channel")
+SLICE_COLUMNS = ("segment", "region", "channel", "touchpoint", "category")
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class HeadlineKpi:
+    kpi: str
+    label: str
+    description: str
+
+
+# The headline KPIs in the order the scorecard shows them (kpi names of kpi_monthly).
+HEADLINE_KPIS: tuple[HeadlineKpi, ...] = (
+    HeadlineKpi("csi", "CSI", "Customer satisfaction index (ACSI-style, 0-100)"),
+    HeadlineKpi("nps", "NPS", "Net Promoter Score (promoters - detractors)"),
+    HeadlineKpi("csat_pct", "CSAT", "Share of transactional ratings 4-5 of 5"),
+    HeadlineKpi("ces", "CES", "Customer effort score (mean, 7 = very easy)"),
+    HeadlineKpi("logo_churn_rate", "Churn", "Logo churn rate of subscribers"),
+    HeadlineKpi("repeat_purchase_rate", "Repeat purchase", "Buyers of the month with 2+ valid orders"),
+    HeadlineKpi("complaint_rate", "Complaint rate", "Complaints per 1,000 valid orders"),
+    HeadlineKpi("resolution_hours_median", "Resolution time", "Median hours to final resolution"),
+    HeadlineKpi("sla_attainment_rate", "SLA attainment", "Complaints resolved within their SLA"),
+)
+HEADLINE_KPI_NAMES = tuple(h.kpi for h in HEADLINE_KPIS)
+
+
+class ScorecardError(RuntimeError):
+    """The published copy cannot produce a scorecard (missing file or marts); says what to do."""
+
+
+@dataclass(frozen=True)
+class KpiMonth:
+    """One row of marts.scorecard_monthly."""
+
+    month: date
+    kpi: str
+    actual: float | None
+    target: float | None
+    variance: float | None
+    status: str
+    direction: str | None
+    amber_tolerance: float | None
+    unit: str | None
+    sample_size: int | None
+
+
+@dataclass(frozen=True)
+class SliceValue:
+    """One sliced row of marts.kpi_monthly in the scorecard month."""
+
+    dimension: str
+    value: str
+    kpi: str
+    actual: float | None
+    sample_size: int | None
+
+
+@dataclass(frozen=True)
+class DriverPriority:
+    outcome: str
+    driver: str
+    driver_group: str | None
+    importance: float | None
+    importance_rank: int | None
+    performance_index: float | None
+    sample_size: int | None
+
+
+@dataclass
+class QueueSizes:
+    """Size of an operational queue (customer_risk or followup_queue) and its parts."""
+
+    mart: str
+    label: str
+    total: int
+    parts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ScorecardData:
+    database_path: Path
+    month: date
+    is_month_complete: bool
+    published_at: datetime | None
+    run_id: str | None
+    history: dict[str, list[KpiMonth]]  # kpi -> rows ordered by month (all months up to `month`)
+    slices: list[SliceValue]
+    priorities: list[DriverPriority] | None  # None: the key-driver mart is not published
+    priorities_quarter: date | None
+    queues: dict[str, QueueSizes | None]  # mart -> sizes, None when not published
+    marts: set[str]
+
+    def row(self, kpi: str, month: date) -> KpiMonth | None:
+        for r in self.history.get(kpi, []):
+            if r.month == month:
+                return r
+        return None
+
+    def current(self, kpi: str) -> KpiMonth | None:
+        return self.row(kpi, self.month)
+
+
+def add_months(d: date, months: int) -> date:
+    index = d.year * 12 + (d.month - 1) + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_span(end: date, months: int = TREND_MONTHS) -> list[date]:
+    """`months` month starts ending with `end` (inclusive), oldest first."""
+    return [add_months(end, -i) for i in range(months - 1, -1, -1)]
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if value != value else value  # NaN -> None
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [MART_SCHEMA]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+        [MART_SCHEMA, table],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _publication(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, str | None]:
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = 'publication'"
+    ).fetchone()[0]
+    if not exists:
+        return None, None
+    row = con.execute(
+        "select published_at, dagster_run_id from publication order by published_at desc limit 1"
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def choose_month(months: list[date], as_of: datetime) -> tuple[date, bool]:
+    """The latest complete month: the latest month with rows whose end (the first instant of the next
+    month) is at or before `as_of`. When no month is complete yet, the latest month (flagged partial)."""
+    complete = [m for m in months if datetime.combine(add_months(m, 1), datetime.min.time()) <= as_of]
+    if complete:
+        return max(complete), True
+    return max(months), False
+
+
+def _read_history(con: duckdb.DuckDBPyConnection, last: date) -> dict[str, list[KpiMonth]]:
+    rows = con.execute(
+        f"""
+        select month_start_date, kpi, actual, target, variance, status, direction, amber_tolerance, unit,
+               sample_size
+        from {MART_SCHEMA}.scorecard_monthly
+        where month_start_date <= ?
+        order by kpi, month_start_date
+        """,
+        [last],
+    ).fetchall()
+    history: dict[str, list[KpiMonth]] = {}
+    for r in rows:
+        history.setdefault(r[1], []).append(
+            KpiMonth(
+                month=r[0],
+                kpi=r[1],
+                actual=_num(r[2]),
+                target=_num(r[3]),
+                variance=_num(r[4]),
+                status=r[5],
+                direction=r[6],
+                amber_tolerance=_num(r[7]),
+                unit=r[8],
+                sample_size=None if r[9] is None else int(r[9]),
+            )
+        )
+    return history
+
+
+def _read_slices(con: duckdb.DuckDBPyConnection, month: date) -> list[SliceValue]:
+    result: list[SliceValue] = []
+    placeholders = ", ".join("?" for _ in HEADLINE_KPI_NAMES)
+    for dimension in BREAKDOWN_DIMENSIONS:
+        others = " and ".join(f"{c} = '{ALL}'" for c in SLICE_COLUMNS if c != dimension)
+        rows = con.execute(
+            f"""
+            select {dimension}, kpi, value, sample_size
+            from {MART_SCHEMA}.kpi_monthly
+            where month_start_date = ? and {dimension} <> '{ALL}' and {others} and kpi in ({placeholders})
+            order by {dimension}, kpi
+            """,
+            [month, *HEADLINE_KPI_NAMES],
+        ).fetchall()
+        result.extend(
+            SliceValue(dimension, r[0], r[1], _num(r[2]), None if r[3] is None else int(r[3])) for r in rows
+        )
+    return result
+
+
+PRIORITY_COLUMNS = {"quarter_start_date", "segment", "outcome", "driver", "importance", "quadrant"}
+
+
+def _read_priorities(
+    con: duckdb.DuckDBPyConnection, month: date, limit: int = 5
+) -> tuple[list[DriverPriority], date | None]:
+    """Drivers in the `priority` quadrant (high importance, low performance) of the latest quarter that
+    is complete by the end of the scorecard month and has importance results, all customers, most
+    important first."""
+    columns = _columns(con, "driver_importance_quarterly")
+    missing = PRIORITY_COLUMNS - columns
+    if missing:
+        raise ScorecardError(
+            f"{MART_SCHEMA}.driver_importance_quarterly lacks the columns {sorted(missing)}: the scorecard "
+            "cannot list improvement priorities; update dagster_project/scorecard/data.py to the mart's shape"
+        )
+
+    def optional(column: str) -> str:
+        return column if column in columns else "null"
+
+    quarter = con.execute(
+        f"""
+        select max(quarter_start_date) from {MART_SCHEMA}.driver_importance_quarterly
+        where segment = '{ALL}' and importance is not null and quarter_start_date <= ?
+        """,
+        [add_months(month, -2)],
+    ).fetchone()[0]
+    if quarter is None:
+        return [], None
+    if isinstance(quarter, datetime):
+        quarter = quarter.date()
+    rows = con.execute(
+        f"""
+        select outcome, driver, {optional('driver_group')}, importance, {optional('importance_rank')},
+               {optional('performance_index')}, {optional('sample_size')}
+        from {MART_SCHEMA}.driver_importance_quarterly
+        where segment = '{ALL}' and quadrant = 'priority' and importance is not null
+          and cast(quarter_start_date as date) = ?
+        order by importance desc, outcome, driver
+        limit {int(limit)}
+        """,
+        [quarter],
+    ).fetchall()
+    priorities = [
+        DriverPriority(
+            outcome=r[0],
+            driver=r[1],
+            driver_group=r[2],
+            importance=_num(r[3]),
+            importance_rank=None if r[4] is None else int(r[4]),
+            performance_index=_num(r[5]),
+            sample_size=None if r[6] is None else int(r[6]),
+        )
+        for r in rows
+    ]
+    return priorities, quarter
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> int:
+    return int(con.execute(f"select count(*) from {MART_SCHEMA}.{table} where {where}").fetchone()[0])
+
+
+def _read_risk_queue(con: duckdb.DuckDBPyConnection) -> QueueSizes:
+    columns = _columns(con, "customer_risk")
+    at_risk = "is_at_risk" if "is_at_risk" in columns else "true"
+    sizes = QueueSizes("customer_risk", "Customers at risk", _count(con, "customer_risk", at_risk))
+    if "risk_level" in columns:
+        for level in ("high", "medium", "low"):
+            sizes.parts[level] = _count(con, "customer_risk", f"{at_risk} and risk_level = '{level}'")
+    return sizes
+
+
+def _read_followup_queue(con: duckdb.DuckDBPyConnection) -> QueueSizes:
+    columns = _columns(con, "followup_queue")
+    is_open = "is_open" if "is_open" in columns else "true"
+    sizes = QueueSizes("followup_queue", "Follow-ups open", _count(con, "followup_queue", is_open))
+    if "is_overdue" in columns:
+        sizes.parts["overdue"] = _count(con, "followup_queue", f"{is_open} and is_overdue")
+    return sizes
+
+
+def load_scorecard_data(
+    database_path: str | Path, *, as_of: datetime | None = None, month: date | None = None
+) -> ScorecardData:
+    """Read what the scorecard shows from the published DuckDB file (opened read-only).
+
+    The scorecard month is `month` if given, else the latest complete month at `as_of` (default: the
+    publication time recorded in the file, else now, UTC)."""
+    database_path = Path(database_path)
+    if not database_path.is_file():
+        raise ScorecardError(
+            f"no published warehouse at {database_path}: run the pipeline until the quality gate publishes "
+            "(asset published_warehouse), or point CSAT_PUBLISHED_DIR at the published folder"
+        )
+    with duckdb.connect(str(database_path), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        marts = _tables(con)
+        for required in ("scorecard_monthly", "kpi_monthly"):
+            if required not in marts:
+                raise ScorecardError(f"the published warehouse {database_path} has no {MART_SCHEMA}.{required}")
+        published_at, run_id = _publication(con)
+        months = [r[0] for r in con.execute(
+            f"select distinct month_start_date from {MART_SCHEMA}.scorecard_monthly"
+        ).fetchall()]
+        if not months:
+            raise ScorecardError(f"{MART_SCHEMA}.scorecard_monthly in {database_path} is empty: nothing to show")
+        if month is not None:
+            if month not in months:
+                raise ScorecardError(f"{MART_SCHEMA}.scorecard_monthly has no rows for {month:%Y-%m}")
+            is_complete = True
+        else:
+            reference = as_of or published_at or datetime.now(UTC).replace(tzinfo=None)
+            month, is_complete = choose_month(months, reference)
+        history = _read_history(con, month)
+        slices = _read_slices(con, month)
+        priorities, quarter = (None, None)
+        if "driver_importance_quarterly" in marts:
+            priorities, quarter = _read_priorities(con, month)
+        queues: dict[str, QueueSizes | None] = {
+            "customer_risk": _read_risk_queue(con) if "customer_risk" in marts else None,
+            "followup_queue": _read_followup_queue(con) if "followup_queue" in marts else None,
+        }
+    return ScorecardData(
+        database_path=database_path,
+        month=month,
+        is_month_complete=is_complete,
+        published_at=published_at,
+        run_id=run_id,
+        history=history,
+        slices=slices,
+        priorities=priorities,
+        priorities_quarter=quarter,
+        queues=queues,
+        marts=marts,
+    )

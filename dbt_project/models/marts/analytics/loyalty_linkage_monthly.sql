@@ -1,0 +1,242 @@
+-- Loyalty linkage (KPIS.md): per month, the logo churn rate by the NPS category of each
+-- customer's latest scored response before the month, and the repeat-purchase rate by the CSI
+-- band of each buyer's latest response with a CSI before the month. Every grid month has a row
+-- for every group (empty groups: rate NULL, counts 0).
+with
+
+customer_months as (
+
+    select * from {{ ref('int_customer_months') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_orders_classified') }}
+
+),
+
+responses as (
+
+    select * from {{ ref('int_survey_responses_scored') }}
+
+),
+
+months as (
+
+    select * from {{ ref('int_months') }}
+
+),
+
+active_customer_months as (
+
+    select
+        customer_months.customer_id,
+        customer_months.month_start_date,
+        months.month_start_at,
+        customer_months.is_churned
+    from customer_months
+    inner join months
+        on customer_months.month_start_date = months.month_start_date
+    where customer_months.is_active_at_start
+
+),
+
+buyer_months as (
+
+    select
+        orders.customer_id,
+        orders.month_start_date,
+        months.month_start_at,
+        count(*) as valid_orders
+    from orders
+    inner join months
+        on orders.month_start_date = months.month_start_date
+    where orders.is_valid
+    group by orders.customer_id, orders.month_start_date, months.month_start_at
+
+),
+
+nps_history as (
+
+    select
+        active_customer_months.customer_id,
+        active_customer_months.month_start_date,
+        responses.nps_category,
+        row_number() over (
+            partition by active_customer_months.customer_id, active_customer_months.month_start_date
+            order by responses.submitted_at desc, responses.response_id desc
+        ) as recency_rank
+    from active_customer_months
+    inner join responses
+        on
+            active_customer_months.customer_id = responses.customer_id
+            and active_customer_months.month_start_at > responses.submitted_at
+            and responses.nps_category is not null
+
+),
+
+csi_history as (
+
+    select
+        buyer_months.customer_id,
+        buyer_months.month_start_date,
+        responses.csi_score,
+        row_number() over (
+            partition by buyer_months.customer_id, buyer_months.month_start_date
+            order by responses.submitted_at desc, responses.response_id desc
+        ) as recency_rank
+    from buyer_months
+    inner join responses
+        on
+            buyer_months.customer_id = responses.customer_id
+            and buyer_months.month_start_at > responses.submitted_at
+            and responses.csi_score is not null
+
+),
+
+churn_members as (
+
+    select
+        active_customer_months.month_start_date,
+        coalesce(nps_history.nps_category, 'no_response') as group_value,
+        case when active_customer_months.is_churned then 1 else 0 end as numerator_count
+    from active_customer_months
+    left join nps_history
+        on
+            active_customer_months.customer_id = nps_history.customer_id
+            and active_customer_months.month_start_date = nps_history.month_start_date
+            and nps_history.recency_rank = 1
+
+),
+
+repeat_members as (
+
+    select
+        buyer_months.month_start_date,
+        case
+            when csi_history.csi_score is null then 'no_response'
+            when csi_history.csi_score < 60 then 'low'
+            when csi_history.csi_score < 80 then 'medium'
+            else 'high'
+        end as group_value,
+        case when buyer_months.valid_orders >= 2 then 1 else 0 end as numerator_count
+    from buyer_months
+    left join csi_history
+        on
+            buyer_months.customer_id = csi_history.customer_id
+            and buyer_months.month_start_date = csi_history.month_start_date
+            and csi_history.recency_rank = 1
+
+),
+
+members as (
+
+    select
+        'logo_churn_rate' as kpi,
+        'nps_category' as grouping,
+        month_start_date,
+        group_value,
+        numerator_count
+    from churn_members
+    union all
+    select
+        'repeat_purchase_rate' as kpi,
+        'csi_band' as grouping,
+        month_start_date,
+        group_value,
+        numerator_count
+    from repeat_members
+
+),
+
+totals as (
+
+    select
+        kpi,
+        month_start_date,
+        group_value,
+        sum(numerator_count) as numerator_count,
+        count(*) as denominator_count
+    from members
+    group by kpi, month_start_date, group_value
+
+),
+
+groups as (
+
+    select
+        'logo_churn_rate' as kpi,
+        'nps_category' as grouping,
+        'promoter' as group_value,
+        1 as group_order
+    union all
+    select
+        'logo_churn_rate' as kpi,
+        'nps_category' as grouping,
+        'passive' as group_value,
+        2 as group_order
+    union all
+    select
+        'logo_churn_rate' as kpi,
+        'nps_category' as grouping,
+        'detractor' as group_value,
+        3 as group_order
+    union all
+    select
+        'logo_churn_rate' as kpi,
+        'nps_category' as grouping,
+        'no_response' as group_value,
+        4 as group_order
+    union all
+    select
+        'repeat_purchase_rate' as kpi,
+        'csi_band' as grouping,
+        'high' as group_value,
+        1 as group_order
+    union all
+    select
+        'repeat_purchase_rate' as kpi,
+        'csi_band' as grouping,
+        'medium' as group_value,
+        2 as group_order
+    union all
+    select
+        'repeat_purchase_rate' as kpi,
+        'csi_band' as grouping,
+        'low' as group_value,
+        3 as group_order
+    union all
+    select
+        'repeat_purchase_rate' as kpi,
+        'csi_band' as grouping,
+        'no_response' as group_value,
+        4 as group_order
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['months.month_start_date', 'groups.kpi', 'groups.group_value']) }}
+            as loyalty_linkage_key,
+        months.month_start_date,
+        groups.kpi,
+        groups.grouping,
+        groups.group_value,
+        groups.group_order,
+        coalesce(totals.numerator_count, 0) as numerator_count,
+        coalesce(totals.denominator_count, 0) as denominator_count,
+        100.0 * {{ safe_divide('totals.numerator_count', 'totals.denominator_count') }}
+            as rate_pct
+    from months
+    cross join groups
+    left join totals
+        on
+            months.month_start_date = totals.month_start_date
+            and groups.kpi = totals.kpi
+            and groups.group_value = totals.group_value
+
+)
+
+select * from final
