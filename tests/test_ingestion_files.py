@@ -166,3 +166,37 @@ def test_hidden_and_in_progress_files_are_ignored(con, landing):
     write_csv(folder / "_partial.csv", ROWS, COLUMNS)
     report = ingest_landing_entity(con, SURVEY_RESPONSES, landing)
     assert report.files == [] and report.errors == []
+
+
+def test_files_loaded_together_keep_per_file_rows_counts_and_order(con, landing):
+    """Files with one header load in one batch: results must equal loading them one by one."""
+    folder = entity_folder(landing, SURVEY_RESPONSES)
+    write_csv(folder / "2025-02-01.csv", ROWS, COLUMNS)
+    write_csv(
+        folder / "2025-02-02.csv",
+        [
+            survey_response("R2", comment="corrected"),
+            survey_response("R5", csat_score="9"),
+            survey_response("R5", comment="duplicate in one file"),
+        ],
+        COLUMNS,
+    )
+    text = (folder / "2025-02-02.csv").read_text(encoding="utf-8").splitlines()
+    text.insert(2, "R6,S1,too,short")  # a malformed line as the file's 2nd record
+    (folder / "2025-02-02.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+
+    report = ingest_landing_entity(con, SURVEY_RESPONSES, landing)
+
+    assert [(f.delivered, f.loaded, f.rejected) for f in report.files] == [(3, 3, 0), (4, 2, 2)]
+    assert con.execute(
+        "select source_file like '%02-02.csv', row_number, rule from raw.load_rejects order by row_number"
+    ).fetchall() == [(True, 2, "malformed"), (True, 3, "range")]
+    assert con.execute(
+        "select response_id, comment, _row_number, _source_file like '%02-02.csv' from raw.survey_responses order by 1"
+    ).fetchall() == [
+        ("R1", "very good", 1, False),
+        ("R2", "corrected", 1, True),
+        ("R3", "fine", 3, False),
+        ("R5", "duplicate in one file", 4, True),
+    ]
+    assert con.execute("select count(*) from raw.load_manifest").fetchone() == (2,)

@@ -1,12 +1,16 @@
-"""Load delivered files into the `raw` schema: one transaction per file, rejects with reasons.
+"""Load delivered files into the `raw` schema, with rejects and reasons.
 
 Guarantees, per file:
 - incremental: a file whose checksum is already in `raw.load_manifest` for the entity is skipped,
   whatever its name, so delivering the same file twice changes nothing;
-- latest delivery wins: rows replace earlier rows with the same key;
-- atomic: rejects, rows and the manifest entry are written in one transaction, so a failure in the
+- latest delivery wins: rows replace earlier rows with the same key, files taking effect in order;
+- atomic: rejects, rows and manifest entries are written in one transaction, so a failure in the
   middle leaves the warehouse as it was before the file;
 - nothing is dropped silently: delivered = loaded + rejected, each reject with its rule and reason.
+
+Consecutive files with the same format and header are loaded as one batch (one scan, one
+transaction): DuckDB is several times faster on one large scan than on many small ones. A batch
+that fails is retried file by file, so the error names the file and the other files still load.
 """
 
 from __future__ import annotations
@@ -20,8 +24,17 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contract import Entity
-from dagster_project.ingestion.files import ContractError, discover_files, fingerprint
-from dagster_project.ingestion.readers import STAGE_TABLE, literal, quote, stage_delivery
+from dagster_project.ingestion.files import ContractError, DeliveredFile, discover_files, fingerprint
+from dagster_project.ingestion.readers import (
+    FILES_TABLE,
+    STAGE_TABLE,
+    ReadableFile,
+    StagedDelivery,
+    literal,
+    prepare_file,
+    quote,
+    stage_batch,
+)
 from dagster_project.ingestion.validation import CHECKED_TABLE, check_delivery
 from dagster_project.ingestion.warehouse import RAW_SCHEMA
 
@@ -37,7 +50,7 @@ class FileLoadResult:
     delivered: int = 0
     loaded: int = 0
     rejected: int = 0
-    skipped: bool = False  # already ingested (same checksum)
+    skipped: bool = False  # already ingested (same checksum), or the same bytes earlier in this run
     rejects_by_rule: dict[str, int] = field(default_factory=dict)
 
 
@@ -79,6 +92,9 @@ def already_loaded(con: duckdb.DuckDBPyConnection, entity: Entity, sha256: str) 
     )
 
 
+BATCH_MAX_BYTES = 512_000_000  # bounds the memory of one batch's temporary tables
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -87,43 +103,114 @@ def load_file(
     source_label: str | None = None,
     allowed: dict[str, tuple[str, ...]] | None = None,
 ) -> FileLoadResult:
-    """Load one delivered file of `entity` in one transaction. Raises ContractError for a file
-    that cannot be read as the entity's contract (nothing of it is loaded then)."""
-    delivered = fingerprint(Path(path), source_label)
-    result = FileLoadResult(source_file=delivered.source_label, sha256=delivered.sha256)
-    if already_loaded(con, entity, delivered.sha256):
-        result.skipped = True
-        return result
+    """Load one delivered file of `entity`. Raises ContractError for a file that cannot be read as
+    the entity's contract (nothing of it is loaded then)."""
+    report = EntityLoadReport(entity=entity.name)
     with tempfile.TemporaryDirectory(prefix="csat-ingest-") as workdir:
-        try:
-            # Staging and checking touch only temporary tables, so they run before the transaction
-            # (rows inserted inside a transaction get provisional row ids, not file positions).
-            staged = stage_delivery(con, entity, delivered, Path(workdir))
-            check_delivery(con, entity, staged, allowed)
-            _count(con, result)
-            con.begin()
-            try:
-                _write_rejects(con, entity, delivered.source_label, delivered.sha256)
-                _replace_rows(con, entity, delivered.source_label, delivered.sha256)
-                _record_manifest(con, entity, delivered, result)
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
-        finally:
-            for table in (STAGE_TABLE, CHECKED_TABLE):
-                con.execute(f"drop table if exists {table}")
-    return result
+        _ingest(con, entity, [(Path(path), source_label)], allowed, Path(workdir), report, raise_errors=True)
+    return report.files[0]
 
 
-def _write_rejects(
+def ingest_files(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
-    source_label: str,
-    sha256: str,
-) -> None:
+    files: list[tuple[Path, str | None]],
+    *,
+    allowed: dict[str, tuple[str, ...]] | None = None,
+) -> EntityLoadReport:
+    """Load files in order; a file that fails is reported and the others still load."""
+    report = EntityLoadReport(entity=entity.name)
+    with tempfile.TemporaryDirectory(prefix="csat-ingest-") as workdir:
+        _ingest(con, entity, files, allowed, Path(workdir), report, raise_errors=False)
+    return report
+
+
+def _ingest(con, entity, files, allowed, workdir: Path, report: EntityLoadReport, *, raise_errors: bool) -> None:
+    ready: list[tuple[ReadableFile, StagedDelivery]] = []
+    seen: set[str] = set()
+    for path, label in files:
+        try:
+            delivered = fingerprint(path, label)
+            if delivered.sha256 in seen or already_loaded(con, entity, delivered.sha256):
+                report.files.append(FileLoadResult(delivered.source_label, delivered.sha256, skipped=True))
+                continue
+            seen.add(delivered.sha256)
+            ready.append(prepare_file(con, entity, delivered, workdir))
+        except (ContractError, duckdb.Error, UnicodeDecodeError) as error:
+            if raise_errors:
+                raise
+            report.errors.append(_describe(error, label or str(path)))
+    for batch in _batches(ready):
+        try:
+            report.files.extend(_load_batch(con, entity, batch, allowed))
+        except (duckdb.Error, UnicodeDecodeError) as error:
+            if raise_errors or len(batch) == 1:
+                if raise_errors:
+                    raise
+                report.errors.append(_describe(error, batch[0][0].delivered.source_label))
+                continue
+            for one in batch:  # find the file that breaks the batch; load the others
+                try:
+                    report.files.extend(_load_batch(con, entity, [one], allowed))
+                except (duckdb.Error, UnicodeDecodeError) as single_error:
+                    report.errors.append(_describe(single_error, one[0].delivered.source_label))
+
+
+def _describe(error: Exception, label: str) -> str:
+    return str(error) if isinstance(error, ContractError) else f"{label}: could not be loaded: {error}"
+
+
+def _batches(ready: list[tuple[ReadableFile, StagedDelivery]]) -> list[list[tuple[ReadableFile, StagedDelivery]]]:
+    """Consecutive files with the same format and header, up to BATCH_MAX_BYTES."""
+    batches: list[list[tuple[ReadableFile, StagedDelivery]]] = []
+    size = 0
+    for item in ready:
+        file = item[0]
+        last = batches[-1][-1][0] if batches else None
+        same = last is not None and (last.delivered.file_format, last.names) == (file.delivered.file_format, file.names)
+        if same and size + file.delivered.size <= BATCH_MAX_BYTES:
+            batches[-1].append(item)
+            size += file.delivered.size
+        else:
+            batches.append([item])
+            size = file.delivered.size
+    return batches
+
+
+def _load_batch(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    batch: list[tuple[ReadableFile, StagedDelivery]],
+    allowed: dict[str, tuple[str, ...]] | None,
+) -> list[FileLoadResult]:
+    files = [f for f, _ in batch]
+    try:
+        # Staging and checking touch only temporary tables, so they run before the transaction
+        # (rows inserted inside a transaction get provisional row ids, not file positions).
+        stage_batch(con, files)
+        check_delivery(con, entity, batch[0][1], allowed)
+        results = _count(con, [f.delivered for f in files])
+        con.begin()
+        try:
+            _write_rejects(con, entity)
+            _replace_rows(con, entity)
+            for file, result in zip(files, results, strict=True):
+                _record_manifest(con, entity, file.delivered, result)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    finally:
+        for table in (STAGE_TABLE, CHECKED_TABLE, FILES_TABLE):
+            con.execute(f"drop table if exists {table}")
+    return results
+
+
+def _write_rejects(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     delivered_columns = [
-        r[0] for r in con.execute(f"describe {STAGE_TABLE}").fetchall() if r[0] not in ("_row_number", "_malformed")
+        r[0]
+        for r in con.execute(f"describe {STAGE_TABLE}").fetchall()
+        if r[0] not in ("_file_index", "_row_number", "_malformed")
     ]
     raw_values = (
         "json_object(" + ", ".join(f"{literal(n)}, d.{quote(n)}" for n in delivered_columns) + ")"
@@ -137,7 +224,7 @@ def _write_rejects(
         insert into {RAW_SCHEMA}.load_rejects
         select
             {literal(entity.name)},
-            {literal(source_label)},
+            b.source_label,
             c._row_number,
             case when len(c._violations) > 0 then split_part({first}, '|', 1) else 'duplicate' end,
             case when len(c._violations) > 0 then nullif(split_part({first}, '|', 2), '')
@@ -150,48 +237,75 @@ def _write_rejects(
                 else {literal(f"duplicate: another row of this delivery has the same {key} and was kept")}
             end,
             {raw_values},
-            {literal(sha256)},
+            b.file_sha256,
             cast(current_timestamp as timestamp)
         from {CHECKED_TABLE} as c
-        inner join {STAGE_TABLE} as d on c._row_number = d._row_number
+        inner join {STAGE_TABLE} as d on c._file_index = d._file_index and c._row_number = d._row_number
+        inner join {FILES_TABLE} as b on b.file_index = c._file_index
         where not c._keep
         """
     )
 
 
-def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity, source_label: str, sha256: str) -> None:
+def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Kept rows replace raw rows with the same key; within a batch the latest file wins."""
     table = f"{RAW_SCHEMA}.{entity.name}"
-    matches = " and ".join(f"{table}.{quote(k)} = k.{quote(k)}" for k in entity.key)
     keys = ", ".join(quote(k) for k in entity.key)
-    con.execute(f"delete from {table} using (select {keys} from {CHECKED_TABLE} where _keep) as k where {matches}")
-    columns = ", ".join(quote(c) for c in entity.column_names)
+    matches = " and ".join(f"{table}.{quote(k)} = k.{quote(k)}" for k in entity.key)
+    con.execute(
+        f"delete from {table} using (select distinct {keys} from {CHECKED_TABLE} where _keep) as k where {matches}"
+    )
+    columns = ", ".join(f"c.{quote(c)}" for c in entity.column_names)
     con.execute(
         f"""
         insert into {table}
-        select {columns}, _extra, {literal(source_label)}, _row_number, {literal(sha256)},
+        select {columns}, c._extra, b.source_label, c._row_number, b.file_sha256,
             cast(current_timestamp as timestamp)
-        from {CHECKED_TABLE}
-        where _keep
+        from {CHECKED_TABLE} as c
+        inner join {FILES_TABLE} as b on b.file_index = c._file_index
+        where c._keep
+        qualify row_number() over (partition by {", ".join("c." + quote(k) for k in entity.key)}
+            order by c._file_index desc) = 1
         """
     )
 
 
-def _count(con: duckdb.DuckDBPyConnection, result: FileLoadResult) -> None:
-    result.delivered, result.loaded = con.execute(
-        f"select count(*), count(*) filter (where _keep) from {CHECKED_TABLE}"
-    ).fetchone()
-    result.rejected = result.delivered - result.loaded
-    rows = con.execute(
+def _count(con: duckdb.DuckDBPyConnection, delivered: list[DeliveredFile]) -> list[FileLoadResult]:
+    totals = {
+        index: (total, kept)
+        for index, total, kept in con.execute(
+            f"select _file_index, count(*), count(*) filter (where _keep) from {CHECKED_TABLE} group by all"
+        ).fetchall()
+    }
+    rules: dict[int, dict[str, int]] = {}
+    for index, rule, count in con.execute(
         f"""
-        select case when len(_violations) > 0 then split_part(_violations[1], '|', 1) else 'duplicate' end,
+        select _file_index,
+            case when len(_violations) > 0 then split_part(_violations[1], '|', 1) else 'duplicate' end,
             count(*)
         from {CHECKED_TABLE} where not _keep group by all
         """
-    ).fetchall()
-    result.rejects_by_rule = dict(sorted(rows))
+    ).fetchall():
+        rules.setdefault(index, {})[rule] = count
+    results = []
+    for index, file in enumerate(delivered):
+        total, kept = totals.get(index, (0, 0))
+        results.append(
+            FileLoadResult(
+                source_file=file.source_label,
+                sha256=file.sha256,
+                delivered=total,
+                loaded=kept,
+                rejected=total - kept,
+                rejects_by_rule=dict(sorted(rules.get(index, {}).items())),
+            )
+        )
+    return results
 
 
-def _record_manifest(con: duckdb.DuckDBPyConnection, entity: Entity, delivered, result: FileLoadResult) -> None:
+def _record_manifest(
+    con: duckdb.DuckDBPyConnection, entity: Entity, delivered: DeliveredFile, result: FileLoadResult
+) -> None:
     con.execute(
         f"""
         insert into {RAW_SCHEMA}.load_manifest
@@ -209,25 +323,6 @@ def _record_manifest(con: duckdb.DuckDBPyConnection, entity: Entity, delivered, 
             result.rejected,
         ],
     )
-
-
-def ingest_files(
-    con: duckdb.DuckDBPyConnection,
-    entity: Entity,
-    files: list[tuple[Path, str | None]],
-    *,
-    allowed: dict[str, tuple[str, ...]] | None = None,
-) -> EntityLoadReport:
-    """Load files in order; a file that fails is reported and the next one still loads."""
-    report = EntityLoadReport(entity=entity.name)
-    for path, label in files:
-        try:
-            report.files.append(load_file(con, entity, path, source_label=label, allowed=allowed))
-        except ContractError as error:
-            report.errors.append(str(error))
-        except (duckdb.Error, UnicodeDecodeError) as error:
-            report.errors.append(f"{label or path}: could not be loaded: {error}")
-    return report
 
 
 def ingest_landing_entity(

@@ -1,12 +1,14 @@
-"""Read one delivered file into a temporary all-text DuckDB table, in file order.
+"""Read delivered files into a temporary all-text DuckDB table, in file order.
 
 DuckDB does the reading and parsing (no row-by-row Python). Every column arrives as VARCHAR so that
 typing and the contract rules are applied in one place (`validation.py`), where a bad value
 becomes a reject with its reason instead of failing the whole file.
 
-The staged table `_delivery` has: `_row_number` (1-based position of the record among the file's
-data records), one VARCHAR column per delivered column under its delivered name, and `_malformed`
-(why a record could not be parsed, else NULL).
+Files of one entity that share a format and a header are read together in one scan (a batch):
+DuckDB is much faster on one large scan than on many small ones. The staged table `_delivery` has:
+`_file_index` (position of the file in the batch), `_row_number` (1-based position of the record
+among its file's data records), one VARCHAR column per delivered column under its delivered name,
+and `_malformed` (why a record could not be parsed, else NULL).
 """
 
 from __future__ import annotations
@@ -20,13 +22,24 @@ from dagster_project.contract import Entity
 from dagster_project.ingestion.files import ContractError, DeliveredFile, utf8_copy
 
 STAGE_TABLE = "_delivery"
+FILES_TABLE = "_batch_files"  # file_index, source_label, sha256 of the files in the batch
 JSON_SAMPLE_LINES = 100_000
+_PATH_COLUMN = "__file_path"
 
 
 @dataclass(frozen=True)
 class StagedDelivery:
     columns: dict[str, str]  # contract column -> delivered column name
     extra_columns: list[str]  # delivered columns not in the contract
+
+
+@dataclass(frozen=True)
+class ReadableFile:
+    """A delivered file ready to be read: UTF-8 (a transcoded copy if needed), columns known."""
+
+    delivered: DeliveredFile
+    path: Path
+    names: tuple[str, ...]
 
 
 def quote(identifier: str) -> str:
@@ -37,20 +50,49 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def stage_delivery(
+def _paths(files: list[ReadableFile]) -> str:
+    return "[" + ", ".join(literal(str(f.path)) for f in files) + "]"
+
+
+def _csv_source(paths: str, *, with_path: bool = False) -> str:
+    # RFC 4180: comma-separated, double-quoted, header row. Lines with the wrong number of fields
+    # land in DuckDB's rejects tables, which become `malformed` rows.
+    path_column = f", filename = '{_PATH_COLUMN}'" if with_path else ""
+    return (
+        f"read_csv({paths}, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+        f"store_rejects = true, rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans'"
+        f"{path_column})"
+    )
+
+
+def _json_options(paths: str) -> str:
+    return f"{paths}, format = 'newline_delimited', ignore_errors = true"
+
+
+def prepare_file(
     con: duckdb.DuckDBPyConnection, entity: Entity, delivered: DeliveredFile, workdir: Path
-) -> StagedDelivery:
-    path = delivered.path
+) -> tuple[ReadableFile, StagedDelivery]:
+    """Check one file's columns against the contract (raises ContractError) without reading its rows."""
     if delivered.size == 0:
         raise ContractError(f"{delivered.source_label}: the file is empty (not even a header row)")
+    path = delivered.path
     if delivered.encoding not in (None, "utf-8"):
         path = utf8_copy(delivered, workdir)
-    readers = {"csv": _stage_csv, "jsonl": _stage_jsonl, "parquet": _stage_parquet}
-    delivered_columns = readers[delivered.file_format](con, path)
-    return _match_contract(entity, delivered, delivered_columns)
+    paths = _paths([ReadableFile(delivered, path, ())])
+    if delivered.file_format == "csv":
+        relation = _csv_source(paths)
+    elif delivered.file_format == "jsonl":
+        # Column names come from a sample of lines, not a full pass over the file.
+        relation = f"read_json({_json_options(paths)}, sample_size = {JSON_SAMPLE_LINES})"
+    else:
+        relation = f"read_parquet({paths})"
+    names = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
+    if delivered.file_format == "jsonl" and names == ["json"]:
+        names = []  # lines that are not JSON objects
+    return ReadableFile(delivered, path, tuple(names)), match_contract(entity, delivered, names)
 
 
-def _match_contract(entity: Entity, delivered: DeliveredFile, names: list[str]) -> StagedDelivery:
+def match_contract(entity: Entity, delivered: DeliveredFile, names: list[str]) -> StagedDelivery:
     """Contract columns are matched case- and space-insensitively; every one must be present."""
     by_normal = {}
     for name in names:
@@ -67,95 +109,108 @@ def _match_contract(entity: Entity, delivered: DeliveredFile, names: list[str]) 
     return StagedDelivery(columns=columns, extra_columns=[n for n in names if n not in used])
 
 
-def _column_names(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[str]:
-    return [row[0] for row in con.execute(f"describe select * from {relation_sql}").fetchall()]
-
-
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    # RFC 4180: comma-separated, double-quoted, header row. Lines with the wrong number of fields
-    # land in DuckDB's rejects tables, which become `malformed` rows here.
-    source = (
-        f"read_csv({literal(str(path))}, header = true, all_varchar = true, delim = ',', "
-        "quote = '\"', escape = '\"', store_rejects = true, "
-        "rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans')"
+def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> None:
+    """Stage files of one format with one header into `_delivery`, and list them in `_batch_files`."""
+    con.execute(
+        f"create or replace temp table {FILES_TABLE} "
+        "(file_index integer, file_path varchar, source_label varchar, file_sha256 varchar)"
     )
-    names = _column_names(con, source)
-    con.execute(f"create or replace temp table _parsed as select * from {source}")
-    malformed = con.execute(
-        "select line - 1 as row_number, min(csv_line) as csv_line, min(error_message) as message "
-        "from _csv_reject_errors group by line"
-    ).df()
-    con.execute("drop table if exists _csv_reject_errors")
-    con.execute("drop table if exists _csv_reject_scans")
-    cols = ", ".join(quote(n) for n in names)
-    if malformed.empty:
-        con.execute(
-            f"create or replace temp table {STAGE_TABLE} as "
-            f"select rowid + 1 as _row_number, {cols}, cast(null as varchar) as _malformed from _parsed"
-        )
-    else:
-        # Parsed record k sits at position k + (number of malformed positions m_i with m_i - i < k),
-        # where m_i is the i-th malformed position in order: the parsed records fill the gaps.
-        con.register("_malformed_rows", malformed)
-        nulls = ", ".join(f"cast(null as varchar) as {quote(n)}" for n in names)
+    con.executemany(
+        f"insert into {FILES_TABLE} values (?, ?, ?, ?)",
+        [(i, str(f.path), f.delivered.source_label, f.delivered.sha256) for i, f in enumerate(files)],
+    )
+    names = list(files[0].names)
+    fmt = files[0].delivered.file_format
+    paths = _paths(files)
+    if fmt == "parquet":
+        cols = ", ".join(f"cast({quote(n)} as varchar) as {quote(n)}" for n in names)
         con.execute(
             f"""
             create or replace temp table {STAGE_TABLE} as
-            with gaps as (
-                select row_number - row_number() over (order by row_number) as before_k
-                from _malformed_rows
-            ),
-            parsed as (select rowid + 1 as k, * from _parsed)
-            select
-                parsed.k + (select count(*) from gaps where gaps.before_k < parsed.k) as _row_number,
-                {", ".join("parsed." + quote(n) for n in names)},
+            select b.file_index as _file_index, p.file_row_number + 1 as _row_number, {cols},
                 cast(null as varchar) as _malformed
-            from parsed
-            union all
-            select row_number, {nulls},
-                'malformed CSV line: ' || message || ' | line: ' || csv_line
-            from _malformed_rows
+            from read_parquet({paths}, filename = '{_PATH_COLUMN}', file_row_number = true) as p
+            inner join {FILES_TABLE} as b on b.file_path = p.{_PATH_COLUMN}
             """
         )
-        con.unregister("_malformed_rows")
+        return
+    if fmt == "csv":
+        con.execute(f"create or replace temp table _parsed as select * from {_csv_source(paths, with_path=True)}")
+        malformed = con.execute(
+            "select file_id as file_index, line - 1 as row_number, min(csv_line) as csv_line, "
+            "min(error_message) as message from _csv_reject_errors group by all"
+        ).fetchall()
+        con.execute("drop table if exists _csv_reject_errors")
+        con.execute("drop table if exists _csv_reject_scans")
+        malformed_check = None
+    else:
+        columns = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names) + "}"
+        con.execute(
+            f"create or replace temp table _parsed as select * from "
+            f"read_json({_json_options(paths)}, columns = {columns}, filename = '{_PATH_COLUMN}')"
+        )
+        malformed = []
+        # With ignore_errors a line that is not a JSON object reads as a row of NULLs.
+        all_null = " and ".join(f"p.{quote(n)} is null" for n in names) or "true"
+        malformed_check = f"case when {all_null} then 'malformed JSON line: not a JSON object, or no field set' end"
+    _number_rows(con, names, malformed, malformed_check)
     con.execute("drop table _parsed")
-    return names
 
 
-def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    base = f"{literal(str(path))}, format = 'newline_delimited', ignore_errors = true"
-    # Column names come from a sample of lines, not a full pass over the file.
-    names = _column_names(con, f"read_json({base}, sample_size = {JSON_SAMPLE_LINES})")
-    if not names or names == ["json"]:
-        names = []
-    columns = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names) + "}"
-    cols = ", ".join(quote(n) for n in names)
-    all_null = " and ".join(f"{quote(n)} is null" for n in names) or "true"
-    # With ignore_errors a line that is not a JSON object reads as a row of NULLs.
-    con.execute(f"create or replace temp table _parsed as select * from read_json({base}, columns = {columns})")
+def _number_rows(
+    con: duckdb.DuckDBPyConnection, names: list[str], malformed: list[tuple], malformed_check: str | None
+) -> None:
+    """`_parsed` holds the batch's records in file order; number them per file.
+
+    With malformed CSV lines, parsed record k of a file sits at position k + (number of its malformed
+    positions m_i with m_i - i < k), m_i being the i-th malformed position: parsed records fill the gaps.
+    """
+    cols = ", ".join(f"p.{quote(n)}" for n in names)
+    check = malformed_check or "cast(null as varchar)"
+    numbered = f"""
+        with parsed as (select rowid as _rid, * from _parsed),
+        firsts as (select {_PATH_COLUMN}, min(_rid) as first_rid from parsed group by all),
+        p as (
+            select b.file_index as _file_index, parsed._rid - firsts.first_rid + 1 as _k, parsed.*
+            from parsed
+            inner join firsts using ({_PATH_COLUMN})
+            inner join {FILES_TABLE} as b on b.file_path = parsed.{_PATH_COLUMN}
+        )
+    """
+    if not malformed:
+        con.execute(
+            f"""
+            create or replace temp table {STAGE_TABLE} as
+            {numbered}
+            select _file_index, _k as _row_number, {cols}, {check} as _malformed from p
+            """
+        )
+        return
+    con.execute(
+        "create or replace temp table _malformed_rows "
+        "(file_index integer, row_number bigint, csv_line varchar, message varchar)"
+    )
+    con.executemany("insert into _malformed_rows values (?, ?, ?, ?)", malformed)
+    nulls = ", ".join(f"cast(null as varchar) as {quote(n)}" for n in names)
     con.execute(
         f"""
         create or replace temp table {STAGE_TABLE} as
+        {numbered},
+        gaps as (
+            select file_index, row_number - row_number() over (partition by file_index order by row_number)
+                as before_k
+            from _malformed_rows
+        )
         select
-            rowid + 1 as _row_number, {cols},
-            case when {all_null} then 'malformed JSON line: not a JSON object, or no field set' end
-                as _malformed
-        from _parsed
+            p._file_index,
+            p._k + (select count(*) from gaps where gaps.file_index = p._file_index and gaps.before_k < p._k)
+                as _row_number,
+            {cols},
+            {check} as _malformed
+        from p
+        union all
+        select file_index, row_number, {nulls}, 'malformed CSV line: ' || message || ' | line: ' || csv_line
+        from _malformed_rows
         """
     )
-    con.execute("drop table _parsed")
-    return names
-
-
-def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    source = f"read_parquet({literal(str(path))})"
-    names = _column_names(con, source)
-    cols = ", ".join(f"cast({quote(n)} as varchar) as {quote(n)}" for n in names)
-    con.execute(
-        f"""
-        create or replace temp table {STAGE_TABLE} as
-        select file_row_number + 1 as _row_number, {cols}, cast(null as varchar) as _malformed
-        from read_parquet({literal(str(path))}, file_row_number = true)
-        """
-    )
-    return names
+    con.execute("drop table _malformed_rows")

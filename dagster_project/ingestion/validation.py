@@ -3,7 +3,7 @@
 For each row it computes the typed value of every contract column and the ordered list of rules the
 row breaks. Order of checks (the first one is the reject's `rule`): per column in contract order
 required, type, enum, range, future; then the order rules; then `duplicate` (several rows of one
-delivery share a key: the latest by the entity's version column, else the last in the file, is kept).
+file share a key: the latest by the entity's version column, else the last in the file, is kept).
 
 Speed: every value is typed once; a row's conditions are OR-ed into one flag, and the list of
 reasons (strings) is built only for the rows that break a rule.
@@ -49,10 +49,16 @@ def _text(name: str) -> str:
     return quote(f"__text_{name}")
 
 
+def is_blank(text: str) -> str:
+    """NULL, empty or spaces only. Only values starting with a space are trimmed: trimming every
+    value would copy every string."""
+    return f"({text} is null or {text} = '' or (starts_with({text}, ' ') and trim({text}) = ''))"
+
+
 def typed_expression(column: Column, text: str) -> str:
     """SQL turning text into the column's type; NULL when empty or unparseable."""
     if column.type == "str":
-        return f"case when trim({text}) = '' then null else {text} end"
+        return f"case when {is_blank(text)} then null else {text} end"
     t = f"trim({text})"
     if column.type == "int":
         # DuckDB rounds '9.5' to 10 when casting to an integer: accept integral values only.
@@ -87,19 +93,20 @@ def column_checks(column: Column, entity: Entity, allowed: dict[str, tuple[str, 
 
     They read the delivered text (`__text_<name>`) and the typed value (`<name>`)."""
     name, text, typed = column.name, _text(column.name), quote(column.name)
-    blank = f"({text} is null or trim({text}) = '')"
+    blank = is_blank(text)
     shown = f"coalesce({text}, '')"
     checks = []
     if column.required or name in entity.key:
         checks.append(Check(blank, "required", name, _message(f"{name} is required but empty")))
-    checks.append(
-        Check(
-            f"not {blank} and {typed} is null",
-            "type",
-            name,
-            _message(f"{name} is not a valid {column.type}: ", shown),
+    if column.type != "str":  # any text is a valid str
+        checks.append(
+            Check(
+                f"not {blank} and {typed} is null",
+                "type",
+                name,
+                _message(f"{name} is not a valid {column.type}: ", shown),
+            )
         )
-    )
     values = allowed.get(name, column.values)
     if values:
         checks.append(
@@ -172,7 +179,7 @@ def check_delivery(
         f"""
         create or replace temp table {CHECKED_TABLE} as
         with texts as (
-            select _row_number, _malformed, {extra_json} as _extra, {", ".join(texts)}
+            select _file_index, _row_number, _malformed, {extra_json} as _extra, {", ".join(texts)}
             from {STAGE_TABLE}
         ),
         typed as (
@@ -199,9 +206,9 @@ def _keep_latest_of_duplicates(con: duckdb.DuckDBPyConnection, entity: Entity) -
     """Among valid rows sharing a key, keep the latest version (then the last row); a sort over the
     delivery, so it only runs when a duplicate exists."""
     key = ", ".join(quote(k) for k in entity.key)
-    duplicates = con.execute(f"select count(*) - count(distinct ({key})) from {CHECKED_TABLE} where _keep").fetchone()[
-        0
-    ]
+    duplicates = con.execute(
+        f"select count(*) - count(distinct (_file_index, {key})) from {CHECKED_TABLE} where _keep"
+    ).fetchone()[0]
     if not duplicates:
         return
     version = f"{quote(entity.version_column)} desc nulls last, " if entity.version_column else ""
@@ -210,8 +217,10 @@ def _keep_latest_of_duplicates(con: duckdb.DuckDBPyConnection, entity: Entity) -
         create or replace temp table {CHECKED_TABLE} as
         select
             * exclude (_keep),
-            _keep and row_number() over (partition by _keep, {key} order by {version}_row_number desc) = 1
-                as _keep
+            _keep
+            and row_number() over (
+                partition by _keep, _file_index, {key} order by {version}_row_number desc
+            ) = 1 as _keep
         from {CHECKED_TABLE}
         """
     )
