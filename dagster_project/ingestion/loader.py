@@ -92,7 +92,8 @@ def already_loaded(con: duckdb.DuckDBPyConnection, entity: Entity, sha256: str) 
     )
 
 
-BATCH_MAX_BYTES = 512_000_000  # bounds the memory of one batch's temporary tables
+# Bounds one batch's temporary tables (about 3x the text in memory); Parquet is compressed ~8x.
+BATCH_MAX_BYTES = {"csv": 256_000_000, "jsonl": 256_000_000, "parquet": 32_000_000}
 
 
 def load_file(
@@ -161,14 +162,14 @@ def _describe(error: Exception, label: str) -> str:
 
 
 def _batches(ready: list[tuple[ReadableFile, StagedDelivery]]) -> list[list[tuple[ReadableFile, StagedDelivery]]]:
-    """Consecutive files with the same format and header, up to BATCH_MAX_BYTES."""
+    """Consecutive files with the same format and header, up to BATCH_MAX_BYTES of that format."""
     batches: list[list[tuple[ReadableFile, StagedDelivery]]] = []
     size = 0
     for item in ready:
         file = item[0]
         last = batches[-1][-1][0] if batches else None
         same = last is not None and (last.delivered.file_format, last.names) == (file.delivered.file_format, file.names)
-        if same and size + file.delivered.size <= BATCH_MAX_BYTES:
+        if same and size + file.delivered.size <= BATCH_MAX_BYTES[file.delivered.file_format]:
             batches[-1].append(item)
             size += file.delivered.size
         else:
