@@ -16,9 +16,10 @@ Interpretations where KPIS.md leaves room (each one is asserted by the tests):
 - the grid's months run from the first to the last month with a response, a valid order, a
   ticket (of any type) or a subscription start; a KPI's slice values are those its own data shows
   (a mart row for any other value must be an empty group);
-- a repurchase cohort is mature when the greatest event timestamp in the warehouse (responses,
-  orders of any status, every ticket timestamp, subscription starts and ends) is at least 90 days
-  after the start of the month following the cohort month;
+- a repurchase cohort is mature when the greatest timestamp of something that has happened
+  (responses, orders of any status, every ticket timestamp, subscription starts; not subscription
+  ends, which may be scheduled in the future) is at least 90 days after the start of the month
+  following the cohort month;
 - "another valid order within 90 days": a different valid order at or after the first one and at
   most 90 x 24 hours after it.
 """
@@ -346,8 +347,8 @@ def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
     sub["ended_at"] = pd.to_datetime(sub["ended_at"])
 
     # the grid's months: first to last month with a response, valid order, ticket or subscription
-    # start. The data's last event (for cohort maturity): the greatest event timestamp anywhere in
-    # the warehouse: every timestamp of responses, orders (any status), tickets, subscriptions.
+    # start. The as-of time (for cohort maturity): the greatest timestamp of something that has
+    # happened: responses, orders (any status), every ticket timestamp, subscription starts.
     grid_ts = pd.concat(
         [
             pd.to_datetime(r["submitted_at"]),
@@ -357,8 +358,8 @@ def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
         ],
         ignore_index=True,
     ).dropna()
-    all_ts = pd.concat(
-        [grid_ts, pd.to_datetime(raw["orders"]["ordered_at"]), sub["ended_at"]]
+    happened_ts = pd.concat(
+        [grid_ts, pd.to_datetime(raw["orders"]["ordered_at"])]
         + [pd.to_datetime(raw_tickets[c]) for c in ("first_response_at", "resolved_at", "closed_at")],
         ignore_index=True,
     ).dropna()
@@ -367,7 +368,7 @@ def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
     else:
         first, last = grid_ts.min(), grid_ts.max()
         months = month_range(date(first.year, first.month, 1), date(last.year, last.month, 1))
-    max_event = all_ts.max() if not all_ts.empty else None
+    max_event = happened_ts.max() if not happened_ts.empty else None
 
     return Prepared(
         responses=r,

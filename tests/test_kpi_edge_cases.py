@@ -18,7 +18,9 @@ The data, in short (all UTC, 2024):
   T3 C4 Feb complaint, resolved Feb 3 then reopened and still open; T4 Mar inquiry (not a complaint);
   T5 C5 Apr complaint, open, escalated NULL.
 - subscriptions: C5 Jan 1 - Feb 15 (20); C3 Feb 3 - Feb 20 (joins and leaves in February, 10);
-  C4 Jan 2 - Mar 10 (30) then again from Mar 25 (35); C1 from Jan 3 (100); C2 Jan 4 - Mar 31 23:00 (50).
+  C4 Jan 2 - Mar 10 (30) then again from Mar 25 (35); C1 from Jan 3 (100) with an end scheduled
+  for 2025-06-30 (after everything else: it must not make the February repurchase cohort mature);
+  C2 Jan 4 - Mar 31 23:00 (50).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 -- One row: the month range of the KPI grid (first to last month with any survey response,
--- valid order, ticket or subscription start) and the last event timestamp in the warehouse
--- (used instead of now() so that marts are reproducible).
+-- valid order, ticket or subscription start), the day range of dim_date, and the as-of time:
+-- the latest timestamp of something that has happened (used instead of now() so that marts
+-- built on the same data are the same whenever built). Subscription ends are left out of the
+-- as-of time, since an end can be scheduled in the future, but dim_date covers them.
 with
 
 survey_responses as (
@@ -40,7 +42,7 @@ grid_events as (
 
 ),
 
-all_events as (
+happened_events as (
 
     select event_at from grid_events
     union all
@@ -51,6 +53,12 @@ all_events as (
     select resolved_at as event_at from tickets
     union all
     select closed_at as event_at from tickets
+
+),
+
+all_events as (
+
+    select event_at from happened_events
     union all
     select ended_at as event_at from subscriptions
 
@@ -74,6 +82,13 @@ all_bounds as (
 
 ),
 
+as_of as (
+
+    select max(event_at) as as_of_at
+    from happened_events
+
+),
+
 final as (
 
     select
@@ -89,10 +104,11 @@ final as (
                 dbt.dateadd('month', 1, dbt.date_trunc('month', 'all_bounds.last_event_at'))
             ) }} as date
         ) as last_calendar_date,
-        all_bounds.last_event_at,
-        cast(all_bounds.last_event_at as date) as last_event_date
+        as_of.as_of_at,
+        cast(as_of.as_of_at as date) as as_of_date
     from grid_bounds
     cross join all_bounds
+    cross join as_of
 
 )
 

@@ -18,7 +18,7 @@ tickets as (
 
 as_of as (
 
-    select * from {{ ref('int_analytics_as_of') }}
+    select as_of_at from {{ ref('int_calendar_bounds') }}
 
 ),
 
