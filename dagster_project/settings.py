@@ -21,6 +21,13 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("CSAT_WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH)).resolve()
 
 
+def duckdb_config() -> dict[str, str]:
+    """Settings of the pipeline's DuckDB connections: CSAT_DUCKDB_MEMORY_LIMIT (e.g. `4GB`, `50%`) caps
+    memory; unset leaves DuckDB's default (80% of RAM). dbt gets the same from its profile."""
+    limit = os.environ.get("CSAT_DUCKDB_MEMORY_LIMIT")
+    return {"memory_limit": limit} if limit else {}
+
+
 def crm_database_url() -> str | None:
     """SQLAlchemy URL of the CRM database; unset means the CRM comes as files like the other sources."""
     return os.environ.get("CSAT_CRM_DATABASE_URL") or None

@@ -23,6 +23,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from dagster_project import settings
 from dagster_project.contract import ENTITIES
 from dagster_project.quality import load_suites
 from dagster_project.resources import WarehouseResource
@@ -108,7 +109,7 @@ def publish_marts(
         database_path=published_dir / DATABASE_FILE, parquet_dir=parquet_dir, published_at=published_at, run_id=run_id
     )
     try:
-        con = duckdb.connect(str(tmp_db))
+        con = duckdb.connect(str(tmp_db), config=settings.duckdb_config())
         try:
             con.execute("set TimeZone = 'UTC'")
             con.execute(f"attach {_literal(str(Path(warehouse_path).resolve()))} as working (read_only)")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import settings
 from dagster_project.contract import ENTITIES, Entity
 
 RAW_SCHEMA = "raw"
@@ -48,11 +49,11 @@ create table if not exists {RAW_SCHEMA}.load_rejects (
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (creating the file and the raw tables if needed), in UTC."""
+    """Open the warehouse (creating the file and the raw tables if needed), in UTC, within CSAT_DUCKDB_MEMORY_LIMIT."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only, config=settings.duckdb_config())
     con.execute("set TimeZone = 'UTC'")
     if not read_only:
         create_raw_tables(con)

@@ -1,0 +1,62 @@
+"""CSAT_DUCKDB_MEMORY_LIMIT reaches every DuckDB connection that writes: ingestion, dbt, publication."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from dagster_project.ingestion import warehouse
+
+from kpi_reference import DBT_PROJECT_DIR
+
+LIMIT = "1GB"
+
+
+def _shown(limit: str | None) -> str:
+    """How DuckDB reports a memory limit (it prints GiB/MiB, not what was set)."""
+    with duckdb.connect(config={"memory_limit": limit} if limit else {}) as con:
+        return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+
+@pytest.fixture
+def limited(monkeypatch) -> str:
+    assert _shown(LIMIT) != _shown(None), "the test limit must differ from DuckDB's default"
+    monkeypatch.setenv("CSAT_DUCKDB_MEMORY_LIMIT", LIMIT)
+    return _shown(LIMIT)
+
+
+def test_ingestion_connection_has_the_memory_limit(limited, tmp_path):
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == limited
+
+
+def test_unset_leaves_duckdb_default(monkeypatch, tmp_path):
+    monkeypatch.delenv("CSAT_DUCKDB_MEMORY_LIMIT", raising=False)
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == _shown(None)
+
+
+def test_dbt_profile_has_the_memory_limit(limited, monkeypatch, tmp_path):
+    from dbt.cli.main import dbtRunner
+
+    monkeypatch.setenv("CSAT_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    result = dbtRunner().invoke(
+        [
+            "show",
+            "--inline",
+            "select current_setting('memory_limit') as memory_limit",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+            "--quiet",
+        ]
+    )
+    assert result.success, result.exception
+    table = result.result.results[0].agate_table
+    assert table.rows[0]["memory_limit"] == limited
