@@ -46,6 +46,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         print(f">> landing folder {landing} is empty: generating sample data ({args.responses:,} survey responses)")
         generate_sample_data(landing, seed=args.seed, responses=args.responses)
+    if args.rebuild:
+        from dagster_project.rebuild import rebuild_working_warehouse
+
+        previous = rebuild_working_warehouse(warehouse)
+        if previous:
+            print(f">> rebuilding {warehouse} from every landing file (snapshots kept; old file: {previous})")
     os.environ["CSAT_LANDING_DIR"] = str(landing)
     os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
 
@@ -90,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--warehouse", help="DuckDB file (default: $CSAT_WAREHOUSE_PATH or data/warehouse/csat.duckdb)")
     run.add_argument("--seed", type=int, default=42, help="seed for generated sample data")
     run.add_argument("--responses", type=int, default=20_000, help="scale of generated sample data")
+    run.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="reload the working warehouse from every landing file (after removing or fixing a bad delivery); "
+        "keeps the dbt snapshots, moves the old file to <warehouse>.previous",
+    )
     run.set_defaults(func=cmd_run)
 
     args = parser.parse_args(argv)

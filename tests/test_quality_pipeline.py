@@ -23,6 +23,7 @@ from dagster_project.assets.publish import DATABASE_FILE, PublishedWarehouseReso
 from dagster_project.assets.quality import CHECK_NAME, QualityResource, quality_checks
 from dagster_project.assets.warehouse import dbt_executable, dbt_project, warehouse_models
 from dagster_project.contract import entity
+from dagster_project.rebuild import rebuild_working_warehouse
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
 from dagster_project.sample_data import generate_sample_data, write_columns_mismatch_file
 
@@ -218,6 +219,37 @@ def test_duplicate_keys_across_deliveries_block_publication(baseline, tmp_path):
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert "rows_replaced_by_later_delivery" in evaluation.description
     assert_not_published(root, baseline, result)
+
+
+def test_rebuild_after_removing_the_redelivery_publishes_the_good_numbers_again(baseline, tmp_path):
+    """The re-delivery check stays red on the next run; removing the file and rebuilding clears it."""
+    root = fork(baseline, tmp_path)
+    again = existing(root, "select response_id, survey_id, submitted_at from raw.survey_responses limit 10")
+    rows = [
+        {"response_id": r, "survey_id": s, "submitted_at": t.isoformat(), "likelihood_to_recommend": 0}
+        for r, s, t in again
+    ]
+    resend = write_csv(root, "survey_responses", "2026-10-31_resend.csv", rows)
+    assert not run_pipeline(root).success
+    resend.unlink()
+    still_red = run_pipeline(root)
+    assert not failed_check(still_red, ["raw", "survey_responses"]).passed
+    assert_not_published(root, baseline, still_red)
+    warehouse_file = root / "warehouse" / "csat.duckdb"
+    snapshot_sql = "select * from snapshots.snap_crm__customers order by all"
+    snapshot_before = existing(root, snapshot_sql)
+
+    previous = rebuild_working_warehouse(warehouse_file)
+
+    assert previous == warehouse_file.with_name("csat.duckdb.previous") and previous.is_file()
+    assert existing(root, snapshot_sql) == snapshot_before, "the snapshot history must survive a rebuild"
+    rebuilt = run_pipeline(root)
+    assert rebuilt.success, step_failure_messages(rebuilt)
+    assert published(rebuilt)
+    assert kpi_numbers(published_db(root)) == baseline["kpis"]
+    assert existing(root, "select count(*) from raw.survey_responses") == existing(
+        baseline["root"], "select count(*) from raw.survey_responses"
+    )
 
 
 def test_resolution_before_opening_blocks_publication(baseline, tmp_path):
