@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
+from dagster_project.assets.warehouse import dbt_project
 from dagster_project.contract import ENTITIES
 from dagster_project.definitions import build_definitions
 
@@ -43,3 +46,17 @@ def test_dbt_tests_are_asset_checks(tmp_path):
     assert any(c.asset_key == dg.AssetKey(["kpi_monthly"]) for c in checks)
     assert any(c.asset_key == dg.AssetKey(["stg_survey__survey_responses"]) for c in checks)
     assert any(c.asset_key == dg.AssetKey(["fct_complaints"]) and c.name.startswith("relationships") for c in checks)
+
+
+def test_every_dbt_data_test_is_an_asset_check(tmp_path):
+    """Singular tests that read several models name the one they check (meta.dagster.ref)."""
+    graph = build_definitions(
+        landing_dir=str(tmp_path), warehouse_path=str(tmp_path / "w.duckdb")
+    ).resolve_asset_graph()
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    data_tests = {node["name"] for uid, node in manifest["nodes"].items() if uid.startswith("test.")}
+    checks = {c.name for c in graph.asset_check_keys}
+    assert data_tests and not data_tests - checks, sorted(data_tests - checks)
+    assert dg.AssetCheckKey(dg.AssetKey(["scorecard_monthly"]), "assert_scorecard_matches_kpi_monthly") in (
+        graph.asset_check_keys
+    )

@@ -1,5 +1,7 @@
 -- The scorecard has one row per month and KPI of kpi_monthly, its actual is the all-up value, and
--- every KPI has a target.
+-- every KPI has a target. In Dagster it is a check of scorecard_monthly (it reads two models).
+{{ config(meta={'dagster': {'ref': {'name': 'scorecard_monthly'}}}) }}
+
 with
 
 kpi_monthly as (
