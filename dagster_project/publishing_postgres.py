@@ -129,9 +129,7 @@ def _copy_table(
 ) -> int:
     """DuckDB writes the table as CSV (values quoted, NULL unquoted-empty), PostgreSQL reads it with COPY."""
     csv_path = work / "table.csv"
-    duck.execute(
-        f"copy (select * from {source}) to '{csv_path}' (format csv, header false, force_quote *, nullstr '')"
-    )
+    duck.execute(f"copy (select * from {source}) to '{csv_path}' (format csv, header false, force_quote *, nullstr '')")
     with pg.cursor() as cur:
         with cur.copy(sql.SQL("copy {} from stdin (format csv)").format(target)) as copy:
             with open(csv_path, "rb") as f:
@@ -200,10 +198,14 @@ def publish_to_postgres(
                     report.row_counts[table] = _copy_table(duck, pg, source, target, Path(work))
                     pg.execute(sql.SQL("analyze {}").format(target))
                 for role in readers:
-                    pg.execute(sql.SQL("grant usage on schema {} to {}").format(
-                        sql.Identifier(loading), sql.Identifier(role)))
-                    pg.execute(sql.SQL("grant select on all tables in schema {} to {}").format(
-                        sql.Identifier(loading), sql.Identifier(role)))
+                    pg.execute(
+                        sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(loading), sql.Identifier(role))
+                    )
+                    pg.execute(
+                        sql.SQL("grant select on all tables in schema {} to {}").format(
+                            sql.Identifier(loading), sql.Identifier(role)
+                        )
+                    )
         except (psycopg.Error, duckdb.Error) as error:
             raise PostgresPublicationError(f"loading the marts into PostgreSQL failed: {error}") from error
         # The swap: one short transaction; readers see the old schema or the new one.

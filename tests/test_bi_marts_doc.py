@@ -28,9 +28,23 @@ def manifest(tmp_path_factory) -> Path:
     dbt = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
     done = subprocess.run(
-        [str(dbt) if dbt.exists() else "dbt", "parse", "--quiet", "--project-dir", str(ROOT / "dbt_project"),
-         "--profiles-dir", str(ROOT / "dbt_project"), "--target-path", str(target), "--log-path", str(target)],
-        capture_output=True, text=True, env=env, timeout=600,
+        [
+            str(dbt) if dbt.exists() else "dbt",
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(ROOT / "dbt_project"),
+            "--profiles-dir",
+            str(ROOT / "dbt_project"),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return target / "manifest.json"

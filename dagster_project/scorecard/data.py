@@ -216,9 +216,7 @@ def _read_slices(con: duckdb.DuckDBPyConnection, month: date) -> list[SliceValue
             """,
             [month, *HEADLINE_KPI_NAMES],
         ).fetchall()
-        result.extend(
-            SliceValue(dimension, r[0], r[1], _num(r[2]), None if r[3] is None else int(r[3])) for r in rows
-        )
+        result.extend(SliceValue(dimension, r[0], r[1], _num(r[2]), None if r[3] is None else int(r[3])) for r in rows)
     return result
 
 
@@ -255,8 +253,8 @@ def _read_priorities(
         quarter = quarter.date()
     rows = con.execute(
         f"""
-        select outcome, driver, {optional('driver_group')}, importance, {optional('importance_rank')},
-               {optional('performance_index')}, {optional('sample_size')}
+        select outcome, driver, {optional("driver_group")}, importance, {optional("importance_rank")},
+               {optional("performance_index")}, {optional("sample_size")}
         from {MART_SCHEMA}.driver_importance_quarterly
         where segment = '{ALL}' and quadrant = 'priority' and importance is not null
           and cast(quarter_start_date as date) = ?
@@ -323,9 +321,10 @@ def load_scorecard_data(
             if required not in marts:
                 raise ScorecardError(f"the published warehouse {database_path} has no {MART_SCHEMA}.{required}")
         published_at, run_id = _publication(con)
-        months = [r[0] for r in con.execute(
-            f"select distinct month_start_date from {MART_SCHEMA}.scorecard_monthly"
-        ).fetchall()]
+        months = [
+            r[0]
+            for r in con.execute(f"select distinct month_start_date from {MART_SCHEMA}.scorecard_monthly").fetchall()
+        ]
         if not months:
             raise ScorecardError(f"{MART_SCHEMA}.scorecard_monthly in {database_path} is empty: nothing to show")
         if month is not None:

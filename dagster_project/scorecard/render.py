@@ -144,9 +144,7 @@ def _card(data: ScorecardData, kpi: str, label: str, description: str) -> str:
     style = unit_style(row.unit)
     status = row.status if row.status in STATUS_TEXT else "no_data"
     sample = (
-        ""
-        if row.sample_size is None
-        else f'<tr><td>Sample size</td><td class="num">n = {row.sample_size:,}</td></tr>'
+        "" if row.sample_size is None else f'<tr><td>Sample size</td><td class="num">n = {row.sample_size:,}</td></tr>'
     )
     return (
         f'<section class="card status-{status}" data-kpi="{kpi}">'
@@ -243,7 +241,7 @@ def _breakdown(data: ScorecardData, dimension: str) -> str:
         body.append(f"<tr><td>{escape(value)}</td>{''.join(cells)}</tr>")
     table = (
         f'<table class="data"><thead><tr><th>{escape(dimension)}</th>{head}</tr></thead>'
-        f'<tbody>{"".join(body)}</tbody></table>'
+        f"<tbody>{''.join(body)}</tbody></table>"
     )
     # the bar chart shows the first headline KPI sliced by this dimension (NPS/CSI for survey slices)
     chart_kpi = next((h for h in kpis if h.kpi in ("nps", "csi")), kpis[0])
@@ -329,7 +327,8 @@ def render_scorecard(data: ScorecardData, *, generated_at: datetime | None = Non
     generated_at = generated_at or datetime.now(UTC).replace(tzinfo=None)
     statuses = [data.current(h.kpi).status for h in HEADLINE_KPIS if data.current(h.kpi) is not None]
     summary = ", ".join(
-        f"{statuses.count(s)} {STATUS_TEXT[s].split(' · ')[0].lower()}" for s in ("green", "amber", "red", "no_data")
+        f"{statuses.count(s)} {STATUS_TEXT[s].split(' · ')[0].lower()}"
+        for s in ("green", "amber", "red", "no_data")
         if statuses.count(s)
     )
     completeness = "latest complete month" if data.is_month_complete else "month in progress: figures are partial"
