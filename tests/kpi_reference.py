@@ -872,11 +872,28 @@ class DbtRun:
     failures: list[str]  # "<status> <unique_id>: <message>" of every node that did not pass
 
 
+def invoke_dbt(args: list[str], work_dir: Path, project_dir: Path = DBT_PROJECT_DIR):
+    """`dbt <args>` in-process with the project's profile, target and logs under work_dir; dbt's own result."""
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner().invoke(
+        [
+            *args,
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+            "--target-path",
+            str(work_dir / "target"),
+            "--log-path",
+            str(work_dir / "logs"),
+        ]
+    )
+
+
 def run_dbt(args: list[str], *, warehouse_path: Path, work_dir: Path, project_dir: Path = DBT_PROJECT_DIR) -> DbtRun:
     """`dbt <args>` in-process on the given warehouse file, target and logs under work_dir."""
     import os
-
-    from dbt.cli.main import dbtRunner
 
     work_dir.mkdir(parents=True, exist_ok=True)
     overrides = {
@@ -887,19 +904,7 @@ def run_dbt(args: list[str], *, warehouse_path: Path, work_dir: Path, project_di
     saved = {k: os.environ.get(k) for k in overrides}
     os.environ.update(overrides)
     try:
-        result = dbtRunner().invoke(
-            [
-                *args,
-                "--project-dir",
-                str(project_dir),
-                "--profiles-dir",
-                str(project_dir),
-                "--target-path",
-                str(work_dir / "target"),
-                "--log-path",
-                str(work_dir / "logs"),
-            ]
-        )
+        result = invoke_dbt(args, work_dir, project_dir)
     finally:
         for k, v in saved.items():
             if v is None:

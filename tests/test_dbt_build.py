@@ -17,8 +17,7 @@ import pytest
 
 from dagster_project.contract import ENTITIES, Entity
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+from kpi_reference import invoke_dbt
 
 METADATA_COLUMNS = {
     "_extra": "JSON",
@@ -354,23 +353,7 @@ def build_raw_warehouse(path: Path, data: dict[str, list[dict]] | None = None) -
 
 def run_dbt(args: list[str], tmp_path: Path) -> None:
     """Run dbt in-process against the project; fail with dbt's own messages when it fails."""
-    from dbt.cli.main import dbtRunner
-
-    result = dbtRunner().invoke(
-        [
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--threads",
-            "2",
-        ]
-    )
+    result = invoke_dbt([*args, "--threads", "2"], tmp_path)
     if not result.success:
         failures = []
         for node_result in getattr(result.result, "results", None) or []:

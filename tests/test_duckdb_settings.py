@@ -7,7 +7,7 @@ import pytest
 
 from dagster_project.ingestion import warehouse
 
-from kpi_reference import DBT_PROJECT_DIR
+from kpi_reference import invoke_dbt
 
 LIMIT = "1GB"
 
@@ -37,26 +37,10 @@ def test_unset_leaves_duckdb_default(monkeypatch, tmp_path):
 
 
 def test_dbt_profile_has_the_memory_limit(limited, monkeypatch, tmp_path):
-    from dbt.cli.main import dbtRunner
-
     monkeypatch.setenv("CSAT_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("DO_NOT_TRACK", "1")
-    result = dbtRunner().invoke(
-        [
-            "show",
-            "--inline",
-            "select current_setting('memory_limit') as memory_limit",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--quiet",
-        ]
-    )
+    query = "select current_setting('memory_limit') as memory_limit"
+    result = invoke_dbt(["show", "--inline", query, "--quiet"], tmp_path)
     assert result.success, result.exception
     table = result.result.results[0].agate_table
     assert table.rows[0]["memory_limit"] == limited
