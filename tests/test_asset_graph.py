@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -13,14 +14,19 @@ from dagster_project.definitions import build_definitions
 RAW_KEYS = {dg.AssetKey(["raw", e.name]) for e in ENTITIES}
 
 
-def upstream(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
-    seen, todo = set(), [key]
-    while todo:
-        for parent in graph.get(todo.pop()).parent_keys:
+def ancestors(key, parents_of: Callable) -> set:
+    """Every node upstream of `key`, given a function from a node to its parents."""
+    seen, pending = set(), [key]
+    while pending:
+        for parent in parents_of(pending.pop()):
             if parent not in seen:
                 seen.add(parent)
-                todo.append(parent)
+                pending.append(parent)
     return seen
+
+
+def upstream(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    return ancestors(key, lambda k: graph.get(k).parent_keys)
 
 
 def test_kpi_marts_descend_from_every_ingestion_asset(tmp_path):

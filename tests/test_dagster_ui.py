@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_asset_graph import ancestors
 from test_scorecard_browser import dump_dom
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,14 +100,10 @@ def asset_graph(base: str) -> dict[str, dict]:
 
 
 def upstream(graph: dict[str, dict], key: str) -> set[str]:
-    seen, todo = set(), [key]
-    while todo:
-        for dep in graph[todo.pop()]["dependencyKeys"]:
-            name = "/".join(dep["path"])
-            if name not in seen and name in graph:
-                seen.add(name)
-                todo.append(name)
-    return seen
+    def parents(name: str) -> list[str]:
+        return [p for p in ("/".join(dep["path"]) for dep in graph[name]["dependencyKeys"]) if p in graph]
+
+    return ancestors(key, parents)
 
 
 def test_asset_graph_runs_from_landing_files_to_the_scorecard(webserver):
