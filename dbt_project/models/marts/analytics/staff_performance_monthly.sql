@@ -3,6 +3,8 @@
 -- resolution, median resolution time and SLA attainment, and their rank within their team
 -- (same role of responsibility, team and month; ranked only with enough responses or resolved
 -- complaints: seed analytics_thresholds.ranking_min_sample). No names.
+{% set team_month = ['performer_type', 'team', 'month_start_date'] %}
+
 with
 
 performance as (
@@ -65,27 +67,12 @@ final as (
         first_contact_resolution_pct,
         resolution_hours_median,
         sla_attainment_pct,
-        case
-            when is_csat_rankable
-                then rank() over (
-                        partition by performer_type, team, month_start_date, is_csat_rankable
-                        order by csat_pct desc
-                    )
-        end as csat_rank_in_team,
-        case
-            when is_nps_rankable
-                then rank() over (
-                        partition by performer_type, team, month_start_date, is_nps_rankable
-                        order by nps desc
-                    )
-        end as nps_rank_in_team,
-        case
-            when is_sla_rankable
-                then rank() over (
-                        partition by performer_type, team, month_start_date, is_sla_rankable
-                        order by sla_attainment_pct desc
-                    )
-        end as sla_rank_in_team,
+        {{ rank_within('csat_pct', 'is_csat_rankable', team_month) }}
+            as csat_rank_in_team,
+        {{ rank_within('nps', 'is_nps_rankable', team_month) }}
+            as nps_rank_in_team,
+        {{ rank_within('sla_attainment_pct', 'is_sla_rankable', team_month) }}
+            as sla_rank_in_team,
         count(*) over (partition by performer_type, team, month_start_date) as team_member_count
     from staff
 

@@ -3,6 +3,8 @@
 -- (the store of the order concerned, else the customer's home store), with the store's rank
 -- within its region (ranked only with enough responses or resolved complaints: seed
 -- analytics_thresholds.ranking_min_sample).
+{% set region_month = ['region', 'month_start_date'] %}
+
 with
 
 performance as (
@@ -59,27 +61,12 @@ final as (
         first_contact_resolution_pct,
         resolution_hours_median,
         sla_attainment_pct,
-        case
-            when is_csat_rankable
-                then rank() over (
-                        partition by region, month_start_date, is_csat_rankable
-                        order by csat_pct desc
-                    )
-        end as csat_rank_in_region,
-        case
-            when is_nps_rankable
-                then rank() over (
-                        partition by region, month_start_date, is_nps_rankable
-                        order by nps desc
-                    )
-        end as nps_rank_in_region,
-        case
-            when is_sla_rankable
-                then rank() over (
-                        partition by region, month_start_date, is_sla_rankable
-                        order by sla_attainment_pct desc
-                    )
-        end as sla_rank_in_region,
+        {{ rank_within('csat_pct', 'is_csat_rankable', region_month) }}
+            as csat_rank_in_region,
+        {{ rank_within('nps', 'is_nps_rankable', region_month) }}
+            as nps_rank_in_region,
+        {{ rank_within('sla_attainment_pct', 'is_sla_rankable', region_month) }}
+            as sla_rank_in_region,
         count(*) over (partition by region, month_start_date) as region_store_count
     from store_months
 
