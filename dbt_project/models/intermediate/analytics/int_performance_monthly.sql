@@ -4,6 +4,10 @@
 -- row per performer and month with any activity. Survey measures by response month, complaints
 -- opened by opening month, resolution measures by the month of the final resolution (as
 -- kpi_monthly).
+{% set performers = [
+    ('agent', 'agent_id'), ('account_manager', 'account_manager_id'), ('store', 'store_id')
+] %}
+
 with
 
 responses as (
@@ -20,72 +24,22 @@ complaints as (
 
 response_events as (
 
-    select
-        'agent' as performer_type,
-        agent_id as performer_id,
-        month_start_date,
-        nps_contribution,
-        is_csat_satisfied
-    from responses
-    where agent_id is not null
-    union all
-    select
-        'account_manager' as performer_type,
-        account_manager_id as performer_id,
-        month_start_date,
-        nps_contribution,
-        is_csat_satisfied
-    from responses
-    where account_manager_id is not null
-    union all
-    select
-        'store' as performer_type,
-        store_id as performer_id,
-        month_start_date,
-        nps_contribution,
-        is_csat_satisfied
-    from responses
-    where store_id is not null
+    {{ unpivot_performers(
+        'responses', performers,
+        ['month_start_date', 'nps_contribution', 'is_csat_satisfied']
+    ) }}
 
 ),
 
 complaint_events as (
 
-    select
-        'agent' as performer_type,
-        agent_id as performer_id,
-        opened_month_start_date,
-        resolved_month_start_date,
-        is_resolved,
-        resolution_hours,
-        is_resolution_sla_met,
-        is_first_contact_resolution
-    from complaints
-    where agent_id is not null
-    union all
-    select
-        'account_manager' as performer_type,
-        account_manager_id as performer_id,
-        opened_month_start_date,
-        resolved_month_start_date,
-        is_resolved,
-        resolution_hours,
-        is_resolution_sla_met,
-        is_first_contact_resolution
-    from complaints
-    where account_manager_id is not null
-    union all
-    select
-        'store' as performer_type,
-        store_id as performer_id,
-        opened_month_start_date,
-        resolved_month_start_date,
-        is_resolved,
-        resolution_hours,
-        is_resolution_sla_met,
-        is_first_contact_resolution
-    from complaints
-    where store_id is not null
+    {{ unpivot_performers(
+        'complaints', performers,
+        [
+            'opened_month_start_date', 'resolved_month_start_date', 'is_resolved',
+            'resolution_hours', 'is_resolution_sla_met', 'is_first_contact_resolution'
+        ]
+    ) }}
 
 ),
 
