@@ -25,6 +25,22 @@ def _attr(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+def _runs(values: Sequence[float | None], points) -> list[list[tuple[float, float]]]:
+    """The points of each run of consecutive non-missing values; `points(i, value)` gives a value's points."""
+    runs: list[list[tuple[float, float]]] = []
+    run: list[tuple[float, float]] = []
+    for i, value in enumerate(values):
+        if value is None:
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run += points(i, value)
+    if run:
+        runs.append(run)
+    return runs
+
+
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Round tick values covering [low, high]."""
     if not math.isfinite(low) or not math.isfinite(high):
@@ -130,35 +146,14 @@ def line_chart(
         f'font-size="11" fill="{AXIS_COLOUR}">Month (UTC)</text>'
     )
     # target: dashed steps across each month's width
-    segments, current = [], []
-    for i, t in enumerate(target):
-        if t is None:
-            if current:
-                segments.append(current)
-            current = []
-            continue
-        x0, x1 = left + plot_w * i / n, left + plot_w * (i + 1) / n
-        current += [(x0, y(t)), (x1, y(t))]
-    if current:
-        segments.append(current)
-    for seg in segments:
+    for seg in _runs(target, lambda i, t: [(left + plot_w * i / n, y(t)), (left + plot_w * (i + 1) / n, y(t))]):
         d = "M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in seg)
         parts.append(
             f'<path class="target-line" d="{d}" fill="none" stroke="{TARGET_COLOUR}" stroke-width="1.6" '
             'stroke-dasharray="6 4"/>'
         )
     # actual: line segments between consecutive non-null months, a dot per month with data
-    runs, run = [], []
-    for i, v in enumerate(actual):
-        if v is None:
-            if run:
-                runs.append(run)
-            run = []
-        else:
-            run.append((x(i), y(v)))
-    if run:
-        runs.append(run)
-    for r in runs:
+    for r in _runs(actual, lambda i, v: [(x(i), y(v))]):
         d = "M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in r)
         parts.append(
             f'<path class="series series-actual" d="{d}" fill="none" stroke="{ACTUAL_COLOUR}" stroke-width="2.2"/>'
