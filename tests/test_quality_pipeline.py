@@ -77,6 +77,15 @@ def failed_check(result: dg.ExecuteInProcessResult, asset: list[str]) -> dg.Asse
     raise AssertionError(f"no {CHECK_NAME} evaluation for {asset}")
 
 
+def blocking_failure(result: dg.ExecuteInProcessResult, asset: list[str], *words: str) -> dg.AssetCheckEvaluation:
+    """The asset's quality check failed with severity error, and its description names every word."""
+    evaluation = failed_check(result, asset)
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    for word in words:
+        assert word in evaluation.description, f"{word!r} not in {evaluation.description}"
+    return evaluation
+
+
 def step_failure_messages(result: dg.ExecuteInProcessResult) -> str:
     """The errors of failed steps, with their causes (the wrapper's message alone names only the op)."""
     texts = []
@@ -196,9 +205,7 @@ def test_out_of_range_scores_block_publication(baseline, tmp_path):
     write_csv(root, "survey_responses", "2026-10-31_scores.csv", rows)
     reader = duckdb.connect(str(published_db(root)), read_only=True)  # a BI tool reading during the run
     result = run_pipeline(root)
-    evaluation = failed_check(result, ["raw", "survey_responses"])
-    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    assert "reject_share" in evaluation.description and "range" in evaluation.description
+    blocking_failure(result, ["raw", "survey_responses"], "reject_share", "range")
     assert_not_published(root, baseline, result)
     assert reader.execute("select count(*) from marts.kpi_monthly").fetchone()[0] > 0
     reader.close()
@@ -215,9 +222,7 @@ def test_duplicate_keys_across_deliveries_block_publication(baseline, tmp_path):
     ]
     write_csv(root, "survey_responses", "2026-10-31_resend.csv", rows)
     result = run_pipeline(root)
-    evaluation = failed_check(result, ["raw", "survey_responses"])
-    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    assert "rows_replaced_by_later_delivery" in evaluation.description
+    blocking_failure(result, ["raw", "survey_responses"], "rows_replaced_by_later_delivery")
     assert_not_published(root, baseline, result)
 
 
@@ -268,9 +273,7 @@ def test_resolution_before_opening_blocks_publication(baseline, tmp_path):
     ]
     write_csv(root, "tickets", "2026-10-31_tickets_fix.csv", rows)
     result = run_pipeline(root)
-    evaluation = failed_check(result, ["raw", "tickets"])
-    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    assert "reject_share" in evaluation.description and "order" in evaluation.description
+    blocking_failure(result, ["raw", "tickets"], "reject_share", "order")
     assert_not_published(root, baseline, result)
 
 
@@ -289,9 +292,7 @@ def test_future_dates_block_publication(baseline, tmp_path):
     ]
     write_csv(root, "orders", "2026-10-31_orders_tz_bug.csv", rows)
     result = run_pipeline(root)
-    evaluation = failed_check(result, ["raw", "orders"])
-    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    assert "reject_share" in evaluation.description and "future" in evaluation.description
+    blocking_failure(result, ["raw", "orders"], "reject_share", "future")
     assert_not_published(root, baseline, result)
 
 
@@ -310,9 +311,7 @@ def test_orders_of_unknown_customers_block_publication(baseline, tmp_path):
     ]
     write_csv(root, "orders", "2026-10-31_orders_unknown.csv", rows)
     result = run_pipeline(root)
-    evaluation = failed_check(result, ["raw", "orders"])
-    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    assert "customer_in_crm" in evaluation.description
+    evaluation = blocking_failure(result, ["raw", "orders"], "customer_in_crm")
     sample = evaluation.metadata["failures"].value
     assert any(str(row.get("customer_id", "")).startswith("C-UNKNOWN") for f in sample for row in f["sample"])
     assert_not_published(root, baseline, result)
