@@ -208,10 +208,6 @@ def write_landing(landing: Path) -> dict[str, int]:
 # the independent reference: pandas, from the vendored CSV files and docs/KPIS.md
 
 
-def next_month(d: date) -> date:
-    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-
-
 def utc_month(ts: pd.Series) -> pd.Series:
     return ts.map(lambda t: None if pd.isna(t) else date(t.year, t.month, 1))
 
@@ -261,11 +257,7 @@ def reference_orders() -> pd.DataFrame:
 def grid_months(complaints: pd.DataFrame, orders: pd.DataFrame) -> list[date]:
     """First to last month with a valid order or an opened ticket (no surveys, no subscriptions)."""
     months = set(complaints["opened_month"]) | set(orders.loc[orders["is_valid"], "month"])
-    out, m = [], min(months)
-    while m <= max(months):
-        out.append(m)
-        m = next_month(m)
-    return out
+    return ref.month_range(min(months), max(months))
 
 
 def as_of(complaints: pd.DataFrame, orders: pd.DataFrame) -> pd.Timestamp:
@@ -296,7 +288,7 @@ def complaint_kpis(c: pd.DataFrame, month: date) -> dict[str, dict]:
     """The complaint KPIs of one month over the complaints `c` (all of them, or one slice)."""
     opened = c[c["opened_month"] == month]
     resolved = c[c["resolved_month"] == month]  # no complaint is `reopened`: resolved_at = resolved
-    end = pd.Timestamp(next_month(month))
+    end = pd.Timestamp(ref.next_month(month))
     open_at_end = c[(c["opened_at"] < end) & (c["resolved_at"].isna() | (c["resolved_at"] >= end))]
     return {
         "complaint_volume": count(len(opened)),
@@ -317,7 +309,7 @@ def order_kpis(o: pd.DataFrame, month: date, mature_at: pd.Timestamp) -> dict[st
     cohort = o[o["first_month"] == month].drop_duplicates("customer_id")
     repurchasers = int(cohort["repurchased"].sum())
     # mature: 90 days have passed since the end of the cohort month, at the as-of date
-    is_mature = mature_at.date() >= next_month(month) + timedelta(days=90)
+    is_mature = mature_at.date() >= ref.next_month(month) + timedelta(days=90)
     return {
         "repeat_purchase_rate": {**ratio(repeaters, buyers), "sample_size": buyers},
         "repurchase_90d_rate": {
