@@ -42,7 +42,8 @@ class LandingZoneResource(dg.ConfigurableResource):
 
 class CrmDatabaseResource(dg.ConfigurableResource):
     """Optional CRM database (env CSAT_CRM_DATABASE_URL, a SQLAlchemy URL). Empty: the CRM entities
-    are read from landing files like the other sources."""
+    are read from landing files like the other sources. The URL holds a password: configure it as
+    `dg.EnvVar("CSAT_CRM_DATABASE_URL")` (definitions.py does) so the UI shows the name, not the value."""
 
     url: str = ""
     db_schema: str = ""

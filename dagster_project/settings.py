@@ -28,9 +28,13 @@ def duckdb_config() -> dict[str, str]:
     return {"memory_limit": limit} if limit else {}
 
 
+CRM_DATABASE_URL_ENV = "CSAT_CRM_DATABASE_URL"
+
+
 def crm_database_url() -> str | None:
-    """SQLAlchemy URL of the CRM database; unset means the CRM comes as files like the other sources."""
-    return os.environ.get("CSAT_CRM_DATABASE_URL") or None
+    """SQLAlchemy URL of the CRM database; unset means the CRM comes as files like the other sources.
+    It holds a password: Dagster gets it as `EnvVar(CRM_DATABASE_URL_ENV)` (definitions.py), never the value."""
+    return os.environ.get(CRM_DATABASE_URL_ENV) or None
 
 
 def repo_root() -> Path:
