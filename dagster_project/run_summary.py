@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_project.contract import ENTITIES
 from dagster_project.ingestion.warehouse import connect
 
-MAX_LINE = 400  # characters of one failure line; the Dagster UI and logs keep the whole text
+MAX_LINE = 1000  # characters of one failure line; the Dagster UI and logs keep the whole text
 MAX_LINES_PER_FAILURE = 8
 # Dagster wraps an asset's exception in an error naming only the step, and a failed blocking check
 # in one naming only the check: the causes are in the wrapped error and the check's evaluation.
