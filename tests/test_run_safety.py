@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,9 +89,30 @@ def test_run_has_no_option_that_generates_data():
         cli.main(["run", "--responses", "100"])
 
 
-def test_readme_main_command_generates_sample_data_explicitly():
-    script = (Path(__file__).parent.parent / "scripts" / "run_pipeline.sh").read_text()
-    assert "csat generate" in script and "csat run" in script
+def run_main_command(tmp_path: Path, landing_files: list[str]) -> list[str]:
+    """scripts/run_pipeline.sh with a stand-in `_venv.sh` whose `csat` records its arguments."""
+    scripts = tmp_path / "repo" / "scripts"
+    scripts.mkdir(parents=True)
+    shutil.copy(Path(__file__).parent.parent / "scripts" / "run_pipeline.sh", scripts)
+    log = tmp_path / "calls.log"
+    (scripts / "_venv.sh").write_text(
+        f'cd "{scripts.parent}"\ncsat() {{ echo "csat $*" >> "{log}"; }}\n'  # the real one cds to the root too
+    )
+    for name in landing_files:
+        (scripts.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        (scripts.parent / name).write_text("x")
+    env = {k: v for k, v in os.environ.items() if k != "CSAT_LANDING_DIR"}
+    subprocess.run(["bash", str(scripts / "run_pipeline.sh"), "--rebuild"], check=True, env=env)
+    return log.read_text().splitlines()
+
+
+def test_readme_main_command_generates_sample_data_explicitly_only_when_landing_is_empty(tmp_path):
+    assert run_main_command(tmp_path / "fresh", []) == ["csat generate --landing data/landing", "csat run --rebuild"]
+    assert run_main_command(tmp_path / "upload", ["data/landing/survey/survey_responses/_partial.csv"])[0] == (
+        "csat generate --landing data/landing"
+    )
+    delivered = ["data/landing/survey/survey_responses/2026-10.csv"]
+    assert run_main_command(tmp_path / "real", delivered) == ["csat run --rebuild"]
 
 
 def test_rebuild_refuses_a_landing_folder_missing_loaded_files(installed, capsys):
