@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=cmd_run)
 
     args = parser.parse_args(argv)
+    if getattr(args, "force", False) and not args.rebuild:
+        run.error("--force only confirms a --rebuild")
     return args.func(args)
 
 

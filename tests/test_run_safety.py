@@ -85,8 +85,9 @@ def test_run_on_a_missing_or_empty_landing_folder_fails_and_changes_nothing(inst
 
 
 def test_run_has_no_option_that_generates_data():
-    with pytest.raises(SystemExit):
-        cli.main(["run", "--responses", "100"])
+    for options in (["--responses", "100"], ["--seed", "1"], ["--force"]):  # --force needs --rebuild
+        with pytest.raises(SystemExit):
+            cli.main(["run", *options])
 
 
 def run_main_command(tmp_path: Path, landing_files: list[str]) -> list[str]:
