@@ -1,4 +1,8 @@
-"""`csat`: the project's command line (sample data, the whole pipeline)."""
+"""`csat`: the project's command line (sample data, the whole pipeline).
+
+`csat run` never invents data: a missing or empty landing folder stops it before anything is
+touched. Sample data comes only from `csat generate` (the README's main command calls it explicitly).
+"""
 
 from __future__ import annotations
 
@@ -38,27 +42,64 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Refused(Exception):
+    """`csat run` refuses to start; the message says why and what to do."""
+
+
+def _check_landing(landing: Path) -> None:
+    if not landing.is_dir():
+        raise _Refused(
+            f"landing folder {landing} does not exist: check the path (--landing or CSAT_LANDING_DIR). "
+            "Nothing was changed. For sample data, run `csat generate` first."
+        )
+    if not _has_deliveries(landing):
+        raise _Refused(
+            f"landing folder {landing} holds no deliveries (expected <source>/<entity>/<file>): nothing to load. "
+            "Nothing was changed. For sample data, run `csat generate` first."
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from dagster_project.run_lock import RunInProgressError, run_lock
+
     landing = Path(args.landing or settings.landing_dir()).resolve()
     warehouse = Path(args.warehouse or settings.warehouse_path()).resolve()
-    if not _has_deliveries(landing):
-        from dagster_project.sample_data import generate_sample_data
+    try:
+        # Nothing is created or changed before the landing folder is known to hold deliveries:
+        # a mistyped path must never turn into an empty (or a sample) warehouse.
+        _check_landing(landing)
+        with run_lock(warehouse, purpose="csat run") as note:
+            if note:
+                print(f">> {note}")
+            return _run(args, landing, warehouse)
+    except (_Refused, RunInProgressError) as refused:
+        print(f"csat run: {refused}", file=sys.stderr)
+        return 2
 
-        print(f">> landing folder {landing} is empty: generating sample data ({args.responses:,} survey responses)")
-        generate_sample_data(landing, seed=args.seed, responses=args.responses)
+
+def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
     if args.rebuild:
-        from dagster_project.rebuild import rebuild_working_warehouse
+        from dagster_project.rebuild import (
+            deliveries_missing_from_landing,
+            lost_deliveries_message,
+            rebuild_working_warehouse,
+        )
 
+        lost = deliveries_missing_from_landing(warehouse, landing)
+        if lost and not args.force:
+            raise _Refused(lost_deliveries_message(lost, landing))
         previous = rebuild_working_warehouse(warehouse)
         if previous:
             print(f">> rebuilding {warehouse} from every landing file (snapshots kept; old file: {previous})")
+            if lost:
+                print(f">> --force: the rows of {len(lost)} file(s) no longer in {landing} are dropped")
     os.environ["CSAT_LANDING_DIR"] = str(landing)
     os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
 
     from dagster_project.assets.publish import locations_message
     from dagster_project.assets.reporting import reports_resource
     from dagster_project.definitions import PIPELINE_JOB, build_definitions
-    from dagster_project.run_summary import print_run_summary
+    from dagster_project.run_summary import failure_lines, print_run_summary
 
     defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
     print(f">> running the pipeline: {landing} -> {warehouse}")
@@ -68,9 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_run_summary(warehouse)
     print(locations_message(settings.published_dir(), settings.quality_dir()))
     if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+        for line in failure_lines(result):
+            print(f"FAILED {line}", file=sys.stderr)
         print("The pipeline failed: nothing new was published (the previous publication, if any, is intact).")
         return 1
     print(f"Pipeline finished: working warehouse at {warehouse}")
@@ -91,20 +131,26 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--dirty", action="store_true", help="write a small delivery full of contract violations")
     gen.set_defaults(func=cmd_generate)
 
-    run = sub.add_parser("run", help="run the whole pipeline (generates sample data if landing is empty)")
+    run = sub.add_parser(
+        "run", help="run the whole pipeline on the landing folder (fails if it is missing or empty; see `generate`)"
+    )
     run.add_argument("--landing", help="landing folder (default: $CSAT_LANDING_DIR or data/landing)")
     run.add_argument("--warehouse", help="DuckDB file (default: $CSAT_WAREHOUSE_PATH or data/warehouse/csat.duckdb)")
-    run.add_argument("--seed", type=int, default=42, help="seed for generated sample data")
-    run.add_argument("--responses", type=int, default=20_000, help="scale of generated sample data")
     run.add_argument(
         "--rebuild",
         action="store_true",
         help="reload the working warehouse from every landing file (after removing or fixing a bad delivery); "
-        "keeps the dbt snapshots, moves the old file to <warehouse>.previous",
+        "keeps the dbt snapshots, moves the old file to <warehouse>.previous; refused when files the "
+        "warehouse loaded are missing from the landing folder",
+    )
+    run.add_argument(
+        "--force", action="store_true", help="with --rebuild: rebuild even if loaded files are missing from landing"
     )
     run.set_defaults(func=cmd_run)
 
     args = parser.parse_args(argv)
+    if getattr(args, "force", False) and not args.rebuild:
+        run.error("--force only confirms a --rebuild")
     return args.func(args)
 
 

@@ -1,7 +1,8 @@
 """Optional: publish the published marts to PostgreSQL, for BI tools that speak PostgreSQL natively.
 
 Off unless CSAT_PUBLISH_POSTGRES_URL is set (a SQLAlchemy or libpq URL, e.g.
-`postgresql+psycopg://bi_loader:secret@db.example.com/analytics`). The source is the published
+`postgresql+psycopg://bi_loader:secret@db.example.com/analytics`); Dagster gets it as an `EnvVar`
+reference and errors show it redacted (`dagster_project/redaction.py`). The source is the published
 DuckDB copy (so only marts that passed the quality gate travel), and the target schema
 (CSAT_PUBLISH_POSTGRES_SCHEMA, default `marts`) is replaced atomically:
 
@@ -31,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 from dagster_project.assets.publish import PublishedWarehouseResource
+from dagster_project.redaction import redact_url, scrub
 
 GROUP = "publish"
 URL_ENV = "CSAT_PUBLISH_POSTGRES_URL"
@@ -180,7 +182,11 @@ def publish_to_postgres(
     try:
         pg = psycopg.connect(libpq_url(url), autocommit=True, application_name="csat-publish")
     except psycopg.Error as error:
-        raise PostgresPublicationError(f"cannot connect to the PostgreSQL target ({URL_ENV}): {error}") from error
+        # libpq quotes pieces of a connection string it cannot parse (the password too): scrubbed, and
+        # not chained, since Dagster would show the original error in the UI.
+        raise PostgresPublicationError(
+            f"cannot connect to the PostgreSQL target {redact_url(url)} ({URL_ENV}): {scrub(str(error), url)}"
+        ) from None
     with pg, duckdb.connect(str(published_database), read_only=True) as duck:
         report.leftovers_dropped = _drop_leftovers(pg, schema)
         tables = _source_tables(duck, marts)
@@ -207,7 +213,8 @@ def publish_to_postgres(
                         )
                     )
         except (psycopg.Error, duckdb.Error) as error:
-            raise PostgresPublicationError(f"loading the marts into PostgreSQL failed: {error}") from error
+            message = scrub(str(error), url)
+            raise PostgresPublicationError(f"loading the marts into PostgreSQL failed: {message}") from None
         # The swap: one short transaction; readers see the old schema or the new one.
         try:
             with pg.transaction():
@@ -223,7 +230,8 @@ def publish_to_postgres(
         except psycopg.Error as error:
             with pg.transaction():
                 pg.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(loading)))
-            raise PostgresPublicationError(f"swapping in the new schema {schema} failed: {error}") from error
+            message = scrub(str(error), url)
+            raise PostgresPublicationError(f"swapping in the new schema {schema} failed: {message}") from None
         if _schema_exists(pg, old):
             try:
                 with pg.transaction():
@@ -242,7 +250,9 @@ def _schema_exists(pg: psycopg.Connection, name: str) -> bool:
 
 
 class PostgresPublicationResource(dg.ConfigurableResource):
-    """The PostgreSQL publication target. Empty url (CSAT_PUBLISH_POSTGRES_URL unset): switched off."""
+    """The PostgreSQL publication target. Empty url (CSAT_PUBLISH_POSTGRES_URL unset): switched off.
+    The URL holds a password: configure it as `dg.EnvVar(URL_ENV)` (as `postgres_publication_resource`
+    does) so Dagster's snapshots and UI show the variable's name, never its value."""
 
     url: str = ""
     db_schema: str = DEFAULT_SCHEMA
@@ -260,7 +270,7 @@ class PostgresPublicationResource(dg.ConfigurableResource):
 def postgres_publication_resource() -> PostgresPublicationResource:
     """The resource to register under the key `postgres_publication` (reads the CSAT_PUBLISH_POSTGRES_* env)."""
     return PostgresPublicationResource(
-        url=os.environ.get(URL_ENV, ""),
+        url=dg.EnvVar(URL_ENV) if os.environ.get(URL_ENV) else "",
         db_schema=os.environ.get(SCHEMA_ENV) or DEFAULT_SCHEMA,
         readers=os.environ.get(READERS_ENV, ""),
     )

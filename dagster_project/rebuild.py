@@ -10,13 +10,69 @@ passes the quality gate.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from dagster_project import run_lock
+from dagster_project.contract import ENTITIES
 from dagster_project.ingestion import warehouse
+from dagster_project.ingestion.files import discover_files
 
 SNAPSHOT_SCHEMA = "snapshots"
+
+
+@dataclass(frozen=True)
+class LostDelivery:
+    """A file the warehouse loaded that the landing folder no longer holds."""
+
+    entity: str
+    source_file: str
+    rows_loaded: int
+
+
+def _landing_key(source_file: str, entity_source: str, entity_name: str) -> str:
+    """`<source>/<entity>/<rest>` of a recorded file path, so a moved landing folder still matches."""
+    marker = f"/{entity_source}/{entity_name}/"
+    index = source_file.rfind(marker)
+    return source_file[index + 1 :] if index >= 0 else source_file
+
+
+def deliveries_missing_from_landing(path: str | Path, landing: str | Path) -> list[LostDelivery]:
+    """Files in the warehouse's load manifest that are not in `landing` any more: a rebuild from the
+    landing folder would lose their rows. CRM database snapshots (no landing file) are not counted."""
+    path, landing = Path(path), Path(landing)
+    if not path.exists():
+        return []
+    present: set[str] = set()
+    for entity in ENTITIES:
+        for file in discover_files(landing, entity):
+            present.add(_landing_key(str(file.resolve()), entity.source, entity.name))
+    sources = {e.name: e.source for e in ENTITIES}
+    with duckdb.connect(str(path), read_only=True) as con:
+        known = con.execute(
+            "select entity, source_file, sum(rows_loaded) from raw.load_manifest "
+            "where source_file not like '%://%' group by all order by entity, source_file"
+        ).fetchall()
+    return [
+        LostDelivery(entity, source_file, int(rows))
+        for entity, source_file, rows in known
+        if _landing_key(source_file, sources.get(entity, ""), entity) not in present
+    ]
+
+
+def lost_deliveries_message(lost: list[LostDelivery], landing: str | Path, *, shown: int = 10) -> str:
+    rows = sum(d.rows_loaded for d in lost)
+    lines = [
+        f"--rebuild refused: {len(lost)} file(s) the warehouse loaded ({rows:,} rows) are not in {landing}; "
+        "rebuilding would lose them:"
+    ]
+    lines += [f"  {d.entity}: {d.source_file} ({d.rows_loaded:,} rows)" for d in lost[:shown]]
+    if len(lost) > shown:
+        lines.append(f"  ... and {len(lost) - shown} more")
+    lines.append("Check the landing path; if removing them is intended, run again with --rebuild --force.")
+    return "\n".join(lines)
 
 
 def rebuild_working_warehouse(path: str | Path) -> Path | None:
@@ -28,6 +84,7 @@ def rebuild_working_warehouse(path: str | Path) -> Path | None:
     if not path.exists():
         return None
     previous = path.with_name(f"{path.name}.previous")
+    run_lock.secure_warehouse_dir(path)
     for stale in (previous, Path(f"{previous}.wal")):
         stale.unlink(missing_ok=True)
     with duckdb.connect(str(path)) as con:
@@ -50,4 +107,5 @@ def rebuild_working_warehouse(path: str | Path) -> Path | None:
             name = f'{SNAPSHOT_SCHEMA}."{table}"'
             con.execute(f"create table {name} as select * from previous.{name}")
         con.execute("detach previous")
+    run_lock.secure_warehouse_files(path)  # .previous holds personal data in clear: owner-only
     return previous

@@ -28,9 +28,13 @@ def duckdb_config() -> dict[str, str]:
     return {"memory_limit": limit} if limit else {}
 
 
+CRM_DATABASE_URL_ENV = "CSAT_CRM_DATABASE_URL"
+
+
 def crm_database_url() -> str | None:
-    """SQLAlchemy URL of the CRM database; unset means the CRM comes as files like the other sources."""
-    return os.environ.get("CSAT_CRM_DATABASE_URL") or None
+    """SQLAlchemy URL of the CRM database; unset means the CRM comes as files like the other sources.
+    It holds a password: Dagster gets it as `EnvVar(CRM_DATABASE_URL_ENV)` (definitions.py), never the value."""
+    return os.environ.get(CRM_DATABASE_URL_ENV) or None
 
 
 def repo_root() -> Path:
@@ -50,3 +54,16 @@ def published_dir() -> Path:
 def quality_dir() -> Path:
     """Great Expectations' validation results and Data Docs."""
     return Path(os.environ.get("CSAT_QUALITY_DIR", "data/quality")).resolve()
+
+
+def dbt_target_keep() -> int:
+    """How many of dbt's per-run target folders (`dbt_project/target/<op>-<run>-<id>/`, 13-22 MB each)
+    to keep for debugging (CSAT_DBT_TARGET_KEEP, default 5); older ones are removed after each dbt build."""
+    value = os.environ.get("CSAT_DBT_TARGET_KEEP", "5")
+    try:
+        keep = int(value)
+    except ValueError:
+        raise ValueError(f"CSAT_DBT_TARGET_KEEP must be a whole number, not {value!r}") from None
+    if keep < 0:
+        raise ValueError(f"CSAT_DBT_TARGET_KEEP must be 0 or more, not {keep}")
+    return keep

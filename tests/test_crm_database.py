@@ -276,7 +276,7 @@ def test_generic_path_converts_typed_values(tmp_path):
     [
         ("postgresql+psycopg://crm:p%40ss@db:5432/crm", "postgresql+psycopg://crm:***@db:5432/crm"),
         ("postgresql+psycopg://crm@db/crm", "postgresql+psycopg://crm@db/crm"),
-        ("mysql+pymysql://u:pw@h/db?ssl_key=k&password=x", "mysql+pymysql://u:***@h/db?password=***&ssl_key=k"),
+        ("mysql+pymysql://u:pw@h/db?ssl_key=k&password=x", "mysql+pymysql://u:***@h/db?ssl_key=k&password=***"),
         ("sqlite:////data/crm.sqlite", "sqlite:////data/crm.sqlite"),
         ("weird://user:secret@host/db with spaces", "weird://user:***@host/db with spaces"),
     ],

@@ -14,6 +14,7 @@ Layout (folder: env CSAT_PUBLISHED_DIR, default data/published):
 """
 
 import os
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ PARQUET_DIR = "parquet"
 MART_SCHEMA = "marts"
 PUBLICATION_TABLE = "publication"
 PERSONAL_COLUMNS = frozenset(c.name for e in ENTITIES for c in e.columns if c.personal)
+READ_ONLY_MODE = 0o444  # published files: readable by BI tools, written only by the pipeline's renames
+# Temporary names of a publication in progress: `.csat.duckdb.<run>-<pid>.tmp[.wal]`, `parquet/.tmp-<run>-<pid>/`.
+_TEMPORARY = re.compile(r"^(?:\." + re.escape(DATABASE_FILE) + r"\.|\.tmp-).*-(\d+)(?:\.tmp(?:\.wal)?)?$")
 
 
 class PublicationError(RuntimeError):
@@ -98,6 +102,7 @@ def publish_marts(
     parquet_dir = published_dir / PARQUET_DIR
     parquet_dir.mkdir(parents=True, exist_ok=True)
     published_at = published_at or datetime.now(UTC).replace(tzinfo=None)
+    remove_stale_temporaries(published_dir)
     tag = f"{run_id[:8]}-{os.getpid()}"
     tmp_db = published_dir / f".{DATABASE_FILE}.{tag}.tmp"
     tmp_parquet = parquet_dir / f".tmp-{tag}"
@@ -171,14 +176,45 @@ def publish_marts(
             con.close()
         # Swap in: each rename is atomic; readers of the old files keep them until they close.
         for part in sorted(tmp_parquet.iterdir()):
+            os.chmod(part, READ_ONLY_MODE)
             os.replace(part, parquet_dir / part.name)
-        os.chmod(tmp_db, 0o444)
+        os.chmod(tmp_db, READ_ONLY_MODE)
         os.replace(tmp_db, report.database_path)
     finally:
         for stale in (tmp_db, Path(f"{tmp_db}.wal")):
             stale.unlink(missing_ok=True)
         shutil.rmtree(tmp_parquet, ignore_errors=True)
     return report
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(published_dir: str | Path) -> list[Path]:
+    """Remove what an interrupted publication (killed process) left: its temporary DuckDB file and
+    Parquet folder. A publication still running (its process is alive) keeps its files."""
+    published_dir = Path(published_dir)
+    removed = []
+    for folder in (published_dir, published_dir / PARQUET_DIR):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            match = _TEMPORARY.match(path.name)
+            if not match or (int(match.group(1)) != os.getpid() and _process_alive(int(match.group(1)))):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def read_publication(published_dir: str | Path) -> list[tuple]:

@@ -6,6 +6,8 @@ asset checks (tests on sources too); error-severity tests block what is downstre
 """
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -22,7 +24,7 @@ from dagster_dbt import (
 )
 
 from dagster_project.resources import WarehouseResource
-from dagster_project.settings import repo_root
+from dagster_project.settings import dbt_target_keep, repo_root
 
 GROUP = "warehouse"
 DBT_PROJECT_DIR = repo_root() / "dbt_project"
@@ -30,7 +32,27 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 def dbt_executable() -> str:
-    return str(Path(sys.executable).with_name("dbt"))
+    """dbt through `csat-dbt` (dagster_project/dbt_child.py), so a dbt child never outlives a killed
+    pipeline process and its warehouse lock; plain dbt where the wrapper is not installed."""
+    wrapper = Path(sys.executable).with_name("csat-dbt")
+    return str(wrapper if wrapper.exists() else Path(sys.executable).with_name("dbt"))
+
+
+# dagster-dbt gives every invocation its own target folder, `<op>-<run id[:7]>-<uuid[:7]>` (or just
+# `<uuid[:7]>`), 13-22 MB each; dbt's own files (manifest.json, partial_parse.msgpack ...) sit beside.
+_INVOCATION_DIR = re.compile(r"^(?:\w+-[0-9a-f]{7}-)?[0-9a-f-]{7}$")
+
+
+def prune_target_dirs(target_dir: Path, keep: int) -> list[Path]:
+    """Remove all but the `keep` newest per-invocation folders of dbt's target folder."""
+    if not target_dir.is_dir():
+        return []
+    runs = [p for p in target_dir.iterdir() if p.is_dir() and not p.is_symlink() and _INVOCATION_DIR.match(p.name)]
+    runs.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    stale = runs[max(keep, 0) :]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
 
 
 def ensure_manifest(*, force: bool = False) -> Path:
@@ -74,4 +96,7 @@ dbt_project.prepare_if_dev()
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # dbt's profile reads the warehouse path from the environment; point it at this run's warehouse.
     os.environ["CSAT_WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
-    yield from dbt.cli(["build"], context=context).stream()
+    try:
+        yield from dbt.cli(["build"], context=context).stream()
+    finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
+        prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())

@@ -22,7 +22,6 @@ import decimal
 import filecmp
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,10 +33,11 @@ from sqlalchemy.engine import URL, make_url
 
 from dagster_project.contract import CRM_ENTITIES, Entity
 from dagster_project.ingestion.files import ContractError
+from dagster_project.redaction import redact_url, scrub
+
+__all__ = ["CrmDatabaseError", "redact_url", "snapshot_crm", "snapshot_label", "snapshot_table"]
 
 FETCH_ROWS = 5_000  # rows per batch on the generic (non-PostgreSQL) path
-_SECRET_HINTS = ("password", "passwd", "pwd", "secret", "token", "apikey", "api_key")
-_MASK = "***"
 
 # PostgreSQL type oids formatted in SQL rather than by COPY's defaults.
 _PG_TIMESTAMPTZ = 1184
@@ -47,18 +47,6 @@ _PG_BOOL = 16
 
 class CrmDatabaseError(ContractError):
     """The CRM database cannot be snapshotted as the contract needs (missing table or columns)."""
-
-
-def redact_url(url: str | URL) -> str:
-    """The URL with its password (and password-like query parameters) masked, for labels and logs."""
-    try:
-        parsed = make_url(url)
-    except Exception:  # not a URL SQLAlchemy can read: mask anything between `user:` and `@`
-        return re.sub(r"(://[^/@:]*:)[^@/]*@", rf"\1{_MASK}@", str(url))
-    secret_keys = [k for k in parsed.query if any(h in k.lower() for h in _SECRET_HINTS)]
-    if secret_keys:
-        parsed = parsed.update_query_dict(dict.fromkeys(secret_keys, _MASK))
-    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", _MASK)
 
 
 def snapshot_label(url: str | URL, entity: Entity, *, schema: str | None = None) -> str:
@@ -75,8 +63,8 @@ def snapshot_table(url: str | URL, entity: Entity, dest_dir: Path, *, schema: st
     """
     try:
         parsed = make_url(url)
-    except Exception as exc:
-        raise CrmDatabaseError(f"not a database URL: {redact_url(url)} ({exc})") from None
+    except Exception as exc:  # the parser's message may quote the URL: never chain it
+        raise CrmDatabaseError(f"not a database URL: {redact_url(url)} ({scrub(str(exc), url)})") from None
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / f"{entity.name}.csv"
@@ -86,10 +74,18 @@ def snapshot_table(url: str | URL, entity: Entity, dest_dir: Path, *, schema: st
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        if parsed.get_backend_name() == "postgresql":
-            _snapshot_postgres(parsed, entity, schema, tmp)
-        else:
-            _snapshot_generic(parsed, entity, schema, tmp)
+        try:
+            if parsed.get_backend_name() == "postgresql":
+                _snapshot_postgres(parsed, entity, schema, tmp)
+            else:
+                _snapshot_generic(parsed, entity, schema, tmp)
+        except CrmDatabaseError:
+            raise
+        except (psycopg.Error, sa.exc.SQLAlchemyError, OSError, ValueError) as exc:
+            # A driver's message can quote the connection string: scrubbed, and not chained (Dagster
+            # would show the original in the UI).
+            message = scrub(f"{type(exc).__name__}: {exc}", url, parsed.password)
+            raise CrmDatabaseError(f"CRM database {redact_url(url)}: {message}") from None
         if target.exists() and filecmp.cmp(tmp, target, shallow=False):
             tmp.unlink()
         else:
