@@ -5,6 +5,7 @@ off its ingestion asset and the graph runs from landing files to the KPI marts. 
 asset checks (tests on sources too); error-severity tests block what is downstream.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -74,4 +75,11 @@ dbt_project.prepare_if_dev()
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # dbt's profile reads the warehouse path from the environment; point it at this run's warehouse.
     os.environ["CSAT_WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context).stream()
+
+
+def dbt_vars() -> dict[str, str]:
+    """dbt vars from the deployment file: months are cut in its reporting time zone."""
+    from dagster_project.deployment import load_deployment
+
+    return {"reporting_time_zone": load_deployment().reporting_time_zone}

@@ -110,22 +110,26 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def refresh_entity_delivery(con: duckdb.DuckDBPyConnection, declared: tuple[str, ...] | None = None) -> None:
-    """Rewrite raw.entity_delivery: per contract entity, declared (deployment file) and delivered
-    (at least one file ingested, from the manifest). `declared` defaults to the deployment's."""
+    """Rewrite raw.entity_delivery: per contract entity, declared (deployment file), delivered (a
+    file was ever ingested, or the raw table holds rows written otherwise), the rows it holds now
+    and when its files were loaded. `declared` defaults to the deployment's."""
     if declared is None:
         from dagster_project.deployment import load_deployment
 
         declared = load_deployment().entities
-    values = ", ".join(f"('{e.name}', '{e.source}', {str(e.name in declared).lower()})" for e in ENTITIES)
+    values = ", ".join(
+        f"('{e.name}', '{e.source}', {str(e.name in declared).lower()}, (select count(*) from {RAW_SCHEMA}.{e.name}))"
+        for e in ENTITIES
+    )
     con.execute(f"delete from {RAW_SCHEMA}.entity_delivery")
     con.execute(
         f"""
         insert into {RAW_SCHEMA}.entity_delivery
-        select e.entity, e.source, e.is_declared, m.entity is not null, coalesce(m.rows_loaded, 0),
+        select e.entity, e.source, e.is_declared, m.entity is not null or e.rows_loaded > 0, e.rows_loaded,
             m.first_loaded_at, m.last_loaded_at
-        from (values {values}) as e (entity, source, is_declared)
+        from (values {values}) as e (entity, source, is_declared, rows_loaded)
         left join (
-            select entity, sum(rows_loaded) as rows_loaded, min(loaded_at) as first_loaded_at,
+            select entity, min(loaded_at) as first_loaded_at,
                 max(loaded_at) as last_loaded_at
             from {RAW_SCHEMA}.load_manifest group by entity
         ) as m on m.entity = e.entity
