@@ -3,14 +3,17 @@ contract values a deployment takes from its own seeds (channels, categories, per
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from dagster_project.contract import ENTITIES, SURVEY_ITEM_SCORES, SURVEY_RESPONSES, TICKETS
 from dagster_project.deployment import DeploymentConfigError, load_deployment, parse_deployment
 from dagster_project.ingestion.loader import entity_rules, load_file
-from dagster_project.ingestion.warehouse import connect
+from dagster_project.ingestion.warehouse import connect, raw_table_ddl
 from dagster_project.settings import repo_root
 
 from deliveries import entity_folder, survey_response, ticket, write_csv
@@ -129,16 +132,26 @@ def test_a_fresh_warehouse_has_every_raw_table_and_the_delivery_tables(con):
 
 def test_an_older_raw_table_gains_the_new_contract_columns(tmp_path):
     path = tmp_path / "old.duckdb"
-    import duckdb
-
+    before = dataclasses.replace(
+        TICKETS, columns=tuple(c for c in TICKETS.columns if c.name not in ("company_response_at", "sla_met"))
+    )
     with duckdb.connect(str(path)) as old:
         old.execute("create schema raw")
-        old.execute("create table raw.tickets (ticket_id varchar, customer_id varchar, opened_at timestamp)")
-        old.execute("insert into raw.tickets values ('T1', 'C1', timestamp '2025-01-01')")
+        old.execute(raw_table_ddl(before))
+        old.execute("insert into raw.tickets (ticket_id, opened_at) values ('T1', timestamp '2025-01-01')")
     with connect(path) as con:
         columns = raw_columns(con, "tickets")
         assert {"company_response_at", "sla_met"} <= set(columns)
         assert con.execute("select ticket_id, sla_met from raw.tickets").fetchall() == [("T1", None)]
+        # Loading still puts every value in its column (the new columns sit after the old ones).
+        folder = tmp_path / "landing" / "complaints" / "tickets"
+        rows = [ticket("T2", sla_met="yes", company_response_at="2025-03-10T10:00:00Z")]
+        path = write_csv(folder / "t.csv", rows, TICKETS.column_names)
+        load_file(con, TICKETS, path)
+        got = con.execute(
+            "select sla_met, company_response_at, description, _source_file from raw.tickets where ticket_id = 'T2'"
+        ).fetchone()
+        assert got == (True, datetime(2025, 3, 10, 10), "late parcel", str(path))
 
 
 def test_entity_delivery_follows_the_deployment_and_the_loads(tmp_path, landing, monkeypatch):

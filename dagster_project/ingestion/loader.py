@@ -48,7 +48,7 @@ from dagster_project.ingestion.validation import (
     check_delivery,
     item_scale_checks,
 )
-from dagster_project.ingestion.warehouse import RAW_SCHEMA, refresh_entity_delivery
+from dagster_project.ingestion.warehouse import METADATA_COLUMNS, RAW_SCHEMA, refresh_entity_delivery
 
 
 class IngestionError(RuntimeError):
@@ -389,9 +389,11 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         f"delete from {table} using (select distinct {keys} from {CHECKED_TABLE} where _keep) as k where {matches}"
     )
     columns = ", ".join(f"c.{quote(c)}" for c in entity.column_names)
+    # By name: a raw table created by an older contract has its newer columns at the end.
+    target = ", ".join([*(quote(c) for c in entity.column_names), *METADATA_COLUMNS])
     con.execute(
         f"""
-        insert into {table}
+        insert into {table} ({target})
         select {columns}, c._extra, b.source_label, c._row_number, b.file_sha256,
             cast(current_timestamp as timestamp)
         from {CHECKED_TABLE} as c

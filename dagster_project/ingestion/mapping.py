@@ -310,7 +310,7 @@ def stage_columns(
         if kind in ("ts", "date") and column in match.columns and mapping.transforms(entity, column):
             text = _timestamp(text, column, kind, mapping)
         selected.append(f"{text} as {quote(INTERNAL_PREFIX + column)}")
-    extras = [*match.extra_columns, *originals]
+    extras = list(dict.fromkeys([*match.extra_columns, *originals]))  # one export column may feed two
     kept = ", ".join(quote(n) for n in extras)
     con.execute(
         f"""
