@@ -185,11 +185,7 @@ def _rules(entity: Entity, allowed: dict[str, tuple[str, ...]] | None, rules: En
     if rules is None:
         from dagster_project.deployment import load_deployment
 
-        seeds_dir = load_deployment().seeds_dir
-        rules = EntityRules(
-            allowed=allowed_values_from_seeds(seeds_dir).get(entity.name),
-            item_scales=item_scales_from_seeds(seeds_dir) if entity.name == "survey_item_scores" else None,
-        )
+        rules = entity_rules(entity, load_deployment().seeds_dir)  # no mapping unless one is given
     if allowed is not None:
         rules = dataclasses.replace(rules, allowed=allowed)
     return rules
