@@ -27,6 +27,9 @@ class Column:
     min: float | None = None
     max: float | None = None
     values: tuple[str, ...] | None = None  # allowed values, compared trimmed and lower-cased
+    # Allowed values read from a seed instead (file in the seeds dir, column(s) of it): a company's
+    # own taxonomy. `values` is then None; the defaults below are the repo seed's contents.
+    seed: tuple[str, tuple[str, ...]] | None = None
     not_future: bool = False
     personal: bool = False  # personal data: allowed in raw, never in clear in a mart
 
@@ -71,6 +74,12 @@ class Entity:
         raise KeyError(f"{self.qualified_name} has no column {name!r}")
 
 
+# Default vocabularies: the generator writes them and the repo's seeds list them. Ingestion validates
+# channel, touchpoint and category against the seeds (`Column.seed`), which a deployment may edit.
+CHANNEL_SEED = ("channels.csv", ("channel",))
+TOUCHPOINT_SEED = ("touchpoints.csv", ("touchpoint",))
+# Hierarchical (product -> issue): a ticket's category may be any node of the tree.
+CATEGORY_SEED = ("complaint_categories.csv", ("category", "parent_category"))
 SURVEY_CHANNELS = ("web", "app", "email", "sms", "phone", "store", "wechat", "other")
 TOUCHPOINTS = ("purchase", "delivery", "support", "onboarding", "relationship")
 TICKET_TYPES = ("complaint", "inquiry", "request")
@@ -84,6 +93,13 @@ TICKET_CATEGORIES = (
     "environment",
     "other",
 )
+# What a seed-driven column accepts when its seed file exists neither in the deployment's seeds dir
+# nor in the repo's seeds (the repo's seeds list these and more).
+SEED_DEFAULTS = {
+    CHANNEL_SEED[0]: tuple(dict.fromkeys(SURVEY_CHANNELS + TICKET_CHANNELS)),
+    TOUCHPOINT_SEED[0]: TOUCHPOINTS,
+    CATEGORY_SEED[0]: TICKET_CATEGORIES,
+}
 SEVERITIES = ("low", "medium", "high", "critical")
 TICKET_STATUSES = ("open", "pending", "resolved", "closed", "reopened")
 ORDER_STATUSES = ("completed", "pending", "cancelled", "refunded")
@@ -110,8 +126,8 @@ SURVEY_RESPONSES = Entity(
         Column("survey_id", required=True),
         Column("customer_id"),
         Column("submitted_at", "ts", required=True, not_future=True),
-        Column("channel", values=SURVEY_CHANNELS),
-        Column("touchpoint", values=TOUCHPOINTS),
+        Column("channel", seed=CHANNEL_SEED),
+        Column("touchpoint", seed=TOUCHPOINT_SEED),
         Column("likelihood_to_recommend", "int", min=0, max=10),
         Column("csat_score", "int", min=1, max=5),
         Column("effort_score", "int", min=1, max=7),
@@ -122,6 +138,7 @@ SURVEY_RESPONSES = Entity(
         Column("ticket_id"),
         Column("language"),
         Column("comment"),
+        Column("is_satisfied", "bool"),  # an overall satisfied / not satisfied label
     ),
 )
 
@@ -132,8 +149,9 @@ SURVEY_ITEM_SCORES = Entity(
     columns=(
         Column("response_id", required=True),
         Column("item_code", required=True),  # allowed values: the seed survey_items
-        Column("expectation_score", "int", min=1, max=7),
-        Column("perception_score", "int", min=1, max=7),
+        # Range per item: scale_min..scale_max (or the item's na_code) of the seed survey_items.
+        Column("expectation_score", "int"),
+        Column("perception_score", "int"),
     ),
 )
 
@@ -145,13 +163,14 @@ TICKETS = Entity(
         ("first_response_at", "opened_at"),
         ("resolved_at", "opened_at"),
         ("closed_at", "resolved_at"),
+        ("company_response_at", "opened_at"),
     ),
     columns=(
         Column("ticket_id", required=True),
-        Column("customer_id", required=True),
+        Column("customer_id"),  # optional: public complaint registers have anonymous consumers
         Column("ticket_type", values=TICKET_TYPES),
-        Column("channel", values=TICKET_CHANNELS),
-        Column("category", values=TICKET_CATEGORIES),
+        Column("channel", seed=CHANNEL_SEED),
+        Column("category", seed=CATEGORY_SEED),
         Column("severity", values=SEVERITIES),
         Column("opened_at", "ts", required=True, not_future=True),
         Column("first_response_at", "ts", not_future=True),
@@ -164,6 +183,8 @@ TICKETS = Entity(
         Column("agent_id"),
         Column("order_id"),
         Column("description"),
+        Column("company_response_at", "ts", not_future=True),  # the company's (first) response
+        Column("sla_met", "bool"),  # source-given "timely response" flag
     ),
 )
 
@@ -249,6 +270,23 @@ SUBSCRIPTIONS = Entity(
     ),
 )
 
+# Closed-loop follow-up contacts (a call back after a detractor response or a complaint).
+FOLLOWUPS = Entity(
+    source="survey",
+    name="followups",
+    key=("followup_id",),
+    columns=(
+        Column("followup_id", required=True),
+        Column("response_id"),
+        Column("customer_id"),
+        Column("ticket_id"),
+        Column("followed_up_at", "ts", required=True, not_future=True),
+        Column("channel"),
+        Column("employee_id"),
+        Column("outcome"),
+    ),
+)
+
 ENTITIES: tuple[Entity, ...] = (
     SURVEY_RESPONSES,
     SURVEY_ITEM_SCORES,
@@ -258,6 +296,7 @@ ENTITIES: tuple[Entity, ...] = (
     STORES,
     EMPLOYEES,
     SUBSCRIPTIONS,
+    FOLLOWUPS,
 )
 ENTITIES_BY_NAME = {e.name: e for e in ENTITIES}
 CRM_ENTITIES = tuple(e for e in ENTITIES if e.source == "crm")

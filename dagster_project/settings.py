@@ -67,3 +67,24 @@ def dbt_target_keep() -> int:
     if keep < 0:
         raise ValueError(f"CSAT_DBT_TARGET_KEEP must be 0 or more, not {keep}")
     return keep
+
+
+DEFAULT_DEPLOYMENT_CONFIG = "config/deployment.yml"
+
+
+def deployment_config_path() -> Path:
+    """The deployment file (delivered entities, reporting time zone, seeds and mappings folders);
+    CSAT_DEPLOYMENT_CONFIG, default the repo's config/deployment.yml."""
+    value = os.environ.get("CSAT_DEPLOYMENT_CONFIG")
+    return Path(value).resolve() if value else repo_root() / DEFAULT_DEPLOYMENT_CONFIG
+
+
+def reporting_time_zone_override() -> str | None:
+    """CSAT_REPORTING_TIME_ZONE overrides the deployment file's `reporting_time_zone`."""
+    return os.environ.get("CSAT_REPORTING_TIME_ZONE") or None
+
+
+def seeds_dir_override() -> Path | None:
+    """CSAT_SEEDS_DIR overrides the deployment file's `seeds_dir` (the seeds a user edits)."""
+    value = os.environ.get("CSAT_SEEDS_DIR")
+    return Path(value).resolve() if value else None

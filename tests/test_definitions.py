@@ -75,4 +75,4 @@ def test_pipeline_job_reports_counts_as_metadata_and_fails_on_a_bad_file(landing
     assert not failed.success
     [failure] = [e for e in failed.all_events if e.is_step_failure]
     message = failure.step_failure_data.error.to_string()
-    assert "2025-02.csv" in message and "missing column(s): survey_id" in message
+    assert "2025-02.csv" in message and "missing required column(s): survey_id" in message

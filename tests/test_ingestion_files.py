@@ -131,16 +131,17 @@ def test_a_file_failing_midway_leaves_the_warehouse_as_it_was(con, landing, monk
     assert (result.loaded, result.rejected) == (1, 1)
 
 
-def test_missing_columns_fail_the_file_by_name_and_the_others_still_load(con, landing):
+def test_missing_required_columns_fail_the_file_by_name_and_the_others_still_load(con, landing):
+    # Only required columns must be present (optional ones may be absent: tests/test_mapping.py).
     folder = entity_folder(landing, SURVEY_RESPONSES)
-    write_csv(folder / "2025-02-01.csv", ROWS, [c for c in COLUMNS if c not in ("csat_score", "touchpoint")])
+    write_csv(folder / "2025-02-01.csv", ROWS, [c for c in COLUMNS if c not in ("survey_id", "submitted_at")])
     write_csv(folder / "2025-02-02.csv", ROWS, COLUMNS)
 
     report = ingest_landing_entity(con, SURVEY_RESPONSES, landing)
 
     assert report.total("loaded") == 3
     [error] = report.errors
-    assert "2025-02-01.csv" in error and "touchpoint, csat_score" in error
+    assert "2025-02-01.csv" in error and "survey_id, submitted_at" in error
     with pytest.raises(loader.IngestionError, match="2025-02-01.csv"):
         raise_for_errors(report)
     assert con.execute("select count(*) from raw.load_manifest").fetchone() == (1,)

@@ -6,15 +6,15 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.contract import ENTITIES, Entity
+from dagster_project.deployment import load_deployment
 from dagster_project.ingestion.files import discover_files
 from dagster_project.ingestion.loader import (
     EntityLoadReport,
-    allowed_values_from_seeds,
+    entity_rules,
     ingest_files,
     raise_for_errors,
 )
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
-from dagster_project.settings import repo_root
 
 GROUP = "ingestion"
 
@@ -32,8 +32,9 @@ def _file_table(report: EntityLoadReport) -> str:
     return "\n".join(lines)
 
 
-def report_metadata(report: EntityLoadReport, raw_rows: int) -> dict[str, dg.MetadataValue]:
+def report_metadata(report: EntityLoadReport, raw_rows: int, delivery: str = "") -> dict[str, dg.MetadataValue]:
     return {
+        "delivery": dg.MetadataValue.text(delivery),
         "files_loaded": dg.MetadataValue.int(len(report.new_files)),
         "files_skipped": dg.MetadataValue.int(len(report.files) - len(report.new_files)),
         "files_failed": dg.MetadataValue.int(len(report.errors)),
@@ -72,20 +73,34 @@ def build_ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
         landing: LandingZoneResource,
         crm_database: CrmDatabaseResource,
     ) -> dg.MaterializeResult:
-        allowed = allowed_values_from_seeds(repo_root() / "seeds").get(entity.name)
+        deployment = load_deployment()
+        rules = entity_rules(entity, deployment.seeds_dir, deployment.mappings_dir)
+        if rules.mapping is not None:
+            context.log.info(f"{entity.name}: export mapped with {rules.mapping.path}")
         with tempfile.TemporaryDirectory(prefix="csat-crm-") as workdir, warehouse.connect() as con:
             if entity.source == "crm" and crm_database.enabled:
                 files = _crm_snapshot_files(entity, crm_database, Path(workdir))
             else:
                 files = [(p, None) for p in discover_files(landing.root, entity)]
-            report = ingest_files(con, entity, files, allowed=allowed)
+            report = ingest_files(con, entity, files, rules=rules)
             raw_rows = con.execute(f"select count(*) from raw.{entity.name}").fetchone()[0]
+            delivered = con.execute(
+                "select is_delivered from raw.entity_delivery where entity = ?", [entity.name]
+            ).fetchone()[0]
+        declared = deployment.is_declared(entity.name)
+        if delivered:
+            delivery = "delivered" + ("" if declared else " (not declared in the deployment file)")
+        elif declared:
+            delivery = "not delivered: declared in the deployment file, but no file has ever been ingested"
+            context.log.warning(f"{entity.name}: {delivery}")
+        else:
+            delivery = "not delivered (not declared in the deployment file)"
         for f in report.new_files:
             context.log.info(
                 f"{f.source_file}: delivered {f.delivered}, loaded {f.loaded}, rejected {f.rejected} "
                 f"{f.rejects_by_rule or ''}"
             )
-        metadata = report_metadata(report, raw_rows)
+        metadata = report_metadata(report, raw_rows, delivery)
         if report.errors:
             # The files that did load are committed: record what happened before failing the asset.
             context.log_event(dg.AssetObservation(asset_key=raw_asset_key(entity), metadata=metadata))

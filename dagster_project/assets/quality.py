@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.quality import DEFAULT_QUALITY_DIR, SuiteOutcome, SuiteSpec, load_suites
+from dagster_project.quality.delivery import GatePlan, plan_suite
 from dagster_project.quality.validation import data_docs_dir, data_docs_index, validate_suite
 from dagster_project.resources import WarehouseResource
 
@@ -76,7 +77,32 @@ def _run_started_at(context: dg.AssetCheckExecutionContext) -> datetime | None:
     return datetime.fromtimestamp(record.start_time, tz=UTC).replace(tzinfo=None)
 
 
-def check_result(outcome: SuiteOutcome, suite: SuiteSpec) -> dg.AssetCheckResult:
+def _delivery_metadata(plan: GatePlan) -> dict[str, dg.MetadataValue]:
+    metadata = {"delivery_status": dg.MetadataValue.text(plan.status)}
+    if plan.reason:
+        metadata["delivery_reason"] = dg.MetadataValue.text(plan.reason)
+    if plan.not_delivered:
+        metadata["not_delivered"] = dg.MetadataValue.json(list(plan.not_delivered))
+    if plan.skipped_expectations:
+        metadata["skipped_expectations"] = dg.MetadataValue.json(list(plan.skipped_expectations))
+    return metadata
+
+
+def skipped_result(plan: GatePlan, suite: SuiteSpec) -> dg.AssetCheckResult:
+    """A suite not run because its data was not delivered: never blocking; a warning when the
+    deployment file declares the entity (an expected source is missing)."""
+    metadata = _delivery_metadata(plan)
+    if suite.path:
+        metadata["suite_file"] = dg.MetadataValue.path(str(suite.path))
+    return dg.AssetCheckResult(
+        passed=not plan.warn,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{suite.name}: skipped: {plan.reason}"[:2000],
+        metadata=metadata,
+    )
+
+
+def check_result(outcome: SuiteOutcome, suite: SuiteSpec, plan: GatePlan | None = None) -> dg.AssetCheckResult:
     """The Dagster result of a suite: ERROR blocks downstream, WARN only reports."""
     failures = [o.as_dict() for o in outcome.reported]
     metadata: dict[str, dg.MetadataValue] = {
@@ -92,11 +118,16 @@ def check_result(outcome: SuiteOutcome, suite: SuiteSpec) -> dg.AssetCheckResult
         metadata["suite_file"] = dg.MetadataValue.path(str(suite.path))
     if outcome.data_docs:
         metadata["data_docs"] = dg.MetadataValue.path(str(outcome.data_docs))
+    description = outcome.summary()
+    if plan is not None:
+        metadata.update(_delivery_metadata(plan))
+        if plan.reason:
+            description = f"{description} ({plan.reason})"
     severity = dg.AssetCheckSeverity.ERROR if outcome.errors else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
         passed=outcome.passed,
         severity=severity,
-        description=outcome.summary()[:2000],
+        description=description[:2000],
         metadata=metadata,
     )
 
@@ -121,17 +152,21 @@ def build_quality_check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, quality: QualityResource
     ) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=True) as con:
+            plan = plan_suite(con, suite)
+            if plan.suite is None:
+                (context.log.warning if plan.warn else context.log.info)(f"{suite.name}: skipped: {plan.reason}")
+                return skipped_result(plan, suite)
             outcome = validate_suite(
                 con,
-                suite,
+                plan.suite,
                 quality_dir=quality.path,
                 run_name=context.run.run_id,
                 run_started_at=_run_started_at(context),
             )
         log = context.log.error if outcome.errors else context.log.warning if outcome.warnings else context.log.info
-        log(outcome.summary())
+        log(outcome.summary() + (f" ({plan.reason})" if plan.reason else ""))
         context.log.info(f"Great Expectations Data Docs: {outcome.data_docs}")
-        return check_result(outcome, suite)
+        return check_result(outcome, suite, plan)
 
     return _check
 

@@ -5,6 +5,7 @@ off its ingestion asset and the graph runs from landing files to the KPI marts. 
 asset checks (tests on sources too); error-severity tests block what is downstream.
 """
 
+import json
 import os
 import re
 import shutil
@@ -97,6 +98,13 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     # dbt's profile reads the warehouse path from the environment; point it at this run's warehouse.
     os.environ["CSAT_WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
     try:
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context).stream()
     finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
         prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
+
+
+def dbt_vars() -> dict[str, str]:
+    """dbt vars from the deployment file: months are cut in its reporting time zone."""
+    from dagster_project.deployment import load_deployment
+
+    return {"reporting_time_zone": load_deployment().reporting_time_zone}

@@ -16,6 +16,7 @@ that fails is retried file by file, so the error names the file and the other fi
 from __future__ import annotations
 
 import csv
+import dataclasses
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,20 +24,31 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.contract import Entity
+from dagster_project.contract import ENTITIES, SEED_DEFAULTS, Entity
 from dagster_project.ingestion.files import ContractError, DeliveredFile, discover_files, fingerprint
+from dagster_project.ingestion.mapping import (
+    ORIGINAL_STAGE_TABLE,
+    ColumnMatch,
+    EntityMapping,
+    match_columns,
+    stage_columns,
+)
 from dagster_project.ingestion.readers import (
     FILES_TABLE,
     STAGE_TABLE,
     ReadableFile,
-    StagedDelivery,
     literal,
     prepare_file,
     quote,
     stage_batch,
 )
-from dagster_project.ingestion.validation import CHECKED_TABLE, check_delivery
-from dagster_project.ingestion.warehouse import RAW_SCHEMA
+from dagster_project.ingestion.validation import (
+    CHECKED_TABLE,
+    ItemScale,
+    check_delivery,
+    item_scale_checks,
+)
+from dagster_project.ingestion.warehouse import METADATA_COLUMNS, RAW_SCHEMA, refresh_entity_delivery
 
 
 class IngestionError(RuntimeError):
@@ -75,11 +87,83 @@ class EntityLoadReport:
         return dict(counts)
 
 
+def _seed_rows(seeds_dir: Path, file_name: str) -> list[dict[str, str]] | None:
+    """Rows of a seed CSV in the deployment's seeds dir, else in the repo's seeds; None if neither."""
+    from dagster_project.settings import repo_root
+
+    for folder in (Path(seeds_dir), repo_root() / "seeds"):
+        path = folder / file_name
+        if path.is_file():
+            with open(path, newline="", encoding="utf-8") as f:
+                return list(csv.DictReader(f))
+    return None
+
+
 def allowed_values_from_seeds(seeds_dir: Path) -> dict[str, dict[str, tuple[str, ...]]]:
-    """Allowed values that live in seeds rather than in the contract: SERVQUAL item codes."""
-    with open(seeds_dir / "survey_items.csv", newline="", encoding="utf-8") as f:
-        codes = tuple(row["item_code"] for row in csv.DictReader(f))
-    return {"survey_item_scores": {"item_code": codes}}
+    """Allowed values that live in seeds rather than in the contract: survey item codes, and the
+    columns the contract marks with `seed` (channels, touchpoints, complaint categories).
+
+    A seed file missing from `seeds_dir` is read from the repo's seeds; a column whose seed exists
+    nowhere accepts the contract's defaults (contract.SEED_DEFAULTS)."""
+    rows = _seed_rows(seeds_dir, "survey_items.csv") or []
+    allowed: dict[str, dict[str, tuple[str, ...]]] = {
+        "survey_item_scores": {"item_code": tuple(row["item_code"] for row in rows)}
+    }
+    for entity in ENTITIES:
+        for column in entity.columns:
+            if column.seed is None:
+                continue
+            file_name, seed_columns = column.seed
+            seed = _seed_rows(seeds_dir, file_name)
+            if seed is None:
+                values = SEED_DEFAULTS[file_name]
+            else:
+                values = tuple(
+                    dict.fromkeys(row[c].strip() for row in seed for c in seed_columns if (row.get(c) or "").strip())
+                )
+            allowed.setdefault(entity.name, {})[column.name] = values
+    return allowed
+
+
+def item_scales_from_seeds(seeds_dir: Path) -> dict[str, ItemScale]:
+    """Each survey item's answer scale from survey_items.csv (scale_min, scale_max, na_code); a
+    catalogue without these columns is the SERVQUAL default, 1..7 without a "not applicable" code."""
+    scales = {}
+    for row in _seed_rows(seeds_dir, "survey_items.csv") or []:
+        code = row["item_code"]
+        try:
+            na = (row.get("na_code") or "").strip()
+            scales[code] = ItemScale(
+                int(row.get("scale_min") or 1), int(row.get("scale_max") or 7), int(na) if na else None
+            )
+        except ValueError as error:
+            raise ContractError(
+                f"survey_items.csv: item {code}: scale_min, scale_max and na_code must be integers: {error}"
+            ) from None
+    return scales
+
+
+@dataclass(frozen=True)
+class EntityRules:
+    """What a deployment adds to the contract for one entity: seed values, item scales, mapping."""
+
+    allowed: dict[str, tuple[str, ...]] | None = None
+    item_scales: dict[str, ItemScale] | None = None
+    mapping: EntityMapping | None = None
+
+    def extra_checks(self):
+        return item_scale_checks(self.item_scales) if self.item_scales else []
+
+
+def entity_rules(entity: Entity, seeds_dir: Path, mappings_dir: Path | None = None) -> EntityRules:
+    """The rules of `entity` in a deployment (seeds from `seeds_dir`, mapping from `mappings_dir`)."""
+    from dagster_project.ingestion.mapping import load_mapping
+
+    return EntityRules(
+        allowed=allowed_values_from_seeds(seeds_dir).get(entity.name),
+        item_scales=item_scales_from_seeds(seeds_dir) if entity.name == "survey_item_scores" else None,
+        mapping=load_mapping(mappings_dir, entity),
+    )
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, entity: Entity, sha256: str) -> bool:
@@ -96,6 +180,17 @@ def already_loaded(con: duckdb.DuckDBPyConnection, entity: Entity, sha256: str) 
 BATCH_MAX_BYTES = {"csv": 256_000_000, "jsonl": 256_000_000, "parquet": 32_000_000}
 
 
+def _rules(entity: Entity, allowed: dict[str, tuple[str, ...]] | None, rules: EntityRules | None) -> EntityRules:
+    """`rules` as given, else the deployment's seeds (values, item scales); `allowed` overrides values."""
+    if rules is None:
+        from dagster_project.deployment import load_deployment
+
+        rules = entity_rules(entity, load_deployment().seeds_dir)  # no mapping unless one is given
+    if allowed is not None:
+        rules = dataclasses.replace(rules, allowed=allowed)
+    return rules
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -103,12 +198,15 @@ def load_file(
     *,
     source_label: str | None = None,
     allowed: dict[str, tuple[str, ...]] | None = None,
+    rules: EntityRules | None = None,
 ) -> FileLoadResult:
     """Load one delivered file of `entity`. Raises ContractError for a file that cannot be read as
     the entity's contract (nothing of it is loaded then)."""
     report = EntityLoadReport(entity=entity.name)
     with tempfile.TemporaryDirectory(prefix="csat-ingest-") as workdir:
-        _ingest(con, entity, [(Path(path), source_label)], allowed, Path(workdir), report, raise_errors=True)
+        rules = _rules(entity, allowed, rules)
+        _ingest(con, entity, [(Path(path), source_label)], rules, Path(workdir), report, raise_errors=True)
+    refresh_entity_delivery(con)
     return report.files[0]
 
 
@@ -118,16 +216,29 @@ def ingest_files(
     files: list[tuple[Path, str | None]],
     *,
     allowed: dict[str, tuple[str, ...]] | None = None,
+    rules: EntityRules | None = None,
 ) -> EntityLoadReport:
     """Load files in order; a file that fails is reported and the others still load."""
     report = EntityLoadReport(entity=entity.name)
     with tempfile.TemporaryDirectory(prefix="csat-ingest-") as workdir:
-        _ingest(con, entity, files, allowed, Path(workdir), report, raise_errors=False)
+        _ingest(con, entity, files, _rules(entity, allowed, rules), Path(workdir), report, raise_errors=False)
+    refresh_entity_delivery(con)
     return report
 
 
-def _ingest(con, entity, files, allowed, workdir: Path, report: EntityLoadReport, *, raise_errors: bool) -> None:
-    ready: list[tuple[ReadableFile, StagedDelivery]] = []
+# A file's header is read against no columns: matching it with the contract (optional columns,
+# the mapping's renames and constants) is `mapping.match_columns`' job.
+def _header_only(entity: Entity) -> Entity:
+    return dataclasses.replace(entity, columns=())
+
+
+_Ready = tuple[ReadableFile, ColumnMatch]
+
+
+def _ingest(
+    con, entity, files, rules: EntityRules, workdir: Path, report: EntityLoadReport, *, raise_errors: bool
+) -> None:
+    ready: list[_Ready] = []
     seen: set[str] = set()
     for path, label in files:
         try:
@@ -136,14 +247,16 @@ def _ingest(con, entity, files, allowed, workdir: Path, report: EntityLoadReport
                 report.files.append(FileLoadResult(delivered.source_label, delivered.sha256, skipped=True))
                 continue
             seen.add(delivered.sha256)
-            ready.append(prepare_file(con, entity, delivered, workdir))
+            readable, _ = prepare_file(con, _header_only(entity), delivered, workdir)
+            match = match_columns(entity, delivered.source_label, list(readable.names), rules.mapping)
+            ready.append((readable, match))
         except (ContractError, duckdb.Error, UnicodeDecodeError) as error:
             if raise_errors:
                 raise
             report.errors.append(_describe(error, label or str(path)))
     for batch in _batches(ready):
         try:
-            report.files.extend(_load_batch(con, entity, batch, allowed))
+            report.files.extend(_load_batch(con, entity, batch, rules))
         except (duckdb.Error, UnicodeDecodeError) as error:
             if raise_errors or len(batch) == 1:
                 if raise_errors:
@@ -152,7 +265,7 @@ def _ingest(con, entity, files, allowed, workdir: Path, report: EntityLoadReport
                 continue
             for one in batch:  # find the file that breaks the batch; load the others
                 try:
-                    report.files.extend(_load_batch(con, entity, [one], allowed))
+                    report.files.extend(_load_batch(con, entity, [one], rules))
                 except (duckdb.Error, UnicodeDecodeError) as single_error:
                     report.errors.append(_describe(single_error, one[0].delivered.source_label))
 
@@ -161,9 +274,9 @@ def _describe(error: Exception, label: str) -> str:
     return str(error) if isinstance(error, ContractError) else f"{label}: could not be loaded: {error}"
 
 
-def _batches(ready: list[tuple[ReadableFile, StagedDelivery]]) -> list[list[tuple[ReadableFile, StagedDelivery]]]:
+def _batches(ready: list[_Ready]) -> list[list[_Ready]]:
     """Consecutive files with the same format and header, up to BATCH_MAX_BYTES of that format."""
-    batches: list[list[tuple[ReadableFile, StagedDelivery]]] = []
+    batches: list[list[_Ready]] = []
     size = 0
     for item in ready:
         file = item[0]
@@ -181,38 +294,53 @@ def _batches(ready: list[tuple[ReadableFile, StagedDelivery]]) -> list[list[tupl
 def _load_batch(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
-    batch: list[tuple[ReadableFile, StagedDelivery]],
-    allowed: dict[str, tuple[str, ...]] | None,
+    batch: list[_Ready],
+    rules: EntityRules,
 ) -> list[FileLoadResult]:
     files = [f for f, _ in batch]
+    match = batch[0][1]  # one header per batch, so one match
     try:
         # Staging and checking touch only temporary tables, so they run before the transaction
         # (rows inserted inside a transaction get provisional row ids, not file positions).
         stage_batch(con, files)
-        check_delivery(con, entity, batch[0][1], allowed)
+        staged, delivered_table = stage_columns(con, entity, match, rules.mapping)
+        check_delivery(con, entity, staged, rules.allowed, rules.extra_checks())
         results = _count(con, [f.delivered for f in files])
         con.begin()
         try:
-            _write_rejects(con, entity)
+            _write_rejects(con, entity, delivered_table, list(match.names))
             _replace_rows(con, entity)
             for file, result in zip(files, results, strict=True):
                 _record_manifest(con, entity, file.delivered, result)
+            _record_delivered_columns(con, entity, match.delivered)
             con.commit()
         except BaseException:
             con.rollback()
             raise
     finally:
-        for table in (STAGE_TABLE, CHECKED_TABLE, FILES_TABLE):
+        for table in (STAGE_TABLE, CHECKED_TABLE, FILES_TABLE, ORIGINAL_STAGE_TABLE):
             con.execute(f"drop table if exists {table}")
     return results
 
 
-def _write_rejects(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    delivered_columns = [
-        r[0]
-        for r in con.execute(f"describe {STAGE_TABLE}").fetchall()
-        if r[0] not in ("_file_index", "_row_number", "_malformed")
-    ]
+def _record_delivered_columns(con: duckdb.DuckDBPyConnection, entity: Entity, columns: list[str]) -> None:
+    """Contract columns this entity's files have carried (after mapping): a KPI over a column never
+    delivered is NULL with a reason, not 0."""
+    con.executemany(
+        f"""
+        insert into {RAW_SCHEMA}.delivered_columns
+        select ?, ? where not exists (
+            select 1 from {RAW_SCHEMA}.delivered_columns where entity = ? and column_name = ?
+        )
+        """,
+        [(entity.name, c, entity.name, c) for c in columns],
+    )
+
+
+def _write_rejects(
+    con: duckdb.DuckDBPyConnection, entity: Entity, delivered_table: str, delivered_columns: list[str]
+) -> None:
+    """Rejects keep the row as delivered: the export's columns and values, before any mapping."""
     raw_values = (
         "json_object(" + ", ".join(f"{literal(n)}, d.{quote(n)}" for n in delivered_columns) + ")"
         if delivered_columns
@@ -241,7 +369,7 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
             b.file_sha256,
             cast(current_timestamp as timestamp)
         from {CHECKED_TABLE} as c
-        inner join {STAGE_TABLE} as d on c._file_index = d._file_index and c._row_number = d._row_number
+        inner join {delivered_table} as d on c._file_index = d._file_index and c._row_number = d._row_number
         inner join {FILES_TABLE} as b on b.file_index = c._file_index
         where not c._keep
         """
@@ -257,9 +385,11 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         f"delete from {table} using (select distinct {keys} from {CHECKED_TABLE} where _keep) as k where {matches}"
     )
     columns = ", ".join(f"c.{quote(c)}" for c in entity.column_names)
+    # By name: a raw table created by an older contract has its newer columns at the end.
+    target = ", ".join([*(quote(c) for c in entity.column_names), *METADATA_COLUMNS])
     con.execute(
         f"""
-        insert into {table}
+        insert into {table} ({target})
         select {columns}, c._extra, b.source_label, c._row_number, b.file_sha256,
             cast(current_timestamp as timestamp)
         from {CHECKED_TABLE} as c
@@ -332,9 +462,10 @@ def ingest_landing_entity(
     landing_dir: Path,
     *,
     allowed: dict[str, tuple[str, ...]] | None = None,
+    rules: EntityRules | None = None,
 ) -> EntityLoadReport:
     files = [(p, None) for p in discover_files(Path(landing_dir), entity)]
-    return ingest_files(con, entity, files, allowed=allowed)
+    return ingest_files(con, entity, files, allowed=allowed, rules=rules)
 
 
 def raise_for_errors(report: EntityLoadReport) -> None:

@@ -151,19 +151,70 @@ def order_checks(entity: Entity) -> list[Check]:
     return checks
 
 
+@dataclass(frozen=True)
+class ItemScale:
+    """The answer scale of one survey item (seed survey_items: scale_min, scale_max, na_code)."""
+
+    scale_min: int
+    scale_max: int
+    na_code: int | None = None
+
+    @property
+    def label(self) -> str:
+        na = f", not applicable {self.na_code}" if self.na_code is not None else ""
+        return f"{self.scale_min}..{self.scale_max}{na}"
+
+
+ITEM_SCORE_COLUMNS = ("expectation_score", "perception_score")
+
+
+def item_scale_checks(scales: dict[str, ItemScale], item_column: str = "item_code") -> list[Check]:
+    """Range rules of item scores on each item's own scale; the na_code is a valid score.
+
+    Items are grouped by scale, so the SQL has one branch per distinct scale, not per item."""
+    if not scales:
+        return []
+    groups: dict[ItemScale, list[str]] = {}
+    for code, scale in scales.items():
+        groups.setdefault(scale, []).append(code.strip().lower())
+    item = f"lower(trim({quote(item_column)}))"
+    checks = []
+    for name in ITEM_SCORE_COLUMNS:
+        score = quote(name)
+        outside = " ".join(
+            f"when {item} in {_in_list(codes)} then ({score} < {s.scale_min} or {score} > {s.scale_max})"
+            + (f" and {score} <> {s.na_code}" if s.na_code is not None else "")
+            for s, codes in groups.items()
+        )
+        labels = " ".join(f"when {item} in {_in_list(codes)} then {literal(s.label)}" for s, codes in groups.items())
+        checks.append(
+            Check(
+                f"(case {outside} end)",
+                "range",
+                name,
+                f"{literal(name + ' outside the scale of item ')} || {quote(item_column)} || ' (' || "
+                f"(case {labels} end) || '): ' || cast({score} as varchar)",
+            )
+        )
+    return checks
+
+
 def check_delivery(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
     staged: StagedDelivery,
     allowed: dict[str, tuple[str, ...]] | None = None,
+    extra_checks: list[Check] | None = None,
 ) -> None:
     """Create `_checked`: typed columns, `_extra`, `_violations` ('rule|column|message' list), `_keep`.
 
-    `allowed` overrides a column's allowed values (e.g. item codes read from a seed).
+    `allowed` overrides a column's allowed values (e.g. item codes read from a seed); `extra_checks`
+    come after the contract's (e.g. `item_scale_checks`).
     """
     allowed = allowed or {}
     checks = [c for column in entity.columns for c in column_checks(column, entity, allowed)]
     checks += order_checks(entity)
+    checks += extra_checks or []
 
     texts = [f"{quote(staged.columns[c.name])} as {_text(c.name)}" for c in entity.columns]
     typed = [f"{typed_expression(c, _text(c.name))} as {quote(c.name)}" for c in entity.columns]

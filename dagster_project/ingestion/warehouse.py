@@ -48,6 +48,26 @@ create table if not exists {RAW_SCHEMA}.load_rejects (
 """
 
 
+_DELIVERED_COLUMNS_DDL = f"""
+create table if not exists {RAW_SCHEMA}.delivered_columns (
+    entity varchar not null,
+    column_name varchar not null
+)
+"""
+
+_ENTITY_DELIVERY_DDL = f"""
+create table if not exists {RAW_SCHEMA}.entity_delivery (
+    entity varchar not null,
+    source varchar not null,
+    is_declared boolean not null,
+    is_delivered boolean not null,
+    rows_loaded bigint not null,
+    first_loaded_at timestamp,
+    last_loaded_at timestamp
+)
+"""
+
+
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (creating the file and the raw tables if needed), in UTC, within CSAT_DUCKDB_MEMORY_LIMIT."""
     path = Path(path)
@@ -71,5 +91,48 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(_MANIFEST_DDL)
     con.execute(_REJECTS_DDL)
+    con.execute(_DELIVERED_COLUMNS_DDL)
+    con.execute(_ENTITY_DELIVERY_DDL)
     for entity in ENTITIES:
         con.execute(raw_table_ddl(entity))
+        # A table created by an older contract gains the contract's new (optional) columns.
+        existing = {
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                [RAW_SCHEMA, entity.name],
+            ).fetchall()
+        }
+        for column in entity.columns:
+            if column.name not in existing:
+                con.execute(f'alter table {RAW_SCHEMA}.{entity.name} add column "{column.name}" {column.duckdb_type}')
+    refresh_entity_delivery(con)
+
+
+def refresh_entity_delivery(con: duckdb.DuckDBPyConnection, declared: tuple[str, ...] | None = None) -> None:
+    """Rewrite raw.entity_delivery: per contract entity, declared (deployment file), delivered (a
+    file was ever ingested, or the raw table holds rows written otherwise), the rows it holds now
+    and when its files were loaded. `declared` defaults to the deployment's."""
+    if declared is None:
+        from dagster_project.deployment import load_deployment
+
+        declared = load_deployment().entities
+    values = ", ".join(
+        f"('{e.name}', '{e.source}', {str(e.name in declared).lower()}, (select count(*) from {RAW_SCHEMA}.{e.name}))"
+        for e in ENTITIES
+    )
+    con.execute(f"delete from {RAW_SCHEMA}.entity_delivery")
+    con.execute(
+        f"""
+        insert into {RAW_SCHEMA}.entity_delivery
+        select e.entity, e.source, e.is_declared, m.entity is not null or e.rows_loaded > 0, e.rows_loaded,
+            m.first_loaded_at, m.last_loaded_at
+        from (values {values}) as e (entity, source, is_declared, rows_loaded)
+        left join (
+            select entity, min(loaded_at) as first_loaded_at,
+                max(loaded_at) as last_loaded_at
+            from {RAW_SCHEMA}.load_manifest group by entity
+        ) as m on m.entity = e.entity
+        order by e.entity
+        """
+    )

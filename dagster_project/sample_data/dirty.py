@@ -148,6 +148,14 @@ def _good_subscriptions(i: int) -> dict:
     }  # fmt: skip
 
 
+def _good_followups(i: int) -> dict:
+    return {
+        "followup_id": f"DF{i:04d}", "response_id": f"DR-R{i:03d}", "customer_id": f"DC{i:04d}",
+        "ticket_id": f"DT{i:04d}" if i % 4 == 0 else None, "followed_up_at": _ts(2 + i % 25, 14),
+        "channel": ("phone", "email")[i % 2], "employee_id": f"E{90000 + i % 5}", "outcome": "resolved",
+    }  # fmt: skip
+
+
 _GOOD: dict[str, Callable[[int], dict]] = {
     "survey_responses": _good_survey_responses,
     "survey_item_scores": _good_survey_item_scores,
@@ -157,6 +165,7 @@ _GOOD: dict[str, Callable[[int], dict]] = {
     "stores": _good_stores,
     "employees": _good_employees,
     "subscriptions": _good_subscriptions,
+    "followups": _good_followups,
 }
 
 
@@ -227,8 +236,13 @@ def _bad_rows(ent: Entity, good: Callable[[int], dict], start: int) -> list[_Row
         if col.type != "str":
             value = BAD_TYPE_VALUES[col.type][ci % 2]
             rows.append(_Row({**base(), col.name: value}, "type", col.name))
-        if col.values is not None or (ent.name == "survey_item_scores" and col.name == "item_code"):
-            rows.append(_Row({**base(), col.name: "fax" if col.values else "XYZ9"}, "enum", col.name))
+        if col.values is not None or col.seed is not None:
+            # "carrier_pigeon" is in no seed; "fax" in no fixed list
+            rows.append(_Row({**base(), col.name: "fax" if col.values else "carrier_pigeon"}, "enum", col.name))
+        if ent.name == "survey_item_scores" and col.name == "item_code":
+            rows.append(_Row({**base(), col.name: "XYZ9"}, "enum", col.name))
+        if ent.name == "survey_item_scores" and col.name in ("expectation_score", "perception_score"):
+            rows.append(_Row({**base(), col.name: 8}, "range", col.name))  # the SERVQUAL items' scale is 1-7
         if col.min is not None:
             value = int(col.min) - 1 if col.type == "int" else -0.01
             rows.append(_Row({**base(), col.name: value}, "range", col.name))

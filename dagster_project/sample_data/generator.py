@@ -611,6 +611,7 @@ class _Generator:
         base_w = np.exp(0.45 * c["L"]) * np.asarray(SEGMENT_ORDER_RATE)[c["seg"]]
         self.next_order = 0
         self.next_response = 0
+        self.next_followup = 0
         self.carry: dict[str, np.ndarray] | None = None
         for k in range(M):
             orders = self.month_orders(k, int(order_target[k]), base_w)
@@ -791,6 +792,7 @@ class _Generator:
             from chunk"""
         self.out.write("survey_responses", f"{self.labels[k]}_survey_responses.csv", data, sql, "csv", n)
         self.distinct["survey_responses"] += n
+        self.month_followups(k, rid, np.where(anonymous, NA, cust), sub, ltr)
         # SERVQUAL items for 10% of the responses
         has_items = rng.random(n) < 0.10
         m = int(has_items.sum())
@@ -815,6 +817,37 @@ class _Generator:
             self.out.write("survey_item_scores", f"{self.labels[k]}_survey_item_scores.parquet", items, sql,
                            "parquet", rows)  # fmt: skip
             self.distinct["survey_item_scores"] += rows
+
+    def month_followups(self, k: int, rid: np.ndarray, cust: np.ndarray, sub: np.ndarray, ltr: np.ndarray) -> None:
+        """Closed loop: 60% of the month's identified detractors (likelihood to recommend 0-6) are called
+        back by a contact-centre agent 1 hour to 3 days later, within the month. Its own random stream,
+        so the other entities do not change."""
+        rng = self.sub_rng(900, k)
+        detractor = (ltr != NA) & (ltr <= 6) & (cust != NA)
+        picked = np.flatnonzero(detractor & (rng.random(len(rid)) < 0.6))
+        if not len(picked):
+            return
+        n = len(picked)
+        end = int(self.ms[k + 1]) - 1
+        at = np.minimum(sub[picked] + HOUR + (rng.random(n) * 3 * DAY).astype(np.int64), end)
+        data = {
+            "fid": self.next_followup + np.arange(n, dtype=np.int64), "rid": rid[picked], "cust": cust[picked],
+            "fu_at": at, "agent": self.agent_emp[rng.integers(0, len(self.agent_emp), n)],
+            "channel": rng.integers(0, 2, n), "outcome": rng.integers(0, 3, n),
+        }  # fmt: skip
+        self.next_followup += n
+        sql = f"""
+            select {ident("F", "fid", 9)} as followup_id,
+                   {ident("R", "rid", 9)} as response_id,
+                   {ident("C", "cust", 8)} as customer_id,
+                   cast(null as varchar) as ticket_id,
+                   {ts_text("fu_at")} as followed_up_at,
+                   {lookup(("phone", "email"), "channel")} as channel,
+                   {ident("E", "agent", 5)} as employee_id,
+                   {lookup(("resolved", "apologised", "no_answer"), "outcome")} as outcome
+            from chunk"""
+        self.out.write("followups", f"{self.labels[k]}_followups.csv", data, sql, "csv", n)
+        self.distinct["followups"] += n
 
     # ------------------------------------------------------------------------------------------ writers
     def write_tickets(self) -> None:

@@ -1,0 +1,323 @@
+"""Per-entity mapping of a company's own export onto the contract, declared in YAML (no code).
+
+A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the folder), e.g.:
+
+    entity: tickets
+    columns:                          # contract column: the export's column (case/space-insensitive)
+      ticket_id: Complaint ID
+      opened_at: Date received
+      channel: Submitted via
+    constants:                        # contract columns the export does not carry, one value for all rows
+      ticket_type: complaint
+    values:                           # per column: export value -> contract value (trimmed, any case);
+      channel: {Web: web, Postal mail: postal_mail}   # unlisted values pass through unchanged
+      status: {Closed with explanation: closed, In progress: open}
+    time_zone: America/New_York       # naive timestamps are local time there (default: UTC)
+    date_only: [opened_at]            # timestamps delivered as dates: midnight in `time_zone`
+    formats: {opened_at: "%m/%d/%Y"}  # strptime format of a date/timestamp column, when not ISO 8601
+
+Loading applies the mapping before the contract rules, so a value the mapping did not foresee is
+still rejected with its reason. Nothing is lost: the original text of every column whose values the
+mapping changed (value map, time zone, date-only, format) is kept in `_extra` under the export's
+column name, and export columns that are not mapped stay in `_extra` as before.
+
+Only required contract columns must be present; an absent optional column loads as NULL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import yaml
+
+from dagster_project.contract import Entity
+from dagster_project.ingestion.files import ContractError
+from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery, literal, quote
+
+KEYS = ("entity", "columns", "constants", "values", "time_zone", "date_only", "formats")
+# Delivered text of a contract column after mapping, in the staged table (never an export's name).
+INTERNAL_PREFIX = "__contract_"
+ORIGINAL_STAGE_TABLE = "_delivery_original"
+# A time of day followed by a UTC offset or Z: the value is not naive and is left as delivered.
+_HAS_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)$"
+
+
+class MappingError(ValueError):
+    """A mapping file that cannot be used; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class EntityMapping:
+    entity: str
+    columns: dict[str, str] = field(default_factory=dict)  # contract column -> export column
+    constants: dict[str, str | None] = field(default_factory=dict)
+    values: dict[str, dict[str, str | None]] = field(default_factory=dict)  # keys trimmed, lower-cased
+    time_zone: str | None = None
+    date_only: tuple[str, ...] = ()
+    formats: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+    def transforms(self, entity: Entity, column: str) -> bool:
+        """True when the mapping changes the delivered text of `column` (its original is then kept)."""
+        if column in self.values or column in self.date_only or column in self.formats:
+            return True
+        return self.time_zone is not None and entity.column(column).type == "ts"
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """How one file's columns meet the contract: export column per present contract column."""
+
+    columns: dict[str, str]  # contract column -> delivered column name (present columns only)
+    constants: dict[str, str | None]
+    extra_columns: list[str]  # delivered columns that are not mapped to the contract
+    names: tuple[str, ...]  # every delivered column, in file order
+
+    @property
+    def delivered(self) -> list[str]:
+        """Contract columns the file carries, constants included."""
+        return [*self.columns, *(c for c in self.constants if c not in self.columns)]
+
+
+# ------------------------------------------------------------------------------------------ loading
+
+
+def _scalar(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise MappingError(f"{where}: expected a single value (text, number, true/false or ~), got {value!r}")
+
+
+def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> EntityMapping:
+    """Validate a mapping document for `entity`; every problem is a MappingError naming the key."""
+    where = str(path) if path else f"mapping of {entity.name}"
+    if not isinstance(data, dict):
+        raise MappingError(f"{where}: expected a mapping with keys {', '.join(KEYS)}")
+    unknown = sorted(map(str, set(data) - set(KEYS)))
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(KEYS)}")
+    if data.get("entity") not in (None, entity.name):
+        raise MappingError(f"{where}: entity is {data.get('entity')!r} but this file maps {entity.name}")
+
+    def contract_column(name: Any, key: str, types: tuple[str, ...] | None = None) -> str:
+        if not isinstance(name, str) or name not in entity.column_names:
+            raise MappingError(
+                f"{where}: {key}: {name!r} is not a column of {entity.qualified_name}; "
+                f"its columns: {', '.join(entity.column_names)}"
+            )
+        if types and entity.column(name).type not in types:
+            raise MappingError(
+                f"{where}: {key}: {name} is a {entity.column(name).type} column; only {'/'.join(types)} columns allowed"
+            )
+        return name
+
+    def section(key: str) -> dict:
+        value = data.get(key) or {}
+        if not isinstance(value, dict):
+            raise MappingError(f"{where}: {key} must be a mapping of contract column -> value")
+        return value
+
+    columns = {}
+    for name, export in section("columns").items():
+        contract_column(name, "columns")
+        if not isinstance(export, str) or not export.strip():
+            raise MappingError(f"{where}: columns: {name}: give the export's column name, got {export!r}")
+        columns[name] = export
+    constants = {}
+    for name, value in section("constants").items():
+        contract_column(name, "constants")
+        if name in columns:
+            raise MappingError(f"{where}: constants: {name} is also mapped from column {columns[name]!r}; keep one")
+        constants[name] = _scalar(value, f"{where}: constants: {name}")
+    values = {}
+    for name, table in section("values").items():
+        contract_column(name, "values")
+        if not isinstance(table, dict) or not table:
+            raise MappingError(f"{where}: values: {name} must map export values to contract values")
+        mapped: dict[str, str | None] = {}
+        for source, target in table.items():
+            source_text = _scalar(source, f"{where}: values: {name}")
+            if source_text is None:
+                raise MappingError(f"{where}: values: {name}: an export value cannot be empty (~)")
+            mapped[source_text.strip().lower()] = _scalar(target, f"{where}: values: {name}: {source}")
+        values[name] = mapped
+    time_zone = data.get("time_zone")
+    if time_zone is not None:
+        try:
+            ZoneInfo(str(time_zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise MappingError(
+                f"{where}: time_zone {time_zone!r} is not an IANA time zone (e.g. UTC, America/New_York)"
+            ) from None
+        time_zone = str(time_zone)
+    date_only = data.get("date_only") or []
+    if isinstance(date_only, str):
+        date_only = [date_only]
+    if not isinstance(date_only, list):
+        raise MappingError(f"{where}: date_only must be a list of timestamp columns")
+    date_only = tuple(contract_column(c, "date_only", ("ts",)) for c in date_only)
+    formats = {}
+    for name, fmt in section("formats").items():
+        contract_column(name, "formats", ("ts", "date"))
+        if not isinstance(fmt, str) or "%" not in fmt:
+            raise MappingError(f"{where}: formats: {name}: give a strptime format such as '%m/%d/%Y', got {fmt!r}")
+        formats[name] = fmt
+    return EntityMapping(
+        entity=entity.name,
+        columns=columns,
+        constants=constants,
+        values=values,
+        time_zone=time_zone,
+        date_only=date_only,
+        formats=formats,
+        path=path,
+    )
+
+
+def mapping_path(mappings_dir: Path, entity: Entity) -> Path | None:
+    for suffix in (".yml", ".yaml"):
+        path = Path(mappings_dir) / f"{entity.name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_mapping(mappings_dir: Path | None, entity: Entity) -> EntityMapping | None:
+    """The mapping file of `entity` in `mappings_dir`, validated; None when there is none."""
+    path = mapping_path(mappings_dir, entity) if mappings_dir else None
+    if path is None:
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise MappingError(f"{path}: not valid YAML: {error}") from error
+    return parse_mapping(data, entity, path=path)
+
+
+# ----------------------------------------------------------------------------------------- matching
+
+
+def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityMapping | None) -> ColumnMatch:
+    """Meet a file's columns with the contract (after the mapping's renames and constants).
+
+    Only required columns must be present; the error lists each missing one with how to fix it."""
+    by_normal: dict[str, str] = {}
+    for name in names:
+        by_normal.setdefault(name.strip().lower(), name)
+    renames = mapping.columns if mapping else {}
+    constants = mapping.constants if mapping else {}
+    present: dict[str, str] = {}
+    missing: list[str] = []
+    for column in entity.column_names:
+        if column in constants:
+            continue
+        wanted = renames.get(column, column)
+        found = by_normal.get(wanted.strip().lower())
+        if found is not None:
+            present[column] = found
+        elif column in entity.required_columns:
+            missing.append(f"{column} (mapped from {wanted!r})" if column in renames else column)
+    if missing:
+        where = mapping.path if mapping and mapping.path else f"<mappings_dir>/{entity.name}.yml"
+        raise ContractError(
+            f"{label}: columns do not match the {entity.qualified_name} contract; "
+            f"missing required column(s): {', '.join(missing)}. Found: {', '.join(names) or '(none)'}. "
+            f"Add these columns to the export, or map the export's own columns to them in {where} "
+            "(`columns: {<contract column>: <export column>}` or `constants:`); see README, "
+            "'Bring your own data'. Optional columns may be left out."
+        )
+    used = set(present.values())
+    return ColumnMatch(
+        columns=present,
+        constants=dict(constants),
+        extra_columns=[n for n in names if n not in used],
+        names=tuple(names),
+    )
+
+
+# ------------------------------------------------------------------------------------------ staging
+
+
+def _value_map(text: str, table: dict[str, str | None]) -> str:
+    whens = " ".join(
+        f"when {literal(source)} then {'cast(null as varchar)' if target is None else literal(target)}"
+        for source, target in table.items()
+    )
+    return f"case lower(trim({text})) {whens} else {text} end"
+
+
+def _timestamp(text: str, column: str, kind: str, mapping: EntityMapping) -> str:
+    """Text of a date/timestamp column rewritten as ISO text (UTC with an offset for timestamps);
+    a value that does not parse is left as delivered, so the type rule rejects it with its text."""
+    value = f"trim({text})"
+    fmt = mapping.formats.get(column)
+    if fmt is not None:
+        parsed = f"try_strptime({value}, {literal(fmt)})"
+    elif column in mapping.date_only:
+        parsed = f"cast(try_cast({value} as date) as timestamp)"
+    else:
+        parsed = f"try_cast({value} as timestamp)"
+    if kind == "date":
+        return f"coalesce(cast(cast({parsed} as date) as varchar), {text})"
+    zone = mapping.time_zone or "UTC"
+    # timezone(zone, naive) reads the wall-clock time in `zone`; the session is UTC, so the text
+    # carries +00. Values that already carry an offset are left as delivered (unless date-only).
+    local = f"cast(timezone({literal(zone)}, {parsed}) as varchar)"
+    if column in mapping.date_only or fmt is not None:
+        return f"coalesce({local}, {text})"
+    return f"case when regexp_matches({value}, {literal(_HAS_OFFSET)}) then {text} else coalesce({local}, {text}) end"
+
+
+def stage_columns(
+    con: duckdb.DuckDBPyConnection, entity: Entity, match: ColumnMatch, mapping: EntityMapping | None
+) -> tuple[StagedDelivery, str]:
+    """Turn the staged delivery (export columns) into contract columns for the rules.
+
+    Returns the StagedDelivery for validation and the table holding the rows as delivered (for the
+    rejects' raw values). Without a mapping, absent optional columns are added as NULL in place (no
+    copy of the delivery); with one, the mapped table is built from the delivered one.
+    """
+    if mapping is None:
+        for column in entity.column_names:
+            if column not in match.columns:
+                con.execute(f"alter table {STAGE_TABLE} add column {quote(column)} varchar")
+        columns = {c: match.columns.get(c, c) for c in entity.column_names}
+        return StagedDelivery(columns=columns, extra_columns=list(match.extra_columns)), STAGE_TABLE
+    con.execute(f"drop table if exists {ORIGINAL_STAGE_TABLE}")
+    con.execute(f"alter table {STAGE_TABLE} rename to {ORIGINAL_STAGE_TABLE}")
+    selected, originals = [], []
+    for column in entity.column_names:
+        if column in match.columns:
+            text = quote(match.columns[column])
+            if mapping.transforms(entity, column):
+                originals.append(match.columns[column])
+        elif column in match.constants:
+            value = match.constants[column]
+            text = "cast(null as varchar)" if value is None else literal(value)
+        else:
+            text = "cast(null as varchar)"
+        if column in mapping.values:
+            text = _value_map(text, mapping.values[column])
+        kind = entity.column(column).type
+        if kind in ("ts", "date") and column in match.columns and mapping.transforms(entity, column):
+            text = _timestamp(text, column, kind, mapping)
+        selected.append(f"{text} as {quote(INTERNAL_PREFIX + column)}")
+    extras = list(dict.fromkeys([*match.extra_columns, *originals]))  # one export column may feed two
+    kept = ", ".join(quote(n) for n in extras)
+    con.execute(
+        f"""
+        create or replace temp table {STAGE_TABLE} as
+        select _file_index, _row_number, _malformed, {", ".join(selected)}{", " + kept if kept else ""}
+        from {ORIGINAL_STAGE_TABLE}
+        """
+    )
+    columns = {c: INTERNAL_PREFIX + c for c in entity.column_names}
+    return StagedDelivery(columns=columns, extra_columns=extras), ORIGINAL_STAGE_TABLE
