@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.contract import ENTITIES, Entity
-from dagster_project.ingestion.files import discover_files
+from dagster_project.ingestion.files import scan_entity
 from dagster_project.ingestion.loader import (
     EntityLoadReport,
     allowed_values_from_seeds,
@@ -43,6 +43,8 @@ def report_metadata(report: EntityLoadReport, raw_rows: int) -> dict[str, dg.Met
         "rejects_by_rule": dg.MetadataValue.json(report.rejects_by_rule),
         "dagster/row_count": dg.MetadataValue.int(raw_rows),
         "files": dg.MetadataValue.md(_file_table(report)),
+        # Unknown folders and files, links not followed: what the landing folder holds but no entity took.
+        "landing_warnings": dg.MetadataValue.json(report.warnings),
     }
 
 
@@ -74,12 +76,17 @@ def build_ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         allowed = allowed_values_from_seeds(repo_root() / "seeds").get(entity.name)
         with tempfile.TemporaryDirectory(prefix="csat-crm-") as workdir, warehouse.connect() as con:
+            warnings: list[str] = []
             if entity.source == "crm" and crm_database.enabled:
                 files = _crm_snapshot_files(entity, crm_database, Path(workdir))
             else:
-                files = [(p, None) for p in discover_files(landing.root, entity)]
+                scan = scan_entity(landing.root, entity)
+                files, warnings = [(p, None) for p in scan.files], scan.warnings
             report = ingest_files(con, entity, files, allowed=allowed)
+            report.warnings = warnings
             raw_rows = con.execute(f"select count(*) from raw.{entity.name}").fetchone()[0]
+        for warning in report.warnings:
+            context.log.warning(f"landing folder: {warning}")
         for f in report.new_files:
             context.log.info(
                 f"{f.source_file}: delivered {f.delivered}, loaded {f.loaded}, rejected {f.rejected} "

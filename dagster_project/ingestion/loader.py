@@ -23,8 +23,9 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import settings
 from dagster_project.contract import Entity
-from dagster_project.ingestion.files import ContractError, DeliveredFile, discover_files, fingerprint
+from dagster_project.ingestion.files import ContractError, DeliveredFile, fingerprint, scan_entity
 from dagster_project.ingestion.readers import (
     FILES_TABLE,
     STAGE_TABLE,
@@ -59,6 +60,7 @@ class EntityLoadReport:
     entity: str
     files: list[FileLoadResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # landing entries not taken (files.scan_entity)
 
     @property
     def new_files(self) -> list[FileLoadResult]:
@@ -129,15 +131,16 @@ def ingest_files(
 def _ingest(con, entity, files, allowed, workdir: Path, report: EntityLoadReport, *, raise_errors: bool) -> None:
     ready: list[tuple[ReadableFile, StagedDelivery]] = []
     seen: set[str] = set()
+    declared_encoding = settings.declared_encodings().get(entity.name)
     for path, label in files:
         try:
-            delivered = fingerprint(path, label)
+            delivered = fingerprint(path, label, encoding=declared_encoding)
             if delivered.sha256 in seen or already_loaded(con, entity, delivered.sha256):
                 report.files.append(FileLoadResult(delivered.source_label, delivered.sha256, skipped=True))
                 continue
             seen.add(delivered.sha256)
             ready.append(prepare_file(con, entity, delivered, workdir))
-        except (ContractError, duckdb.Error, UnicodeDecodeError) as error:
+        except (ContractError, duckdb.Error, UnicodeDecodeError, OSError, EOFError) as error:
             if raise_errors:
                 raise
             report.errors.append(_describe(error, label or str(path)))
@@ -333,8 +336,10 @@ def ingest_landing_entity(
     *,
     allowed: dict[str, tuple[str, ...]] | None = None,
 ) -> EntityLoadReport:
-    files = [(p, None) for p in discover_files(Path(landing_dir), entity)]
-    return ingest_files(con, entity, files, allowed=allowed)
+    scan = scan_entity(Path(landing_dir), entity)
+    report = ingest_files(con, entity, [(p, None) for p in scan.files], allowed=allowed)
+    report.warnings = scan.warnings
+    return report
 
 
 def raise_for_errors(report: EntityLoadReport) -> None:
