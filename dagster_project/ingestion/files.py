@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 import zlib
 from dataclasses import dataclass, field
@@ -42,6 +41,8 @@ class DeliveredFile:
     sha256: str
     size: int
     encoding: str | None  # text files only: utf-8, gb18030, utf-16/32 (byte-order mark) or the declared one
+    encoding_certain: bool = True  # False: GB18030 guessed, confirmed while transcoding (utf8_copy)
+    encoding_declared: bool = False  # from CSAT_FILE_ENCODINGS
 
 
 def file_format(path: Path) -> str:
@@ -191,7 +192,8 @@ def _open(path: Path):
 def fingerprint(path: Path, source_label: str | None = None, *, encoding: str | None = None) -> DeliveredFile:
     """sha256 of the file's bytes, a check that a compressed file decompresses completely, and for
     text formats the encoding (see `detect_encoding`; `encoding` is the entity's declared encoding for
-    text that is not UTF-8). Raises ContractError naming the file when it cannot be read."""
+    text that is not UTF-8). Raises ContractError naming the file when it cannot be read; a file in a
+    guessed encoding is confirmed when it is transcoded (`utf8_copy`)."""
     fmt = file_format(path)
     label = source_label or str(path)
     digest = hashlib.sha256()
@@ -199,8 +201,9 @@ def fingerprint(path: Path, source_label: str | None = None, *, encoding: str | 
         while chunk := raw.read(_CHUNK):
             digest.update(chunk)
     try:
+        certain = True
         if fmt in ("csv", "jsonl"):
-            detected = detect_encoding(path, label, declared=encoding)
+            detected, certain = detect_encoding(path, label, declared=encoding)
         else:
             detected = None
             if path.suffix.lower() == ".gz":
@@ -218,6 +221,8 @@ def fingerprint(path: Path, source_label: str | None = None, *, encoding: str | 
         sha256=digest.hexdigest(),
         size=path.stat().st_size,
         encoding=detected,
+        encoding_certain=certain,
+        encoding_declared=encoding is not None and detected == encoding,
     )
 
 
@@ -234,86 +239,83 @@ MAX_RARE_IDEOGRAPH_SHARE = 0.5
 _NOT_IDEOGRAPH = re.compile("[^\u3400-\u4dbf\u4e00-\u9fff]+")
 
 
-def detect_encoding(path: Path, label: str, *, declared: str | None = None) -> str:
-    """The encoding of a text file: a UTF-16/32 byte-order mark; else UTF-8 when it decodes as UTF-8;
-    else the declared encoding, else GB18030 (a superset of GBK and GB2312) when the text is plausibly
-    Chinese. Anything else is refused with a ContractError that says what to do."""
+def detect_encoding(path: Path, label: str, *, declared: str | None = None) -> tuple[str, bool]:
+    """The encoding of a text file and whether it is certain: a UTF-16/32 byte-order mark; else
+    UTF-8 when the whole file decodes as UTF-8; else the declared encoding; else GB18030 (a superset
+    of GBK and GB2312), which is a guess that `utf8_copy` confirms (the text must look Chinese) while
+    it transcodes. A file with NUL bytes and no byte-order mark is refused (probably UTF-16)."""
     with _open(path) as f:
         head = f.read(_CHUNK)
     for bom, codec in _BOMS:
         if head.startswith(bom):
-            _check_decodes(path, label, codec)
-            return codec
-    if b"\x00" in head and declared is None:
-        raise ContractError(
-            f"{label}: contains NUL bytes, so it is probably UTF-16 or UTF-32 without a byte-order mark; "
-            "save it as UTF-8 or declare its encoding in CSAT_FILE_ENCODINGS (e.g. customers=utf-16-le)"
-        )
-    if b"\x00" not in head:
-        utf8_error = _decode_error(path, "utf-8")
-        if utf8_error is None:
-            return "utf-8"
-    else:
-        utf8_error = "NUL bytes"
-    if declared is not None:
-        _check_decodes(path, label, declared, f"declared in CSAT_FILE_ENCODINGS; not UTF-8: {utf8_error}")
-        return declared
-    ideographs, rare = _check_decodes(path, label, FALLBACK_ENCODING, f"not UTF-8: {utf8_error}")
-    if rare and rare > MAX_RARE_IDEOGRAPH_SHARE * ideographs:
-        raise ContractError(
-            f"{label}: is not UTF-8 ({utf8_error}); read as GB18030/GBK, {rare} of its {ideographs} Chinese "
-            "characters would be rare ones, which is what Latin-1 or Windows-1252 text read as GB18030 looks "
-            "like. Save it as UTF-8 or declare its encoding in CSAT_FILE_ENCODINGS (e.g. customers=latin-1)"
-        )
-    return FALLBACK_ENCODING
+            return codec, True
+    if b"\x00" in head:
+        if declared is None:
+            raise ContractError(
+                f"{label}: contains NUL bytes, so it is probably UTF-16 or UTF-32 without a byte-order mark; "
+                "save it as UTF-8 or declare its encoding in CSAT_FILE_ENCODINGS (e.g. customers=utf-16-le)"
+            )
+        return declared, True
+    if _is_utf8(path):
+        return "utf-8", True
+    return (declared, True) if declared is not None else (FALLBACK_ENCODING, False)
 
 
-def _decode_error(path: Path, encoding: str) -> str | None:
-    """None when the whole file decodes, else where it does not (offset and byte)."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file decodes as UTF-8. A compressed file is read to its end either way, so
+    a truncated one is found here (EOFError), before anything is loaded."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid = True
     with _open(path) as f:
-        while True:
-            chunk = f.read(_CHUNK)
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as error:
-                return f"invalid byte 0x{error.object[error.start]:02x} at byte {offset + error.start}"
-            if not chunk:
-                return None
-            offset += len(chunk)
+        while chunk := f.read(_CHUNK):
+            if valid:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+                    if path.suffix.lower() != ".gz":
+                        return False
+    if valid:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid = False
+    return valid
 
 
-def _check_decodes(path: Path, label: str, encoding: str, why: str = "") -> tuple[int, int]:
-    """Decode the whole file (ContractError where it fails); count ideographs and rare ideographs
-    (not in GB2312), the evidence for or against Chinese text."""
+def utf8_copy(delivered: DeliveredFile, workdir: Path) -> Path:
+    """A UTF-8 copy of a text file in another encoding (DuckDB reads UTF-8 only), streamed.
+
+    Raises ContractError when the file does not decode, or when a guessed GB18030 does not look
+    Chinese: more than MAX_RARE_IDEOGRAPH_SHARE of its ideographs outside GB2312's common ones."""
+    encoding = delivered.encoding or FALLBACK_ENCODING
+    how = "declared in CSAT_FILE_ENCODINGS" if delivered.encoding_declared else "it is not UTF-8"
+    target = Path(tempfile.mkstemp(dir=workdir, suffix=f".{delivered.file_format}")[1])
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = ideographs = rare = 0
-    with _open(path) as f:
+    with _open(delivered.path) as src, open(target, "wb") as dst:
         while True:
-            chunk = f.read(_CHUNK)
+            chunk = src.read(_CHUNK)
             try:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as error:
                 raise ContractError(
-                    f"{label}: cannot be read as {encoding}"
-                    + (f" ({why})" if why else "")
-                    + f": invalid byte 0x{error.object[error.start]:02x} at byte {offset + error.start}. "
+                    f"{delivered.source_label}: cannot be read as {encoding} ({how}): invalid byte "
+                    f"0x{error.object[error.start]:02x} at byte {offset + error.start}. "
                     "Save it as UTF-8 or declare its encoding in CSAT_FILE_ENCODINGS (e.g. customers=latin-1)"
                 ) from None
-            ideo = _NOT_IDEOGRAPH.sub("", text)
-            ideographs += len(ideo)
-            rare += len(ideo) - len(ideo.encode("gb2312", errors="ignore")) // 2
+            dst.write(text.encode("utf-8"))
+            if not delivered.encoding_certain:
+                ideo = _NOT_IDEOGRAPH.sub("", text)
+                ideographs += len(ideo)
+                rare += len(ideo) - len(ideo.encode("gb2312", errors="ignore")) // 2
             if not chunk:
-                return ideographs, rare
+                break
             offset += len(chunk)
-
-
-def utf8_copy(delivered: DeliveredFile, workdir: Path) -> Path:
-    """A UTF-8 copy of a text file in another encoding (DuckDB reads UTF-8 only), streamed."""
-    target = Path(tempfile.mkstemp(dir=workdir, suffix=f".{delivered.file_format}")[1])
-    with _open(delivered.path) as src, open(target, "wb") as dst:
-        reader = codecs.getreader(delivered.encoding or FALLBACK_ENCODING)(src, errors="strict")
-        writer = codecs.getwriter("utf-8")(dst)
-        shutil.copyfileobj(reader, writer, _CHUNK)
+    if rare and rare > MAX_RARE_IDEOGRAPH_SHARE * ideographs:
+        raise ContractError(
+            f"{delivered.source_label}: is not UTF-8; read as GB18030/GBK, {rare} of its {ideographs} Chinese "
+            "characters would be rare ones, which is what Latin-1 or Windows-1252 text read as GB18030 looks "
+            "like. Save it as UTF-8 or declare its encoding in CSAT_FILE_ENCODINGS (e.g. customers=latin-1)"
+        )
     return target

@@ -32,8 +32,6 @@ CHECKED_TABLE = "_checked"
 RULES = ("malformed", "size", "required", "type", "enum", "range", "future", "order", "duplicate")
 # A UTC offset beyond +-14:00 does not exist (UTC-12 .. UTC+14 are the extremes in use).
 MAX_OFFSET_MINUTES = 14 * 60
-# The offset at the end of a timestamp's text, after a time of day: +08:00, +0800, +08, -05:30.
-_OFFSET_PATTERN = r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*[+-]([0-9]{1,2}):?([0-9]{2})?$"
 # Shown values in reasons are cut to this many characters (the whole row is in raw_values).
 _SHOWN_CHARS = 200
 
@@ -92,8 +90,13 @@ def is_blank(text: str) -> str:
     return f"({text} is null or {text} = '' or (starts_with({text}, ' ') and trim({text}) = ''))"
 
 
-def _canonical_spelling(t: str, values: Iterable[str]) -> str:
-    """The listed spelling of a value matched trimmed and case-insensitively, else the trimmed text."""
+def _canonical_spelling(t: str, values: tuple[str, ...]) -> str:
+    """The listed spelling of a value matched case-insensitively (values outside the list are enum
+    rejects): upper or lower case when the list is, else a lookup."""
+    if all(v == v.upper() for v in values):
+        return f"upper({t})"
+    if all(v == v.lower() for v in values):
+        return f"lower({t})"
     whens = " ".join(f"when {literal(v.lower())} then {literal(v)}" for v in values)
     return f"case lower({t}) {whens} else {t} end"
 
@@ -105,8 +108,9 @@ def typed_expression(column: Column, text: str, *, key: bool = False, values: It
     the same normalisation staging applies, so keys that differ only there are one key."""
     if column.type == "str":
         if key:
-            t = f"trim({text})"
-            value = _canonical_spelling(t, values) if values else t
+            # trim() copies every string: only values with a space at either end need it.
+            t = f"(case when starts_with({text}, ' ') or ends_with({text}, ' ') then trim({text}) else {text} end)"
+            value = _canonical_spelling(t, tuple(values)) if values else t
             return f"case when {is_blank(text)} then null else {value} end"
         return f"case when {is_blank(text)} then null else {text} end"
     t = f"trim({text})"
@@ -158,6 +162,33 @@ def _sql_timestamp(value: datetime) -> str:
     return f"timestamp '{value.isoformat(sep=' ')}'"
 
 
+# The UTC offset of a timestamp's text: after a time of day, at the end (+08:00, +0800, +08, -05:30).
+_OFFSET_PATTERN = r"[0-9]:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?\s*[+-]([0-9]{1,2}:?[0-9]{0,2})\s*$"
+
+
+def _offset(name: str) -> str:
+    """The offset digits of timestamp column `name` ('08:00', '0800', '08'; '' without an offset),
+    extracted once per value in the checking query (one regular expression; the checks reuse it)."""
+    return quote(f"__offset_{name}")
+
+
+def offset_expression(text: str) -> str:
+    # Only a '+', or a '-' after the date part, can start an offset: skip the expression otherwise.
+    maybe = f"contains({text}, '+') or contains(substr({text}, 11), '-')"
+    return f"case when {maybe} then regexp_extract({text}, {literal(_OFFSET_PATTERN)}, 1) else '' end"
+
+
+def _offset_minutes(offset: str) -> str:
+    """SQL: hours * 60 + minutes of an extracted offset; minutes of 60 or more count as too far."""
+    digits = f"replace({offset}, ':', '')"
+    hours = f"try_cast(left({digits}, 2) as integer)"
+    minutes = f"coalesce(try_cast(nullif(substr({digits}, 3, 2), '') as integer), 0)"
+    return (
+        f"case when {offset} is null or {offset} = '' then null "
+        f"when {minutes} >= 60 then {MAX_OFFSET_MINUTES + 1} else {hours} * 60 + {minutes} end"
+    )
+
+
 def _time_checks(column: Column, limits: Limits) -> list[Check]:
     """`range` for timestamps and dates: plausible bounds, and UTC offsets within +-14:00."""
     name, text, typed = column.name, _text(column.name), quote(column.name)
@@ -173,15 +204,9 @@ def _time_checks(column: Column, limits: Limits) -> list[Check]:
         )
     ]
     if column.type == "ts":
-        t = f"trim({text})"
-        # Cheap test first: only texts with '+', or a '-' after the date part, can carry an offset.
-        maybe = f"(contains({t}, '+') or contains(substr({t}, 11), '-'))"
-        hours = f"try_cast(nullif(regexp_extract({t}, {literal(_OFFSET_PATTERN)}, 3), '') as integer)"
-        minutes = f"coalesce(try_cast(nullif(regexp_extract({t}, {literal(_OFFSET_PATTERN)}, 4), '') as integer), 0)"
         checks.append(
             Check(
-                f"({typed} is not null and {maybe} and ({hours} * 60 + {minutes} > {MAX_OFFSET_MINUTES} "
-                f"or {minutes} >= 60))",
+                f"{_offset_minutes(_offset(name))} > {MAX_OFFSET_MINUTES}",
                 "range",
                 name,
                 _message(f"{name} has a UTC offset outside -14:00..+14:00: ", _shown(text)),
@@ -223,7 +248,11 @@ def column_checks(
         scale = _decimal_scale(column)
         checks.append(
             Check(
-                f"not {blank} and {typed} is not null and try_cast(trim({text}) as decimal(38, 18)) <> {typed}",
+                # Cheap test first: only a text with more than `scale` characters after its '.' can
+                # hold more decimals (or an exponent); only those take the exact comparison.
+                f"case when {typed} is not null and (strlen({text}) - strpos({text}, '.') > {scale} "
+                f"and strpos({text}, '.') > 0 or contains({text}, 'e') or contains({text}, 'E')) "
+                f"then try_cast(trim({text}) as decimal(38, 18)) <> {typed} end",
                 "type",
                 name,
                 _message(f"{name} has more than {scale} decimal places ({column.duckdb_type}): ", shown),
@@ -292,6 +321,8 @@ def check_delivery(
     checks += order_checks(entity)
 
     texts = [f"{quote(staged.columns[c.name])} as {_text(c.name)}" for c in entity.columns]
+    timestamps = [c.name for c in entity.columns if c.type == "ts"]
+    texts += [f"{offset_expression(quote(staged.columns[n]))} as {_offset(n)}" for n in timestamps]
     typed = [
         f"{typed_expression(c, _text(c.name), key=c.name in entity.key, values=allowed.get(c.name, c.values))} "
         f"as {quote(c.name)}"
@@ -319,7 +350,9 @@ def check_delivery(
         ),
         checked as (
             select
-                typed.* exclude ({", ".join(_text(c.name) for c in entity.columns)}, _oversize),
+                typed.* exclude (
+                    {", ".join([_text(c.name) for c in entity.columns] + [_offset(n) for n in timestamps])}, _oversize
+                ),
                 case
                     when _malformed is not null then ['malformed||' || _malformed]
                     when _oversize is not null then _oversize
