@@ -362,6 +362,13 @@ def test_a_duplicated_header_column_is_a_file_error_naming_it(con, landing, seco
     assert "'comment'" in str(error.value) and str(path) in str(error.value)
 
 
+def test_unnamed_columns_from_trailing_commas_are_not_duplicates(con, landing):
+    path = entity_folder(landing, SURVEY_RESPONSES) / "d.csv"
+    values = survey_response("R1")
+    path.write_text(",".join(COLUMNS) + ",,\n" + ",".join(str(values[c] or "") for c in COLUMNS) + ",x,y\n")
+    assert load_file(con, SURVEY_RESPONSES, path).loaded == 1
+
+
 def test_a_json_member_twice_in_different_case_is_a_file_error(con, landing):
     path = write_jsonl(
         entity_folder(landing, SURVEY_RESPONSES) / "d.jsonl", [{**survey_response("R1"), "Comment": "x"}]

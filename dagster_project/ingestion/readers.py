@@ -117,7 +117,8 @@ def _csv_header(path: Path) -> list[str]:
 
 def _check_unique_names(delivered: DeliveredFile, names: list[str]) -> None:
     """Two columns with one name (compared trimmed and case-insensitively) make the file ambiguous."""
-    counts = Counter(n.strip().lower() for n in names)
+    # Unnamed columns (a trailing comma) are not names: DuckDB numbers them, and they land in _extra.
+    counts = Counter(n.strip().lower() for n in names if n.strip())
     duplicated = [n for n, count in counts.items() if count > 1]
     if duplicated:
         shown = ", ".join(f"{n!r} ({counts[n]} times)" for n in duplicated)
