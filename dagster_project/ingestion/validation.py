@@ -118,10 +118,11 @@ def typed_expression(column: Column, text: str, *, key: bool = False, values: It
         # Digits only: an exact 64-bit cast (a detour through double would round above 2^53).
         # With a fraction or exponent ('7.0', '1e3'): integral values only, as DuckDB rounds '9.5'
         # to 10 when casting to an integer; decimal(38, 18) holds every 64-bit integer exactly.
-        exact = f"try_cast({t} as decimal(38, 18))"
+        # DuckDB's casts skip surrounding whitespace, so no trim() (it would copy every value).
+        exact = f"try_cast({text} as decimal(38, 18))"
         return (
-            f"case when not (contains({t}, '.') or contains({t}, 'e') or contains({t}, 'E')) "
-            f"then try_cast({t} as bigint) "
+            f"case when not (contains({text}, '.') or contains({text}, 'e') or contains({text}, 'E')) "
+            f"then try_cast({text} as bigint) "
             f"when {exact} = trunc({exact}) then try_cast({exact} as bigint) end"
         )
     if column.type == "num":
@@ -252,7 +253,7 @@ def column_checks(
                 # hold more decimals (or an exponent); only those take the exact comparison.
                 f"case when {typed} is not null and (strlen({text}) - strpos({text}, '.') > {scale} "
                 f"and strpos({text}, '.') > 0 or contains({text}, 'e') or contains({text}, 'E')) "
-                f"then try_cast(trim({text}) as decimal(38, 18)) <> {typed} end",
+                f"then try_cast({text} as decimal(38, 18)) <> {typed} end",
                 "type",
                 name,
                 _message(f"{name} has more than {scale} decimal places ({column.duckdb_type}): ", shown),
