@@ -474,6 +474,11 @@ def test_links_inside_the_landing_folder_are_followed_only_when_allowed(landing,
     monkeypatch.setenv("CSAT_LANDING_FOLLOW_SYMLINKS", "true")
     scan = scan_entity(landing, SURVEY_RESPONSES)
     assert (scan.files, scan.warnings) == ([folder / "2025-01.csv"], [])
+    # A link up the tree would read the whole landing folder (other entities' files) as this entity.
+    os.symlink(landing, folder / "everything")
+    scan = scan_entity(landing, SURVEY_RESPONSES)
+    assert scan.files == [folder / "2025-01.csv"]
+    assert [w.split(":")[0] for w in scan.warnings] == ["survey/survey_responses/everything"]
 
 
 def test_warnings_are_in_the_asset_metadata_and_a_linked_passwd_is_nowhere(landing, tmp_path, outside_secret):

@@ -139,8 +139,8 @@ def _walk(
                 continue
             if entry.is_dir():
                 real = os.path.realpath(path)
-                if real in visited:  # a link back up the tree
-                    warnings.append(f"{_relative(path, landing_dir)}: folder already visited (link loop), ignored")
+                if any(Path(v).is_relative_to(real) for v in visited):  # a link back up the tree
+                    warnings.append(f"{_relative(path, landing_dir)}: link to a folder above it (a loop), ignored")
                     continue
                 _walk(path, root, landing_dir, follow, found, warnings, visited | {real})
             elif entry.is_file():
