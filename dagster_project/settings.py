@@ -6,7 +6,9 @@ repository root, so the defaults land under `./data/`.
 
 from __future__ import annotations
 
+import codecs
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_LANDING_DIR = "data/landing"
@@ -88,3 +90,85 @@ def seeds_dir_override() -> Path | None:
     """CSAT_SEEDS_DIR overrides the deployment file's `seeds_dir` (the seeds a user edits)."""
     value = os.environ.get("CSAT_SEEDS_DIR")
     return Path(value).resolve() if value else None
+
+
+# Ingestion plausibility and safety limits (README, "Ingestion"). Read on every load, so a test or an
+# operator can change them without restarting anything.
+DEFAULT_EARLIEST_TIMESTAMP = "2000-01-01T00:00:00Z"
+DEFAULT_LATEST_TIMESTAMP = "2099-12-31T23:59:59Z"
+DEFAULT_EARLIEST_DATE = "1900-01-01"
+DEFAULT_FUTURE_SKEW_SECONDS = 300
+DEFAULT_MAX_FIELD_BYTES = 1_048_576
+
+
+def _datetime_setting(name: str, default: str) -> datetime:
+    text = os.environ.get(name) or default
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not an ISO 8601 date or timestamp (e.g. {default})") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _int_setting(name: str, default: int, minimum: int) -> int:
+    text = os.environ.get(name) or str(default)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a whole number") from None
+    if value < minimum:
+        raise ValueError(f"{name}={value} is below {minimum}")
+    return value
+
+
+def earliest_timestamp() -> datetime:
+    """CSAT_EARLIEST_TIMESTAMP: contract timestamps before it are `range` rejects (UTC; naive = UTC)."""
+    return _datetime_setting("CSAT_EARLIEST_TIMESTAMP", DEFAULT_EARLIEST_TIMESTAMP)
+
+
+def latest_timestamp() -> datetime:
+    """CSAT_LATEST_TIMESTAMP: contract timestamps and dates after it are `range` rejects; it bounds the
+    columns that may lie in the future (a scheduled subscription end). Keep the span from the earliest
+    timestamp within dbt's `csat_max_days` (100 years)."""
+    return _datetime_setting("CSAT_LATEST_TIMESTAMP", DEFAULT_LATEST_TIMESTAMP)
+
+
+def earliest_date() -> datetime:
+    """CSAT_EARLIEST_DATE: contract dates (birth, hire, store opening) before it are `range` rejects."""
+    return _datetime_setting("CSAT_EARLIEST_DATE", DEFAULT_EARLIEST_DATE)
+
+
+def future_skew_seconds() -> int:
+    """CSAT_FUTURE_SKEW_SECONDS: how far after the load time a past-only timestamp may lie before it is
+    a `future` reject (the source system's clock may run ahead of ours)."""
+    return _int_setting("CSAT_FUTURE_SKEW_SECONDS", DEFAULT_FUTURE_SKEW_SECONDS, 0)
+
+
+def max_field_bytes() -> int:
+    """CSAT_MAX_FIELD_BYTES: a delivered value longer than this (in UTF-8 bytes) is a `size` reject."""
+    return _int_setting("CSAT_MAX_FIELD_BYTES", DEFAULT_MAX_FIELD_BYTES, 1)
+
+
+def follow_landing_symlinks() -> bool:
+    """CSAT_LANDING_FOLLOW_SYMLINKS: follow symbolic links in the landing folder (never to a target
+    outside it). Off by default: a link is reported and skipped."""
+    return (os.environ.get("CSAT_LANDING_FOLLOW_SYMLINKS") or "false").strip().lower() in ("1", "true", "yes")
+
+
+def declared_encodings() -> dict[str, str]:
+    """CSAT_FILE_ENCODINGS: `entity=encoding` pairs, comma-separated (e.g. `customers=latin-1`): the
+    encoding of that entity's text files that are not UTF-8 (instead of guessing GB18030)."""
+    text = os.environ.get("CSAT_FILE_ENCODINGS") or ""
+    declared = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        entity_name, sep, encoding = pair.partition("=")
+        if not sep or not entity_name.strip() or not encoding.strip():
+            raise ValueError(f"CSAT_FILE_ENCODINGS: {pair!r} is not entity=encoding")
+        try:
+            codec = codecs.lookup(encoding.strip()).name
+        except LookupError:
+            raise ValueError(f"CSAT_FILE_ENCODINGS: unknown encoding {encoding.strip()!r}") from None
+        declared[entity_name.strip()] = codec
+    return declared

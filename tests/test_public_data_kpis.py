@@ -13,7 +13,7 @@ Mapping decisions (each one is asserted below):
   a CRM customer) holds. `Created Date` / `Closed Date` are New York wall-clock times: they are
   delivered as ISO 8601 with the offset of that date (EST -05:00, EDT -04:00); Closed Date is both
   resolved_at and closed_at. The request closed before it was created (Closed Date 1900-01-01) is
-  rejected by ingestion with the rule `order`.
+  rejected by ingestion with the rule `range` (before CSAT_EARLIEST_TIMESTAMP, checked before `order`).
 - Online Retail: one order per InvoiceNo. An invoice without CustomerID (`NA`) is delivered with an
   empty customer_id and rejected as `required`: customer_id is required by the contract, and a
   made-up "guest" customer would merge hundreds of anonymous invoices into one repeat buyer. The
@@ -468,7 +468,7 @@ def test_ingestion_reconciles_with_the_deliveries(public):
         built,
         "select rule, column_name, raw_values->>'ticket_id' from raw.load_rejects where entity = 'tickets'",
     )
-    assert ticket_rejects == [("order", "resolved_at", CLOSED_BEFORE_CREATED)]
+    assert ticket_rejects == [("range", "resolved_at", CLOSED_BEFORE_CREATED)]
 
     order_rejects = query(
         built, "select rule, column_name, count(*) from raw.load_rejects where entity = 'orders' group by all"

@@ -7,7 +7,7 @@ import dagster as dg
 
 from dagster_project.contract import ENTITIES, Entity
 from dagster_project.deployment import load_deployment
-from dagster_project.ingestion.files import discover_files
+from dagster_project.ingestion.files import scan_entity
 from dagster_project.ingestion.loader import (
     EntityLoadReport,
     entity_rules,
@@ -44,6 +44,8 @@ def report_metadata(report: EntityLoadReport, raw_rows: int, delivery: str = "")
         "rejects_by_rule": dg.MetadataValue.json(report.rejects_by_rule),
         "dagster/row_count": dg.MetadataValue.int(raw_rows),
         "files": dg.MetadataValue.md(_file_table(report)),
+        # Unknown folders and files, links not followed: what the landing folder holds but no entity took.
+        "landing_warnings": dg.MetadataValue.json(report.warnings),
     }
 
 
@@ -78,15 +80,20 @@ def build_ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
         if rules.mapping is not None:
             context.log.info(f"{entity.name}: export mapped with {rules.mapping.path}")
         with tempfile.TemporaryDirectory(prefix="csat-crm-") as workdir, warehouse.connect() as con:
+            warnings: list[str] = []
             if entity.source == "crm" and crm_database.enabled:
                 files = _crm_snapshot_files(entity, crm_database, Path(workdir))
             else:
-                files = [(p, None) for p in discover_files(landing.root, entity)]
+                scan = scan_entity(landing.root, entity)
+                files, warnings = [(p, None) for p in scan.files], scan.warnings
             report = ingest_files(con, entity, files, rules=rules)
+            report.warnings = warnings
             raw_rows = con.execute(f"select count(*) from raw.{entity.name}").fetchone()[0]
             delivered = con.execute(
                 "select is_delivered from raw.entity_delivery where entity = ?", [entity.name]
             ).fetchone()[0]
+        for warning in report.warnings:
+            context.log.warning(f"landing folder: {warning}")
         declared = deployment.is_declared(entity.name)
         if delivered:
             delivery = "delivered" + ("" if declared else " (not declared in the deployment file)")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import codecs
 import gzip
 import hashlib
-import shutil
+import os
+import re
 import tempfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dagster_project.contract import Entity
+from dagster_project import settings
+from dagster_project.contract import ENTITIES, Entity
 
 FORMATS_BY_SUFFIX = {
     ".csv": "csv",
@@ -37,7 +40,9 @@ class DeliveredFile:
     file_format: str
     sha256: str
     size: int
-    encoding: str | None  # text files only: utf-8 or gb18030
+    encoding: str | None  # text files only: utf-8, gb18030, utf-16/32 (byte-order mark) or the declared one
+    encoding_certain: bool = True  # False: GB18030 guessed, confirmed while transcoding (utf8_copy)
+    encoding_declared: bool = False  # from CSAT_FILE_ENCODINGS
 
 
 def file_format(path: Path) -> str:
@@ -55,66 +60,262 @@ def entity_dir(landing_dir: Path, entity: Entity) -> Path:
     return landing_dir / entity.source / entity.name
 
 
-def discover_files(landing_dir: Path, entity: Entity) -> list[Path]:
-    """Files delivered for an entity, in delivery order (by name: name files so they sort by time).
+@dataclass
+class EntityScan:
+    """What the landing folder holds for one entity: its files in delivery order, and warnings about
+    what was not taken (unknown folders and files, symbolic links, special files)."""
 
-    Hidden and underscore-prefixed files are skipped: uploads in progress conventionally use them.
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _skipped_name(name: str) -> bool:
+    # Hidden files and names starting with `_` are uploads in progress by convention.
+    return name.startswith((".", "_"))
+
+
+def delivery_order(files: list[Path], folder: Path) -> list[Path]:
+    """Delivery order: by file name, whatever the sub-folder (so `archive/2025-12.csv` comes before
+    `2026-01.csv`), then by the path relative to the entity folder to break ties deterministically."""
+    return sorted(files, key=lambda p: (p.name, p.relative_to(folder).as_posix()))
+
+
+def scan_entity(landing_dir: Path, entity: Entity, *, follow_symlinks: bool | None = None) -> EntityScan:
+    """Files delivered for an entity (`<landing>/<source>/<entity>/`, sub-folders included) in delivery
+    order, and what the landing folder holds that no entity takes.
+
+    Symbolic links are not followed unless CSAT_LANDING_FOLLOW_SYMLINKS is set, and never to a target
+    outside the landing folder; a link that is not followed is reported by its own name only (its
+    target is never opened). FIFOs, sockets and devices are reported and never opened.
     """
+    if follow_symlinks is None:
+        follow_symlinks = settings.follow_landing_symlinks()
+    landing_dir = Path(landing_dir)
+    scan = EntityScan()
+    root = Path(os.path.realpath(landing_dir))
+    scan.warnings += _unknown_entries(landing_dir, entity)
     folder = entity_dir(landing_dir, entity)
+    for level in (landing_dir / entity.source, folder):
+        if level.is_symlink() and not _follow(level, root, follow_symlinks, landing_dir, scan.warnings):
+            return scan
     if not folder.is_dir():
-        return []
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith((".", "_")) and not _in_hidden_dir(p, folder)
-    )
+        return scan
+    found: list[Path] = []
+    _walk(folder, root, landing_dir, follow_symlinks, found, scan.warnings, visited={os.path.realpath(folder)})
+    scan.files = delivery_order(found, folder)
+    return scan
 
 
-def _in_hidden_dir(path: Path, root: Path) -> bool:
-    return any(part.startswith((".", "_")) for part in path.relative_to(root).parts[:-1])
+def _follow(path: Path, root: Path, follow: bool, landing_dir: Path, warnings: list[str]) -> bool:
+    shown = _relative(path, landing_dir)
+    if not follow:
+        warnings.append(f"{shown}: symbolic link, not followed (CSAT_LANDING_FOLLOW_SYMLINKS is off)")
+        return False
+    target = Path(os.path.realpath(path))
+    if target != root and root not in target.parents:
+        warnings.append(f"{shown}: symbolic link to a target outside the landing folder, not followed")
+        return False
+    if not target.exists():
+        warnings.append(f"{shown}: broken symbolic link, ignored")
+        return False
+    return True
+
+
+def _walk(
+    folder: Path,
+    root: Path,
+    landing_dir: Path,
+    follow: bool,
+    found: list[Path],
+    warnings: list[str],
+    visited: set[str],
+) -> None:
+    with os.scandir(folder) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if _skipped_name(entry.name):
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink() and not _follow(path, root, follow, landing_dir, warnings):
+                continue
+            if entry.is_dir():
+                real = os.path.realpath(path)
+                if any(Path(v).is_relative_to(real) for v in visited):  # a link back up the tree
+                    warnings.append(f"{_relative(path, landing_dir)}: link to a folder above it (a loop), ignored")
+                    continue
+                _walk(path, root, landing_dir, follow, found, warnings, visited | {real})
+            elif entry.is_file():
+                found.append(path)
+            else:
+                warnings.append(f"{_relative(path, landing_dir)}: not a regular file (FIFO, socket or device), ignored")
+
+
+def _unknown_entries(landing_dir: Path, entity: Entity) -> list[str]:
+    """Folders and files at the landing root and in the entity's source folder that no entity reads."""
+    warnings = []
+    sources = sorted({e.source for e in ENTITIES})
+    if landing_dir.is_dir():
+        for entry in sorted(os.listdir(landing_dir)):
+            if _skipped_name(entry) or (entry in sources and (landing_dir / entry).is_dir()):
+                continue
+            warnings.append(
+                f"{entry}: unknown entry in the landing folder, ignored (source folders: {', '.join(sources)})"
+            )
+    source_dir = landing_dir / entity.source
+    if source_dir.is_dir() and not source_dir.is_symlink():
+        names = [e.name for e in ENTITIES if e.source == entity.source]
+        for entry in sorted(os.listdir(source_dir)):
+            if _skipped_name(entry) or (entry in names and (source_dir / entry).is_dir()):
+                continue
+            warnings.append(
+                f"{entity.source}/{entry}: unknown entry in the {entity.source} source folder, ignored "
+                f"(entity folders: {', '.join(names)})"
+            )
+    return warnings
+
+
+def _relative(path: Path, landing_dir: Path) -> str:
+    try:
+        return path.relative_to(landing_dir).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def discover_files(landing_dir: Path, entity: Entity) -> list[Path]:
+    """Files delivered for an entity, in delivery order (see `scan_entity`)."""
+    return scan_entity(landing_dir, entity).files
 
 
 def _open(path: Path):
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
-def fingerprint(path: Path, source_label: str | None = None) -> DeliveredFile:
-    """One pass over the file: sha256 of its bytes and, for text formats, whether it is UTF-8."""
+def fingerprint(path: Path, source_label: str | None = None, *, encoding: str | None = None) -> DeliveredFile:
+    """sha256 of the file's bytes, a check that a compressed file decompresses completely, and for
+    text formats the encoding (see `detect_encoding`; `encoding` is the entity's declared encoding for
+    text that is not UTF-8). Raises ContractError naming the file when it cannot be read; a file in a
+    guessed encoding is confirmed when it is transcoded (`utf8_copy`)."""
     fmt = file_format(path)
+    label = source_label or str(path)
     digest = hashlib.sha256()
     with open(path, "rb") as raw:
         while chunk := raw.read(_CHUNK):
             digest.update(chunk)
-    encoding = None
-    if fmt in ("csv", "jsonl"):
-        encoding = "utf-8" if _is_utf8(path) else FALLBACK_ENCODING
+    try:
+        certain = True
+        if fmt in ("csv", "jsonl"):
+            detected, certain = detect_encoding(path, label, declared=encoding)
+        else:
+            detected = None
+            if path.suffix.lower() == ".gz":
+                with _open(path) as f:
+                    while f.read(_CHUNK):
+                        pass
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ContractError(
+            f"{label}: not a valid gzip file (truncated or corrupt: {error}); deliver it again"
+        ) from None
     return DeliveredFile(
         path=path,
-        source_label=source_label or str(path),
+        source_label=label,
         file_format=fmt,
         sha256=digest.hexdigest(),
         size=path.stat().st_size,
-        encoding=encoding,
+        encoding=detected,
+        encoding_certain=certain,
+        encoding_declared=encoding is not None and detected == encoding,
     )
 
 
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Read as GB18030, Latin-1 or Windows-1252 text gives mostly rare ideographs (an accented letter
+# followed by an ASCII letter is a valid GBK/4 pair), while Chinese text uses mostly the 6,763
+# common ideographs of GB2312. Above this share of rare ideographs the file is refused as mojibake.
+MAX_RARE_IDEOGRAPH_SHARE = 0.5
+_NOT_IDEOGRAPH = re.compile("[^\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+def detect_encoding(path: Path, label: str, *, declared: str | None = None) -> tuple[str, bool]:
+    """The encoding of a text file and whether it is certain: a UTF-16/32 byte-order mark; else
+    UTF-8 when the whole file decodes as UTF-8; else the declared encoding; else GB18030 (a superset
+    of GBK and GB2312), which is a guess that `utf8_copy` confirms (the text must look Chinese) while
+    it transcodes. A file with NUL bytes and no byte-order mark is refused (probably UTF-16)."""
+    with _open(path) as f:
+        head = f.read(_CHUNK)
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec, True
+    if b"\x00" in head:
+        if declared is None:
+            raise ContractError(
+                f"{label}: contains NUL bytes, so it is probably UTF-16 or UTF-32 without a byte-order mark; "
+                "save it as UTF-8 or declare its encoding in CSAT_FILE_ENCODINGS (e.g. customers=utf-16-le)"
+            )
+        return declared, True
+    if _is_utf8(path):
+        return "utf-8", True
+    return (declared, True) if declared is not None else (FALLBACK_ENCODING, False)
+
+
 def _is_utf8(path: Path) -> bool:
+    """Whether the whole file decodes as UTF-8. A compressed file is read to its end either way, so
+    a truncated one is found here (EOFError), before anything is loaded."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with _open(path) as f:
-            while chunk := f.read(_CHUNK):
-                decoder.decode(chunk)
+    valid = True
+    with _open(path) as f:
+        while chunk := f.read(_CHUNK):
+            if valid:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+                    if path.suffix.lower() != ".gz":
+                        return False
+    if valid:
+        try:
             decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+        except UnicodeDecodeError:
+            valid = False
+    return valid
 
 
 def utf8_copy(delivered: DeliveredFile, workdir: Path) -> Path:
-    """A UTF-8 copy of a text file in another encoding (DuckDB reads UTF-8 only), streamed."""
+    """A UTF-8 copy of a text file in another encoding (DuckDB reads UTF-8 only), streamed.
+
+    Raises ContractError when the file does not decode, or when a guessed GB18030 does not look
+    Chinese: more than MAX_RARE_IDEOGRAPH_SHARE of its ideographs outside GB2312's common ones."""
+    encoding = delivered.encoding or FALLBACK_ENCODING
+    how = "declared in CSAT_FILE_ENCODINGS" if delivered.encoding_declared else "it is not UTF-8"
     target = Path(tempfile.mkstemp(dir=workdir, suffix=f".{delivered.file_format}")[1])
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = ideographs = rare = 0
     with _open(delivered.path) as src, open(target, "wb") as dst:
-        reader = codecs.getreader(delivered.encoding or FALLBACK_ENCODING)(src, errors="strict")
-        writer = codecs.getwriter("utf-8")(dst)
-        shutil.copyfileobj(reader, writer, _CHUNK)
+        while True:
+            chunk = src.read(_CHUNK)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                raise ContractError(
+                    f"{delivered.source_label}: cannot be read as {encoding} ({how}): invalid byte "
+                    f"0x{error.object[error.start]:02x} at byte {offset + error.start}. "
+                    "Save it as UTF-8 or declare its encoding in CSAT_FILE_ENCODINGS (e.g. customers=latin-1)"
+                ) from None
+            dst.write(text.encode("utf-8"))
+            if not delivered.encoding_certain:
+                ideo = _NOT_IDEOGRAPH.sub("", text)
+                ideographs += len(ideo)
+                rare += len(ideo) - len(ideo.encode("gb2312", errors="ignore")) // 2
+            if not chunk:
+                break
+            offset += len(chunk)
+    if rare and rare > MAX_RARE_IDEOGRAPH_SHARE * ideographs:
+        raise ContractError(
+            f"{delivered.source_label}: is not UTF-8; read as GB18030/GBK, {rare} of its {ideographs} Chinese "
+            "characters would be rare ones, which is what Latin-1 or Windows-1252 text read as GB18030 looks "
+            "like. Save it as UTF-8 or declare its encoding in CSAT_FILE_ENCODINGS (e.g. customers=latin-1)"
+        )
     return target

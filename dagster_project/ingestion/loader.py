@@ -24,8 +24,9 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import settings
 from dagster_project.contract import ENTITIES, SEED_DEFAULTS, Entity
-from dagster_project.ingestion.files import ContractError, DeliveredFile, discover_files, fingerprint
+from dagster_project.ingestion.files import ContractError, DeliveredFile, fingerprint, scan_entity
 from dagster_project.ingestion.mapping import (
     ORIGINAL_STAGE_TABLE,
     ColumnMatch,
@@ -71,6 +72,7 @@ class EntityLoadReport:
     entity: str
     files: list[FileLoadResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # landing entries not taken (files.scan_entity)
 
     @property
     def new_files(self) -> list[FileLoadResult]:
@@ -240,9 +242,10 @@ def _ingest(
 ) -> None:
     ready: list[_Ready] = []
     seen: set[str] = set()
+    declared_encoding = settings.declared_encodings().get(entity.name)
     for path, label in files:
         try:
-            delivered = fingerprint(path, label)
+            delivered = fingerprint(path, label, encoding=declared_encoding)
             if delivered.sha256 in seen or already_loaded(con, entity, delivered.sha256):
                 report.files.append(FileLoadResult(delivered.source_label, delivered.sha256, skipped=True))
                 continue
@@ -250,7 +253,7 @@ def _ingest(
             readable, _ = prepare_file(con, _header_only(entity), delivered, workdir)
             match = match_columns(entity, delivered.source_label, list(readable.names), rules.mapping)
             ready.append((readable, match))
-        except (ContractError, duckdb.Error, UnicodeDecodeError) as error:
+        except (ContractError, duckdb.Error, UnicodeDecodeError, OSError, EOFError) as error:
             if raise_errors:
                 raise
             report.errors.append(_describe(error, label or str(path)))
@@ -464,8 +467,10 @@ def ingest_landing_entity(
     allowed: dict[str, tuple[str, ...]] | None = None,
     rules: EntityRules | None = None,
 ) -> EntityLoadReport:
-    files = [(p, None) for p in discover_files(Path(landing_dir), entity)]
-    return ingest_files(con, entity, files, allowed=allowed, rules=rules)
+    scan = scan_entity(Path(landing_dir), entity)
+    report = ingest_files(con, entity, [(p, None) for p in scan.files], allowed=allowed, rules=rules)
+    report.warnings = scan.warnings
+    return report
 
 
 def raise_for_errors(report: EntityLoadReport) -> None:

@@ -13,6 +13,12 @@ and `_malformed` (why a record could not be parsed, else NULL).
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
+import os
+import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +31,12 @@ STAGE_TABLE = "_delivery"
 FILES_TABLE = "_batch_files"  # file_index, source_label, sha256 of the files in the batch
 JSON_SAMPLE_LINES = 100_000
 _PATH_COLUMN = "__file_path"
+# The readers accept records far longer than CSAT_MAX_FIELD_BYTES, so that an oversize value is a
+# `size` reject with its row number (validation.py) instead of a file DuckDB refuses with a wrong
+# line number. DuckDB allocates buffers as lines need them, so ordinary files cost nothing more.
+MAX_RECORD_BYTES = 256 * 1024 * 1024
+# Characters DuckDB's file readers expand as a glob pattern.
+_GLOB_CHARACTERS = frozenset("*?[]{}")
 
 
 @dataclass(frozen=True)
@@ -60,13 +72,60 @@ def _csv_source(paths: str, *, with_path: bool = False) -> str:
     path_column = f", filename = '{_PATH_COLUMN}'" if with_path else ""
     return (
         f"read_csv({paths}, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+        f"max_line_size = {MAX_RECORD_BYTES}, "
         f"store_rejects = true, rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans'"
         f"{path_column})"
     )
 
 
-def _json_options(paths: str) -> str:
-    return f"{paths}, format = 'newline_delimited', ignore_errors = true"
+def _json_objects(paths: str, *, with_path: bool = False) -> str:
+    """One row per JSON line, column `json`: a line that is not valid JSON reads as NULL, and a line
+    that is an array or a scalar keeps its type, so both become `malformed` rows, not a failed file."""
+    path_column = f", filename = '{_PATH_COLUMN}'" if with_path else ""
+    return (
+        f"read_json_objects({paths}, format = 'newline_delimited', ignore_errors = true, "
+        f"maximum_object_size = {MAX_RECORD_BYTES}{path_column})"
+    )
+
+
+def _json_pointer(name: str) -> str:
+    """RFC 6901 pointer to a top-level member: a name with '.', '$' or '/' is still one member."""
+    return literal("/" + name.replace("~", "~0").replace("/", "~1"))
+
+
+def literal_path(path: Path, workdir: Path) -> Path:
+    """A path DuckDB reads literally. DuckDB expands `*`, `?`, `[...]` and `{...}` in file names as
+    a pattern (a file `a[1].csv` would read `a1.csv`): such a file is read through a link with a
+    plain name in the work folder."""
+    if not _GLOB_CHARACTERS.intersection(str(path)):
+        return path
+    suffix = "".join(s for s in path.suffixes[-2:] if not _GLOB_CHARACTERS.intersection(s))
+    alias = workdir / f"literal-{uuid.uuid4().hex}{suffix}"
+    os.symlink(os.path.abspath(path), alias)
+    return alias
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header record as delivered (DuckDB renames duplicated names to `a_1`, hiding them)."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        try:
+            return next(csv.reader(text, delimiter=",", quotechar='"'), [])
+        except csv.Error as error:
+            raise ContractError(f"cannot read the header row: {error}") from None
+
+
+def _check_unique_names(delivered: DeliveredFile, names: list[str]) -> None:
+    """Two columns with one name (compared trimmed and case-insensitively) make the file ambiguous."""
+    # Unnamed columns (a trailing comma) are not names: DuckDB numbers them, and they land in _extra.
+    counts = Counter(n.strip().lower() for n in names if n.strip())
+    duplicated = [n for n, count in counts.items() if count > 1]
+    if duplicated:
+        shown = ", ".join(f"{n!r} ({counts[n]} times)" for n in duplicated)
+        raise ContractError(
+            f"{delivered.source_label}: duplicated column name(s) in the header: {shown}. "
+            "Each column must appear once (names are compared ignoring case and surrounding spaces)."
+        )
 
 
 def prepare_file(
@@ -78,17 +137,36 @@ def prepare_file(
     path = delivered.path
     if delivered.encoding not in (None, "utf-8"):
         path = utf8_copy(delivered, workdir)
+    else:
+        path = literal_path(path, workdir)
     paths = _paths([ReadableFile(delivered, path, ())])
     if delivered.file_format == "csv":
         relation = _csv_source(paths)
+        names = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
+        try:
+            header = _csv_header(path)
+        except ContractError as error:
+            raise ContractError(f"{delivered.source_label}: {error}") from None
+        _check_unique_names(delivered, header)
     elif delivered.file_format == "jsonl":
-        # Column names come from a sample of lines, not a full pass over the file.
-        relation = f"read_json({_json_options(paths)}, sample_size = {JSON_SAMPLE_LINES})"
+        # Member names, in order of first appearance, from a sample of lines (not a full pass).
+        key_lists = con.execute(
+            f"""
+            select keys from (
+                select json_keys(json) as keys, row_number() over () as line
+                from (select json from {_json_objects(paths)} limit {JSON_SAMPLE_LINES})
+                where json_type(json) = 'OBJECT'
+            )
+            group by keys order by min(line)
+            """
+        ).fetchall()
+        names = []
+        for (keys,) in key_lists:
+            _check_unique_names(delivered, keys)
+            names += [k for k in keys if k not in names]
     else:
-        relation = f"read_parquet({paths})"
-    names = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
-    if delivered.file_format == "jsonl" and names == ["json"]:
-        names = []  # lines that are not JSON objects
+        names = [row[0] for row in con.execute(f"describe select * from read_parquet({paths})").fetchall()]
+    _check_unique_names(delivered, names)
     return ReadableFile(delivered, path, tuple(names)), match_contract(entity, delivered, names)
 
 
@@ -144,15 +222,23 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
         con.execute("drop table if exists _csv_reject_scans")
         malformed_check = None
     else:
-        columns = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names) + "}"
+        members = ", ".join(
+            f"case when json_type(json) = 'OBJECT' then json ->> {_json_pointer(n)} end as {quote(n)}" for n in names
+        )
         con.execute(
-            f"create or replace temp table _parsed as select * from "
-            f"read_json({_json_options(paths)}, columns = {columns}, filename = '{_PATH_COLUMN}')"
+            f"create or replace temp table _parsed as select {members}{', ' if names else ''}"
+            f"coalesce(json_type(json), 'INVALID') as _json_type, {_PATH_COLUMN} "
+            f"from {_json_objects(paths, with_path=True)}"
         )
         malformed = []
-        # With ignore_errors a line that is not a JSON object reads as a row of NULLs.
         all_null = " and ".join(f"p.{quote(n)} is null" for n in names) or "true"
-        malformed_check = f"case when {all_null} then 'malformed JSON line: not a JSON object, or no field set' end"
+        malformed_check = (
+            "case when p._json_type = 'INVALID' then 'malformed JSON line: not valid JSON' "
+            "when p._json_type <> 'OBJECT' then 'malformed JSON line: a JSON ' || case "
+            "when p._json_type in ('UBIGINT', 'BIGINT', 'DOUBLE') then 'number' "
+            "when p._json_type = 'VARCHAR' then 'string' else lower(p._json_type) end || ', not an object' "
+            f"when {all_null} then 'malformed JSON line: an object with no contract or extra field set' end"
+        )
     _number_rows(con, names, malformed, malformed_check)
     con.execute("drop table _parsed")
 

@@ -1,9 +1,15 @@
 """The contract's row rules as SQL over the staged delivery.
 
 For each row it computes the typed value of every contract column and the ordered list of rules the
-row breaks. Order of checks (the first one is the reject's `rule`): per column in contract order
-required, type, enum, range, future; then the order rules; then `duplicate` (several rows of one
-file share a key: the latest by the entity's version column, else the last in the file, is kept).
+row breaks. Order of checks (the first one is the reject's `rule`): `malformed`, then `size` (a
+delivered value longer than CSAT_MAX_FIELD_BYTES; such a row is not checked further), then per column
+in contract order required, type, enum, range, future; then the order rules; then `duplicate`
+(several rows of one file share a key: the latest by the entity's version column, else the last in
+the file, is kept).
+
+Key columns are normalised as staging normalises them (trimmed; a key with a list of allowed values
+takes the listed spelling, as `item_code` takes the seed's upper-case code) before duplicates are
+looked for and before rows replace earlier rows, so ` R1` and `R1` are one key here as in the marts.
 
 Speed: every value is typed once; a row's conditions are OR-ed into one flag, and the list of
 reasons (strings) is built only for the rows that break a rule.
@@ -11,16 +17,45 @@ reasons (strings) is built only for the rows that break a rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
+from dagster_project import settings
 from dagster_project.contract import Column, Entity
 from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery, literal, quote
 
 CHECKED_TABLE = "_checked"
-RULES = ("malformed", "required", "type", "enum", "range", "future", "order", "duplicate")
+RULES = ("malformed", "size", "required", "type", "enum", "range", "future", "order", "duplicate")
+# A UTC offset beyond +-14:00 does not exist (UTC-12 .. UTC+14 are the extremes in use).
+MAX_OFFSET_MINUTES = 14 * 60
+# Shown values in reasons are cut to this many characters (the whole row is in raw_values).
+_SHOWN_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Plausibility limits from the settings (README, "Configuration"), read once per delivery."""
+
+    earliest_timestamp: datetime
+    latest_timestamp: datetime
+    earliest_date: datetime
+    future_skew_seconds: int
+    max_field_bytes: int
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(
+            earliest_timestamp=settings.earliest_timestamp(),
+            latest_timestamp=settings.latest_timestamp(),
+            earliest_date=settings.earliest_date(),
+            future_skew_seconds=settings.future_skew_seconds(),
+            max_field_bytes=settings.max_field_bytes(),
+        )
+
 
 _TRUE = ("true", "t", "1", "yes", "y")
 _FALSE = ("false", "f", "0", "no", "n")
@@ -55,15 +90,41 @@ def is_blank(text: str) -> str:
     return f"({text} is null or {text} = '' or (starts_with({text}, ' ') and trim({text}) = ''))"
 
 
-def typed_expression(column: Column, text: str) -> str:
-    """SQL turning text into the column's type; NULL when empty or unparseable."""
+def _canonical_spelling(t: str, values: tuple[str, ...]) -> str:
+    """The listed spelling of a value matched case-insensitively (values outside the list are enum
+    rejects): upper or lower case when the list is, else a lookup."""
+    if all(v == v.upper() for v in values):
+        return f"upper({t})"
+    if all(v == v.lower() for v in values):
+        return f"lower({t})"
+    whens = " ".join(f"when {literal(v.lower())} then {literal(v)}" for v in values)
+    return f"case lower({t}) {whens} else {t} end"
+
+
+def typed_expression(column: Column, text: str, *, key: bool = False, values: Iterable[str] | None = None) -> str:
+    """SQL turning text into the column's type; NULL when empty or unparseable.
+
+    A key column (`key`) is trimmed, and takes the listed spelling when it has allowed `values`:
+    the same normalisation staging applies, so keys that differ only there are one key."""
     if column.type == "str":
+        if key:
+            # trim() copies every string: only values with a space at either end need it.
+            t = f"(case when starts_with({text}, ' ') or ends_with({text}, ' ') then trim({text}) else {text} end)"
+            value = _canonical_spelling(t, tuple(values)) if values else t
+            return f"case when {is_blank(text)} then null else {value} end"
         return f"case when {is_blank(text)} then null else {text} end"
     t = f"trim({text})"
     if column.type == "int":
-        # DuckDB rounds '9.5' to 10 when casting to an integer: accept integral values only.
-        as_double = f"try_cast({t} as double)"
-        return f"case when {as_double} = floor({as_double}) then try_cast({as_double} as bigint) end"
+        # Digits only: an exact 64-bit cast (a detour through double would round above 2^53).
+        # With a fraction or exponent ('7.0', '1e3'): integral values only, as DuckDB rounds '9.5'
+        # to 10 when casting to an integer; decimal(38, 18) holds every 64-bit integer exactly.
+        # DuckDB's casts skip surrounding whitespace, so no trim() (it would copy every value).
+        exact = f"try_cast({text} as decimal(38, 18))"
+        return (
+            f"case when not (contains({text}, '.') or contains({text}, 'e') or contains({text}, 'E')) "
+            f"then try_cast({text} as bigint) "
+            f"when {exact} = trunc({exact}) then try_cast({exact} as bigint) end"
+        )
     if column.type == "num":
         return f"try_cast({t} as {column.duckdb_type})"
     if column.type == "bool":
@@ -82,19 +143,95 @@ def _message(text: str, value_sql: str | None = None) -> str:
     return literal(text) if value_sql is None else f"{literal(text)} || {value_sql}"
 
 
+def _shown(text: str) -> str:
+    """The delivered text for a reason, cut to _SHOWN_CHARS characters."""
+    return (
+        f"case when length(coalesce({text}, '')) > {_SHOWN_CHARS} "
+        f"then left({text}, {_SHOWN_CHARS}) || '... (' || length({text}) || ' characters)' "
+        f"else coalesce({text}, '') end"
+    )
+
+
+def _decimal_scale(column: Column) -> int:
+    match = re.fullmatch(r"DECIMAL\(\s*\d+\s*,\s*(\d+)\s*\)", column.duckdb_type)
+    if match is None:
+        raise ValueError(f"column {column.name}: num type {column.duckdb_type} has no scale")
+    return int(match.group(1))
+
+
+def _sql_timestamp(value: datetime) -> str:
+    return f"timestamp '{value.isoformat(sep=' ')}'"
+
+
+# The UTC offset of a timestamp's text: after a time of day, at the end (+08:00, +0800, +08, -05:30).
+_OFFSET_PATTERN = r"[0-9]:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?\s*[+-]([0-9]{1,2}:?[0-9]{0,2})\s*$"
+
+
+def _offset(name: str) -> str:
+    """The offset digits of timestamp column `name` ('08:00', '0800', '08'; '' without an offset),
+    extracted once per value in the checking query (one regular expression; the checks reuse it)."""
+    return quote(f"__offset_{name}")
+
+
+def offset_expression(text: str) -> str:
+    # Only a '+', or a '-' after the date part, can start an offset: skip the expression otherwise.
+    maybe = f"contains({text}, '+') or contains(substr({text}, 11), '-')"
+    return f"case when {maybe} then regexp_extract({text}, {literal(_OFFSET_PATTERN)}, 1) else '' end"
+
+
+def _offset_minutes(offset: str) -> str:
+    """SQL: hours * 60 + minutes of an extracted offset; minutes of 60 or more count as too far."""
+    digits = f"replace({offset}, ':', '')"
+    hours = f"try_cast(left({digits}, 2) as integer)"
+    minutes = f"coalesce(try_cast(nullif(substr({digits}, 3, 2), '') as integer), 0)"
+    return (
+        f"case when {offset} is null or {offset} = '' then null "
+        f"when {minutes} >= 60 then {MAX_OFFSET_MINUTES + 1} else {hours} * 60 + {minutes} end"
+    )
+
+
+def _time_checks(column: Column, limits: Limits) -> list[Check]:
+    """`range` for timestamps and dates: plausible bounds, and UTC offsets within +-14:00."""
+    name, text, typed = column.name, _text(column.name), quote(column.name)
+    earliest = limits.earliest_timestamp if column.type == "ts" else limits.earliest_date
+    latest = limits.latest_timestamp
+    shown_bounds = f"{earliest.isoformat(sep=' ')}..{latest.isoformat(sep=' ')} UTC"
+    checks = [
+        Check(
+            f"({typed} < {_sql_timestamp(earliest)} or {typed} > {_sql_timestamp(latest)})",
+            "range",
+            name,
+            _message(f"{name} outside {shown_bounds}: ", _shown(text)),
+        )
+    ]
+    if column.type == "ts":
+        checks.append(
+            Check(
+                f"{_offset_minutes(_offset(name))} > {MAX_OFFSET_MINUTES}",
+                "range",
+                name,
+                _message(f"{name} has a UTC offset outside -14:00..+14:00: ", _shown(text)),
+            )
+        )
+    return checks
+
+
 def _bounds(column: Column) -> str:
     low = "" if column.min is None else f"{column.min:g}"
     high = "" if column.max is None else f"{column.max:g}"
     return f"{low}..{high}"
 
 
-def column_checks(column: Column, entity: Entity, allowed: dict[str, tuple[str, ...]]) -> list[Check]:
+def column_checks(
+    column: Column, entity: Entity, allowed: dict[str, tuple[str, ...]], limits: Limits | None = None
+) -> list[Check]:
     """Checks for one column, in order: required, type, enum, range, future.
 
     They read the delivered text (`__text_<name>`) and the typed value (`<name>`)."""
+    limits = limits or Limits.from_settings()
     name, text, typed = column.name, _text(column.name), quote(column.name)
     blank = is_blank(text)
-    shown = f"coalesce({text}, '')"
+    shown = _shown(text)
     checks = []
     if column.required or name in entity.key:
         checks.append(Check(blank, "required", name, _message(f"{name} is required but empty")))
@@ -105,6 +242,21 @@ def column_checks(column: Column, entity: Entity, allowed: dict[str, tuple[str, 
                 "type",
                 name,
                 _message(f"{name} is not a valid {column.type}: ", shown),
+            )
+        )
+    if column.type == "num":
+        # DuckDB would round a value with more decimals than the type's scale: refuse it instead.
+        scale = _decimal_scale(column)
+        checks.append(
+            Check(
+                # Cheap test first: only a text with more than `scale` characters after its '.' can
+                # hold more decimals (or an exponent); only those take the exact comparison.
+                f"case when {typed} is not null and (strlen({text}) - strpos({text}, '.') > {scale} "
+                f"and strpos({text}, '.') > 0 or contains({text}, 'e') or contains({text}, 'E')) "
+                f"then try_cast({text} as decimal(38, 18)) <> {typed} end",
+                "type",
+                name,
+                _message(f"{name} has more than {scale} decimal places ({column.duckdb_type}): ", shown),
             )
         )
     values = allowed.get(name, column.values)
@@ -123,10 +275,13 @@ def column_checks(column: Column, entity: Entity, allowed: dict[str, tuple[str, 
         checks.append(
             Check(f"({low} or {high})", "range", name, _message(f"{name} outside {_bounds(column)}: ", shown))
         )
+    if column.type in ("ts", "date"):
+        checks += _time_checks(column, limits)
     if column.not_future:
+        skew = f" + interval {limits.future_skew_seconds} second" if limits.future_skew_seconds else ""
         checks.append(
             Check(
-                f"{typed} > cast(current_timestamp as timestamp)",
+                f"{typed} > cast(current_timestamp as timestamp){skew}",
                 "future",
                 name,
                 _message(f"{name} is in the future: ", shown),
@@ -212,12 +367,20 @@ def check_delivery(
     come after the contract's (e.g. `item_scale_checks`).
     """
     allowed = allowed or {}
-    checks = [c for column in entity.columns for c in column_checks(column, entity, allowed)]
+    limits = Limits.from_settings()
+    checks = [c for column in entity.columns for c in column_checks(column, entity, allowed, limits)]
     checks += order_checks(entity)
     checks += extra_checks or []
 
     texts = [f"{quote(staged.columns[c.name])} as {_text(c.name)}" for c in entity.columns]
-    typed = [f"{typed_expression(c, _text(c.name))} as {quote(c.name)}" for c in entity.columns]
+    timestamps = [c.name for c in entity.columns if c.type == "ts"]
+    texts += [f"{offset_expression(quote(staged.columns[n]))} as {_offset(n)}" for n in timestamps]
+    typed = [
+        f"{typed_expression(c, _text(c.name), key=c.name in entity.key, values=allowed.get(c.name, c.values))} "
+        f"as {quote(c.name)}"
+        for c in entity.columns
+    ]
+    oversize = _oversize(list(staged.columns.values()) + staged.extra_columns, limits.max_field_bytes)
     extras = staged.extra_columns
     extra_json = (
         "json_object(" + ", ".join(f"{literal(n)}, {quote(n)}" for n in extras) + ")"
@@ -230,7 +393,8 @@ def check_delivery(
         f"""
         create or replace temp table {CHECKED_TABLE} as
         with texts as (
-            select _file_index, _row_number, _malformed, {extra_json} as _extra, {", ".join(texts)}
+            select _file_index, _row_number, _malformed, {oversize} as _oversize, {extra_json} as _extra,
+                {", ".join(texts)}
             from {STAGE_TABLE}
         ),
         typed as (
@@ -238,9 +402,12 @@ def check_delivery(
         ),
         checked as (
             select
-                typed.* exclude ({", ".join(_text(c.name) for c in entity.columns)}),
+                typed.* exclude (
+                    {", ".join([_text(c.name) for c in entity.columns] + [_offset(n) for n in timestamps])}, _oversize
+                ),
                 case
                     when _malformed is not null then ['malformed||' || _malformed]
+                    when _oversize is not null then _oversize
                     when {any_broken} then list_filter([{reasons}], lambda x: x is not null)
                     else cast([] as varchar[])
                 end as _violations
@@ -251,6 +418,23 @@ def check_delivery(
         """
     )
     _keep_latest_of_duplicates(con, entity)
+
+
+def _oversize(delivered_columns: list[str], max_bytes: int) -> str:
+    """SQL: the `size` violations of a row (delivered values longer than max_bytes), else NULL.
+
+    The reader accepts lines far longer than the limit so that such a value is one rejected row
+    with its row number, not a file that cannot be read."""
+    if not delivered_columns:
+        return "cast(null as varchar[])"
+    too_long = [(n, f"strlen({quote(n)}) > {max_bytes}") for n in delivered_columns]
+    violations = ", ".join(
+        f"case when {cond} then {literal(f'size|{n}|{n} is ')} || strlen({quote(n)}) || "
+        f"{literal(f' bytes long, more than the limit of {max_bytes} (CSAT_MAX_FIELD_BYTES)')} end"
+        for n, cond in too_long
+    )
+    any_long = " or ".join(cond for _, cond in too_long)
+    return f"case when {any_long} then list_filter([{violations}], lambda x: x is not null) end"
 
 
 def _keep_latest_of_duplicates(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
