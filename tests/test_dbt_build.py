@@ -16,6 +16,8 @@ import duckdb
 import pytest
 
 from dagster_project.contract import ENTITIES, Entity
+from dagster_project.privacy.keys import load_keys
+from dagster_project.privacy.pseudonyms import create_pseudonym_table, install_keys, refresh_customer_pseudonyms
 
 from kpi_reference import invoke_dbt
 
@@ -347,6 +349,10 @@ def build_raw_warehouse(path: Path, data: dict[str, list[dict]] | None = None) -
         create_raw_tables(con)
         for entity in ENTITIES:
             insert_rows(con, entity, data.get(entity.name, []))
+        # Ingestion's keyed pseudonyms of e-mails and phones (dagster_project/privacy).
+        create_pseudonym_table(con)
+        install_keys(con, load_keys())
+        refresh_customer_pseudonyms(con, load_keys())
     finally:
         con.close()
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import privacy
 from dagster_project.contract import Entity
 from dagster_project.ingestion.files import ContractError, DeliveredFile, discover_files, fingerprint
 from dagster_project.ingestion.readers import (
@@ -155,6 +156,8 @@ def _ingest(con, entity, files, allowed, workdir: Path, report: EntityLoadReport
                     report.files.extend(_load_batch(con, entity, [one], allowed))
                 except (duckdb.Error, UnicodeDecodeError) as single_error:
                     report.errors.append(_describe(single_error, one[0].delivered.source_label))
+    # Pseudonyms of new customer rows, the erasure register, retention: see dagster_project/privacy.
+    privacy.after_load(con, entity)
 
 
 def _describe(error: Exception, label: str) -> str:

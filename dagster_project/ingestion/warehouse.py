@@ -8,6 +8,7 @@ import duckdb
 
 from dagster_project import settings
 from dagster_project.contract import ENTITIES, Entity
+from dagster_project.privacy.pseudonyms import create_pseudonym_table
 
 RAW_SCHEMA = "raw"
 METADATA_COLUMNS = {
@@ -73,3 +74,4 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_REJECTS_DDL)
     for entity in ENTITIES:
         con.execute(raw_table_ddl(entity))
+    create_pseudonym_table(con)  # keyed pseudonyms of e-mails and phones (dagster_project/privacy)
