@@ -196,11 +196,11 @@ def forget(
         for catalog in catalogs:
             erasure.match_register(con, catalog)
             erasure.collect_from_raw(con, catalog)
-        con.begin()
         for catalog, store in zip(catalogs, ("warehouse", "warehouse.previous"), strict=False):
+            con.begin()  # one transaction per file: DuckDB writes one attached database per transaction
             report.counts[store] = erasure.erase_in_catalog(con, catalog)
             scrub_legacy_snapshot(con, catalog)
-        con.commit()
+            con.commit()
         values = _erase_tables_values(con)
         if previous.exists():
             con.execute("detach previous")
