@@ -27,6 +27,14 @@ CONTACTS = "_csat_erase_contacts"
 KEYS = "_csat_erase_keys"
 REGISTER = "_csat_register"
 
+# Rows erased per raw table and delivered file (no ids: counts only).
+ERASED_ROWS_DDL = """raw.erased_rows (
+    entity varchar not null,
+    file_sha256 varchar,
+    rows_erased bigint not null,
+    erased_at timestamp not null
+)"""
+
 # Tables of the working warehouse whose id columns can name a customer (found by column name in
 # every schema): the id columns erase_in_catalog() matches.
 _ID_COLUMNS = ("customer_id", "response_id", "customer_key")
@@ -136,9 +144,19 @@ def erase_in_catalog(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, 
             ]
         if not conditions:
             continue
-        deleted = con.execute(
-            f"delete from {_q(catalog)}.{_q(schema)}.{_q(table)} where " + " or ".join(f"({c})" for c in conditions)
-        ).fetchone()
+        where = " or ".join(f"({c})" for c in conditions)
+        if schema == "raw" and "_file_sha256" in columns:
+            # Per delivered file, how many of its rows were erased: the re-delivery checks
+            # (expectations/raw_survey_*.yml) compare a file's loaded rows with the rows still in raw.
+            con.execute(f"create table if not exists {_q(catalog)}.{ERASED_ROWS_DDL}")
+            con.execute(
+                f"""
+                insert into {_q(catalog)}.raw.erased_rows
+                select {_lit(table)}, _file_sha256, count(*), cast(current_timestamp as timestamp)
+                from {_q(catalog)}.{_q(schema)}.{_q(table)} where {where} group by _file_sha256
+                """
+            )
+        deleted = con.execute(f"delete from {_q(catalog)}.{_q(schema)}.{_q(table)} where {where}").fetchone()
         if deleted and deleted[0]:
             counts[f"{schema}.{table}"] = int(deleted[0])
     return counts

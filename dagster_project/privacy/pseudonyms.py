@@ -44,8 +44,12 @@ create table if not exists {PSEUDONYM_TABLE} (
 
 
 def create_pseudonym_table(con: duckdb.DuckDBPyConnection) -> None:
-    """The raw table of pseudonyms (created with the other raw tables; dbt's source crm.customer_pseudonyms)."""
+    """The raw tables of this package, created with the other raw tables: the pseudonyms (read by
+    stg_crm__customer_pseudonyms) and raw.erased_rows (rows erased per delivered file)."""
+    from dagster_project.privacy.erasure import ERASED_ROWS_DDL
+
     con.execute(_PSEUDONYM_DDL)
+    con.execute(f"create table if not exists {ERASED_ROWS_DDL}")
 
 
 def _pads(key: PseudonymKey) -> tuple[bytes, bytes]:
