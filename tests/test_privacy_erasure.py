@@ -2,7 +2,7 @@
 (working warehouse, `.previous`, published DuckDB and Parquet, PostgreSQL publication), and neither a
 `--rebuild` nor a re-delivery of the customer's rows brings anything back.
 
-One end-to-end scenario on small sample data (four pipeline runs); each store is searched, in every
+One end-to-end scenario on small sample data (three pipeline runs); each store is searched, in every
 table, for the customer's id, e-mail, phone, name and e-mail pseudonym, before (so the search can fail)
 and after each step.
 """
@@ -10,6 +10,7 @@ and after each step.
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from pathlib import Path
 
@@ -101,9 +102,7 @@ def test_forget_erases_everywhere_and_survives_rebuild_and_redelivery(_, tmp_pat
     generate_sample_data(root / "landing", seed=11, responses=300)
     first = run_pipeline(root)
     assert first.success, step_failure_messages(first)
-    rebuild_working_warehouse(warehouse)  # so that `.previous` holds a full copy too
-    second = run_pipeline(root)
-    assert second.success, step_failure_messages(second)
+    shutil.copyfile(warehouse, warehouse.with_name("csat.duckdb.previous"))  # as `csat run --rebuild` leaves it
 
     # The victim: a customer with contact data, survey responses (with SERVQUAL items) and orders.
     (victim, email, phone, name) = query(
