@@ -18,27 +18,6 @@ def _has_deliveries(landing: Path) -> bool:
     return any(discover_files(landing, e) for e in ENTITIES)
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    from dagster_project.sample_data import generate_sample_data, write_dirty_delivery
-
-    landing = Path(args.landing or settings.landing_dir())
-    _ensure_demo_key()
-    if args.dirty:
-        dirty = write_dirty_delivery(landing, seed=args.seed)
-        print(
-            f"dirty delivery written to {landing}: {len(dirty.files)} files, "
-            f"{len(dirty.expected_rejects)} rows that must be rejected"
-        )
-        return 0
-    summary = generate_sample_data(
-        landing, seed=args.seed, responses=args.responses, months=args.months, as_of=args.as_of
-    )
-    print(f"sample data written to {landing}: {len(summary.files)} files")
-    for entity, rows in summary.delivered.items():
-        print(f"  {entity:<20} {rows:>12,} rows")
-    return 0
-
-
 def _ensure_demo_key() -> None:
     from dagster_project.privacy.keys import ensure_local_key
 
@@ -83,6 +62,27 @@ def cmd_forget(args: argparse.Namespace) -> int:
         print("The marts were not rebuilt (see the failures above); the erased customers are gone from every copy.")
         return 1
     print("Marts rebuilt and published without them.")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from dagster_project.sample_data import generate_sample_data, write_dirty_delivery
+
+    landing = Path(args.landing or settings.landing_dir())
+    _ensure_demo_key()
+    if args.dirty:
+        dirty = write_dirty_delivery(landing, seed=args.seed)
+        print(
+            f"dirty delivery written to {landing}: {len(dirty.files)} files, "
+            f"{len(dirty.expected_rejects)} rows that must be rejected"
+        )
+        return 0
+    summary = generate_sample_data(
+        landing, seed=args.seed, responses=args.responses, months=args.months, as_of=args.as_of
+    )
+    print(f"sample data written to {landing}: {len(summary.files)} files")
+    for entity, rows in summary.delivered.items():
+        print(f"  {entity:<20} {rows:>12,} rows")
     return 0
 
 

@@ -42,16 +42,6 @@ def crm_database_schema() -> str | None:
     return os.environ.get("CSAT_CRM_DATABASE_SCHEMA") or None
 
 
-def published_dir() -> Path:
-    """The published, read-only copy of the marts for BI tools."""
-    return Path(os.environ.get("CSAT_PUBLISHED_DIR", "data/published")).resolve()
-
-
-def quality_dir() -> Path:
-    """Great Expectations' validation results and Data Docs."""
-    return Path(os.environ.get("CSAT_QUALITY_DIR", "data/quality")).resolve()
-
-
 def pseudonym_key() -> str | None:
     """CSAT_PSEUDONYM_KEY: the secret of the pseudonyms (HMAC-SHA256) of e-mails, phones and erased ids.
     Read only by dagster_project.privacy.keys; never logged."""
@@ -88,3 +78,13 @@ def personal_data_retention_days() -> int | None:
     if days < 0:
         raise ValueError(f"CSAT_PERSONAL_DATA_RETENTION_DAYS must not be negative, not {days}")
     return days
+
+
+def published_dir() -> Path:
+    """The published, read-only copy of the marts for BI tools."""
+    return Path(os.environ.get("CSAT_PUBLISHED_DIR", "data/published")).resolve()
+
+
+def quality_dir() -> Path:
+    """Great Expectations' validation results and Data Docs."""
+    return Path(os.environ.get("CSAT_QUALITY_DIR", "data/quality")).resolve()
