@@ -29,6 +29,7 @@ def _ensure_demo_key() -> None:
 def cmd_forget(args: argparse.Namespace) -> int:
     """Erase customers everywhere the warehouse keeps them, register the erasure, rebuild the marts."""
     from dagster_project.privacy.forget import forget, read_ids
+    from dagster_project.publishing_postgres import SCHEMA_ENV, URL_ENV
 
     ids = read_ids(args.customer_ids, [Path(f) for f in args.file or []])
     if not ids:
@@ -40,8 +41,8 @@ def cmd_forget(args: argparse.Namespace) -> int:
         ids,
         warehouse=warehouse,
         published_dir=published,
-        postgres_url=os.environ.get("CSAT_PUBLISH_POSTGRES_URL") or None,
-        postgres_schema=os.environ.get("CSAT_PUBLISH_POSTGRES_SCHEMA") or "marts",
+        postgres_url=os.environ.get(URL_ENV) or None,
+        postgres_schema=os.environ.get(SCHEMA_ENV) or "marts",
     )
     print(f">> erased {report.customers} customer(s): {report.total:,} rows removed; register: {report.register}")
     for store, tables in report.counts.items():
