@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
 import resource
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -84,6 +86,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args()
+    # Customers are pseudonymised with a key (dagster_project/privacy): a throwaway one for generated data.
+    os.environ.setdefault("CSAT_PSEUDONYM_KEY", secrets.token_hex(32))
 
     from dagster_project.contract import ENTITIES
     from dagster_project.sample_data import generate_sample_data

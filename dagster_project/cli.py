@@ -22,10 +22,75 @@ def _has_deliveries(landing: Path) -> bool:
     return any(discover_files(landing, e) for e in ENTITIES)
 
 
+def _ensure_demo_key() -> None:
+    from dagster_project.privacy.keys import ensure_local_key
+
+    created = ensure_local_key()
+    if created:
+        print(f">> no pseudonymisation key configured: created a local demo key in {created} (see SECURITY.md)")
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Erase customers everywhere the warehouse keeps them, register the erasure, rebuild the marts."""
+    from dagster_project.privacy.forget import read_ids
+
+    ids = read_ids(args.customer_ids, [Path(f) for f in args.file or []])
+    if not ids:
+        print("csat forget: no customer ids given (arguments or --file)", file=sys.stderr)
+        return 2
+    warehouse = Path(args.warehouse or settings.warehouse_path()).resolve()
+    from dagster_project.run_lock import RunInProgressError, run_lock
+
+    try:
+        # forget rewrites the warehouse files: never while a pipeline run writes them.
+        with run_lock(warehouse, purpose="csat forget") as note:
+            if note:
+                print(f">> {note}")
+            return _forget(args, ids, warehouse)
+    except RunInProgressError as error:
+        print(f"csat forget: {error}", file=sys.stderr)
+        return 2
+
+
+def _forget(args: argparse.Namespace, ids: list[str], warehouse: Path) -> int:
+    from dagster_project.privacy.forget import forget
+    from dagster_project.publishing_postgres import SCHEMA_ENV, URL_ENV
+
+    published = Path(args.published or settings.published_dir()).resolve()
+    report = forget(
+        ids,
+        warehouse=warehouse,
+        published_dir=published,
+        postgres_url=os.environ.get(URL_ENV) or None,
+        postgres_schema=os.environ.get(SCHEMA_ENV) or "marts",
+    )
+    print(f">> erased {report.customers} customer(s): {report.total:,} rows removed; register: {report.register}")
+    for store, tables in report.counts.items():
+        for table, rows in tables.items():
+            print(f"   {store:<22} {table:<45} {rows:>10,}")
+    print("   landing files are not touched: ask their owner to delete or correct them (SECURITY.md)")
+    if args.no_run:
+        print("Aggregated marts still count them until the next `csat run`.")
+        return 0
+    os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
+    from dagster_project.definitions import PIPELINE_JOB, build_definitions
+
+    landing = Path(args.landing or settings.landing_dir()).resolve()
+    defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(run_config=quiet, raise_on_error=False)
+    if not result.success:
+        print("The marts were not rebuilt (see the failures above); the erased customers are gone from every copy.")
+        return 1
+    print("Marts rebuilt and published without them.")
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from dagster_project.sample_data import generate_sample_data, write_dirty_delivery
 
     landing = Path(args.landing or settings.landing_dir())
+    _ensure_demo_key()
     if args.dirty:
         dirty = write_dirty_delivery(landing, seed=args.seed)
         print(
@@ -147,6 +212,19 @@ def main(argv: list[str] | None = None) -> int:
         "--force", action="store_true", help="with --rebuild: rebuild even if loaded files are missing from landing"
     )
     run.set_defaults(func=cmd_run)
+
+    fgt = sub.add_parser(
+        "forget",
+        help="erase customers from every copy the warehouse keeps (raw, rejects, snapshots, marts, "
+        "publications, .previous) and register the erasure so no re-delivery or rebuild brings them back",
+    )
+    fgt.add_argument("customer_ids", nargs="*", help="CRM customer ids")
+    fgt.add_argument("--file", action="append", help="file of customer ids, one per line (repeatable)")
+    fgt.add_argument("--warehouse", help="DuckDB file (default: $CSAT_WAREHOUSE_PATH or data/warehouse/csat.duckdb)")
+    fgt.add_argument("--published", help="published folder (default: $CSAT_PUBLISHED_DIR or data/published)")
+    fgt.add_argument("--landing", help="landing folder for the rebuild of the marts (default: $CSAT_LANDING_DIR)")
+    fgt.add_argument("--no-run", action="store_true", help="erase only; do not run the pipeline to rebuild the marts")
+    fgt.set_defaults(func=cmd_forget)
 
     args = parser.parse_args(argv)
     if getattr(args, "force", False) and not args.rebuild:

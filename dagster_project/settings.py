@@ -48,6 +48,44 @@ def crm_database_schema() -> str | None:
     return os.environ.get("CSAT_CRM_DATABASE_SCHEMA") or None
 
 
+def pseudonym_key() -> str | None:
+    """CSAT_PSEUDONYM_KEY: the secret of the pseudonyms (HMAC-SHA256) of e-mails, phones and erased ids.
+    Read only by dagster_project.privacy.keys; never logged."""
+    return os.environ.get("CSAT_PSEUDONYM_KEY") or None
+
+
+def pseudonym_key_file() -> Path:
+    """CSAT_PSEUDONYM_KEY_FILE: a file holding that secret (first line; retired keys on later lines), used
+    when CSAT_PSEUDONYM_KEY is unset. `csat generate` creates it (owner-only) when no key is configured."""
+    return Path(os.environ.get("CSAT_PSEUDONYM_KEY_FILE", "data/privacy/pseudonym.key")).resolve()
+
+
+def erasure_register_path(warehouse: Path | None = None) -> Path:
+    """CSAT_ERASURE_REGISTER: the register of erased customers (pseudonymised ids) that ingestion and
+    `--rebuild` apply. Default: next to the warehouse, `<warehouse>.erasures.jsonl`."""
+    configured = os.environ.get("CSAT_ERASURE_REGISTER")
+    if configured:
+        return Path(configured).resolve()
+    warehouse = Path(warehouse) if warehouse is not None else warehouse_path()
+    return warehouse.with_name(f"{warehouse.name}.erasures.jsonl")
+
+
+def personal_data_retention_days() -> int | None:
+    """CSAT_PERSONAL_DATA_RETENTION_DAYS: clear-text personal columns in `raw` (names, e-mails, phones,
+    birth dates, and the same in raw.load_rejects) are set to NULL this many days after loading;
+    unset keeps them."""
+    value = os.environ.get("CSAT_PERSONAL_DATA_RETENTION_DAYS")
+    if not value:
+        return None
+    try:
+        days = int(value)
+    except ValueError:
+        raise ValueError(f"CSAT_PERSONAL_DATA_RETENTION_DAYS must be a whole number of days, not {value!r}") from None
+    if days < 0:
+        raise ValueError(f"CSAT_PERSONAL_DATA_RETENTION_DAYS must not be negative, not {days}")
+    return days
+
+
 def published_dir() -> Path:
     """The published, read-only copy of the marts for BI tools."""
     return Path(os.environ.get("CSAT_PUBLISHED_DIR", "data/published")).resolve()

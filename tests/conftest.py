@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from dagster_project.ingestion.warehouse import connect
+
+# Ingestion pseudonymises e-mails and phones with a secret key (dagster_project/privacy); the tests
+# use this one unless a test sets its own. Not a secret: it only ever keys test data.
+os.environ.setdefault("CSAT_PSEUDONYM_KEY", "csat-test-pseudonym-key-0123456789abcdef")
 
 from fixtures.postgres import postgres_server, postgres_url  # noqa: F401  (session-scoped PostgreSQL)
 

@@ -8,6 +8,7 @@ are worked out by hand from it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ import duckdb
 import pytest
 
 from dagster_project.contract import ENTITIES, Entity
+from dagster_project.privacy.keys import load_keys
+from dagster_project.privacy.pseudonyms import create_pseudonym_table, install_keys, refresh_customer_pseudonyms
 
 from kpi_reference import invoke_dbt
 
@@ -347,6 +350,10 @@ def build_raw_warehouse(path: Path, data: dict[str, list[dict]] | None = None) -
         create_raw_tables(con)
         for entity in ENTITIES:
             insert_rows(con, entity, data.get(entity.name, []))
+        # Ingestion's keyed pseudonyms of e-mails and phones (dagster_project/privacy).
+        create_pseudonym_table(con)
+        install_keys(con, load_keys())
+        refresh_customer_pseudonyms(con, load_keys())
     finally:
         con.close()
 
@@ -524,6 +531,12 @@ def test_dim_customer_hides_personal_data(built_warehouse: Path) -> None:
     assert not columns & {"full_name", "email", "phone", "birth_date"}
     values = json.dumps(query(built_warehouse, "select * from marts.dim_customer"), default=str)
     assert "ann@example.com" not in values and "Ann Lee" not in values
+    # E-mail only as the keyed pseudonym computed at ingestion, on every version of the customer.
+    pseudonym = load_keys().current.pseudonym("ann@example.com")
+    assert hashlib.md5(b"ann@example.com").hexdigest() not in values
+    assert set(query(built_warehouse, "select email_hash from marts.dim_customer where customer_id = 'C1'")) == {
+        (pseudonym,)
+    }
 
 
 def test_every_model_and_column_is_documented(built_warehouse: Path) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import settings
+from dagster_project import privacy, settings
 from dagster_project.contract import ENTITIES, SEED_DEFAULTS, Entity
 from dagster_project.ingestion.files import ContractError, DeliveredFile, fingerprint, scan_entity
 from dagster_project.ingestion.mapping import (
@@ -271,6 +271,8 @@ def _ingest(
                     report.files.extend(_load_batch(con, entity, [one], rules))
                 except (duckdb.Error, UnicodeDecodeError) as single_error:
                     report.errors.append(_describe(single_error, one[0].delivered.source_label))
+    # Pseudonyms of new customer rows, the erasure register, retention: see dagster_project/privacy.
+    privacy.after_load(con, entity)
 
 
 def _describe(error: Exception, label: str) -> str:

@@ -8,6 +8,7 @@ import duckdb
 
 from dagster_project import settings
 from dagster_project.contract import ENTITIES, Entity
+from dagster_project.privacy.pseudonyms import create_pseudonym_table
 
 RAW_SCHEMA = "raw"
 METADATA_COLUMNS = {
@@ -106,6 +107,7 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         for column in entity.columns:
             if column.name not in existing:
                 con.execute(f'alter table {RAW_SCHEMA}.{entity.name} add column "{column.name}" {column.duckdb_type}')
+    create_pseudonym_table(con)  # keyed pseudonyms of e-mails and phones (dagster_project/privacy)
     refresh_entity_delivery(con)
 
 

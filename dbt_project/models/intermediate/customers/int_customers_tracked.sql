@@ -1,5 +1,6 @@
--- The CRM customer attributes the snapshot tracks, without personal data in clear:
--- e-mail and phone are hashed (for matching), names and birth dates are dropped.
+-- The CRM customer attributes the snapshot tracks, without personal data: no names, birth dates,
+-- e-mails or phones, not even pseudonymised (a snapshot keeps history that a key rotation or an
+-- erasure would otherwise have to rewrite; dim_customer joins the current pseudonyms instead).
 with
 
 customers as (
@@ -12,8 +13,6 @@ final as (
 
     select
         customer_id,
-        {{ dbt.hash('lower(trim(email))') }} as email_hash,
-        {{ dbt.hash('trim(phone)') }} as phone_hash,
         gender,
         city,
         region,

@@ -1,11 +1,18 @@
 -- Customers with the history of their CRM attributes (type 2, from the snapshot of CRM customers):
 -- one row per customer version. Facts point at the version valid when their event happened; the
--- first version also covers events before it was recorded. No personal data in clear.
+-- first version also covers events before it was recorded. No personal data in clear: e-mail and
+-- phone only as the keyed pseudonyms of the customer's current record, on every version.
 with
 
 snapshot as (
 
     select * from {{ ref('snap_crm__customers') }}
+
+),
+
+pseudonyms as (
+
+    select * from {{ ref('stg_crm__customer_pseudonyms') }}
 
 ),
 
@@ -38,8 +45,8 @@ final as (
         {{ surrogate_key(['versions.customer_id', 'versions.dbt_valid_from']) }} as customer_key,
         versions.customer_id,
         versions.version_number,
-        versions.email_hash,
-        versions.phone_hash,
+        pseudonyms.email_pseudonym as email_hash,
+        pseudonyms.phone_pseudonym as phone_hash,
         versions.gender,
         versions.city,
         coalesce(versions.region, 'unknown') as region,
@@ -64,6 +71,8 @@ final as (
     from versions
     inner join current_versions
         on versions.customer_id = current_versions.customer_id
+    left join pseudonyms
+        on versions.customer_id = pseudonyms.customer_id
 
 )
 

@@ -1,14 +1,12 @@
+-- No personal data: names, e-mails, phones and birth dates stay in raw (e-mails and phones reach
+-- the marts only as the keyed pseudonyms of stg_crm__customer_pseudonyms; see SECURITY.md).
 with
 
 source as (
 
     select
         customer_id,
-        full_name,
-        email,
-        phone,
         gender,
-        birth_date,
         city,
         region,
         segment,
@@ -27,11 +25,7 @@ typed as (
 
     select
         nullif(trim(cast(customer_id as {{ dbt.type_string() }})), '') as customer_id,
-        cast(full_name as {{ dbt.type_string() }}) as full_name,
-        cast(email as {{ dbt.type_string() }}) as email,
-        cast(phone as {{ dbt.type_string() }}) as phone,
         {{ clean_enum('gender') }} as gender,
-        cast(birth_date as date) as birth_date,
         cast(city as {{ dbt.type_string() }}) as city,
         {{ clean_enum('region') }} as region,
         {{ clean_enum('segment') }} as segment,
@@ -53,11 +47,7 @@ final as (
 
     select
         customer_id,
-        full_name,
-        email,
-        phone,
         gender,
-        birth_date,
         city,
         region,
         segment,

@@ -1,10 +1,10 @@
+-- No personal data: employees' names stay in raw (no model needs them).
 with
 
 source as (
 
     select
         employee_id,
-        full_name,
         role,
         team,
         store_id,
@@ -20,7 +20,6 @@ typed as (
 
     select
         nullif(trim(cast(employee_id as {{ dbt.type_string() }})), '') as employee_id,
-        cast(full_name as {{ dbt.type_string() }}) as full_name,
         {{ clean_enum('role') }} as role,
         {{ clean_enum('team') }} as team,
         nullif(trim(cast(store_id as {{ dbt.type_string() }})), '') as store_id,
@@ -39,7 +38,6 @@ final as (
 
     select
         employee_id,
-        full_name,
         role,
         team,
         store_id,
