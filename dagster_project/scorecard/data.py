@@ -61,6 +61,8 @@ class KpiMonth:
     amber_tolerance: float | None
     unit: str | None
     sample_size: int | None
+    null_reason: str | None = None  # why actual is NULL (e.g. "not delivered: tickets")
+    min_sample_size: int | None = None  # below it the status is insufficient_sample
 
 
 @dataclass(frozen=True)
@@ -163,20 +165,29 @@ def _publication(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, str |
     return (row[0], row[1]) if row else (None, None)
 
 
-def choose_month(months: list[date], as_of: datetime) -> tuple[date, bool]:
+def choose_month(months: list[date], as_of: datetime, data_complete_until: date | None = None) -> tuple[date, bool]:
     """The latest complete month: the latest month with rows whose end (the first instant of the next
-    month) is at or before `as_of`. When no month is complete yet, the latest month (flagged partial)."""
-    complete = [m for m in months if datetime.combine(add_months(m, 1), datetime.min.time()) <= as_of]
+    month) is at or before `as_of` and, when given, not after `data_complete_until` (the latest month
+    every delivered source's data covers to its last day). When no month is complete yet, the latest
+    month (flagged partial)."""
+    complete = [
+        m
+        for m in months
+        if datetime.combine(add_months(m, 1), datetime.min.time()) <= as_of
+        and (data_complete_until is None or m <= data_complete_until)
+    ]
     if complete:
         return max(complete), True
     return max(months), False
 
 
 def _read_history(con: duckdb.DuckDBPyConnection, last: date) -> dict[str, list[KpiMonth]]:
+    columns = _columns(con, "scorecard_monthly")
+    optional = ", ".join(c if c in columns else "null" for c in ("null_reason", "min_sample_size"))
     rows = con.execute(
         f"""
         select month_start_date, kpi, actual, target, variance, status, direction, amber_tolerance, unit,
-               sample_size
+               sample_size, {optional}
         from {MART_SCHEMA}.scorecard_monthly
         where month_start_date <= ?
         order by kpi, month_start_date
@@ -197,6 +208,8 @@ def _read_history(con: duckdb.DuckDBPyConnection, last: date) -> dict[str, list[
                 amber_tolerance=_num(r[7]),
                 unit=r[8],
                 sample_size=None if r[9] is None else int(r[9]),
+                null_reason=r[10],
+                min_sample_size=None if r[11] is None else int(r[11]),
             )
         )
     return history
@@ -278,6 +291,17 @@ def _read_priorities(
     return priorities, quarter
 
 
+def _data_complete_until(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest month complete in every delivered event source (marts.data_completeness): a
+    delivery that ends mid-month leaves that month partial."""
+    value = con.execute(
+        f"select min(latest_complete_month_start_date) from {MART_SCHEMA}.data_completeness where is_delivered"
+    ).fetchone()[0]
+    if isinstance(value, datetime):
+        value = value.date()
+    return value
+
+
 def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> int:
     return int(con.execute(f"select count(*) from {MART_SCHEMA}.{table} where {where}").fetchone()[0])
 
@@ -333,7 +357,8 @@ def load_scorecard_data(
             is_complete = True
         else:
             reference = as_of or published_at or datetime.now(UTC).replace(tzinfo=None)
-            month, is_complete = choose_month(months, reference)
+            complete_until = _data_complete_until(con) if "data_completeness" in marts else None
+            month, is_complete = choose_month(months, reference, complete_until)
         history = _read_history(con, month)
         slices = _read_slices(con, month)
         priorities, quarter = (None, None)

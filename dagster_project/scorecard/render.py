@@ -31,6 +31,7 @@ STATUS_TEXT = {
     "amber": "Amber · within tolerance",
     "red": "Red · off target",
     "no_data": "No data",
+    "insufficient_sample": "Insufficient sample",
 }
 # Font stack: Latin first, then CJK faces (Noto Sans CJK from Debian's fonts-noto-cjk, then the
 # usual Windows/macOS faces), so Chinese text in the data renders wherever the page is opened.
@@ -146,6 +147,12 @@ def _card(data: ScorecardData, kpi: str, label: str, description: str) -> str:
     sample = (
         "" if row.sample_size is None else f'<tr><td>Sample size</td><td class="num">n = {row.sample_size:,}</td></tr>'
     )
+    if status == "insufficient_sample" and row.min_sample_size is not None:
+        sample += f'<tr><td>Minimum sample</td><td class="num kpi-min-sample">n = {row.min_sample_size:,}</td></tr>'
+    if row.actual is None and row.null_reason:
+        # why there is no number: an input the deployment does not deliver, or an empty month
+        sample += f'<tr><td colspan="2" class="kpi-null-reason">{escape(row.null_reason)}</td></tr>'
+
     return (
         f'<section class="card status-{status}" data-kpi="{kpi}">'
         f'<h3><span>{escape(label)}</span><span class="badge status-{status}" data-status="{status}">'

@@ -48,7 +48,7 @@ joined as (
         responses.customer_id,
         responses.submitted_at,
         responses.month_start_date,
-        cast({{ dbt.date_trunc('quarter', 'responses.submitted_at') }} as date)
+        cast({{ dbt.date_trunc('quarter', to_reporting_time('responses.submitted_at')) }} as date)
             as quarter_start_date,
         responses.segment,
         responses.region,
