@@ -85,6 +85,7 @@ class DriverPriority:
     importance_rank: int | None
     performance_index: float | None
     sample_size: int | None
+    item_text: str | None = None  # the questionnaire statement, for an item driver
 
 
 @dataclass
@@ -108,6 +109,7 @@ class ScorecardData:
     slices: list[SliceValue]
     priorities: list[DriverPriority] | None  # None: the key-driver mart is not published
     priorities_quarter: date | None
+    priorities_note: str | None  # why there are no priorities (e.g. the outcome was not delivered)
     queues: dict[str, QueueSizes | None]  # mart -> sizes, None when not published
     marts: set[str]
 
@@ -238,10 +240,11 @@ PRIORITY_COLUMNS = {"quarter_start_date", "segment", "outcome", "driver", "impor
 
 def _read_priorities(
     con: duckdb.DuckDBPyConnection, month: date, limit: int = 5
-) -> tuple[list[DriverPriority], date | None]:
+) -> tuple[list[DriverPriority], date | None, str | None]:
     """Drivers in the `priority` quadrant (high importance, low performance) of the latest quarter that
     is complete by the end of the scorecard month and has importance results, all customers, most
-    important first."""
+    important first: questionnaire items when the mart has item drivers (what a manager can act on),
+    else every driver. Without any, the mart's not_run_reason of the latest such quarter says why."""
     columns = _columns(con, "driver_importance_quarterly")
     missing = PRIORITY_COLUMNS - columns
     if missing:
@@ -251,27 +254,51 @@ def _read_priorities(
         )
 
     def optional(column: str) -> str:
-        return column if column in columns else "null"
+        return f"d.{column}" if column in columns else "null"
 
+    items_only = (
+        "driver_group" in columns
+        and con.execute(
+            f"select count(*) from {MART_SCHEMA}.driver_importance_quarterly where driver_group = 'item'"
+        ).fetchone()[0]
+        > 0
+    )
+    group_filter = "and driver_group = 'item'" if items_only else ""
     quarter = con.execute(
         f"""
         select max(quarter_start_date) from {MART_SCHEMA}.driver_importance_quarterly
-        where segment = '{ALL}' and importance is not null and quarter_start_date <= ?
+        where segment = '{ALL}' and importance is not null and quarter_start_date <= ? {group_filter}
         """,
         [add_months(month, -2)],
     ).fetchone()[0]
     if quarter is None:
-        return [], None
+        note = None
+        if "not_run_reason" in columns:
+            found = con.execute(
+                f"""
+                select not_run_reason, count(*) from {MART_SCHEMA}.driver_importance_quarterly
+                where segment = '{ALL}' and not_run_reason is not null and quarter_start_date <= ? {group_filter}
+                group by not_run_reason order by count(*) desc, not_run_reason limit 1
+                """,
+                [add_months(month, -2)],
+            ).fetchone()
+            note = found[0] if found else None
+        return [], None, note
     if isinstance(quarter, datetime):
         quarter = quarter.date()
+    item_text = "null"
+    join = ""
+    if items_only and "item_text" in _columns(con, "dim_survey_item"):
+        item_text = "items.item_text"
+        join = f"left join {MART_SCHEMA}.dim_survey_item as items on items.item_code = d.driver"
     rows = con.execute(
         f"""
-        select outcome, driver, {optional("driver_group")}, importance, {optional("importance_rank")},
-               {optional("performance_index")}, {optional("sample_size")}
-        from {MART_SCHEMA}.driver_importance_quarterly
-        where segment = '{ALL}' and quadrant = 'priority' and importance is not null
-          and cast(quarter_start_date as date) = ?
-        order by importance desc, outcome, driver
+        select d.outcome, d.driver, {optional("driver_group")}, d.importance, {optional("importance_rank")},
+               {optional("performance_index")}, {optional("sample_size")}, {item_text}
+        from {MART_SCHEMA}.driver_importance_quarterly as d {join}
+        where d.segment = '{ALL}' and d.quadrant = 'priority' and d.importance is not null
+          and cast(d.quarter_start_date as date) = ? {group_filter.replace("driver_group", "d.driver_group")}
+        order by d.importance desc, d.outcome, d.driver
         limit {int(limit)}
         """,
         [quarter],
@@ -285,10 +312,11 @@ def _read_priorities(
             importance_rank=None if r[4] is None else int(r[4]),
             performance_index=_num(r[5]),
             sample_size=None if r[6] is None else int(r[6]),
+            item_text=r[7],
         )
         for r in rows
     ]
-    return priorities, quarter
+    return priorities, quarter, None
 
 
 def _data_complete_until(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -361,9 +389,9 @@ def load_scorecard_data(
             month, is_complete = choose_month(months, reference, complete_until)
         history = _read_history(con, month)
         slices = _read_slices(con, month)
-        priorities, quarter = (None, None)
+        priorities, quarter, priorities_note = (None, None, None)
         if "driver_importance_quarterly" in marts:
-            priorities, quarter = _read_priorities(con, month)
+            priorities, quarter, priorities_note = _read_priorities(con, month)
         queues: dict[str, QueueSizes | None] = {
             "customer_risk": _read_risk_queue(con) if "customer_risk" in marts else None,
             "followup_queue": _read_followup_queue(con) if "followup_queue" in marts else None,
@@ -378,6 +406,7 @@ def load_scorecard_data(
         slices=slices,
         priorities=priorities,
         priorities_quarter=quarter,
+        priorities_note=priorities_note,
         queues=queues,
         marts=marts,
     )
