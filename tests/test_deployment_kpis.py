@@ -343,3 +343,68 @@ def test_scorecard_priorities_name_items(passenger, tmp_path):
     for p in priorities:
         assert f'data-driver="{p.driver}"' in page
         assert f"How do you rate {p.driver.lower()}?" in page  # the item's statement from the seed
+
+
+# ------------------------------------------------------------------------------- reporting time zone
+
+BOUNDARY_RESPONSES = [  # (response, submitted at UTC, likelihood to recommend)
+    ("Z1", "2024-01-15T12:00:00Z", 8),  # January everywhere
+    ("Z2", "2024-01-31T17:00:00Z", 10),  # Shanghai 1 Feb 01:00; Sao Paulo 31 Jan 14:00
+    ("Z3", "2024-02-01T01:00:00Z", 10),  # Shanghai 1 Feb 09:00; Sao Paulo 31 Jan 22:00
+    ("Z4", "2024-02-29T20:00:00Z", 0),  # Shanghai 1 Mar 04:00; Sao Paulo 29 Feb 17:00
+    ("Z5", "2024-03-01T02:30:00Z", 9),  # Shanghai 1 Mar 10:30; Sao Paulo 29 Feb 23:30
+]
+# NPS by month, worked out by hand from the local times above (passive 8, promoters 9-10, detractor 0)
+EXPECTED_NPS = {
+    "UTC": {JAN: (50.0, 2), FEB: (0.0, 2), MAR: (100.0, 1)},  # Z1 Z2 | Z3 Z4 | Z5
+    "Asia/Shanghai": {JAN: (0.0, 1), FEB: (100.0, 2), MAR: (0.0, 2)},  # Z1 | Z2 Z3 | Z4 Z5
+    "America/Sao_Paulo": {JAN: (66.6667, 3), FEB: (0.0, 2)},  # Z1 Z2 Z3 | Z4 Z5 (no March)
+}
+
+
+@pytest.fixture(scope="module", params=["Asia/Shanghai", "America/Sao_Paulo"])
+def zoned(request, tmp_path_factory):
+    zone = request.param
+    root = tmp_path_factory.mktemp(zone.replace("/", "_"))
+    rows = [
+        {"response_id": r, "survey_id": "S", "submitted_at": at, "channel": "web", "likelihood_to_recommend": nps}
+        for r, at, nps in BOUNDARY_RESPONSES
+    ]
+    fx.write_landing(root / "landing", "survey_responses", rows)
+    columns = ["response_id", "survey_id", "submitted_at", "channel", "likelihood_to_recommend"]
+    built = fx.build(root, root / "landing", {"survey_responses": columns}, dbt_vars={"reporting_time_zone": zone})
+    assert built.ingest_errors == [], built.ingest_errors
+    assert built.dbt.success, "\n".join(built.dbt.failures)
+    return zone, built
+
+
+def test_months_are_cut_in_the_reporting_time_zone(zoned):
+    zone, built = zoned
+    nps = fx.all_up(built, "nps")
+    assert {m: (r["value"], r["sample_size"]) for m, r in nps.items()} == EXPECTED_NPS[zone]
+    con = ref.open_warehouse(built)
+    try:
+        reference = ref.compute_from_warehouse(con, ref.seed_dirs(), zone)
+        utc = ref.compute_from_warehouse(con, ref.seed_dirs())
+        days = dict(con.execute("select response_id, submitted_date from marts.fct_survey_responses").fetchall())
+    finally:
+        con.close()
+    assert not ref.compare_kpi(ref.read_table(built, "marts.kpi_monthly"), reference, "nps")
+    # the reference itself follows the zone (and differs from UTC on these responses)
+    reference_nps = reference[(reference["kpi"] == "nps") & (reference["channel"] == ref.ALL)]
+    assert {r["month_start_date"]: r["value"] for r in reference_nps.to_dict("records")} == pytest.approx(
+        {m: v for m, (v, _) in EXPECTED_NPS[zone].items()}, abs=1e-4
+    )
+    assert set(utc.loc[utc["kpi"] == "nps", "month_start_date"]) == set(EXPECTED_NPS["UTC"])
+    # days too: Z2 is on 1 February in Shanghai, Z5 on 29 February in Sao Paulo
+    if zone == "Asia/Shanghai":
+        assert (days["Z2"], days["Z5"]) == (date(2024, 2, 1), date(2024, 3, 1))
+    else:
+        assert (days["Z2"], days["Z5"]) == (date(2024, 1, 31), date(2024, 2, 29))
+
+
+def test_utc_is_the_default_reporting_time_zone(register):
+    """Without the var, months are UTC months (the register's months are the UTC ones above)."""
+    assert set(fx.all_up(register, "complaint_volume")) == {JAN, FEB, MAR}
+    compiled = (register.target_path / "compiled").rglob("int_months.sql")
+    assert all("timezone(" not in p.read_text() for p in compiled), "UTC emits no conversion"
