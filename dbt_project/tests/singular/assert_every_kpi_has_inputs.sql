@@ -1,6 +1,6 @@
--- Every KPI of kpi_monthly matches a row of the seed kpi_inputs (so it can say when its inputs are
--- not delivered); a KPI added without its inputs fails here. In Dagster it is a check of kpi_monthly
--- (it reads a model and a seed).
+-- Every KPI of kpi_monthly matches a row of the seed kpi_inputs (so it can say when its inputs
+-- are not delivered); a KPI added without its inputs fails here. In Dagster it is a check of
+-- kpi_monthly (it reads a model and a seed).
 {{ config(meta={'dagster': {'ref': {'name': 'kpi_monthly'}}}) }}
 
 with
