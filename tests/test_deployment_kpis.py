@@ -408,3 +408,44 @@ def test_utc_is_the_default_reporting_time_zone(register):
     assert set(fx.all_up(register, "complaint_volume")) == {JAN, FEB, MAR}
     compiled = (register.target_path / "compiled").rglob("int_months.sql")
     assert all("timezone(" not in p.read_text() for p in compiled), "UTC emits no conversion"
+
+
+# ----------------------------------------------------------------------- follow-ups as their own entity
+
+
+def test_a_recorded_follow_up_closes_the_loop_without_a_ticket(tmp_path):
+    """An NPS-only programme records follow-up calls in the followups entity, not as tickets: a
+    detractor called back within 48 hours leaves the follow-up queue; one not called back stays."""
+    root = tmp_path / "closed_loop"
+    responses = [
+        {"response_id": "R1", "survey_id": "S", "customer_id": "C1", "submitted_at": "2024-01-10T10:00:00Z",
+         "likelihood_to_recommend": 2},  # called back 23 hours later (by response id)
+        {"response_id": "R2", "survey_id": "S", "customer_id": "C2", "submitted_at": "2024-01-12T10:00:00Z",
+         "likelihood_to_recommend": 3},  # never called back
+        {"response_id": "R3", "survey_id": "S", "customer_id": "C3", "submitted_at": "2024-01-20T10:00:00Z",
+         "likelihood_to_recommend": 10},
+    ]  # fmt: skip
+    fx.write_landing(root / "landing", "survey_responses", responses)
+
+    def record_followups(con):
+        # the followups entity of the ingestion branch (survey/followups), as it lands in raw
+        con.execute(
+            "create table raw.followups (followup_id varchar, response_id varchar, customer_id varchar,"
+            " ticket_id varchar, followed_up_at timestamp, channel varchar, employee_id varchar, outcome varchar,"
+            " _source_file varchar, _row_number bigint, _loaded_at timestamp, _extra json)"
+        )
+        con.execute(
+            "insert into raw.followups values ('F1', 'R1', null, null, timestamp '2024-01-11 09:00:00', 'phone',"
+            " 'E1', 'apologised', 'f.csv', 1, now()::timestamp, null)"
+        )
+
+    built = fx.build(
+        root,
+        root / "landing",
+        {"survey_responses": ["response_id", "survey_id", "customer_id", "submitted_at", "likelihood_to_recommend"]},
+        after_ingest=record_followups,
+    )
+    assert built.dbt.success, "\n".join(built.dbt.failures)
+    queue = fx.query(built, "select response_id, followup_status from marts.followup_queue order by 1")
+    # (without the followups entity R1 would be overdue as well)
+    assert [(r["response_id"], r["followup_status"]) for r in queue] == [("R2", "overdue")]

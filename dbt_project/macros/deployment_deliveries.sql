@@ -90,3 +90,34 @@
         {%- endfor %}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Rows of raw.followups (an optional entity), or none when the table does not exist. -#}
+{% macro followup_rows(followups) -%}
+    {%- if relation_exists(followups) -%}
+        select
+            followup_id,
+            response_id,
+            customer_id,
+            ticket_id,
+            followed_up_at,
+            channel,
+            employee_id,
+            outcome,
+            _loaded_at,
+            _row_number
+        from {{ followups }}
+    {%- else -%}
+        select
+            cast(null as {{ dbt.type_string() }}) as followup_id,
+            cast(null as {{ dbt.type_string() }}) as response_id,
+            cast(null as {{ dbt.type_string() }}) as customer_id,
+            cast(null as {{ dbt.type_string() }}) as ticket_id,
+            cast(null as {{ dbt.type_timestamp() }}) as followed_up_at,
+            cast(null as {{ dbt.type_string() }}) as channel,
+            cast(null as {{ dbt.type_string() }}) as employee_id,
+            cast(null as {{ dbt.type_string() }}) as outcome,
+            cast(null as {{ dbt.type_timestamp() }}) as _loaded_at,
+            cast(null as {{ dbt.type_bigint() }}) as _row_number
+        where 1 = 0
+    {%- endif -%}
+{%- endmacro %}
