@@ -5,7 +5,7 @@ then `apply_delivery_interface` adds what ingestion records for a deployment (th
 with the ingestion side, docs in DEPLOY_INTERFACE): `raw.entity_delivery`, `raw.delivered_columns`
 and the new optional contract columns (tickets.company_response_at, tickets.sla_met,
 survey_responses.is_satisfied), filled from the columns the files carried beyond the contract
-(`_extra`). Then dbt builds seeds and models, with an optional seeds folder (CSAT_SEEDS_DIR) and
+(`_extra`). Then dbt builds seeds and models, with an optional seeds folder (CSAT_DBT_SEED_PATH) and
 dbt vars (reporting_time_zone).
 """
 
@@ -134,18 +134,18 @@ def build(
     args = ["build", "--resource-type", "seed", "--resource-type", "snapshot", "--resource-type", "model"]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    saved = os.environ.get("CSAT_SEEDS_DIR")
+    saved = os.environ.get("CSAT_DBT_SEED_PATH")
     if seeds_dir is not None:
         # relative to dbt_project/: dbt writes each seed's SQL to target/run/<seed path>, which for an
         # absolute seed path is the seed file itself
-        os.environ["CSAT_SEEDS_DIR"] = os.path.relpath(seeds_dir, ref.DBT_PROJECT_DIR)
+        os.environ["CSAT_DBT_SEED_PATH"] = os.path.relpath(seeds_dir, ref.DBT_PROJECT_DIR)
     try:
         dbt = ref.run_dbt(args, warehouse_path=warehouse_path, work_dir=root / "dbt")
     finally:
         if saved is None:
-            os.environ.pop("CSAT_SEEDS_DIR", None)
+            os.environ.pop("CSAT_DBT_SEED_PATH", None)
         else:
-            os.environ["CSAT_SEEDS_DIR"] = saved
+            os.environ["CSAT_DBT_SEED_PATH"] = saved
     return ref.BuiltWarehouse(root, landing, warehouse_path, root / "dbt" / "target", errors, dbt)
 
 

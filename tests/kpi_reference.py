@@ -989,13 +989,13 @@ def project_seed_paths(project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
 
 
 def seed_dirs(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
-    """The seeds folder of the environment (CSAT_SEEDS_DIR), the dbt project's seed folders (from
+    """The seeds folder of the environment (CSAT_DBT_SEED_PATH), the dbt project's seed folders (from
     dbt_project.yml, templated entries left out), then the repository's seeds/."""
     import os
 
     dirs = [(project_dir / p).resolve() for p in project_seed_paths(project_dir) if "{{" not in p]
-    if os.environ.get("CSAT_SEEDS_DIR"):
-        dirs.insert(0, (project_dir / os.environ["CSAT_SEEDS_DIR"]).resolve())
+    if os.environ.get("CSAT_DBT_SEED_PATH"):
+        dirs.insert(0, (project_dir / os.environ["CSAT_DBT_SEED_PATH"]).resolve())
     dirs.append(REPO_ROOT / "seeds")
     return dirs
 

@@ -97,10 +97,19 @@ dbt_project.prepare_if_dev()
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # dbt's profile reads the warehouse path from the environment; point it at this run's warehouse.
     os.environ["CSAT_WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
+    # and at the deployment's seeds, relative to the project (dbt_project.yml says why).
+    os.environ["CSAT_DBT_SEED_PATH"] = dbt_seed_path()
     try:
         yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context).stream()
     finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
         prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
+
+
+def dbt_seed_path() -> str:
+    """The deployment's seeds folder as dbt's seed path: relative to the dbt project."""
+    from dagster_project.deployment import load_deployment
+
+    return os.path.relpath(load_deployment().seeds_dir, DBT_PROJECT_DIR)
 
 
 def dbt_vars() -> dict[str, str]:

@@ -293,6 +293,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def time_zone_of_months() -> str:
+    """The deployment's reporting time zone, in which the marts cut months."""
+    from dagster_project.deployment import load_deployment
+
+    return load_deployment().reporting_time_zone
+
+
 def fetch_batch(con: duckdb.DuckDBPyConnection, batch: BatchSpec, parameters: dict[str, Any]):
     """The batch as a pandas DataFrame (one DuckDB query, no row loops)."""
     return con.execute(batch.sql(), batch.parameters(parameters)).df()
@@ -321,7 +328,8 @@ def validate_suite(
     context = gx_context(quality_dir)
     now = now or utc_now()
     run_started_at = run_started_at or now
-    parameters = {"now": now, "run_started_at": run_started_at}
+    # Months are cut in the reporting time zone, as the marts cut them ($reporting_time_zone).
+    parameters = {"now": now, "run_started_at": run_started_at, "reporting_time_zone": time_zone_of_months()}
     gx_parameters = {"now": pd.Timestamp(now), "run_started_at": pd.Timestamp(run_started_at)}
     run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=now.replace(tzinfo=UTC))
     outcome = SuiteOutcome(suite=suite.name)
