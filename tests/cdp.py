@@ -113,7 +113,8 @@ class Browser:
                 raise BrowserError(f"timed out waiting for: {expression[:300]}")
             time.sleep(interval)
 
-    def screenshot(self, path: Path, full_page: bool = True) -> Path:
+    def screenshot(self, path: Path, full_page: bool = False) -> Path:
+        """The viewport (size it to the page); captureBeyondViewport came out blank on Superset."""
         params = {"format": "png", "captureBeyondViewport": full_page}
         path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", params)["data"]))
         return path
