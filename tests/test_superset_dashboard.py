@@ -218,8 +218,7 @@ def sql_lab(client: launcher.Client, database_id: int, sql: str) -> tuple[bool, 
 
 
 def database_id(client: launcher.Client, name: str) -> int:
-    query = json.dumps({"filters": [{"col": "database_name", "opr": "eq", "value": name}]})
-    [row] = client.call("GET", f"/api/v1/database/?q={query}")["result"]
+    [row] = [r for r in client.call("GET", "/api/v1/database/")["result"] if r["database_name"] == name]
     return row["id"]
 
 
