@@ -27,7 +27,7 @@ class BrowserError(RuntimeError):
 class Browser:
     def __init__(self, width: int = 1400, height: int = 3000):
         self.width, self.height = width, height
-        self._profile = tempfile.TemporaryDirectory(prefix="csat-cdp-")
+        self._profile = tempfile.TemporaryDirectory(prefix="csat-cdp-", ignore_cleanup_errors=True)
         self._next_id = 0
 
     def __enter__(self) -> Browser:
