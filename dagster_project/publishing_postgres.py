@@ -105,16 +105,15 @@ def _source_tables(con: duckdb.DuckDBPyConnection, marts: Sequence[str] | None) 
     """(schema, table) pairs to publish: the marts (all, or `marts`) and the publication record."""
     rows = con.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where (table_schema = ? or (table_schema = 'main' and table_name = ?)) and table_type = 'BASE TABLE' "
-        "order by table_schema <> ?, table_name",
-        [SOURCE_SCHEMA, PUBLICATION_TABLE, SOURCE_SCHEMA],
+        "where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+        [SOURCE_SCHEMA],
     ).fetchall()
     available = {name for schema, name in rows if schema == SOURCE_SCHEMA}
     if marts is not None:
         missing = sorted(set(marts) - available)
         if missing:
             raise PostgresPublicationError(f"marts missing from the published copy: {', '.join(missing)}")
-        rows = [(s, t) for s, t in rows if s != SOURCE_SCHEMA or t in set(marts)]
+        rows = [(s, t) for s, t in rows if t in set(marts) or t == PUBLICATION_TABLE]
     return rows
 
 

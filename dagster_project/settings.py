@@ -210,3 +210,25 @@ def declared_encodings() -> dict[str, str]:
             raise ValueError(f"CSAT_FILE_ENCODINGS: unknown encoding {encoding.strip()!r}") from None
         declared[entity_name.strip()] = codec
     return declared
+
+
+def superset_home() -> Path:
+    """Superset's own state for scripts/superset.sh (metadata database, secret key, admin password): git-ignored."""
+    return Path(os.environ.get("CSAT_SUPERSET_HOME", ".superset")).resolve()
+
+
+def superset_venv_cache() -> Path:
+    """Where the Superset virtual environment is built, one per lock-file hash (outside the repository)."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "csat-superset"
+    return Path(os.environ.get("CSAT_SUPERSET_VENV_CACHE", default)).resolve()
+
+
+def superset_admin() -> tuple[str, str | None]:
+    """Superset admin user and password from the environment; no password: one is generated and kept in
+    the Superset home (printed once)."""
+    return os.environ.get("CSAT_SUPERSET_ADMIN_USER", "admin"), os.environ.get("CSAT_SUPERSET_ADMIN_PASSWORD") or None
+
+
+def superset_port() -> int:
+    """Port of Superset on 127.0.0.1 for scripts/superset.sh."""
+    return int(os.environ.get("CSAT_SUPERSET_PORT", "8088"))

@@ -27,6 +27,11 @@ HEADER = """# Marts: grain and columns
 Every table of the `marts` schema, as BI tools see it in the published copy
 (`data/published/csat.duckdb`, schema `marts`; `data/published/parquet/<mart>.parquet`).
 Grain = the columns that identify a row (from the model's uniqueness tests).
+
+Beside the marts, `marts.publication` (every target: DuckDB copy, Parquet `publication.parquet`,
+PostgreSQL) records the publication, one row per mart: `published_at` (UTC), `dagster_run_id`,
+`mart`, `row_count` and `source_warehouse` (the working warehouse's file name, no server path).
+For the headline KPIs of the latest complete month use `scorecard_latest` (no date filter needed).
 """
 
 

@@ -113,6 +113,7 @@ def test_values_and_types_survive(published, postgres_url, schema):
     assert rows[1][6] == {"a": 1}
     assert query(postgres_url, f'select note from "{schema}".dim_store limit 1') == [('Quote "x", comma',)]
     assert query(postgres_url, f'select distinct dagster_run_id from "{schema}".publication') == [("run-1",)]
+    assert query(postgres_url, f'select distinct source_warehouse from "{schema}".publication') == [("working.duckdb",)]
     assert schemas_like(postgres_url, schema) == [schema], "no loading or old schema left behind"
 
 

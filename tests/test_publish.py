@@ -54,6 +54,11 @@ def test_publishes_a_read_only_copy_with_parquet_and_publication_record(working,
         assert con.execute("select value from marts.kpi_monthly").fetchall() == [(10.0,)]
         assert con.execute(f"select count(*) from '{out / 'parquet' / 'dim_store.parquet'}'").fetchone()[0] == 3
         assert con.execute(f"select count(*) from '{out / 'parquet' / 'publication.parquet'}'").fetchone()[0] == 2
+        # the record sits with the marts (the one schema BI users see) and names no server path
+        tables = con.execute("select table_schema, table_name from information_schema.tables order by 1, 2").fetchall()
+        assert ("marts", "publication") in tables and ("main", "publication") not in tables
+        sources = {r[0] for r in con.execute("select source_warehouse from marts.publication").fetchall()}
+        assert sources == {working.name} and "/" not in working.name
     [(published_at, run_id, mart, rows), _] = read_publication(out)
     assert (run_id, mart, rows) == ("run-1", "dim_store", 3) and published_at is not None
     assert not (os.stat(out / DATABASE_FILE).st_mode & 0o222), "the published file is read-only"

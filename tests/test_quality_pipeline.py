@@ -159,7 +159,7 @@ def test_clean_run_publishes_the_working_marts(baseline):
             r[0]
             for r in con.execute(
                 "select table_name from information_schema.tables"
-                " where table_catalog = 'csat' and table_schema = 'marts'"
+                " where table_catalog = 'csat' and table_schema = 'marts' and table_name <> 'publication'"
             ).fetchall()
         ]
         assert "kpi_monthly" in published_marts and "scorecard_monthly" in published_marts
@@ -175,9 +175,9 @@ def test_clean_run_publishes_the_working_marts(baseline):
                 con.execute(f"select count(*) from '{parquet}'").fetchone()[0]
                 == con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
             )
-        runs = con.execute("select distinct dagster_run_id from publication").fetchall()
+        runs = con.execute("select distinct dagster_run_id from marts.publication").fetchall()
         assert runs == [(result.run_id,)]
-        assert con.execute("select count(*) from publication where published_at is null").fetchone()[0] == 0
+        assert con.execute("select count(*) from marts.publication where published_at is null").fetchone()[0] == 0
         # No personal data in clear in the published copy.
         personal = con.execute(
             "select table_name, column_name from information_schema.columns where table_catalog = 'csat' "
@@ -361,4 +361,4 @@ def test_new_clean_delivery_republishes_while_a_reader_holds_the_old_copy(baseli
     reader.close()
     with duckdb.connect(str(published_db(root)), read_only=True) as con:
         assert con.execute("select count(*) from marts.fct_survey_responses").fetchone()[0] == before + 5
-        assert con.execute("select distinct dagster_run_id from publication").fetchall() == [(result.run_id,)]
+        assert con.execute("select distinct dagster_run_id from marts.publication").fetchall() == [(result.run_id,)]

@@ -173,7 +173,7 @@ def sample_page(sample_published, tmp_path_factory) -> tuple[Path, dg.ExecuteInP
 def expected_month(database: Path) -> date:
     """The latest complete month at publication time, computed independently from the marts."""
     with duckdb.connect(str(database), read_only=True) as con:
-        published_at = con.execute("select max(published_at) from publication").fetchone()[0]
+        published_at = con.execute("select max(published_at) from marts.publication").fetchone()[0]
         first_of_month = date(published_at.year, published_at.month, 1)
         return con.execute(
             "select max(month_start_date) from marts.scorecard_monthly where month_start_date < ?", [first_of_month]

@@ -8,7 +8,7 @@ read-only keeps reading it (the rename swaps the directory entry; the old file l
 closed; the pipeline never opens the published file, so there are no lock conflicts).
 
 Layout (folder: env CSAT_PUBLISHED_DIR, default data/published):
-    csat.duckdb                  schema `marts` (one table per mart) + table `publication`
+    csat.duckdb                  schema `marts`: one table per mart + `marts.publication`
     parquet/<mart>.parquet       the same marts
     parquet/publication.parquet  when and from which Dagster run
 """
@@ -36,6 +36,9 @@ DATABASE_FILE = "csat.duckdb"
 PARQUET_DIR = "parquet"
 MART_SCHEMA = "marts"
 PUBLICATION_TABLE = "publication"
+# The publication record sits with the marts (BI tools list one schema); it names the working
+# warehouse by file name only: a server path means nothing to a BI user and says too much.
+PUBLICATION = f"{MART_SCHEMA}.{PUBLICATION_TABLE}"
 PERSONAL_COLUMNS = frozenset(c.name for e in ENTITIES for c in e.columns if c.personal)
 READ_ONLY_MODE = 0o444  # published files: readable by BI tools, written only by the pipeline's renames
 # Temporary names of a publication in progress: `.csat.duckdb.<run>-<pid>.tmp[.wal]`, `parquet/.tmp-<run>-<pid>/`.
@@ -150,7 +153,7 @@ def publish_marts(
                 con.execute(f"copy {target} to {_literal(str(tmp_parquet / f'{mart}.parquet'))} (format parquet)")
             con.execute(
                 f"""
-                create table {PUBLICATION_TABLE} (
+                create table {PUBLICATION} (
                     published_at timestamp not null,
                     dagster_run_id varchar not null,
                     mart varchar not null,
@@ -160,15 +163,11 @@ def publish_marts(
                 """
             )
             con.executemany(
-                f"insert into {PUBLICATION_TABLE} values (?, ?, ?, ?, ?)",
-                [
-                    [published_at, run_id, m, n, str(Path(warehouse_path).resolve())]
-                    for m, n in report.row_counts.items()
-                ],
+                f"insert into {PUBLICATION} values (?, ?, ?, ?, ?)",
+                [[published_at, run_id, m, n, Path(warehouse_path).name] for m, n in report.row_counts.items()],
             )
             con.execute(
-                f"copy {PUBLICATION_TABLE} to {_literal(str(tmp_parquet / f'{PUBLICATION_TABLE}.parquet'))} "
-                "(format parquet)"
+                f"copy {PUBLICATION} to {_literal(str(tmp_parquet / f'{PUBLICATION_TABLE}.parquet'))} (format parquet)"
             )
             con.execute("detach working")
             con.execute("checkpoint")
@@ -221,7 +220,7 @@ def read_publication(published_dir: str | Path) -> list[tuple]:
     """(published_at, dagster_run_id, mart, row_count) of the published copy, opened read-only."""
     with duckdb.connect(str(Path(published_dir) / DATABASE_FILE), read_only=True) as con:
         return con.execute(
-            f"select published_at, dagster_run_id, mart, row_count from {PUBLICATION_TABLE} order by mart"
+            f"select published_at, dagster_run_id, mart, row_count from {PUBLICATION} order by mart"
         ).fetchall()
 
 

@@ -63,6 +63,10 @@ class KpiMonth:
     sample_size: int | None
     null_reason: str | None = None  # why actual is NULL (e.g. "not delivered: tickets")
     min_sample_size: int | None = None  # below it the status is insufficient_sample
+    # computed in the mart (one home for the rule): actual minus the previous month's / the same month
+    # last year's actual, in the KPI's unit
+    change_vs_previous_month: float | None = None
+    change_vs_same_month_last_year: float | None = None
 
 
 @dataclass(frozen=True)
@@ -157,12 +161,13 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 def _publication(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, str | None]:
     exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = 'publication'"
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = 'publication'",
+        [MART_SCHEMA],
     ).fetchone()[0]
     if not exists:
         return None, None
     row = con.execute(
-        "select published_at, dagster_run_id from publication order by published_at desc limit 1"
+        f"select published_at, dagster_run_id from {MART_SCHEMA}.publication order by published_at desc limit 1"
     ).fetchone()
     return (row[0], row[1]) if row else (None, None)
 
@@ -189,7 +194,7 @@ def _read_history(con: duckdb.DuckDBPyConnection, last: date) -> dict[str, list[
     rows = con.execute(
         f"""
         select month_start_date, kpi, actual, target, variance, status, direction, amber_tolerance, unit,
-               sample_size, {optional}
+               sample_size, change_vs_previous_month, change_vs_same_month_last_year, {optional}
         from {MART_SCHEMA}.scorecard_monthly
         where month_start_date <= ?
         order by kpi, month_start_date
@@ -210,8 +215,10 @@ def _read_history(con: duckdb.DuckDBPyConnection, last: date) -> dict[str, list[
                 amber_tolerance=_num(r[7]),
                 unit=r[8],
                 sample_size=None if r[9] is None else int(r[9]),
-                null_reason=r[10],
-                min_sample_size=None if r[11] is None else int(r[11]),
+                change_vs_previous_month=_num(r[10]),
+                change_vs_same_month_last_year=_num(r[11]),
+                null_reason=r[12],
+                min_sample_size=None if r[13] is None else int(r[13]),
             )
         )
     return history

@@ -129,10 +129,6 @@ def _change_cell(change: float | None, row: KpiMonth, label: str, css: str) -> s
     )
 
 
-def _difference(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else round(a - b, 4)
-
-
 def _card(data: ScorecardData, kpi: str, label: str, description: str) -> str:
     row = data.current(kpi)
     if row is None:
@@ -140,8 +136,6 @@ def _card(data: ScorecardData, kpi: str, label: str, description: str) -> str:
             f'<section class="card" data-kpi="{kpi}"><h3>{escape(label)}</h3>'
             f'<p class="note">{escape(kpi)} is not in scorecard_monthly for {month_label(data.month)}.</p></section>'
         )
-    previous = data.row(kpi, add_months(data.month, -1))
-    last_year = data.row(kpi, add_months(data.month, -12))
     style = unit_style(row.unit)
     status = row.status if row.status in STATUS_TEXT else "no_data"
     sample = (
@@ -168,13 +162,13 @@ def _card(data: ScorecardData, kpi: str, label: str, description: str) -> str:
         f'data-variance="{"" if row.variance is None else row.variance}">'
         f"{escape(format_change(row.variance, row.unit))}</td></tr>"
         + _change_cell(
-            _difference(row.actual, previous.actual if previous else None),
+            row.change_vs_previous_month,
             row,
             f"vs {short_month(add_months(data.month, -1))} (previous month)",
             "kpi-change-month",
         )
         + _change_cell(
-            _difference(row.actual, last_year.actual if last_year else None),
+            row.change_vs_same_month_last_year,
             row,
             f"vs {short_month(add_months(data.month, -12))} (same month last year)",
             "kpi-change-year",

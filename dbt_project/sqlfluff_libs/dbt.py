@@ -60,3 +60,7 @@ def last_day(date, datepart):
 
 def date_spine(datepart, start_date, end_date):
     return f"select cast({start_date} as date) as date_{datepart}"
+
+
+def current_timestamp():
+    return "now()"

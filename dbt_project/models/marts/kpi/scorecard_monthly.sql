@@ -3,6 +3,9 @@
 -- amber tolerance, in the KPI's unit; red otherwise; no_data when the actual or the target is
 -- NULL; insufficient_sample when fewer observations than the KPI's minimum sample size, seed
 -- kpi_min_sample_sizes, whatever the actual). null_reason says why there is no actual.
+-- It also holds the change against the previous month and the same month last year, in the KPI's
+-- own unit (points for NPS, not a percentage), so every reader (HTML scorecard, BI tools) shows
+-- the same numbers from one place.
 with
 
 kpi_monthly as (
@@ -165,6 +168,30 @@ final as (
         end as null_reason
     from targeted
 
+),
+
+with_changes as (
+
+    -- months are matched by calendar offset (not by row order), so a missing month gives NULL
+    select
+        final.*,
+        previous_month.actual as previous_month_actual,
+        round(final.actual - previous_month.actual, 4) as change_vs_previous_month,
+        same_month_last_year.actual as same_month_last_year_actual,
+        round(final.actual - same_month_last_year.actual, 4)
+            as change_vs_same_month_last_year
+    from final
+    left join final as previous_month
+        on
+            final.kpi = previous_month.kpi
+            and previous_month.month_start_date
+            = cast({{ dbt.dateadd('month', -1, 'final.month_start_date') }} as date)
+    left join final as same_month_last_year
+        on
+            final.kpi = same_month_last_year.kpi
+            and same_month_last_year.month_start_date
+            = cast({{ dbt.dateadd('month', -12, 'final.month_start_date') }} as date)
+
 )
 
-select * from final
+select * from with_changes
