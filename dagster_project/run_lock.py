@@ -82,7 +82,8 @@ def _holder(path: Path) -> dict:
         return {}
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one owned by another user counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -118,7 +119,7 @@ def acquire(warehouse: str | Path, *, purpose: str = "run") -> str | None:
             ) from None
         previous = _holder(path)
         note = None
-        if previous.get("pid") and previous.get("pid") != os.getpid() and not _pid_alive(int(previous["pid"])):
+        if previous.get("pid") and previous.get("pid") != os.getpid() and not pid_alive(int(previous["pid"])):
             note = (
                 f"took over the lock of an earlier run that ended without releasing it "
                 f"(pid {previous['pid']}, since {previous.get('since', '?')})"

@@ -28,6 +28,7 @@ from dagster_project import settings
 from dagster_project.contract import ENTITIES
 from dagster_project.quality import load_suites
 from dagster_project.resources import WarehouseResource
+from dagster_project.run_lock import pid_alive
 
 GROUP = "publish"
 PUBLISHED_DIR_ENV = "CSAT_PUBLISHED_DIR"
@@ -186,16 +187,6 @@ def publish_marts(
     return report
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_temporaries(published_dir: str | Path) -> list[Path]:
     """Remove what an interrupted publication (killed process) left: its temporary DuckDB file and
     Parquet folder. A publication still running (its process is alive) keeps its files."""
@@ -206,7 +197,7 @@ def remove_stale_temporaries(published_dir: str | Path) -> list[Path]:
             continue
         for path in folder.iterdir():
             match = _TEMPORARY.match(path.name)
-            if not match or (int(match.group(1)) != os.getpid() and _process_alive(int(match.group(1)))):
+            if not match or (int(match.group(1)) != os.getpid() and pid_alive(int(match.group(1)))):
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
