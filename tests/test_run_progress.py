@@ -121,3 +121,25 @@ def test_every_step_of_the_pipeline_belongs_to_a_stage():
         "publication",
         "scorecard",
     }
+
+
+def test_the_run_log_lives_with_the_warehouse_and_is_owner_only(tmp_path):
+    import os
+    import stat
+
+    from dagster_project.cli import _open_run_log, run_log_path
+    from dagster_project.run_lock import secure_warehouse_dir
+
+    warehouse = tmp_path / "warehouse" / "csat.duckdb"
+    warehouse.parent.mkdir(mode=0o755)
+    for run in ("first", "second"):
+        path, log = _open_run_log(warehouse)
+        with log:
+            log.write(f"{run} run\n")
+    assert path == run_log_path(warehouse) == tmp_path / "warehouse" / "csat.duckdb.log"
+    assert path.read_text() == "second run\n"
+    assert path.with_name("csat.duckdb.log.previous").read_text() == "first run\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    os.chmod(warehouse.parent, 0o755)
+    secure_warehouse_dir(warehouse)  # the logs are the warehouse's own files: the folder is still tightened
+    assert stat.S_IMODE(warehouse.parent.stat().st_mode) == 0o700
