@@ -113,12 +113,12 @@ def test_the_results_table_states_ratio_and_stage_costs(bench):
 @SLOW
 def test_benchmark_end_to_end_on_a_tiny_scale(tmp_path, bench, monkeypatch):
     monkeypatch.setattr(bench, "BENCH_DIR", tmp_path)
-    result = bench.bench(500, memory_limit="1GB")
+    result = bench.bench(3000, memory_limit="1GB")  # about 3 responses a day
     assert result["full"]["returncode"] == 0 and result["daily"]["returncode"] == 0
     assert set(result["full"]["stage_seconds"]) == set(bench.STAGE_ORDER)
     assert result["full"]["stage_seconds"]["dbt models"] > 0 and result["full"]["stage_seconds"]["dbt tests"] > 0
     assert result["full"]["peak_rss_mb"] > result["yardstick"]["peak_rss_mb"] > 0
     ingestion = {s["stage"]: s for s in result["daily"]["stages"]}["ingestion"]
-    day_files = list((tmp_path / "data" / "pipeline-500" / "day").rglob("*.*"))
+    day_files = list((tmp_path / "data" / "pipeline-3000" / "day").rglob("*.*"))
     assert ingestion["files_loaded"] == len(day_files) > 0  # the held-back day, and nothing else
     json.dumps(result)
