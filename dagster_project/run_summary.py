@@ -202,7 +202,7 @@ class RunProgress:
         out: TextIO,
         units: Mapping[str, int] | None = None,
         tty: bool | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,  # the clock of logging.LogRecord.created
     ) -> None:
         self.out = out
         self.tty = out.isatty() if tty is None else tty

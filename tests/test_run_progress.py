@@ -99,12 +99,13 @@ def test_a_failed_run_names_the_failure_and_the_stages_that_did_not_run():
 
 def test_a_progress_bar_on_a_terminal_is_cleared_before_each_stage_line():
     out = io.StringIO()
-    ticks = iter(range(0, 1000, 1))
+    ticks = iter(range(1000, 2000))  # the events' clock (seconds since the epoch), later than every event
     progress = RunProgress(STEPS, out=out, tty=True, units={"dbt build": 5}, clock=lambda: float(next(ticks)))
     _successful_run(progress)
     progress.finish()
     text = out.getvalue()
     assert "[" in text and "/5 " in text  # dbt build's bar counts nodes against the planned total
+    assert " -" not in text  # elapsed times on the bar are measured on the events' own clock
     # every stage line starts on a clean line: the bar is overwritten with blanks first
     assert all(LINE.match(line.split("\r")[-1]) for line in text.split("\n") if line)
 
@@ -143,3 +144,13 @@ def test_the_run_log_lives_with_the_warehouse_and_is_owner_only(tmp_path):
     os.chmod(warehouse.parent, 0o755)
     secure_warehouse_dir(warehouse)  # the logs are the warehouse's own files: the folder is still tightened
     assert stat.S_IMODE(warehouse.parent.stat().st_mode) == 0o700
+
+
+def test_the_bar_measures_time_on_the_clock_of_dagster_s_log_records():
+    import logging
+    import time
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    progress = RunProgress(STEPS, out=io.StringIO(), tty=True)
+    assert abs(progress.clock() - record.created) < 5
+    assert progress.clock is time.time
