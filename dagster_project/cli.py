@@ -11,6 +11,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from dagster_project import settings
 
@@ -168,9 +169,7 @@ def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
 
     defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
     print(f">> running the pipeline: {landing} -> {warehouse}")
-    # Step logs (including every dbt line) go to the Dagster UI when run there; here, only warnings.
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(run_config=quiet, raise_on_error=False)
+    result = _execute_with_progress(defs.resolve_job_def(PIPELINE_JOB), warehouse)
     print_run_summary(warehouse)
     print(locations_message(settings.published_dir(), settings.quality_dir()))
     if not result.success:
@@ -181,6 +180,52 @@ def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
     print(f"Pipeline finished: working warehouse at {warehouse}")
     print(f"Scorecard (opens offline in a browser): {reports_resource().scorecard_path}")
     return 0
+
+
+RUN_LOG_SUFFIX = ".log"
+STAGES_LOG_PREFIX = "csat-run-stages "  # last line of the run log: every stage's tally as JSON (bench/)
+
+
+def run_log_path(warehouse: Path) -> Path:
+    """The full log of the latest `csat run` on `warehouse`: `<warehouse>.log`, next to it (the
+    previous run's log is kept as `<warehouse>.log.previous`)."""
+    return warehouse.with_name(warehouse.name + RUN_LOG_SUFFIX)
+
+
+def _open_run_log(warehouse: Path) -> tuple[Path, TextIO]:
+    path = run_log_path(warehouse)
+    if path.exists():
+        path.replace(path.with_name(path.name + ".previous"))
+    # Owner-only like the warehouse: Dagster's messages can name customers' rows (failing samples).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return path, open(fd, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by the caller
+
+
+def _execute_with_progress(job, warehouse: Path):
+    """Run `job` in this process, printing one line per stage (counts, run time; a progress bar on a
+    terminal) instead of dbt's hundreds of lines. Everything (dbt's output and every Dagster event)
+    goes to the run log; warnings and errors also to the terminal."""
+    import contextlib
+    import json
+
+    import dagster as dg
+
+    from dagster_project.assets.warehouse import warehouse_models
+    from dagster_project.run_summary import RunProgress, progress_logger
+
+    log_path, log = _open_run_log(warehouse)
+    print(f">> full log: {log_path}")
+    out = sys.stdout
+    dbt_nodes = len(warehouse_models.keys) + len(warehouse_models.check_keys)
+    progress = RunProgress([node.name for node in job.graph.nodes], out=out, units={"dbt build": dbt_nodes})
+    job = job.with_logger_defs({**dg.default_loggers(), "csat_progress": progress_logger(progress, log)})
+    config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "csat_progress": {}}}
+    with log, contextlib.redirect_stdout(log):  # dagster-dbt echoes every dbt line to stdout
+        try:
+            return job.execute_in_process(run_config=config, raise_on_error=False)
+        finally:
+            stages = progress.finish()
+            log.write(STAGES_LOG_PREFIX + json.dumps(stages) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,8 @@ def warehouse_files(warehouse: str | Path) -> list[Path]:
     """Files next to the warehouse that hold its data (personal data included)."""
     warehouse = Path(warehouse).resolve()
     names = [warehouse.name, f"{warehouse.name}.wal", f"{warehouse.name}.previous", f"{warehouse.name}.previous.wal"]
+    # the run log of `csat run` (cli.run_log_path) and the previous run's: Dagster events can quote rows
+    names += [f"{warehouse.name}.log", f"{warehouse.name}.log.previous"]
     return [warehouse.with_name(n) for n in names] + [lock_path(warehouse)]
 
 

@@ -1,8 +1,15 @@
-"""What the command line prints after a run: row counts, and the cause of each failure in one line."""
+"""What the command line prints: one progress line per stage while a run goes, row counts after it,
+and the cause of each failure in one line."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 import dagster as dg
 
@@ -87,3 +94,253 @@ def _readable(message: str, cls_name: str | None) -> str:
     if cls_name and prefix.endswith(cls_name) and " " not in prefix:
         message = rest if prefix.startswith("dagster_project.") else f"{cls_name}: {rest}"
     return message
+
+
+# --- progress: one line per stage ---------------------------------------------------------------
+
+STAGES = ("ingestion", "raw checks", "dbt build", "mart checks", "publication", "scorecard")
+STAGE_LINE_PREFIX = "  "
+BAR_WIDTH = 28
+_BAR_MIN_INTERVAL = 0.2  # seconds between redraws of the progress bar
+_CHECK_COUNTS = ("checks_passed", "checks_failed", "checks_warned")
+
+
+def stage_of(step_key: str) -> str:
+    """The stage a pipeline step belongs to, from its step key (the job's op names)."""
+    if step_key.endswith("_great_expectations"):
+        return "raw checks" if step_key.startswith("raw__") else "mart checks"
+    if step_key.startswith("raw__"):
+        return "ingestion"
+    if step_key == "warehouse_models":
+        return "dbt build"
+    if step_key.startswith("published_"):
+        return "publication"
+    if step_key == "scorecard":
+        return "scorecard"
+    return "other"
+
+
+@dataclass
+class StageTally:
+    """What one stage did: its steps, their summed run time and the counts shown on its line."""
+
+    name: str
+    planned: int = 0
+    units_total: int = 0
+    seconds: float = 0.0
+    finished: int = 0
+    failed: int = 0
+    skipped: int = 0
+    printed: bool = False
+    counts: Counter = field(default_factory=Counter)
+    running: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.name,
+            "seconds": round(self.seconds, 3),
+            "steps": self.finished,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            **dict(self.counts),
+        }
+
+
+def _checks_detail(c: Counter) -> str:
+    parts = [f"{c['checks_passed']} suites passed"]
+    if c["checks_warned"]:
+        parts.append(f"{c['checks_warned']} with warnings")
+    if c["checks_failed"]:
+        parts.append(f"{c['checks_failed']} FAILED")
+    return ", ".join(parts)
+
+
+def stage_detail(tally: StageTally) -> str:
+    """The counts of a stage's line, e.g. `36 new files, 11,000 rows loaded, 0 rejected`."""
+    c = tally.counts
+    if tally.name == "ingestion":
+        text = f"{c['files_loaded']:,} new files, {c['rows_loaded']:,} rows loaded, {c['rows_rejected']:,} rejected"
+        if c["files_failed"]:
+            text += f", {c['files_failed']:,} files FAILED"
+    elif tally.name in ("raw checks", "mart checks"):
+        text = _checks_detail(c)
+    elif tally.name == "dbt build":
+        text = f"{c['materialized']:,} models, seeds and snapshots built, {c['checks_passed']:,} tests passed"
+        if c["checks_warned"]:
+            text += f", {c['checks_warned']:,} warned"
+        if c["checks_failed"]:
+            text += f", {c['checks_failed']:,} FAILED"
+    elif tally.name == "publication":
+        text = f"{c['rows_published']:,} mart rows published"
+    elif tally.name == "scorecard":
+        text = f"scorecard for {c['month']}" if c["month"] else "scorecard written"
+    else:
+        text = f"{tally.finished} steps"
+    if tally.failed:
+        text += f" ({tally.failed} step{'s' if tally.failed > 1 else ''} FAILED)"
+    if tally.finished < tally.planned:
+        not_run = tally.planned - tally.finished
+        text = "not run (an earlier stage failed)" if not tally.finished else text + f" ({not_run} steps not run)"
+    return text
+
+
+def format_stage_line(tally: StageTally) -> str:
+    return f"{STAGE_LINE_PREFIX}{tally.name:<12} {stage_detail(tally):<66} {tally.seconds:>8.1f} s"
+
+
+class RunProgress:
+    """Turns the pipeline's step events into one line per stage (counts and run time), printed as soon
+    as every planned step of the stage has finished; on a terminal, a progress bar while a stage runs.
+
+    Fed by `progress_logger` (Dagster's structured events) or directly by tests. It never raises into
+    the run: a progress line is a courtesy, the run's result is what counts."""
+
+    def __init__(
+        self,
+        planned_steps: Iterable[str],
+        *,
+        out: TextIO,
+        units: Mapping[str, int] | None = None,
+        tty: bool | None = None,
+        clock: Callable[[], float] = time.time,  # the clock of logging.LogRecord.created
+    ) -> None:
+        self.out = out
+        self.tty = out.isatty() if tty is None else tty
+        self.clock = clock
+        self.stages: dict[str, StageTally] = {name: StageTally(name) for name in STAGES}
+        for step in planned_steps:
+            self._stage(step).planned += 1
+        for name, total in (units or {}).items():
+            self.stages[name].units_total = total
+        self._bar_drawn_at = 0.0
+        self._bar_visible = False
+
+    def _stage(self, step_key: str) -> StageTally:
+        name = stage_of(step_key)
+        return self.stages.setdefault(name, StageTally(name))
+
+    # events -----------------------------------------------------------------------------------
+    def step_started(self, step_key: str, at: float) -> None:
+        self._stage(step_key).running[step_key] = at
+        self._draw_bar(self._stage(step_key))
+
+    def step_finished(self, step_key: str, at: float, status: str = "success") -> None:
+        tally = self._stage(step_key)
+        started = tally.running.pop(step_key, None)
+        if started is not None:
+            tally.seconds += max(at - started, 0.0)
+        tally.finished += 1
+        tally.failed += status == "failure"
+        tally.skipped += status == "skipped"
+        if tally.finished >= tally.planned and not tally.running:
+            self._print_stage(tally)
+        else:
+            self._draw_bar(tally)
+
+    def materialized(self, step_key: str, metadata: Mapping[str, Any]) -> None:
+        tally = self._stage(step_key)
+        tally.counts["materialized"] += 1
+        for key in ("files_loaded", "files_failed", "rows_loaded", "rows_rejected"):
+            tally.counts[key] += int(metadata.get(key) or 0)
+        if tally.name == "publication":
+            tally.counts["rows_published"] += int(metadata.get("dagster/row_count") or 0)
+        if tally.name == "scorecard" and metadata.get("month"):
+            tally.counts["month"] = metadata["month"]
+        self._draw_bar(tally)
+
+    def check_evaluated(self, step_key: str, *, passed: bool, blocking: bool) -> None:
+        tally = self._stage(step_key)
+        tally.counts["checks_passed" if passed else "checks_failed" if blocking else "checks_warned"] += 1
+        self._draw_bar(tally)
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Print the lines of stages not printed yet (a failed run) and return every stage's tally."""
+        for tally in self.stages.values():
+            if not tally.printed and (tally.planned or tally.finished):
+                self._print_stage(tally)
+        return [t.as_dict() for t in self.stages.values() if t.planned or t.finished]
+
+    # output -----------------------------------------------------------------------------------
+    def _print_stage(self, tally: StageTally) -> None:
+        if tally.printed:
+            return
+        tally.printed = True
+        self._clear_bar()
+        self.out.write(format_stage_line(tally) + "\n")
+        self.out.flush()
+
+    def _draw_bar(self, tally: StageTally) -> None:
+        if not self.tty or tally.printed:
+            return
+        now = self.clock()
+        if now - self._bar_drawn_at < _BAR_MIN_INTERVAL:
+            return
+        self._bar_drawn_at = now
+        if tally.units_total:
+            done = tally.counts["materialized"] + sum(tally.counts[k] for k in _CHECK_COUNTS)
+            total = tally.units_total
+        else:
+            done, total = tally.finished, max(tally.planned, 1)
+        filled = min(BAR_WIDTH, BAR_WIDTH * done // max(total, 1))
+        running = sum(now - s for s in tally.running.values())
+        bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} {tally.seconds + running:.0f} s"
+        bar = f"{STAGE_LINE_PREFIX}{tally.name:<12} {bar}"
+        self.out.write("\r" + bar.ljust(100)[:100])
+        self.out.flush()
+        self._bar_visible = True
+
+    def _clear_bar(self) -> None:
+        if self._bar_visible:
+            self.out.write("\r" + " " * 100 + "\r")
+            self._bar_visible = False
+
+
+def _metadata_values(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: getattr(v, "value", v) for k, v in (metadata or {}).items()}
+
+
+class _ProgressHandler(logging.Handler):
+    """Feeds Dagster's structured events (carried by its log records) to a RunProgress."""
+
+    def __init__(self, progress: RunProgress) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_event", None)
+        if event is None or not event.step_key:
+            return
+        try:
+            self._dispatch(event, record.created)
+        except Exception:  # noqa: BLE001 - progress output must never fail a run
+            pass
+
+    def _dispatch(self, event: Any, at: float) -> None:
+        kind, step, data = event.event_type_value, event.step_key, event.event_specific_data
+        if kind == "STEP_START":
+            self.progress.step_started(step, at)
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            self.progress.step_finished(step, at, kind.removeprefix("STEP_").lower())
+        elif kind == "ASSET_MATERIALIZATION":
+            self.progress.materialized(step, _metadata_values(data.materialization.metadata))
+        elif kind == "ASSET_OBSERVATION" and stage_of(step) == "ingestion":
+            # a failed ingestion records what did load as an observation
+            self.progress.materialized(step, _metadata_values(data.asset_observation.metadata))
+        elif kind == "ASSET_CHECK_EVALUATION":
+            blocking = data.severity == dg.AssetCheckSeverity.ERROR
+            self.progress.check_evaluated(step, passed=data.passed, blocking=blocking)
+
+
+def progress_logger(progress: RunProgress, log_file: TextIO | None = None) -> dg.LoggerDefinition:
+    """A Dagster logger that drives `progress` and writes every log record (DEBUG and up) to `log_file`."""
+
+    def _init(_context: dg.InitLoggerContext) -> logging.Logger:
+        logger = logging.Logger("csat_progress", level=logging.DEBUG)
+        logger.addHandler(_ProgressHandler(progress))
+        if log_file is not None:
+            handler = logging.StreamHandler(log_file)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            logger.addHandler(handler)
+        return logger
+
+    return dg.LoggerDefinition(_init, description="csat run: one line per stage, full log to a file")

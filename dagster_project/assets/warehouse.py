@@ -100,7 +100,9 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     # and at the deployment's seeds, relative to the project (dbt_project.yml says why).
     os.environ["CSAT_DBT_SEED_PATH"] = dbt_seed_path()
     try:
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context).stream()
+        invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context)
+        yield from invocation.stream()
+        keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
     finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
         prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
 
@@ -117,3 +119,22 @@ def dbt_vars() -> dict[str, str]:
     from dagster_project.deployment import load_deployment
 
     return {"reporting_time_zone": load_deployment().reporting_time_zone}
+
+
+def keep_partial_parse(run_target: Path, target_dir: Path) -> bool:
+    """Keep this build's parse state (`partial_parse.msgpack`) where the next build starts from.
+
+    dagster-dbt gives every build its own target folder and seeds it with the project target's
+    `partial_parse.msgpack`; dbt writes the state of this build's parse into the build's folder only.
+    Without copying it back, the next build starts from the state of the last `dbt parse`, whose profile
+    (the warehouse path) usually differs, and dbt parses the whole project again ("Unable to do partial
+    parsing because profile has changed"). dbt itself checks the state against the project files, the
+    profile and the environment variables it read, so a stale state is re-parsed, never trusted."""
+    source = Path(run_target) / "partial_parse.msgpack"
+    if not source.is_file():
+        return False
+    target_dir.mkdir(parents=True, exist_ok=True)
+    temporary = target_dir / f".partial_parse.msgpack.{os.getpid()}"
+    shutil.copyfile(source, temporary)
+    temporary.replace(target_dir / "partial_parse.msgpack")  # atomic: a concurrent build reads old or new
+    return True

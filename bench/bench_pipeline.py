@@ -1,0 +1,508 @@
+"""Whole-pipeline benchmark: `csat run` against a bare-DuckDB yardstick on the same landing folder.
+
+    python bench/bench_pipeline.py --responses 200000
+
+1. Generates sample data once per scale (`csat generate`, seed 42) under bench/data/pipeline-<N>/,
+   then holds back the last day of the transactional files (surveys, item scores, tickets, orders,
+   subscriptions) as a separate delivery: the daily increment.
+2. Yardstick: DuckDB alone doing the essential work on that landing folder (typed loads of every
+   entity with the latest row per key, the headline KPIs by month and slice, a Parquet copy).
+3. Full build: `csat run` on a fresh warehouse; wall time per stage from the run log's stage tallies
+   (dbt's share split into models and tests by dbt's own node times in run_results.json).
+4. Daily increment: the held-back day is delivered and `csat run` runs again.
+
+Peak memory is the peak of the summed resident memory of the whole process tree (csat, dbt and
+their children), sampled every 0.2 s. Results go to bench/results/pipeline_<N>.{json,md}. The
+machine may be shared: absolute times are noisy, the ratios inside one run are what counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path.insert(0, str(REPO))
+
+from dagster_project.cli import STAGES_LOG_PREFIX, run_log_path  # noqa: E402
+from dagster_project.contract import ENTITIES  # noqa: E402
+
+LAST_DAY = "2026-10-31"  # the generator's default history ends on 2026-11-01 (exclusive)
+DAY_PREFIX = "2026-10-31_day_"  # name of the held-back delivery's files
+DBT_TARGET = REPO / "dbt_project" / "target"
+CSAT = str(Path(sys.executable).with_name("csat"))
+STAGE_ORDER = ("ingestion", "dbt models", "dbt tests", "quality checks", "publication", "scorecard")
+
+
+# --- process tree memory -------------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_mb(root: int) -> float:
+    tree, todo, total = _children(), [root], 0
+    while todo:
+        pid = todo.pop()
+        total += _rss_kb(pid)
+        todo += tree.get(pid, [])
+    return total / 1024
+
+
+def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
+    """Run `command`, returning its wall time, exit code and the peak RSS of its process tree."""
+    peak = 0.0
+    started = time.perf_counter()
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss_mb(process.pid))
+                done.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = process.wait()
+        done.set()
+        sampler.join()
+    return {"seconds": time.perf_counter() - started, "returncode": code, "peak_rss_mb": peak}
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+def prepare_data(responses: int, root: Path) -> tuple[Path, Path]:
+    """Generated landing folder without its last day, and that day's files (created once per scale)."""
+    landing, day = root / "landing", root / "day"
+    if (root / "ready").exists():
+        for path in landing.rglob(f"{DAY_PREFIX}*"):  # a previous bench run delivered the day
+            path.unlink()
+        return landing, day
+    shutil.rmtree(root, ignore_errors=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("csat")),
+            "generate",
+            "--responses",
+            str(responses),
+            "--landing",
+            str(landing),
+        ],
+        check=True,
+        cwd=REPO,
+    )
+    print(f"generated {responses:,} responses in {time.perf_counter() - started:.1f} s")
+    hold_back_last_day(landing, day)
+    (root / "ready").write_text("")
+    return landing, day
+
+
+def _last_file(folder: Path) -> Path:
+    return sorted(p for p in folder.iterdir() if p.is_file())[-1]
+
+
+def hold_back_last_day(landing: Path, day: Path) -> None:
+    """Move the rows of the history's last day out of the last monthly file of each transactional
+    entity into `day/<source>/<entity>/2026-10-31_day_<file>` (same format)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+
+    def split_text(path: Path, is_day) -> None:  # CSV and JSON Lines, rewritten byte for byte
+        target = day / path.relative_to(landing).parent / f"{DAY_PREFIX}{path.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        header = lines[:1] if path.suffix == ".csv" else []
+        body = lines[len(header) :]
+        keep = [line for line in body if not is_day(line)]
+        moved = [line for line in body if is_day(line)]
+        if not moved:  # an empty file is not a delivery (ingestion rejects it)
+            return
+        path.write_text("".join(header + keep), encoding="utf-8")
+        target.write_text("".join(header + moved), encoding="utf-8")
+
+    responses = _last_file(landing / "survey" / "survey_responses")
+    fields = next(csv.reader([responses.open(encoding="utf-8").readline()]))
+    at = fields.index("submitted_at")
+    day_responses: set[str] = set()
+
+    def response_on_day(line: str) -> bool:
+        row = next(csv.reader([line]))
+        if row[at].startswith(LAST_DAY):
+            day_responses.add(row[0])
+            return True
+        return False
+
+    split_text(responses, response_on_day)
+    for folder, columns in (
+        ("complaints/tickets", ("opened_at",)),
+        ("churn/subscriptions", ("started_at", "ended_at")),
+    ):
+        split_text(
+            _last_file(landing / folder),
+            lambda line, cols=columns: any(str(json.loads(line).get(c) or "").startswith(LAST_DAY) for c in cols),
+        )
+    con.execute("create table day_responses (response_id varchar)")
+    con.executemany("insert into day_responses values (?)", [(r,) for r in sorted(day_responses)])
+    for folder, condition in (
+        ("crm/orders", f"cast(ordered_at as date) = date '{LAST_DAY}'"),
+        ("survey/survey_item_scores", "response_id in (select response_id from day_responses)"),
+    ):
+        path = _last_file(landing / folder)
+        target = day / folder / f"{DAY_PREFIX}{path.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rest = path.with_suffix(".rest.parquet")
+        if not con.execute(f"select count(*) from read_parquet('{path}') where {condition}").fetchone()[0]:
+            continue
+        con.execute(f"copy (select * from read_parquet('{path}') where {condition}) to '{target}' (format parquet)")
+        con.execute(f"copy (select * from read_parquet('{path}') where not ({condition})) to '{rest}' (format parquet)")
+        rest.replace(path)
+
+
+# --- the bare-DuckDB yardstick -------------------------------------------------------------------
+
+_LATEST_BY = {"customers": "updated_at", "tickets": "closed_at", "subscriptions": "ended_at"}
+
+
+def _utf8(path: Path, workdir: Path) -> Path:
+    """The file itself when it is UTF-8, else a UTF-8 copy (Chinese exports come in GB18030)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        return path
+    except UnicodeDecodeError:
+        copy = workdir / f"{path.parent.name}-{path.name}"
+        copy.write_text(data.decode("gb18030"), encoding="utf-8")
+        return copy
+
+
+def _typed(column) -> str:
+    name = f'"{column.name}"'
+    if column.type == "ts":
+        return f"timezone('UTC', try_cast({name} as timestamptz)) as {name}"
+    return f"try_cast({name} as {column.duckdb_type}) as {name}"
+
+
+def _reader(entity, files: list[Path]) -> str:
+    paths = [str(p) for p in files]
+    kind = files[0].suffix
+    if kind == ".parquet":
+        return f"read_parquet({paths!r}, union_by_name = true, filename = true)"
+    columns = {c.name: "VARCHAR" for c in entity.columns}
+    if kind == ".jsonl":
+        return f"read_json({paths!r}, format = 'newline_delimited', columns = {columns!r}, filename = true)"
+    return f"read_csv({paths!r}, header = true, all_varchar = true, union_by_name = true, filename = true)"
+
+
+def yardstick(landing: Path, workdir: Path, memory_limit: str | None) -> None:
+    """The essential work, done by DuckDB alone: typed loads of every entity (the latest row per key),
+    the headline KPIs by month and slice, and a Parquet copy of the result tables."""
+    import duckdb
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    (workdir / "parquet").mkdir(parents=True)
+    con = duckdb.connect(str(workdir / "yardstick.duckdb"))
+    con.execute("set TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+    for entity in ENTITIES:
+        folder = landing / entity.source / entity.name
+        by_kind: dict[str, list[Path]] = {}
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))):
+            by_kind.setdefault(path.suffix, []).append(_utf8(path, workdir) if path.suffix == ".csv" else path)
+        parts = [
+            f"select {', '.join(_typed(c) for c in entity.columns)}, filename from {_reader(entity, files)}"
+            for files in by_kind.values()
+        ]
+        version = _LATEST_BY.get(entity.name)
+        order = (f'"{version}" desc nulls last, ' if version else "") + "filename desc"
+        keys = ", ".join(f'"{k}"' for k in entity.key)
+        con.execute(
+            f"create or replace table {entity.name} as select * exclude (rn, filename) from ("
+            f"select *, row_number() over (partition by {keys} order by {order}) as rn "
+            f"from ({' union all by name '.join(parts)})) where rn = 1"
+        )
+    con.execute(KPI_SQL)
+    for table in [e.name for e in ENTITIES] + ["kpi_survey", "kpi_complaints", "kpi_orders", "kpi_churn"]:
+        con.execute(f"copy {table} to '{workdir / 'parquet' / table}.parquet' (format parquet)")
+    con.close()
+
+
+KPI_SQL = """
+create or replace table kpi_survey as
+with r as (
+    select s.response_id, date_trunc('month', s.submitted_at) as month, s.channel, s.touchpoint,
+        coalesce(c.segment, 'unknown') as segment, coalesce(c.region, 'unknown') as region,
+        s.likelihood_to_recommend as ltr, s.csat_score, s.effort_score
+    from survey_responses as s left join customers as c using (customer_id)
+),
+gaps as (
+    select response_id, avg(perception_score - expectation_score) as gap
+    from survey_item_scores group by response_id
+)
+select month, channel, touchpoint, segment, region,
+    100.0 * (count(*) filter (where ltr >= 9) - count(*) filter (where ltr <= 6)) / nullif(count(ltr), 0) as nps,
+    100.0 * count(*) filter (where csat_score >= 4) / nullif(count(csat_score), 0) as csat,
+    avg(effort_score) as ces, avg(gap) as servqual_gap, count(*) as responses
+from r left join gaps using (response_id)
+group by grouping sets ((month), (month, channel), (month, touchpoint), (month, segment), (month, region));
+
+create or replace table kpi_complaints as
+select date_trunc('month', t.opened_at) as month, t.category, coalesce(c.segment, 'unknown') as segment,
+    count(*) as complaints,
+    avg(epoch(t.resolved_at) - epoch(t.opened_at)) / 3600 as mean_resolution_hours,
+    100.0 * count(*) filter (where t.contact_count = 1 and coalesce(t.reopen_count, 0) = 0)
+        / nullif(count(*) filter (where t.resolved_at is not null), 0) as fcr
+from tickets as t left join customers as c using (customer_id)
+where t.ticket_type = 'complaint'
+group by grouping sets ((1), (1, 2), (1, 3));
+
+create or replace table kpi_orders as
+with valid as (
+    select o.*, min(ordered_at) over (partition by customer_id) as first_at
+    from orders as o where coalesce(status, '') not in ('cancelled', 'refunded')
+)
+select date_trunc('month', first_at) as month, channel,
+    count(distinct customer_id) as buyers,
+    count(distinct customer_id) filter (
+        where ordered_at > first_at and ordered_at <= first_at + interval 90 day) as repeaters,
+    sum(amount) as revenue
+from valid group by grouping sets ((1), (1, 2));
+
+create or replace table kpi_churn as
+with months as (
+    select unnest(generate_series(
+        (select date_trunc('month', min(started_at)) from subscriptions),
+        (select date_trunc('month', max(started_at)) from subscriptions), interval 1 month)) as month
+),
+state as (
+    select m.month, s.customer_id,
+        bool_or(s.started_at < m.month and (s.ended_at is null or s.ended_at >= m.month)) as at_start,
+        bool_or(s.started_at < m.month + interval 1 month
+            and (s.ended_at is null or s.ended_at >= m.month + interval 1 month)) as at_end
+    from months as m join subscriptions as s
+        on s.started_at < m.month + interval 1 month and (s.ended_at is null or s.ended_at >= m.month)
+    group by all
+)
+select month, count(*) filter (where at_start) as active_at_start,
+    count(*) filter (where at_start and not at_end) as churned
+from state group by month;
+"""
+
+
+# --- the pipeline ---------------------------------------------------------------------------------
+
+
+def _dbt_node_seconds(since: float) -> dict:
+    """Sum of dbt's own node times by kind, from the newest run_results.json written after `since`."""
+    results = [p for p in DBT_TARGET.glob("*/run_results.json") if p.stat().st_mtime >= since]
+    if not results:
+        return {}
+    data = json.loads(max(results, key=lambda p: p.stat().st_mtime).read_text())
+    sums: dict[str, float] = {}
+    nodes = []
+    for result in data["results"]:
+        kind = result["unique_id"].split(".")[0]
+        kind = "tests" if kind in ("test", "unit_test") else "models"
+        sums[kind] = sums.get(kind, 0.0) + result["execution_time"]
+        nodes.append((result["execution_time"], result["unique_id"]))
+    sums["top_nodes"] = [{"node": n, "seconds": round(s, 2)} for s, n in sorted(nodes, reverse=True)[:15]]
+    sums["nodes"] = len(nodes)
+    return sums
+
+
+def _stage_seconds(stages: list[dict], dbt: dict) -> dict[str, float]:
+    by_name = {s["stage"]: s["seconds"] for s in stages}
+    dbt_wall = by_name.get("dbt build", 0.0)
+    node_total = dbt.get("models", 0.0) + dbt.get("tests", 0.0)
+    models_share = dbt.get("models", 0.0) / node_total if node_total else 1.0
+    return {
+        "ingestion": by_name.get("ingestion", 0.0),
+        # dbt builds models and tests interleaved on 2 threads: its wall time is split by node times.
+        "dbt models": dbt_wall * models_share,
+        "dbt tests": dbt_wall * (1 - models_share),
+        "quality checks": by_name.get("raw checks", 0.0) + by_name.get("mart checks", 0.0),
+        "publication": by_name.get("publication", 0.0),
+        "scorecard": by_name.get("scorecard", 0.0),
+    }
+
+
+def run_pipeline(label: str, landing: Path, workdir: Path, env: dict[str, str]) -> dict:
+    warehouse = workdir / "warehouse" / "csat.duckdb"
+    started = time.time()
+    command = [
+        str(Path(sys.executable).with_name("csat")),
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+    ]
+    measured = run_measured(command, env, workdir / f"{label}.out")
+    if measured["returncode"] != 0:
+        raise SystemExit(f"csat run ({label}) failed: see {workdir / f'{label}.out'} and {run_log_path(warehouse)}")
+    last = [line for line in run_log_path(warehouse).read_text().splitlines() if line.startswith(STAGES_LOG_PREFIX)]
+    stages = json.loads(last[-1].removeprefix(STAGES_LOG_PREFIX))
+    dbt = _dbt_node_seconds(started)
+    return {**measured, "stages": stages, "stage_seconds": _stage_seconds(stages, dbt), "dbt_node_seconds": dbt}
+
+
+def bench(responses: int, memory_limit: str | None, increment: bool = True) -> dict:
+    root = BENCH_DIR / "data" / f"pipeline-{responses}"
+    landing, day = prepare_data(responses, root)
+    workdir = root / "run"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "CSAT_PUBLISHED_DIR": str(workdir / "published"),
+        "CSAT_QUALITY_DIR": str(workdir / "quality"),
+        "CSAT_REPORTS_DIR": str(workdir / "reports"),
+    }
+    env.pop("CSAT_PUBLISH_POSTGRES_URL", None)
+    env.pop("CSAT_CRM_DATABASE_URL", None)
+    if memory_limit:
+        env["CSAT_DUCKDB_MEMORY_LIMIT"] = memory_limit
+    landing_mb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
+
+    print("yardstick: bare DuckDB ...", flush=True)
+    yard_command = [sys.executable, __file__, "--yardstick", str(landing), str(workdir / "yardstick")]
+    if memory_limit:
+        yard_command += ["--memory-limit", memory_limit]
+    yard = run_measured(yard_command, env, workdir / "yardstick.out")
+    if yard["returncode"] != 0:
+        raise SystemExit(f"yardstick failed: see {workdir / 'yardstick.out'}")
+    print(f"  {yard['seconds']:.1f} s, peak {yard['peak_rss_mb']:,.0f} MB", flush=True)
+
+    print("full build: csat run ...", flush=True)
+    full = run_pipeline("full", landing, workdir, env)
+    print(f"  {full['seconds']:.1f} s, peak {full['peak_rss_mb']:,.0f} MB", flush=True)
+    daily = None
+    if increment:
+        for path in day.rglob("*"):
+            if path.is_file():
+                target = landing / path.relative_to(day)
+                shutil.copy2(path, target)
+        print("daily increment: one more day delivered, csat run ...", flush=True)
+        daily = run_pipeline("daily", landing, workdir, env)
+        print(f"  {daily['seconds']:.1f} s, peak {daily['peak_rss_mb']:,.0f} MB", flush=True)
+        for path in landing.rglob(f"{DAY_PREFIX}*"):
+            path.unlink()
+    return {
+        "responses": responses,
+        "landing_mb": round(landing_mb, 1),
+        "memory_limit": memory_limit,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "yardstick": yard,
+        "full": full,
+        "daily": daily,
+        "ratio_full_to_yardstick": full["seconds"] / yard["seconds"],
+        "daily_share_of_full": daily["seconds"] / full["seconds"] if daily else None,
+    }
+
+
+def markdown(result: dict) -> str:
+    full, daily, yard = result["full"], result["daily"], result["yardstick"]
+    nodes = full["dbt_node_seconds"]
+    lines = [
+        f"Scale: {result['responses']:,} survey responses ({result['landing_mb']:,.0f} MB of landing files); "
+        f"{result['machine']}; measured {result['measured_at']}"
+        + (f"; CSAT_DUCKDB_MEMORY_LIMIT={result['memory_limit']}" if result["memory_limit"] else "")
+        + ".",
+        "",
+        "| stage | full build (s) | daily increment (s) |",
+        "|---|---:|---:|",
+    ]
+    for stage in STAGE_ORDER:
+        d = f"{daily['stage_seconds'][stage]:.1f}" if daily else ""
+        lines.append(f"| {stage} | {full['stage_seconds'][stage]:.1f} | {d} |")
+    fixed = full["seconds"] - sum(full["stage_seconds"].values())
+    d_fixed = f"{daily['seconds'] - sum(daily['stage_seconds'].values()):.1f}" if daily else ""
+    lines += [
+        f"| start-up and between steps | {fixed:.1f} | {d_fixed} |",
+        f"| **whole `csat run`** | **{full['seconds']:.1f}** | **{daily['seconds']:.1f}** |"
+        if daily
+        else f"| **whole `csat run`** | **{full['seconds']:.1f}** | |",
+        f"| peak RSS, process tree (MB) | {full['peak_rss_mb']:,.0f} | {daily['peak_rss_mb']:,.0f} |"
+        if daily
+        else f"| peak RSS, process tree (MB) | {full['peak_rss_mb']:,.0f} | |",
+        "",
+        f"Bare-DuckDB yardstick: {yard['seconds']:.1f} s, peak RSS {yard['peak_rss_mb']:,.0f} MB. "
+        f"**Full build / yardstick: {result['ratio_full_to_yardstick']:.1f}x** (goal: at most 2x)."
+        + (
+            f" **Daily increment / full build: {100 * result['daily_share_of_full']:.0f} %** (goal: at most 10 %)."
+            if daily
+            else ""
+        ),
+        "",
+        f"dbt node times (sum over {nodes.get('nodes', 0)} nodes, 2 threads): "
+        f"models {nodes.get('models', 0):.1f} s, tests {nodes.get('tests', 0):.1f} s. "
+        "Slowest nodes:",
+        "",
+        "| dbt node | seconds |",
+        "|---|---:|",
+    ]
+    lines += [f"| `{n['node']}` | {n['seconds']:.1f} |" for n in nodes.get("top_nodes", [])[:10]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--responses", type=int, default=200_000)
+    parser.add_argument("--memory-limit", help="CSAT_DUCKDB_MEMORY_LIMIT for the pipeline (and the yardstick)")
+    parser.add_argument("--no-increment", action="store_true", help="skip the daily-increment run")
+    parser.add_argument("--yardstick", nargs=2, metavar=("LANDING", "WORKDIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--results", default=str(BENCH_DIR / "results"), help="folder of the results files")
+    args = parser.parse_args()
+    if args.yardstick:
+        yardstick(Path(args.yardstick[0]), Path(args.yardstick[1]), args.memory_limit)
+        return 0
+    result = bench(args.responses, args.memory_limit, increment=not args.no_increment)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"pipeline_{args.responses}.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = markdown(result)
+    (results / f"pipeline_{args.responses}.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The whole-pipeline benchmark (bench/bench_pipeline.py) on a tiny scale.
+
+The fast tests check its data preparation (the held-back day) and its bare-DuckDB yardstick; the
+end-to-end run of `csat run` twice is slow (minutes) and runs only with CSAT_SLOW_TESTS=1.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.sample_data import generate_sample_data
+
+REPO = Path(__file__).resolve().parents[1]
+SLOW = pytest.mark.skipif(os.environ.get("CSAT_SLOW_TESTS") != "1", reason="slow: set CSAT_SLOW_TESTS=1")
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_pipeline", REPO / "bench" / "bench_pipeline.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_pipeline"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _bench()
+
+
+@pytest.fixture(scope="module")
+def split_landing(tmp_path_factory, bench):
+    root = tmp_path_factory.mktemp("bench")
+    landing, day = root / "landing", root / "day"
+    generate_sample_data(landing, seed=7, responses=600, months=3)
+    before = _row_counts(landing)
+    bench.hold_back_last_day(landing, day)
+    return landing, day, before
+
+
+def _row_counts(folder: Path) -> dict[str, int]:
+    con = duckdb.connect()
+    counts: dict[str, int] = {}
+    for path in (p for p in folder.rglob("*.*") if p.suffix in (".csv", ".jsonl", ".parquet")):
+        entity = path.parent.name
+        if path.suffix == ".csv":
+            n = len(path.read_text(encoding="utf-8", errors="replace").splitlines()) - 1
+        elif path.suffix == ".jsonl":
+            n = len(path.read_text(encoding="utf-8").splitlines())
+        else:
+            n = con.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
+        counts[entity] = counts.get(entity, 0) + n
+    return counts
+
+
+def test_the_held_back_day_is_moved_not_copied_or_lost(split_landing, bench):
+    landing, day, before = split_landing
+    after, held = _row_counts(landing), _row_counts(day)
+    assert set(held) <= {"survey_responses", "survey_item_scores", "tickets", "orders", "subscriptions"}
+    assert held["survey_responses"] > 0 and held["survey_item_scores"] > 0 and held["orders"] > 0, held
+    assert {e: after[e] + held.get(e, 0) for e in after} == before
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    days = con.execute(
+        f"select distinct left(submitted_at, 10) from read_csv('{day}/**/*.csv', all_varchar = true)"
+    ).fetchall()
+    assert days == [(bench.LAST_DAY,)]
+    assert all(p.name.startswith(bench.DAY_PREFIX) for p in day.rglob("*.*"))
+
+
+def test_the_yardstick_loads_latest_rows_and_computes_kpis(split_landing, bench, tmp_path):
+    landing, _, _ = split_landing
+    bench.yardstick(landing, tmp_path / "yard", memory_limit="1GB")
+    con = duckdb.connect(str(tmp_path / "yard" / "yardstick.duckdb"), read_only=True)
+    for table in ("survey_responses", "customers", "kpi_survey", "kpi_complaints", "kpi_orders", "kpi_churn"):
+        assert con.execute(f"select count(*) from {table}").fetchone()[0] > 0, table
+        assert (tmp_path / "yard" / "parquet" / f"{table}.parquet").exists()
+    # one row per key, as the pipeline's raw tables
+    assert con.execute("select count(*) - count(distinct customer_id) from customers").fetchone()[0] == 0
+    # typed: timestamps are timestamps, scores integers
+    types = dict(con.execute("select column_name, column_type from (describe survey_responses)").fetchall())
+    assert types["submitted_at"] == "TIMESTAMP" and types["likelihood_to_recommend"] == "BIGINT"
+
+
+def test_the_results_table_states_ratio_and_stage_costs(bench):
+    stages = dict.fromkeys(bench.STAGE_ORDER, 1.0)
+    run = {"seconds": 10.0, "peak_rss_mb": 500.0, "stage_seconds": stages, "dbt_node_seconds": {}}
+    result = {
+        "responses": 1000,
+        "landing_mb": 1.0,
+        "memory_limit": None,
+        "machine": "x",
+        "measured_at": "now",
+        "yardstick": {"seconds": 2.0, "peak_rss_mb": 100.0},
+        "full": run,
+        "daily": {**run, "seconds": 5.0},
+        "ratio_full_to_yardstick": 5.0,
+        "daily_share_of_full": 0.5,
+    }
+    text = bench.markdown(result)
+    assert "**Full build / yardstick: 5.0x** (goal: at most 2x)" in text
+    assert "**Daily increment / full build: 50 %**" in text
+    assert all(f"| {stage} | 1.0 | 1.0 |" in text for stage in bench.STAGE_ORDER)
+    assert "| start-up and between steps | 4.0 | -1.0 |" in text
+
+
+@SLOW
+def test_benchmark_end_to_end_on_a_tiny_scale(tmp_path, bench, monkeypatch):
+    monkeypatch.setattr(bench, "BENCH_DIR", tmp_path)
+    result = bench.bench(3000, memory_limit="1GB")  # about 3 responses a day
+    assert result["full"]["returncode"] == 0 and result["daily"]["returncode"] == 0
+    assert set(result["full"]["stage_seconds"]) == set(bench.STAGE_ORDER)
+    assert result["full"]["stage_seconds"]["dbt models"] > 0 and result["full"]["stage_seconds"]["dbt tests"] > 0
+    assert result["full"]["peak_rss_mb"] > result["yardstick"]["peak_rss_mb"] > 0
+    ingestion = {s["stage"]: s for s in result["daily"]["stages"]}["ingestion"]
+    day_files = list((tmp_path / "data" / "pipeline-3000" / "day").rglob("*.*"))
+    assert ingestion["files_loaded"] == len(day_files) > 0  # the held-back day, and nothing else
+    json.dumps(result)
