@@ -212,8 +212,10 @@ def _utf8(path: Path, workdir: Path) -> Path:
         return copy
 
 
-def _typed(column) -> str:
+def _typed(column, present: set[str]) -> str:
     name = f'"{column.name}"'
+    if column.name not in present:  # an optional column the export does not carry
+        return f"cast(null as {column.duckdb_type}) as {name}"
     if column.type == "ts":
         return f"timezone('UTC', try_cast({name} as timestamptz)) as {name}"
     return f"try_cast({name} as {column.duckdb_type}) as {name}"
@@ -246,10 +248,11 @@ def yardstick(landing: Path, workdir: Path, memory_limit: str | None) -> None:
         by_kind: dict[str, list[Path]] = {}
         for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))):
             by_kind.setdefault(path.suffix, []).append(_utf8(path, workdir) if path.suffix == ".csv" else path)
-        parts = [
-            f"select {', '.join(_typed(c) for c in entity.columns)}, filename from {_reader(entity, files)}"
-            for files in by_kind.values()
-        ]
+        parts = []
+        for files in by_kind.values():
+            reader = _reader(entity, files)
+            present = {row[0] for row in con.execute(f"describe select * from {reader}").fetchall()}
+            parts.append(f"select {', '.join(_typed(c, present) for c in entity.columns)}, filename from {reader}")
         version = _LATEST_BY.get(entity.name)
         order = (f'"{version}" desc nulls last, ' if version else "") + "filename desc"
         keys = ", ".join(f'"{k}"' for k in entity.key)
