@@ -33,10 +33,11 @@ def test_kpi_marts_descend_from_every_ingestion_asset(tmp_path):
     graph = build_definitions(
         landing_dir=str(tmp_path), warehouse_path=str(tmp_path / "w.duckdb")
     ).resolve_asset_graph()
-    kpi_sources = RAW_KEYS - {dg.AssetKey(["raw", "stores"]), dg.AssetKey(["raw", "employees"])}
+    # stores and employees only describe; follow-up contacts close the loop (followup_queue), not KPIs
+    kpi_sources = RAW_KEYS - {dg.AssetKey(["raw", n]) for n in ("stores", "employees", "followups")}
     for mart in ("kpi_monthly", "scorecard_monthly"):
         assert kpi_sources <= upstream(graph, dg.AssetKey([mart])), mart
-    marts = ("dim_customer", "dim_store", "dim_employee", "fct_survey_item_scores", "kpi_monthly")
+    marts = ("dim_customer", "dim_store", "dim_employee", "fct_survey_item_scores", "kpi_monthly", "followup_queue")
     assert RAW_KEYS <= set().union(*(upstream(graph, dg.AssetKey([m])) for m in marts))
     # the staging models hang off the ingestion assets, not off unmanaged dbt sources
     assert graph.get(dg.AssetKey(["stg_survey__survey_responses"])).parent_keys == {
