@@ -15,6 +15,15 @@ os.environ.setdefault("CSAT_PSEUDONYM_KEY", "csat-test-pseudonym-key-0123456789a
 
 from fixtures.postgres import postgres_server, postgres_url  # noqa: F401  (session-scoped PostgreSQL)
 
+SLOW_KINDS = ("pipeline", "postgres", "browser", "superset")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test without a slow kind (pyproject's markers) is `fast`: `pytest -m fast` runs those."""
+    for item in items:
+        if not any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
+            item.add_marker(pytest.mark.fast)
+
 
 @pytest.fixture
 def landing(tmp_path: Path) -> Path:

@@ -19,6 +19,8 @@ from test_dbt_build import build_raw_warehouse, ts
 
 import kpi_reference as ref
 
+pytestmark = pytest.mark.pipeline
+
 AS_OF = datetime(2024, 6, 30, 12, 0, 0)
 SERVQUAL_PREFIX = {
     "tangibles": "TAN",

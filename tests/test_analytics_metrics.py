@@ -8,9 +8,12 @@ import csv
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from test_metricflow import mf_project, run_mf, sample, semantic_manifest  # noqa: F401  (fixtures)
 
 import kpi_reference as ref
+
+pytestmark = pytest.mark.pipeline
 
 ANALYTICS_METRICS = (
     "followup_queue_size",

@@ -43,7 +43,7 @@ def test_sqlalchemy_lists_tables_and_columns_and_reads_rows(published):
         inspector = sa.inspect(engine)
         # duckdb-engine names schemas `<catalog>.<schema>`; the catalog is the file name without extension
         assert "csat.marts" in inspector.get_schema_names()
-        assert sorted(inspector.get_table_names(schema="marts")) == ["dim_store", "kpi_monthly"]
+        assert sorted(inspector.get_table_names(schema="marts")) == ["dim_store", "kpi_monthly", "publication"]
         try:
             reflected = inspector.get_columns("kpi_monthly", schema="marts")
         except sa.exc.ProgrammingError as error:

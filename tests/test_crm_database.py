@@ -26,6 +26,8 @@ from dagster_project.ingestion.loader import load_file
 
 from fixtures.postgres import PostgresServer, reap_stale_servers
 
+pytestmark = pytest.mark.postgres
+
 SOURCE_SCHEMA = "crm_src"
 
 # Contract columns in a different order than the contract, plus extra columns (is_member,

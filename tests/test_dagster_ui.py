@@ -18,6 +18,8 @@ import pytest
 from test_asset_graph import ancestors
 from test_scorecard_browser import dump_dom
 
+pytestmark = pytest.mark.browser
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 240
 QUERY = """

@@ -22,6 +22,8 @@ from dagster_project.privacy.pseudonyms import create_pseudonym_table, install_k
 
 from kpi_reference import invoke_dbt
 
+pytestmark = pytest.mark.pipeline
+
 METADATA_COLUMNS = {
     "_extra": "JSON",
     "_source_file": "VARCHAR",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from dagster_project.contract import ENTITIES, SURVEY_RESPONSES
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
@@ -49,6 +50,7 @@ def test_sensor_requests_a_run_only_when_files_land(landing, warehouse_path):
     assert not evaluate(new_files.cursor).run_requests
 
 
+@pytest.mark.pipeline  # starts dbt
 def test_pipeline_job_reports_counts_as_metadata_and_fails_on_a_bad_file(landing, warehouse_path):
     folder = entity_folder(landing, SURVEY_RESPONSES)
     write_csv(

@@ -24,6 +24,8 @@ from dagster_project.scorecard import write_scorecard
 
 import kpi_reference as ref
 
+pytestmark = pytest.mark.pipeline
+
 # ------------------------------------------------------------------------------------- the register
 
 TICKET_COLUMNS = ["ticket_id", "customer_id", "ticket_type", "channel", "category", "opened_at", "status"]

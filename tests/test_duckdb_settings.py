@@ -36,6 +36,7 @@ def test_unset_leaves_duckdb_default(monkeypatch, tmp_path):
         assert con.execute("select current_setting('memory_limit')").fetchone()[0] == _shown(None)
 
 
+@pytest.mark.pipeline  # starts dbt
 def test_dbt_profile_has_the_memory_limit(limited, monkeypatch, tmp_path):
     monkeypatch.setenv("CSAT_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("DO_NOT_TRACK", "1")

@@ -23,6 +23,8 @@ from dagster_project.quality.delivery import plan_suite
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
 from dagster_project.sample_data import generate_sample_data
 
+pytestmark = pytest.mark.pipeline
+
 FIXTURES = Path(__file__).parent / "fixtures_deployment"
 RAW_CHECKS = build_quality_checks([s for s in load_suites() if s.is_raw])
 SHAPES = {

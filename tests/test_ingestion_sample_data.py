@@ -10,6 +10,8 @@ from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.sample_data import generate_sample_data, write_columns_mismatch_file, write_dirty_delivery
 
+pytestmark = pytest.mark.pipeline
+
 RAW_KEYS = [dg.AssetKey(["raw", e.name]) for e in ENTITIES]
 
 

@@ -14,6 +14,8 @@ import pytest
 
 import kpi_reference as ref
 
+pytestmark = pytest.mark.pipeline
+
 MART_COLUMNS = {
     "month_start_date": "DATE",
     "kpi": "VARCHAR",

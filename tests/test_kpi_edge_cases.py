@@ -33,6 +33,8 @@ import pytest
 
 import kpi_reference as ref
 
+pytestmark = pytest.mark.pipeline
+
 
 @dataclass(frozen=True)
 class Case:

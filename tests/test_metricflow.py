@@ -24,6 +24,8 @@ import pytest
 
 import kpi_reference as ref
 
+pytestmark = pytest.mark.pipeline
+
 # Every KPI of kpi_monthly has a metric of the same name; these must be ratio metrics.
 RATIO_METRICS = ("nps", "csat_pct", "logo_churn_rate", "repeat_purchase_rate", "sla_attainment_rate")
 # Queried by month and compared with the all-up rows of kpi_monthly (the acceptance criterion).

@@ -17,6 +17,8 @@ import pytest
 from dagster_project import publishing_postgres as pgp
 from dagster_project.assets.publish import DATABASE_FILE, PublishedWarehouseResource, publish_marts
 
+pytestmark = [pytest.mark.postgres, pytest.mark.pipeline]
+
 
 def make_working(path: Path, version: int) -> None:
     with duckdb.connect(str(path)) as con:

@@ -28,6 +28,8 @@ from dagster_project.privacy.keys import load_keys
 from dagster_project.rebuild import rebuild_working_warehouse
 from dagster_project.sample_data import generate_sample_data
 
+pytestmark = pytest.mark.pipeline
+
 SCHEMA = "marts_privacy"
 
 

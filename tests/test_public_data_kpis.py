@@ -46,6 +46,8 @@ from dagster_project.contract import CUSTOMERS, ORDERS, TICKETS, Entity
 
 import kpi_reference as ref
 
+pytestmark = pytest.mark.pipeline
+
 PUBLIC_DATA = Path(__file__).resolve().parent / "public_data"
 NYC311_CSV = PUBLIC_DATA / "nyc311_service_requests_sample" / "311_subset.micro.reduced.csv"
 RETAIL_CSV = PUBLIC_DATA / "uci_online_retail_sample" / "online_retail_sample.reduced.csv"

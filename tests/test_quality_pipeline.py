@@ -27,6 +27,8 @@ from dagster_project.rebuild import rebuild_working_warehouse
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
 from dagster_project.sample_data import generate_sample_data, write_columns_mismatch_file
 
+pytestmark = pytest.mark.pipeline
+
 PUBLISHED_KEY = dg.AssetKey(["published_warehouse"])
 publish_assets = build_publish_assets(quality_checks)
 

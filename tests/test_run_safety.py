@@ -238,6 +238,7 @@ def test_a_dbt_child_ends_when_its_parent_is_killed():
     assert not alive, "the child outlived its killed parent"
 
 
+@pytest.mark.pipeline  # starts dbt
 def test_dbt_runs_through_the_wrapper():
     assert Path(dbt_executable()).name == "csat-dbt"
     done = subprocess.run([dbt_executable(), "--version"], capture_output=True, text=True, timeout=120)

@@ -29,6 +29,8 @@ from dagster_project.scorecard import HEADLINE_KPI_NAMES, write_scorecard
 
 import kpi_reference as ref
 
+pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
+
 CHROMIUM_HINT = (
     "headless Chromium is needed for the browser tests: install Debian's package (`apt-get install -y chromium`; "
     "scripts/run_tests.sh does it when run as root) or set CSAT_CHROMIUM to the browser binary"

@@ -9,6 +9,8 @@ import pytest
 
 import kpi_reference as ref
 
+pytestmark = pytest.mark.pipeline
+
 
 def _shift(month: date, months: int) -> date:
     index = month.year * 12 + month.month - 1 + months

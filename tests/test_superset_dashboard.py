@@ -31,6 +31,8 @@ from test_scorecard_browser import DECIMALS, all_marts, sample_published  # noqa
 from dagster_project.assets.publish import DATABASE_FILE, publish_marts
 from dagster_project.scorecard import HEADLINE_KPIS
 
+pytestmark = [pytest.mark.superset, pytest.mark.browser, pytest.mark.pipeline]
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bi" / "superset"))
 
