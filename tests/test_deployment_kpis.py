@@ -430,15 +430,12 @@ def test_a_recorded_follow_up_closes_the_loop_without_a_ticket(tmp_path):
     fx.write_landing(root / "landing", "survey_responses", responses)
 
     def record_followups(con):
-        # the followups entity of the ingestion branch (survey/followups), as it lands in raw
+        # a follow-up contact (survey/followups) as it lands in raw
         con.execute(
-            "create table raw.followups (followup_id varchar, response_id varchar, customer_id varchar,"
-            " ticket_id varchar, followed_up_at timestamp, channel varchar, employee_id varchar, outcome varchar,"
-            " _source_file varchar, _row_number bigint, _loaded_at timestamp, _extra json)"
-        )
-        con.execute(
-            "insert into raw.followups values ('F1', 'R1', null, null, timestamp '2024-01-11 09:00:00', 'phone',"
-            " 'E1', 'apologised', 'f.csv', 1, now()::timestamp, null)"
+            "insert into raw.followups (followup_id, response_id, followed_up_at, channel, employee_id, outcome,"
+            " _source_file, _row_number, _loaded_at)"
+            " values ('F1', 'R1', timestamp '2024-01-11 09:00:00', 'phone', 'E1', 'apologised', 'f.csv', 1,"
+            " now()::timestamp)"
         )
 
     built = fx.build(
