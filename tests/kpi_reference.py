@@ -10,8 +10,19 @@ Interpretations where KPIS.md leaves room (each one is asserted by the tests):
 - a valid order is an order whose status is not `cancelled` / `refunded` (a NULL status is valid);
 - a complaint is resolved when `resolved_at` is set and its status is not `reopened` (a reopened
   complaint that is not re-resolved yet is open: backlog counts it, resolution KPIs wait for it);
+- status is authoritative: a `resolved` / `closed` complaint without `resolved_at` is not open; it
+  is in the backlog of the month ends before its `closed_at`, and in none when that is missing;
+- timely-response rate: complaints the source flags `sla_met` true / complaints it flags at all,
+  in the month they were opened;
+- months are calendar months of the reporting time zone (`time_zone`, default UTC): a timestamp
+  (stored in UTC) belongs to the month of its local wall-clock time;
 - SERVQUAL dimension gap of a group = mean of all item gaps of the dimension in the group; the
-  overall gaps need all five dimensions (else NULL);
+  overall gaps average the dimensions of the seed servqual_weights and need all of them (else NULL);
+- dimensions are whatever the seed survey_items names; a score equal to the item's na_code is not
+  applicable (missing); perception scores are 0-100 on each item's own scale
+  ((score - scale_min) / (scale_max - scale_min) * 100): per dimension the mean over its item scores in
+  the group, overall the mean of the dimension scores, needing every dimension of the catalogue;
+- satisfied_pct: responses labelled is_satisfied true / responses with a label;
 - months without data inside the grid are empty groups: ratios and means NULL, counts 0;
 - the grid's months run from the first to the last month with a response, a valid order, a
   ticket (of any type) or a subscription start; a KPI's slice values are those its own data shows
@@ -52,9 +63,12 @@ SURVEY_KPIS = (
     "ces",
     "ces_easy_pct",
     "csi",
+    "satisfied_pct",
     "servqual_gap",
     "servqual_gap_weighted",
     *(f"servqual_gap_{d}" for d in SERVQUAL_DIMENSIONS),
+    "perception_score",
+    *(f"perception_score_{d}" for d in SERVQUAL_DIMENSIONS),
 )
 COMMERCIAL_KPIS = (
     "repeat_purchase_rate",
@@ -75,8 +89,19 @@ COMPLAINT_KPIS = (
     "reopen_rate",
     "backlog",
     "escalation_rate",
+    "timely_response_rate",
 )
 ALL_KPIS = SURVEY_KPIS + COMMERCIAL_KPIS + COMPLAINT_KPIS
+# KPIs over columns the sample generator never delivers (NULL there, with a reason)
+NOT_IN_SAMPLE = ("satisfied_pct", "timely_response_rate")
+# KPIs of issue 10 that the MetricFlow layer (models/semantic) does not define yet
+NOT_IN_METRICS_LAYER = (
+    "satisfied_pct",
+    "timely_response_rate",
+    "perception_score",
+    *(f"perception_score_{d}" for d in SERVQUAL_DIMENSIONS),
+)
+METRICS_LAYER_KPIS = tuple(k for k in ALL_KPIS if k not in NOT_IN_METRICS_LAYER)
 COUNT_KPIS = ("complaint_volume", "backlog")
 PERCENTILE_KPIS = (
     "first_response_hours_median",
@@ -100,6 +125,14 @@ SLICES_BY_KPI: dict[str, tuple[str, ...]] = {
     "complaint_rate": ("segment", "region"),
 }
 
+
+def slices_of(kpi: str) -> tuple[str, ...]:
+    """The agreed slicing columns of a KPI (a custom dimension's KPIs slice like the survey KPIs)."""
+    if kpi not in SLICES_BY_KPI and kpi.startswith(("servqual_gap_", "perception_score_")):
+        return SURVEY_SLICES
+    return SLICES_BY_KPI[kpi]
+
+
 RAW_TABLES = (
     "survey_responses",
     "survey_item_scores",
@@ -120,6 +153,11 @@ class Seeds:
     servqual_weights: dict[str, float]  # dimension -> weight
     item_dimension: dict[str, str]  # ITEM_CODE -> dimension
     sla_resolution_hours: dict[str, float]  # severity -> resolution target (hours)
+    item_scale: dict[str, tuple[float, float, float | None]] = None  # ITEM_CODE -> (min, max, n/a code)
+
+    @property
+    def dimensions(self) -> list[str]:
+        return sorted(set(self.item_dimension.values()))
 
 
 def find_seed(name: str, search_dirs: Iterable[Path]) -> Path:
@@ -140,13 +178,54 @@ def load_seeds(search_dirs: Iterable[Path]) -> Seeds:
     dirs = [Path(d) for d in search_dirs]
     csi = {r["item"].lower(): float(r["weight"]) for r in _read_csv_rows(find_seed("csi_weights", dirs))}
     sq = {r["dimension"].lower(): float(r["weight"]) for r in _read_csv_rows(find_seed("servqual_weights", dirs))}
-    items = {r["item_code"].upper(): r["dimension"].lower() for r in _read_csv_rows(find_seed("survey_items", dirs))}
+    item_rows = _read_csv_rows(find_seed("survey_items", dirs))
+    items = {r["item_code"].upper(): r["dimension"].lower() for r in item_rows}
+    scales = {
+        r["item_code"].upper(): (
+            float(r.get("scale_min") or 1),
+            float(r.get("scale_max") or 7),
+            float(r["na_code"]) if r.get("na_code") not in (None, "") else None,
+        )
+        for r in item_rows
+    }
     sla = {
         r["severity"].lower(): float(r["resolution_hours"])
         for r in _read_csv_rows(find_seed("sla_policies", dirs))
         if r.get("resolution_hours") not in (None, "")
     }
-    return Seeds(csi_weights=csi, servqual_weights=sq, item_dimension=items, sla_resolution_hours=sla)
+    return Seeds(
+        csi_weights=csi, servqual_weights=sq, item_dimension=items, sla_resolution_hours=sla, item_scale=scales
+    )
+
+
+class PatternSeed:
+    """Rows of a seed keyed by `kpi`, where `*` in a row's kpi stands for any text: the exact name wins,
+    then the longest matching pattern."""
+
+    def __init__(self, rows: list[dict[str, str]]):
+        self.rows = rows
+
+    def matches(self, kpi: str) -> list[dict[str, str]]:
+        import fnmatch
+
+        return [r for r in self.rows if r["kpi"] == kpi or ("*" in r["kpi"] and fnmatch.fnmatchcase(kpi, r["kpi"]))]
+
+    def __getitem__(self, kpi: str) -> dict[str, str]:
+        found = sorted(self.matches(kpi), key=lambda r: (r["kpi"] != kpi, -len(r["kpi"])))
+        if not found:
+            raise KeyError(kpi)
+        return found[0]
+
+
+def min_sample_sizes(search_dirs: Iterable[Path]) -> Callable[[str], int | None]:
+    """kpi -> its minimum sample size (seed kpi_min_sample_sizes; the largest matching minimum)."""
+    seed = PatternSeed(_read_csv_rows(find_seed("kpi_min_sample_sizes", [Path(d) for d in search_dirs])))
+
+    def minimum(kpi: str) -> int | None:
+        found = [int(r["min_sample_size"]) for r in seed.matches(kpi)]
+        return max(found) if found else None
+
+    return minimum
 
 
 def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
@@ -168,9 +247,25 @@ def norm_id(series: pd.Series) -> pd.Series:
     return series.astype("object").map(lambda v: (v.strip() or None) if isinstance(v, str) else None)
 
 
-def month_start(series: pd.Series) -> pd.Series:
+def local_time(series: pd.Series, time_zone: str = "UTC") -> pd.Series:
+    """UTC timestamps (naive) as naive wall-clock times of `time_zone`."""
     ts = pd.to_datetime(series)
+    if time_zone == "UTC":
+        return ts
+    return ts.dt.tz_localize("UTC").dt.tz_convert(time_zone).dt.tz_localize(None)
+
+
+def month_start(series: pd.Series, time_zone: str = "UTC") -> pd.Series:
+    ts = local_time(series, time_zone)
     return ts.dt.to_period("M").dt.start_time.dt.date
+
+
+def month_bound_utc(month: date, time_zone: str = "UTC") -> pd.Timestamp:
+    """The UTC instant (naive) at which the local month `month` starts."""
+    local = pd.Timestamp(month)
+    if time_zone == "UTC":
+        return local
+    return local.tz_localize(time_zone).tz_convert("UTC").tz_localize(None)
 
 
 def next_month(d: date) -> date:
@@ -247,6 +342,7 @@ class Prepared:
     customers: pd.DataFrame  # customer_id, segment, region (current values)
     months: list[date]
     max_event_at: pd.Timestamp | None
+    time_zone: str = "UTC"
 
 
 def _customer_attributes(customers: pd.DataFrame) -> pd.DataFrame:
@@ -269,7 +365,7 @@ def _with_customer(df: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
+def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds, time_zone: str = "UTC") -> Prepared:
     customers = _customer_attributes(raw["customers"])
 
     # survey responses ------------------------------------------------------------------------
@@ -277,10 +373,13 @@ def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
     r["response_id"] = norm_id(r["response_id"])
     r = latest_per_key(r, "response_id", ["submitted_at", "_loaded_at", "_row_number"])
     r["customer_id"] = norm_id(r["customer_id"])
-    r["month"] = month_start(r["submitted_at"])
+    r["month"] = month_start(r["submitted_at"], time_zone)
     r["channel"] = norm_text(r["channel"])
     r["touchpoint"] = norm_text(r["touchpoint"])
     r = _with_customer(r, customers)
+    label = r["is_satisfied"] if "is_satisfied" in r else pd.Series(None, index=r.index, dtype="object")
+    r["satisfied_labelled"] = label.notna()
+    r["satisfied"] = is_true(label)
     for col in ("likelihood_to_recommend", "csat_score", "effort_score", *CSI_ITEMS):
         r[col] = pd.to_numeric(r[col], errors="coerce").astype(float)
     weights = seeds.csi_weights
@@ -293,11 +392,16 @@ def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
     s["response_id"] = norm_id(s["response_id"])
     s["item_code"] = s["item_code"].map(lambda v: v.strip().upper() if isinstance(v, str) else None)
     s["dimension"] = s["item_code"].map(seeds.item_dimension)
-    s["gap"] = pd.to_numeric(s["perception_score"], errors="coerce").astype(float) - pd.to_numeric(
-        s["expectation_score"], errors="coerce"
-    ).astype(float)
-    s = s[s["gap"].notna() & s["dimension"].notna()]
-    s = s[["response_id", "item_code", "dimension", "gap"]].merge(
+    scale = s["item_code"].map(lambda c: (seeds.item_scale or {}).get(c, (1.0, 7.0, None)))
+    low, high, na = (scale.map(lambda t, i=i: t[i]) for i in range(3))
+    perception = pd.to_numeric(s["perception_score"], errors="coerce").astype(float)
+    expectation = pd.to_numeric(s["expectation_score"], errors="coerce").astype(float)
+    perception = perception.where(perception != na.astype(float))  # the "not applicable" code
+    expectation = expectation.where(expectation != na.astype(float))
+    s["gap"] = perception - expectation
+    s["perception_index"] = 100.0 * (perception - low.astype(float)) / (high.astype(float) - low.astype(float))
+    s = s[s["dimension"].notna() & (s["gap"].notna() | s["perception_index"].notna())]
+    s = s[["response_id", "item_code", "dimension", "gap", "perception_index"]].merge(
         r[["response_id", "month", *SURVEY_SLICES]], on="response_id", how="inner"
     )
 
@@ -308,7 +412,7 @@ def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
     o["customer_id"] = norm_id(o["customer_id"])
     status = o["status"].map(lambda v: v.strip().lower() if isinstance(v, str) else None)
     o = o[~status.isin(["cancelled", "refunded"])].copy()
-    o["month"] = month_start(o["ordered_at"])
+    o["month"] = month_start(o["ordered_at"], time_zone)
     o["channel"] = norm_text(o["channel"])
     o = _with_customer(o[["order_id", "customer_id", "ordered_at", "month", "channel"]], customers)
 
@@ -319,13 +423,18 @@ def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
     raw_tickets = t.copy()
     t["customer_id"] = norm_id(t["customer_id"])
     t = t[norm_text(t["ticket_type"]) == "complaint"].copy()
+    # the source's own timely-response flag (contract column sla_met), before `sla_met` below is reused
+    # for the computed resolution SLA
+    flag = t["sla_met"] if "sla_met" in t else pd.Series(None, index=t.index, dtype="object")
+    t["source_sla_flagged"] = flag.notna()
+    t["source_sla_met"] = is_true(flag)
     t["channel"] = norm_text(t["channel"])
     t["category"] = norm_text(t["category"])
     t["severity"] = norm_text(t["severity"])
     t["status"] = norm_text(t["status"])
-    t["opened_month"] = month_start(t["opened_at"])
+    t["opened_month"] = month_start(t["opened_at"], time_zone)
     t["is_resolved"] = t["resolved_at"].notna() & (t["status"] != "reopened")
-    t["resolved_month"] = month_start(t["resolved_at"]).where(t["is_resolved"], None)
+    t["resolved_month"] = month_start(t["resolved_at"], time_zone).where(t["is_resolved"], None)
     t["first_response_hours"] = hours_between(t["first_response_at"], t["opened_at"])
     t["resolution_hours"] = hours_between(t["resolved_at"], t["opened_at"])
     target = t["severity"].map(seeds.sla_resolution_hours)
@@ -366,7 +475,7 @@ def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
     if grid_ts.empty:
         months: list[date] = []
     else:
-        first, last = grid_ts.min(), grid_ts.max()
+        first, last = local_time(pd.Series([grid_ts.min(), grid_ts.max()]), time_zone)
         months = month_range(date(first.year, first.month, 1), date(last.year, last.month, 1))
     max_event = happened_ts.max() if not happened_ts.empty else None
 
@@ -379,6 +488,7 @@ def prepare(raw: dict[str, pd.DataFrame], seeds: Seeds) -> Prepared:
         customers=customers,
         months=months,
         max_event_at=max_event,
+        time_zone=time_zone,
     )
 
 
@@ -408,7 +518,7 @@ def _publish(
     slice_values: dict[str, list[str]] | None = None,
 ) -> list[Row]:
     """Aggregate `fact` per month and per slice of the KPI; empty groups get aggregate(empty)."""
-    slices = SLICES_BY_KPI[kpi]
+    slices = slices_of(kpi)
     empty = aggregate(fact.iloc[0:0])
     rows: list[Row] = []
     month_set = set(months)
@@ -453,31 +563,48 @@ def _survey_rows(p: Prepared, seeds: Seeds) -> list[Row]:
     rows += _publish("ces", r, "month", p.months, lambda g: mean_result(g["effort_score"]))
     rows += _publish("ces_easy_pct", r, "month", p.months, top_box("effort_score", 5))
     rows += _publish("csi", r, "month", p.months, lambda g: mean_result(g["csi"]))
+    rows += _publish(
+        "satisfied_pct",
+        r,
+        "month",
+        p.months,
+        lambda g: ratio(float(g["satisfied"].sum()), float(g["satisfied_labelled"].sum())),
+    )
 
     # SERVQUAL: the slice values come from the responses (a response without items is still data)
     observed = {c: sorted(r[c].unique()) for c in SURVEY_SLICES}
-    gaps = p.item_gaps
+    items = p.item_gaps
+    gap_dimensions = list(seeds.servqual_weights)
 
-    def dimension_gaps(g: pd.DataFrame) -> dict[str, float]:
-        return g.groupby("dimension")["gap"].mean().to_dict()
+    def dimension_means(g: pd.DataFrame, column: str) -> dict[str, float]:
+        return g.dropna(subset=[column]).groupby("dimension")[column].mean().to_dict()
 
     def overall(weighted: bool) -> Callable[[pd.DataFrame], Result]:
         def agg(g: pd.DataFrame) -> Result:
-            n = int(g["response_id"].nunique())
-            d = dimension_gaps(g)
-            if any(dim not in d for dim in SERVQUAL_DIMENSIONS):
+            n = int(g.loc[g["gap"].notna(), "response_id"].nunique())
+            d = dimension_means(g, "gap")
+            if any(dim not in d for dim in gap_dimensions):
                 return (None, None, None, n)
             if weighted:
-                value = sum(d[dim] * seeds.servqual_weights[dim] for dim in SERVQUAL_DIMENSIONS)
+                value = sum(d[dim] * seeds.servqual_weights[dim] for dim in gap_dimensions)
                 return (value, value, 1.0, n)
-            total = sum(d[dim] for dim in SERVQUAL_DIMENSIONS)
-            return (total / len(SERVQUAL_DIMENSIONS), total, float(len(SERVQUAL_DIMENSIONS)), n)
+            total = sum(d[dim] for dim in gap_dimensions)
+            return (total / len(gap_dimensions), total, float(len(gap_dimensions)), n)
 
         return agg
 
-    def one_dimension(dim: str) -> Callable[[pd.DataFrame], Result]:
+    def perception_overall(g: pd.DataFrame) -> Result:
+        n = int(g.loc[g["perception_index"].notna(), "response_id"].nunique())
+        d = dimension_means(g, "perception_index")
+        if any(dim not in d for dim in seeds.dimensions):
+            return (None, None, None, n)
+        total = sum(d[dim] for dim in seeds.dimensions)
+        return (total / len(seeds.dimensions), total, float(len(seeds.dimensions)), n)
+
+    def one_dimension(dim: str, column: str = "gap") -> Callable[[pd.DataFrame], Result]:
         def agg(g: pd.DataFrame) -> Result:
-            sub = g[g["dimension"] == dim]
+            picked = g[(g["dimension"] == dim) & g[column].notna()]
+            sub = pd.DataFrame({"gap": picked[column], "response_id": picked["response_id"]})
             n_items = len(sub)
             total = float(sub["gap"].sum()) if n_items else 0.0
             return (
@@ -489,10 +616,14 @@ def _survey_rows(p: Prepared, seeds: Seeds) -> list[Row]:
 
         return agg
 
-    rows += _publish("servqual_gap", gaps, "month", p.months, overall(False), observed)
-    rows += _publish("servqual_gap_weighted", gaps, "month", p.months, overall(True), observed)
-    for dim in SERVQUAL_DIMENSIONS:
-        rows += _publish(f"servqual_gap_{dim}", gaps, "month", p.months, one_dimension(dim), observed)
+    rows += _publish("servqual_gap", items, "month", p.months, overall(False), observed)
+    rows += _publish("servqual_gap_weighted", items, "month", p.months, overall(True), observed)
+    rows += _publish("perception_score", items, "month", p.months, perception_overall, observed)
+    for dim in seeds.dimensions:
+        rows += _publish(f"servqual_gap_{dim}", items, "month", p.months, one_dimension(dim), observed)
+        rows += _publish(
+            f"perception_score_{dim}", items, "month", p.months, one_dimension(dim, "perception_index"), observed
+        )
     return rows
 
 
@@ -534,15 +665,15 @@ def _repurchase_rows(p: Prepared) -> list[Row]:
 
     rows = _publish("repurchase_90d_rate", first, "month", p.months, agg)
     for row in rows:
-        row.is_mature = is_cohort_mature(row.month_start_date, p.max_event_at)
+        row.is_mature = is_cohort_mature(row.month_start_date, p.max_event_at, p.time_zone)
     return rows
 
 
-def is_cohort_mature(cohort_month: date, max_event_at: pd.Timestamp | None) -> bool:
+def is_cohort_mature(cohort_month: date, max_event_at: pd.Timestamp | None, time_zone: str = "UTC") -> bool:
     """90 days have passed since the end of the cohort month (= the next month's start)."""
     if max_event_at is None:
         return False
-    end = pd.Timestamp(next_month(cohort_month))
+    end = month_bound_utc(next_month(cohort_month), time_zone)
     return bool(pd.Timestamp(max_event_at) >= end + pd.Timedelta(days=90))
 
 
@@ -551,7 +682,7 @@ def churn_facts(p: Prepared) -> pd.DataFrame:
     sub = p.subscriptions
     out = []
     for m in p.months:
-        start, end = pd.Timestamp(m), pd.Timestamp(next_month(m))
+        start, end = month_bound_utc(m, p.time_zone), month_bound_utc(next_month(m), p.time_zone)
         active_start = sub[(sub["started_at"] < start) & (sub["ended_at"].isna() | (sub["ended_at"] >= start))]
         if active_start.empty:
             continue
@@ -669,15 +800,28 @@ def _complaint_rows(p: Prepared) -> list[Row]:
         lambda g: ratio(float(g["is_escalated"].sum()), float(len(g))),
         observed,
     )
+    rows += _publish(
+        "timely_response_rate",
+        opened,
+        "opened_month",
+        months,
+        lambda g: ratio(float(g["source_sla_met"].sum()), float(g["source_sla_flagged"].sum())),
+        observed,
+    )
 
     # backlog at each month end
     backlog = []
     for m in months:
-        end = pd.Timestamp(next_month(m))
-        open_at_end = t[
-            (pd.to_datetime(t["opened_at"]) < end)
-            & (t["resolved_at"].isna() | (pd.to_datetime(t["resolved_at"]) >= end) | (t["status"] == "reopened"))
-        ]
+        end = month_bound_utc(next_month(m), p.time_zone)
+        resolved_at, closed_at = pd.to_datetime(t["resolved_at"]), pd.to_datetime(t["closed_at"])
+        closed_by_status = t["status"].isin(["resolved", "closed"])
+        still_open = (
+            (t["status"] == "reopened")
+            | (resolved_at >= end)
+            | (resolved_at.isna() & ~closed_by_status)
+            | (resolved_at.isna() & closed_by_status & (closed_at >= end))
+        )
+        open_at_end = t[(pd.to_datetime(t["opened_at"]) < end) & still_open]
         backlog.append(open_at_end.assign(backlog_month=m))
     facts = pd.concat(backlog, ignore_index=True) if backlog else t.assign(backlog_month=None).iloc[0:0]
     rows += _publish("backlog", facts, "backlog_month", months, lambda g: count_result(len(g)), observed)
@@ -704,10 +848,11 @@ def _complaint_rows(p: Prepared) -> list[Row]:
     return rows
 
 
-def compute_kpi_monthly(raw: dict[str, pd.DataFrame], seeds: Seeds) -> pd.DataFrame:
+def compute_kpi_monthly(raw: dict[str, pd.DataFrame], seeds: Seeds, time_zone: str = "UTC") -> pd.DataFrame:
     """The reference kpi_monthly: every KPI x month of the grid x slice value observed in that KPI's
-    own data. Values are NOT rounded (compare with a half-unit tolerance at the 4th decimal)."""
-    p = prepare(raw, seeds)
+    own data, months cut in `time_zone`. Values are NOT rounded (compare with a half-unit tolerance at
+    the 4th decimal)."""
+    p = prepare(raw, seeds, time_zone)
     rows = _survey_rows(p, seeds) + _repeat_purchase_rows(p) + _repurchase_rows(p) + _churn_rows(p) + _complaint_rows(p)
     records = []
     for row in rows:
@@ -727,8 +872,10 @@ def compute_kpi_monthly(raw: dict[str, pd.DataFrame], seeds: Seeds) -> pd.DataFr
     return pd.DataFrame.from_records(records)
 
 
-def compute_from_warehouse(con: duckdb.DuckDBPyConnection, seed_dirs: Iterable[Path]) -> pd.DataFrame:
-    return compute_kpi_monthly(read_raw(con), load_seeds(seed_dirs))
+def compute_from_warehouse(
+    con: duckdb.DuckDBPyConnection, seed_dirs: Iterable[Path], time_zone: str = "UTC"
+) -> pd.DataFrame:
+    return compute_kpi_monthly(read_raw(con), load_seeds(seed_dirs), time_zone)
 
 
 def empty_group_result(kpi: str) -> float | None:
@@ -842,8 +989,13 @@ def project_seed_paths(project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
 
 
 def seed_dirs(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
-    """The dbt project's seed folders (from dbt_project.yml), then the repository's seeds/."""
-    dirs = [(project_dir / p).resolve() for p in project_seed_paths(project_dir)]
+    """The seeds folder of the environment (CSAT_SEEDS_DIR), the dbt project's seed folders (from
+    dbt_project.yml, templated entries left out), then the repository's seeds/."""
+    import os
+
+    dirs = [(project_dir / p).resolve() for p in project_seed_paths(project_dir) if "{{" not in p]
+    if os.environ.get("CSAT_SEEDS_DIR"):
+        dirs.insert(0, (project_dir / os.environ["CSAT_SEEDS_DIR"]).resolve())
     dirs.append(REPO_ROOT / "seeds")
     return dirs
 

@@ -136,6 +136,9 @@ def test_sample_is_not_trivial(reference):
     months and non-NULL values in its slices, and the sample exercises empty groups (NULL values)."""
     all_up = reference[(reference[list(ref.SLICE_COLUMNS)] == ref.ALL).all(axis=1)]
     for kpi in ref.ALL_KPIS:
+        if kpi in ref.NOT_IN_SAMPLE:  # inputs the generator does not deliver: NULL with a reason
+            assert all_up.loc[all_up["kpi"] == kpi, "value"].isna().all(), kpi
+            continue
         filled = all_up.loc[all_up["kpi"] == kpi, "value"].notna().sum()
         assert filled >= 12, f"{kpi}: only {filled} months have an all-up value"
         sliced = reference[(reference["kpi"] == kpi) & (reference[list(ref.SLICE_COLUMNS)] != ref.ALL).any(axis=1)]
@@ -143,11 +146,14 @@ def test_sample_is_not_trivial(reference):
     assert reference["value"].isna().any()
 
 
-def _expected_status(actual, target, direction: str, tolerance: float) -> str:
+def _expected_status(actual, target, direction: str, tolerance: float, n=None, min_n=None) -> str:
     """KPIS.md: green when the target is met, amber when missed by no more than the tolerance (in the
-    KPI's unit), red otherwise, no_data when the actual is NULL."""
+    KPI's unit), red otherwise, no_data when the actual is NULL; insufficient_sample when the sample
+    is below the KPI's minimum (issue 10), whatever the actual."""
     if ref._missing(actual):
         return "no_data"
+    if min_n is not None and n is not None and n < min_n:
+        return "insufficient_sample"
     if direction == "higher_is_better":
         return "green" if actual >= target else "amber" if actual >= target - tolerance else "red"
     return "green" if actual <= target else "amber" if actual <= target + tolerance else "red"
@@ -156,11 +162,14 @@ def _expected_status(actual, target, direction: str, tolerance: float) -> str:
 def test_scorecard_monthly_follows_targets_and_status_rules(sample, reference):
     """scorecard_monthly: one row per (month, KPI) of the all-up reference, actual = the KPI,
     target / direction / unit from seed kpi_targets, variance = actual - target, status per KPIS.md."""
-    targets = {
-        row["kpi"]: row
-        for row in ref._read_csv_rows(ref.find_seed("kpi_targets", ref.seed_dirs()))
-        if not row.get("slice_column") and not row.get("slice_value") and not row.get("month_start_date")
-    }
+    targets = ref.PatternSeed(
+        [
+            row
+            for row in ref._read_csv_rows(ref.find_seed("kpi_targets", ref.seed_dirs()))
+            if not row.get("slice_column") and not row.get("slice_value") and not row.get("month_start_date")
+        ]
+    )
+    minimums = ref.min_sample_sizes(ref.seed_dirs())
     con = ref.open_warehouse(sample)
     try:
         built = con.execute(
@@ -173,6 +182,7 @@ def test_scorecard_monthly_follows_targets_and_status_rules(sample, reference):
     scorecard = ref.read_table(sample, "marts.scorecard_monthly")
     all_up = reference[(reference[list(ref.SLICE_COLUMNS)] == ref.ALL).all(axis=1)]
     expected = {(r["month_start_date"], r["kpi"]): r["value"] for r in all_up.to_dict("records")}
+    samples = {(r["month_start_date"], r["kpi"]): r["sample_size"] for r in all_up.to_dict("records")}
     assert len(scorecard) == len(expected)
     problems = []
     for row in scorecard.to_dict("records"):
@@ -190,7 +200,9 @@ def test_scorecard_monthly_follows_targets_and_status_rules(sample, reference):
         wanted_variance = None if ref._missing(actual) else actual - target
         if not ref.same_number(row["variance"], wanted_variance):
             problems.append(f"{key}: variance {row['variance']}, expected {wanted_variance}")
-        wanted_status = _expected_status(actual, target, seed["direction"], tolerance)
+        wanted_status = _expected_status(
+            actual, target, seed["direction"], tolerance, samples[key], minimums(row["kpi"])
+        )
         if row["status"] != wanted_status:
             problems.append(f"{key}: status {row['status']}, expected {wanted_status} (actual {actual})")
         for column in ("direction", "unit"):
@@ -198,3 +210,4 @@ def test_scorecard_monthly_follows_targets_and_status_rules(sample, reference):
                 problems.append(f"{key}: {column} {row[column]}, seed has {seed[column]}")
     assert not problems, "\n".join(problems[:30])
     assert set(scorecard["status"]) >= {"green", "red", "no_data"}, "the sample should exercise the statuses"
+    assert "insufficient_sample" in set(scorecard["status"]), "the sample should have KPIs below their minimum"

@@ -61,6 +61,8 @@ class KpiMonth:
     amber_tolerance: float | None
     unit: str | None
     sample_size: int | None
+    null_reason: str | None = None  # why actual is NULL (e.g. "not delivered: tickets")
+    min_sample_size: int | None = None  # below it the status is insufficient_sample
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class DriverPriority:
     importance_rank: int | None
     performance_index: float | None
     sample_size: int | None
+    item_text: str | None = None  # the questionnaire statement, for an item driver
 
 
 @dataclass
@@ -106,6 +109,7 @@ class ScorecardData:
     slices: list[SliceValue]
     priorities: list[DriverPriority] | None  # None: the key-driver mart is not published
     priorities_quarter: date | None
+    priorities_note: str | None  # why there are no priorities (e.g. the outcome was not delivered)
     queues: dict[str, QueueSizes | None]  # mart -> sizes, None when not published
     marts: set[str]
 
@@ -163,20 +167,29 @@ def _publication(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, str |
     return (row[0], row[1]) if row else (None, None)
 
 
-def choose_month(months: list[date], as_of: datetime) -> tuple[date, bool]:
+def choose_month(months: list[date], as_of: datetime, data_complete_until: date | None = None) -> tuple[date, bool]:
     """The latest complete month: the latest month with rows whose end (the first instant of the next
-    month) is at or before `as_of`. When no month is complete yet, the latest month (flagged partial)."""
-    complete = [m for m in months if datetime.combine(add_months(m, 1), datetime.min.time()) <= as_of]
+    month) is at or before `as_of` and, when given, not after `data_complete_until` (the latest month
+    every delivered source's data covers to its last day). When no month is complete yet, the latest
+    month (flagged partial)."""
+    complete = [
+        m
+        for m in months
+        if datetime.combine(add_months(m, 1), datetime.min.time()) <= as_of
+        and (data_complete_until is None or m <= data_complete_until)
+    ]
     if complete:
         return max(complete), True
     return max(months), False
 
 
 def _read_history(con: duckdb.DuckDBPyConnection, last: date) -> dict[str, list[KpiMonth]]:
+    columns = _columns(con, "scorecard_monthly")
+    optional = ", ".join(c if c in columns else "null" for c in ("null_reason", "min_sample_size"))
     rows = con.execute(
         f"""
         select month_start_date, kpi, actual, target, variance, status, direction, amber_tolerance, unit,
-               sample_size
+               sample_size, {optional}
         from {MART_SCHEMA}.scorecard_monthly
         where month_start_date <= ?
         order by kpi, month_start_date
@@ -197,6 +210,8 @@ def _read_history(con: duckdb.DuckDBPyConnection, last: date) -> dict[str, list[
                 amber_tolerance=_num(r[7]),
                 unit=r[8],
                 sample_size=None if r[9] is None else int(r[9]),
+                null_reason=r[10],
+                min_sample_size=None if r[11] is None else int(r[11]),
             )
         )
     return history
@@ -225,10 +240,11 @@ PRIORITY_COLUMNS = {"quarter_start_date", "segment", "outcome", "driver", "impor
 
 def _read_priorities(
     con: duckdb.DuckDBPyConnection, month: date, limit: int = 5
-) -> tuple[list[DriverPriority], date | None]:
+) -> tuple[list[DriverPriority], date | None, str | None]:
     """Drivers in the `priority` quadrant (high importance, low performance) of the latest quarter that
     is complete by the end of the scorecard month and has importance results, all customers, most
-    important first."""
+    important first: questionnaire items when the mart has item drivers (what a manager can act on),
+    else every driver. Without any, the mart's not_run_reason of the latest such quarter says why."""
     columns = _columns(con, "driver_importance_quarterly")
     missing = PRIORITY_COLUMNS - columns
     if missing:
@@ -238,27 +254,51 @@ def _read_priorities(
         )
 
     def optional(column: str) -> str:
-        return column if column in columns else "null"
+        return f"d.{column}" if column in columns else "null"
 
+    items_only = (
+        "driver_group" in columns
+        and con.execute(
+            f"select count(*) from {MART_SCHEMA}.driver_importance_quarterly where driver_group = 'item'"
+        ).fetchone()[0]
+        > 0
+    )
+    group_filter = "and driver_group = 'item'" if items_only else ""
     quarter = con.execute(
         f"""
         select max(quarter_start_date) from {MART_SCHEMA}.driver_importance_quarterly
-        where segment = '{ALL}' and importance is not null and quarter_start_date <= ?
+        where segment = '{ALL}' and importance is not null and quarter_start_date <= ? {group_filter}
         """,
         [add_months(month, -2)],
     ).fetchone()[0]
     if quarter is None:
-        return [], None
+        note = None
+        if "not_run_reason" in columns:
+            found = con.execute(
+                f"""
+                select not_run_reason, count(*) from {MART_SCHEMA}.driver_importance_quarterly
+                where segment = '{ALL}' and not_run_reason is not null and quarter_start_date <= ? {group_filter}
+                group by not_run_reason order by count(*) desc, not_run_reason limit 1
+                """,
+                [add_months(month, -2)],
+            ).fetchone()
+            note = found[0] if found else None
+        return [], None, note
     if isinstance(quarter, datetime):
         quarter = quarter.date()
+    item_text = "null"
+    join = ""
+    if items_only and "item_text" in _columns(con, "dim_survey_item"):
+        item_text = "items.item_text"
+        join = f"left join {MART_SCHEMA}.dim_survey_item as items on items.item_code = d.driver"
     rows = con.execute(
         f"""
-        select outcome, driver, {optional("driver_group")}, importance, {optional("importance_rank")},
-               {optional("performance_index")}, {optional("sample_size")}
-        from {MART_SCHEMA}.driver_importance_quarterly
-        where segment = '{ALL}' and quadrant = 'priority' and importance is not null
-          and cast(quarter_start_date as date) = ?
-        order by importance desc, outcome, driver
+        select d.outcome, d.driver, {optional("driver_group")}, d.importance, {optional("importance_rank")},
+               {optional("performance_index")}, {optional("sample_size")}, {item_text}
+        from {MART_SCHEMA}.driver_importance_quarterly as d {join}
+        where d.segment = '{ALL}' and d.quadrant = 'priority' and d.importance is not null
+          and cast(d.quarter_start_date as date) = ? {group_filter.replace("driver_group", "d.driver_group")}
+        order by d.importance desc, d.outcome, d.driver
         limit {int(limit)}
         """,
         [quarter],
@@ -272,10 +312,22 @@ def _read_priorities(
             importance_rank=None if r[4] is None else int(r[4]),
             performance_index=_num(r[5]),
             sample_size=None if r[6] is None else int(r[6]),
+            item_text=r[7],
         )
         for r in rows
     ]
-    return priorities, quarter
+    return priorities, quarter, None
+
+
+def _data_complete_until(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest month complete in every delivered event source (marts.data_completeness): a
+    delivery that ends mid-month leaves that month partial."""
+    value = con.execute(
+        f"select min(latest_complete_month_start_date) from {MART_SCHEMA}.data_completeness where is_delivered"
+    ).fetchone()[0]
+    if isinstance(value, datetime):
+        value = value.date()
+    return value
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> int:
@@ -333,12 +385,13 @@ def load_scorecard_data(
             is_complete = True
         else:
             reference = as_of or published_at or datetime.now(UTC).replace(tzinfo=None)
-            month, is_complete = choose_month(months, reference)
+            complete_until = _data_complete_until(con) if "data_completeness" in marts else None
+            month, is_complete = choose_month(months, reference, complete_until)
         history = _read_history(con, month)
         slices = _read_slices(con, month)
-        priorities, quarter = (None, None)
+        priorities, quarter, priorities_note = (None, None, None)
         if "driver_importance_quarterly" in marts:
-            priorities, quarter = _read_priorities(con, month)
+            priorities, quarter, priorities_note = _read_priorities(con, month)
         queues: dict[str, QueueSizes | None] = {
             "customer_risk": _read_risk_queue(con) if "customer_risk" in marts else None,
             "followup_queue": _read_followup_queue(con) if "followup_queue" in marts else None,
@@ -353,6 +406,7 @@ def load_scorecard_data(
         slices=slices,
         priorities=priorities,
         priorities_quarter=quarter,
+        priorities_note=priorities_note,
         queues=queues,
         marts=marts,
     )

@@ -31,6 +31,7 @@ STATUS_TEXT = {
     "amber": "Amber · within tolerance",
     "red": "Red · off target",
     "no_data": "No data",
+    "insufficient_sample": "Insufficient sample",
 }
 # Font stack: Latin first, then CJK faces (Noto Sans CJK from Debian's fonts-noto-cjk, then the
 # usual Windows/macOS faces), so Chinese text in the data renders wherever the page is opened.
@@ -146,6 +147,12 @@ def _card(data: ScorecardData, kpi: str, label: str, description: str) -> str:
     sample = (
         "" if row.sample_size is None else f'<tr><td>Sample size</td><td class="num">n = {row.sample_size:,}</td></tr>'
     )
+    if status == "insufficient_sample" and row.min_sample_size is not None:
+        sample += f'<tr><td>Minimum sample</td><td class="num kpi-min-sample">n = {row.min_sample_size:,}</td></tr>'
+    if row.actual is None and row.null_reason:
+        # why there is no number: an input the deployment does not deliver, or an empty month
+        sample += f'<tr><td colspan="2" class="kpi-null-reason">{escape(row.null_reason)}</td></tr>'
+
     return (
         f'<section class="card status-{status}" data-kpi="{kpi}">'
         f'<h3><span>{escape(label)}</span><span class="badge status-{status}" data-status="{status}">'
@@ -276,11 +283,24 @@ def _table_value(value: float | None, unit: str | None) -> str:
     return format_number(value, unit) + ("" if value is None or suffix.startswith(" /") else suffix)
 
 
+def _driver_label(p) -> str:
+    """An item driver by its code and statement (`REL3 · The company performs the service right ...`)."""
+    if p.item_text:
+        return f"{p.driver} · {p.item_text}"
+    return p.driver.replace("_", " ")
+
+
 def _priorities(data: ScorecardData) -> str:
     if data.priorities is None:
         return (
             '<p class="note" data-section="priorities-missing">The key-driver mart (driver_importance_quarterly) '
             "is not published yet.</p>"
+        )
+    if not data.priorities and data.priorities_note:
+        # the analysis could not run: say why instead of an empty or zero table
+        return (
+            '<p class="note" data-section="priorities-not-run">The key-driver analysis could not run: '
+            f"{escape(data.priorities_note)}.</p>"
         )
     if not data.priorities:
         quarter = f" in the quarter starting {data.priorities_quarter:%Y-%m-%d}" if data.priorities_quarter else ""
@@ -289,7 +309,7 @@ def _priorities(data: ScorecardData) -> str:
             f"(high importance, low performance){quarter}.</p>"
         )
     rows = "".join(
-        f'<tr data-driver="{escape(p.driver)}"><td>{i}</td><td>{escape(p.driver.replace("_", " "))}</td>'
+        f'<tr data-driver="{escape(p.driver)}"><td>{i}</td><td>{escape(_driver_label(p))}</td>'
         f"<td>{escape(p.outcome.upper())}</td><td>{'' if p.importance is None else f'{p.importance:,.3f}'}</td>"
         f"<td>{'' if p.performance_index is None else f'{p.performance_index:,.1f}'}</td>"
         f"<td>{'' if p.sample_size is None else f'{p.sample_size:,}'}</td></tr>"

@@ -3,13 +3,20 @@
     (cast({{ numerator }} as {{ type_double() }}) / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
-{#- One KPI's rows of a kpi family model, in the long shape kpi_monthly unions. -#}
+{#- One KPI's rows of a kpi family model, in the long shape kpi_monthly unions. `kpi` is the KPI's
+    name, or with kpi_is_expression an SQL expression giving it per row (one KPI per dimension). -#}
 {% macro kpi_rows(
-    kpi, from_relation, value, numerator, denominator, sample_size, is_mature='null'
+    kpi, from_relation, value, numerator, denominator, sample_size, is_mature='null',
+    kpi_is_expression=false
 ) -%}
+    {%- if kpi_is_expression -%}
+        {%- set kpi_sql = 'cast(' ~ kpi ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    {%- else -%}
+        {%- set kpi_sql = "'" ~ kpi ~ "'" -%}
+    {%- endif %}
     select
         month_start_date,
-        '{{ kpi }}' as kpi,
+        {{ kpi_sql }} as kpi,
         slice_column,
         slice_value,
         cast({{ value }} as {{ type_double() }}) as kpi_value,

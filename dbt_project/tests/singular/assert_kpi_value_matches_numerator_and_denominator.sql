@@ -1,5 +1,6 @@
 -- value is what numerator and denominator say: 100 * n / d for rates and nps, 1000 * n / d for
 -- complaint_rate, n / d for means, n for counts; NULL exactly when the denominator is zero.
+-- KPIs whose inputs were not delivered are NULL whatever the counts (null_reason says why).
 with
 
 kpi_monthly as (
@@ -17,12 +18,9 @@ expected as (
             when denominator is null or denominator = 0 then null
             when kpi = 'complaint_rate' then 1000.0 * numerator / denominator
             when
-                kpi in (
-                    'ces', 'csi', 'servqual_gap', 'servqual_gap_weighted',
-                    'servqual_gap_tangibles', 'servqual_gap_reliability',
-                    'servqual_gap_responsiveness', 'servqual_gap_assurance',
-                    'servqual_gap_empathy'
-                )
+                kpi in ('ces', 'csi')
+                or kpi like 'servqual_gap%'
+                or kpi like 'perception_score%'
                 then numerator / denominator
             else 100.0 * numerator / denominator
         end as expected_value
@@ -32,6 +30,7 @@ expected as (
             'first_response_hours_median', 'first_response_hours_p90',
             'resolution_hours_median', 'resolution_hours_p90'
         )
+        and coalesce(null_reason, 'no data') like 'no data%'
 
 ),
 

@@ -2,7 +2,9 @@
 -- store and account manager (CRM), the agent of the ticket the response is about, and the store
 -- they count for (the store of the surveyed order when it has one, else the customer's home
 -- store); plus the low-response flags (detractor, CSI below the threshold, CSAT at or below the
--- threshold) and the quarter of the response.
+-- threshold, labelled not satisfied) and the quarter of the response. Which flags make a response
+-- low for the at-risk reasons is the seed low_response_measures (a CSAT-only or NPS-only programme
+-- uses the measures it has).
 with
 
 responses as (
@@ -41,6 +43,37 @@ parameters as (
 
 ),
 
+low_response_measures as (
+
+    select * from {{ ref('low_response_measures') }}
+
+),
+
+low_rules as (
+
+    -- one row: which measures count for the latest response and for consecutive low responses
+    select
+        coalesce(max(case when measure = 'detractor' and in_latest_response_low then 1 end), 0) = 1
+            as latest_uses_detractor,
+        coalesce(max(case when measure = 'detractor' and in_consecutive_low then 1 end), 0) = 1
+            as consecutive_uses_detractor,
+        coalesce(max(case when measure = 'low_csi' and in_latest_response_low then 1 end), 0) = 1
+            as latest_uses_low_csi,
+        coalesce(max(case when measure = 'low_csi' and in_consecutive_low then 1 end), 0) = 1
+            as consecutive_uses_low_csi,
+        coalesce(max(case when measure = 'low_csat' and in_latest_response_low then 1 end), 0) = 1
+            as latest_uses_low_csat,
+        coalesce(max(case when measure = 'low_csat' and in_consecutive_low then 1 end), 0) = 1
+            as consecutive_uses_low_csat,
+        coalesce(
+            max(case when measure = 'not_satisfied' and in_latest_response_low then 1 end), 0
+        ) = 1 as latest_uses_not_satisfied,
+        coalesce(max(case when measure = 'not_satisfied' and in_consecutive_low then 1 end), 0) = 1
+            as consecutive_uses_not_satisfied
+    from low_response_measures
+
+),
+
 joined as (
 
     select
@@ -48,7 +81,7 @@ joined as (
         responses.customer_id,
         responses.submitted_at,
         responses.month_start_date,
-        cast({{ dbt.date_trunc('quarter', 'responses.submitted_at') }} as date)
+        cast({{ dbt.date_trunc('quarter', to_reporting_time('responses.submitted_at')) }} as date)
             as quarter_start_date,
         responses.segment,
         responses.region,
@@ -68,11 +101,14 @@ joined as (
         responses.csi_score,
         coalesce(responses.nps_category = 'detractor', false) as is_detractor,
         coalesce(responses.csat_score <= parameters.low_csat_max_score, false) as is_low_csat,
-        coalesce(responses.csi_score < parameters.low_csi_threshold, false) as is_low_csi
+        coalesce(responses.csi_score < parameters.low_csi_threshold, false) as is_low_csi,
+        coalesce(not responses.is_satisfied, false) as is_not_satisfied,
+        low_rules.*
     from responses
     inner join survey_responses
         on responses.response_id = survey_responses.response_id
     cross join parameters
+    cross join low_rules
     left join customers
         on responses.customer_id = customers.customer_id
     left join orders
@@ -85,8 +121,39 @@ joined as (
 final as (
 
     select
-        *,
-        is_detractor or is_low_csi or is_low_csat as is_low_response
+        response_id,
+        customer_id,
+        submitted_at,
+        month_start_date,
+        quarter_start_date,
+        segment,
+        region,
+        touchpoint,
+        order_id,
+        ticket_id,
+        home_store_id,
+        account_manager_id,
+        agent_id,
+        store_id,
+        likelihood_to_recommend,
+        nps_category,
+        nps_contribution,
+        csat_score,
+        is_csat_satisfied,
+        effort_score,
+        csi_score,
+        is_detractor,
+        is_low_csat,
+        is_low_csi,
+        is_not_satisfied,
+        (is_detractor and consecutive_uses_detractor)
+        or (is_low_csi and consecutive_uses_low_csi)
+        or (is_low_csat and consecutive_uses_low_csat)
+        or (is_not_satisfied and consecutive_uses_not_satisfied) as is_low_response,
+        (is_detractor and latest_uses_detractor)
+        or (is_low_csi and latest_uses_low_csi)
+        or (is_low_csat and latest_uses_low_csat)
+        or (is_not_satisfied and latest_uses_not_satisfied) as is_latest_low_response
     from joined
 
 )

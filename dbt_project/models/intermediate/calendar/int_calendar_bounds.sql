@@ -92,20 +92,20 @@ as_of as (
 final as (
 
     select
-        cast({{ dbt.date_trunc('month', 'grid_bounds.first_grid_event_at') }} as date)
-            as first_month_start_date,
-        cast({{ dbt.date_trunc('month', 'grid_bounds.last_grid_event_at') }} as date)
-            as last_month_start_date,
-        cast({{ dbt.date_trunc('month', 'all_bounds.first_event_at') }} as date)
-            as first_calendar_date,
+        {{ reporting_month('grid_bounds.first_grid_event_at') }} as first_month_start_date,
+        {{ reporting_month('grid_bounds.last_grid_event_at') }} as last_month_start_date,
+        {{ reporting_month('all_bounds.first_event_at') }} as first_calendar_date,
         cast(
             {{ dbt.dateadd(
                 'day', -1,
-                dbt.dateadd('month', 1, dbt.date_trunc('month', 'all_bounds.last_event_at'))
+                dbt.dateadd(
+                    'month', 1,
+                    dbt.date_trunc('month', to_reporting_time('all_bounds.last_event_at'))
+                )
             ) }} as date
         ) as last_calendar_date,
         as_of.as_of_at,
-        cast(as_of.as_of_at as date) as as_of_date
+        {{ reporting_date('as_of.as_of_at') }} as as_of_date
     from grid_bounds
     cross join all_bounds
     cross join as_of

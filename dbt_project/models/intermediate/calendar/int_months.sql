@@ -1,4 +1,6 @@
--- The months of the KPI grid, first to last, with their half-open UTC bounds.
+-- The months of the KPI grid, first to last, with their half-open bounds as UTC instants. Months
+-- are calendar months of the reporting time zone (var reporting_time_zone): the bounds are the
+-- UTC instants at which the local month starts and ends.
 with
 
 bounds as (
@@ -31,9 +33,13 @@ final as (
 
     select
         month_start_date,
-        cast(month_start_date as {{ dbt.type_timestamp() }}) as month_start_at,
-        cast({{ dbt.dateadd('month', 1, 'month_start_date') }} as {{ dbt.type_timestamp() }})
-            as next_month_start_at
+        {{ from_reporting_time(
+            'cast(month_start_date as ' ~ dbt.type_timestamp() ~ ')'
+        ) }} as month_start_at,
+        {{ from_reporting_time(
+            'cast(' ~ dbt.dateadd('month', 1, 'month_start_date') ~ ' as '
+            ~ dbt.type_timestamp() ~ ')'
+        ) }} as next_month_start_at
     from months
 
 )

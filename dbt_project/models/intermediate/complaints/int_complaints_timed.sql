@@ -2,6 +2,9 @@
 -- severity, and the flags the complaint KPIs count. Resolution time runs from opened_at to the
 -- ticket's resolved_at in its latest state (the last resolution of a reopened complaint); a
 -- complaint whose latest status is `reopened` is not resolved (yet), whatever its resolved_at.
+-- Status is authoritative: a `resolved` / `closed` complaint without resolved_at (registers often
+-- carry none) is not open; it leaves the backlog at closed_at, or is in no month-end backlog when
+-- that is missing too, and its timing KPIs are unknown (it has no resolved month).
 with
 
 tickets as (
@@ -46,10 +49,12 @@ timed as (
         complaints.first_response_at,
         complaints.resolved_at,
         complaints.closed_at,
-        cast({{ dbt.date_trunc('month', 'complaints.opened_at') }} as date)
+        {{ reporting_month('complaints.opened_at') }}
             as opened_month_start_date,
-        cast({{ dbt.date_trunc('month', 'complaints.resolved_at') }} as date)
+        {{ reporting_month('complaints.resolved_at') }}
             as resolved_month_start_date,
+        complaints.company_response_at,
+        complaints.is_sla_met_by_source,
         complaints.reopen_count,
         complaints.contact_count,
         coalesce(complaints.is_escalated, false) as is_escalated,
@@ -73,6 +78,12 @@ final as (
         *,
         resolved_at is not null and coalesce(status, '') <> 'reopened' as is_resolved,
         coalesce(reopen_count, 0) >= 1 as is_reopened,
+        coalesce(status, '') in ('resolved', 'closed') as is_closed_by_status,
+        case
+            when coalesce(status, '') = 'reopened' then null
+            when resolved_at is not null then resolved_at
+            when coalesce(status, '') in ('resolved', 'closed') then closed_at
+        end as left_backlog_at,
         case
             when resolved_at is null or coalesce(status, '') = 'reopened' then null
             else coalesce(resolution_hours <= sla_resolution_hours, false)

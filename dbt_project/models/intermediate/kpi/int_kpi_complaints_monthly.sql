@@ -3,7 +3,8 @@
 -- Complaint KPIs per month and slice on the full grid. Volume, escalation and first response are
 -- assigned to the opened_at month; resolution time, SLA, first-contact resolution and reopen rate
 -- to the resolved_at month; backlog is measured at month end; complaint rate (per 1,000 valid
--- orders) is sliced by segment and region only.
+-- orders) is sliced by segment and region only. The timely-response rate is the share of the
+-- month's opened complaints the source flags as answered in time (sla_met), over those it flags.
 with
 
 complaints as (
@@ -35,7 +36,7 @@ opened_slices as (
 
     {{ unpivot_slices('complaints', slices, [
         'opened_month_start_date as month_start_date', 'ticket_id', 'is_escalated',
-        'first_response_hours'
+        'first_response_hours', 'is_sla_met_by_source'
     ]) }}
 
 ),
@@ -67,9 +68,8 @@ backlog_complaints as (
         on
             complaints.opened_at < months.next_month_start_at
             and (
-                complaints.resolved_at is null
-                or complaints.resolved_at >= months.next_month_start_at
-                or complaints.status = 'reopened'
+                complaints.left_backlog_at >= months.next_month_start_at
+                or (complaints.left_backlog_at is null and not complaints.is_closed_by_status)
             )
 
 ),
@@ -95,6 +95,8 @@ opened_totals as (
         count(*) as opened_complaints,
         sum(case when is_escalated then 1 else 0 end) as escalated_complaints,
         count(first_response_hours) as responded_complaints,
+        count(is_sla_met_by_source) as sla_flagged_complaints,
+        sum(case when is_sla_met_by_source then 1 else 0 end) as timely_complaints,
         percentile_cont(0.5) within group (order by first_response_hours)
             as first_response_hours_median,
         percentile_cont(0.9) within group (order by first_response_hours)
@@ -183,6 +185,8 @@ complaint_grid as (
         coalesce(opened_totals.opened_complaints, 0) as opened_complaints,
         coalesce(opened_totals.escalated_complaints, 0) as escalated_complaints,
         coalesce(opened_totals.responded_complaints, 0) as responded_complaints,
+        coalesce(opened_totals.sla_flagged_complaints, 0) as sla_flagged_complaints,
+        coalesce(opened_totals.timely_complaints, 0) as timely_complaints,
         opened_totals.first_response_hours_median,
         opened_totals.first_response_hours_p90,
         coalesce(resolved_totals.resolved_complaints, 0) as resolved_complaints,
@@ -296,6 +300,12 @@ kpis as (
         'escalation_rate', 'complaint_grid',
         '100.0 * ' ~ safe_divide('escalated_complaints', 'opened_complaints'),
         'escalated_complaints', 'opened_complaints', 'opened_complaints'
+    ) }}
+    union all
+    {{ kpi_rows(
+        'timely_response_rate', 'complaint_grid',
+        '100.0 * ' ~ safe_divide('timely_complaints', 'sla_flagged_complaints'),
+        'timely_complaints', 'sla_flagged_complaints', 'sla_flagged_complaints'
     ) }}
 
 ),

@@ -138,8 +138,8 @@ cohort_grid as (
         cohort_domain.slice_value,
         coalesce(cohort_totals.cohort_customers, 0) as cohort_customers,
         coalesce(cohort_totals.repurchasers, 0) as repurchasers,
-        bounds.as_of_date
-        >= cast({{ dbt.dateadd('day', 90, 'months.next_month_start_at') }} as date) as is_mature
+        bounds.as_of_at
+        >= {{ dbt.dateadd('day', 90, 'months.next_month_start_at') }} as is_mature
     from months
     cross join cohort_domain
     cross join bounds

@@ -1,7 +1,10 @@
 {%- set slices = ['segment', 'region', 'channel', 'touchpoint'] -%}
-{%- set dimensions = ['tangibles', 'reliability', 'responsiveness', 'assurance', 'empathy'] -%}
--- Survey KPIs (NPS, CSAT, CES, CSI, SERVQUAL gaps) per month and slice, on the full grid of
--- months x observed slice values, in the long shape of kpi_monthly (before rounding).
+-- Survey KPIs (NPS, CSAT, CES, CSI, satisfied share, SERVQUAL gaps, perception scores) per month
+-- and slice, on the full grid of months x observed slice values, in the long shape of kpi_monthly
+-- (before rounding). Dimensions come from the seed survey_items (any number, any names): one
+-- servqual_gap_<dimension> and one perception_score_<dimension> per dimension. The overall gaps
+-- average the dimensions of the seed servqual_weights and need every one of them; the overall
+-- perception score averages every dimension of the catalogue and needs every one of them.
 with
 
 responses as (
@@ -28,11 +31,18 @@ servqual_weights as (
 
 ),
 
+survey_items as (
+
+    select * from {{ ref('survey_items') }}
+
+),
+
 response_slices as (
 
     {{ unpivot_slices('responses', slices, [
         'month_start_date', 'response_id', 'likelihood_to_recommend', 'nps_contribution',
-        'csat_score', 'is_csat_satisfied', 'effort_score', 'is_ces_easy', 'csi_score'
+        'csat_score', 'is_csat_satisfied', 'effort_score', 'is_ces_easy', 'csi_score',
+        'is_satisfied'
     ]) }}
 
 ),
@@ -40,7 +50,7 @@ response_slices as (
 gap_slices as (
 
     {{ unpivot_slices('item_gaps', slices, [
-        'month_start_date', 'response_id', 'dimension', 'gap_score'
+        'month_start_date', 'response_id', 'dimension', 'gap_score', 'perception_index'
     ]) }}
 
 ),
@@ -83,9 +93,17 @@ response_totals as (
         sum(effort_score) as effort_sum,
         sum(case when is_ces_easy then 1 else 0 end) as ces_easy,
         count(csi_score) as csi_responses,
-        sum(csi_score) as csi_sum
+        sum(csi_score) as csi_sum,
+        count(is_satisfied) as satisfied_flagged,
+        sum(case when is_satisfied then 1 else 0 end) as satisfied_responses
     from response_slices
     group by month_start_date, slice_column, slice_value
+
+),
+
+catalogue_dimensions as (
+
+    select distinct dimension from survey_items
 
 ),
 
@@ -95,33 +113,106 @@ dimension_totals as (
         month_start_date,
         slice_column,
         slice_value,
-        {% for dimension in dimensions %}
-            sum(case when dimension = '{{ dimension }}' then gap_score end)
-                as {{ dimension }}_gap_sum,
-            count(case when dimension = '{{ dimension }}' then gap_score end)
-                as {{ dimension }}_gap_count,
-            count(distinct case when dimension = '{{ dimension }}' then response_id end)
-                as {{ dimension }}_responses,
-        {% endfor %}
-        count(distinct response_id) as servqual_responses
+        dimension,
+        sum(gap_score) as gap_sum,
+        count(gap_score) as gap_count,
+        count(distinct case when gap_score is not null then response_id end) as gap_responses,
+        sum(perception_index) as perception_sum,
+        count(perception_index) as perception_count,
+        count(distinct case when perception_index is not null then response_id end)
+            as perception_responses
     from gap_slices
-    where gap_score is not null and dimension is not null
+    where dimension is not null
+    group by month_start_date, slice_column, slice_value, dimension
+
+),
+
+item_totals as (
+
+    select
+        month_start_date,
+        slice_column,
+        slice_value,
+        count(distinct case when gap_score is not null then response_id end)
+            as servqual_responses,
+        count(distinct case when perception_index is not null then response_id end)
+            as perception_responses
+    from gap_slices
+    where dimension is not null
     group by month_start_date, slice_column, slice_value
+
+),
+
+dimension_grid as (
+
+    select
+        grid.month_start_date,
+        grid.slice_column,
+        grid.slice_value,
+        catalogue_dimensions.dimension,
+        coalesce(dimension_totals.gap_sum, 0) as gap_sum,
+        coalesce(dimension_totals.gap_count, 0) as gap_count,
+        coalesce(dimension_totals.gap_responses, 0) as gap_responses,
+        {{ safe_divide('dimension_totals.gap_sum', 'dimension_totals.gap_count') }} as gap,
+        coalesce(dimension_totals.perception_sum, 0) as perception_sum,
+        coalesce(dimension_totals.perception_count, 0) as perception_count,
+        coalesce(dimension_totals.perception_responses, 0) as perception_responses,
+        {{ safe_divide('dimension_totals.perception_sum', 'dimension_totals.perception_count') }}
+            as perception
+    from grid
+    cross join catalogue_dimensions
+    left join dimension_totals
+        on
+            grid.month_start_date = dimension_totals.month_start_date
+            and grid.slice_column = dimension_totals.slice_column
+            and grid.slice_value = dimension_totals.slice_value
+            and catalogue_dimensions.dimension = dimension_totals.dimension
 
 ),
 
 weights as (
 
     select
-        {% for dimension in dimensions %}
-            sum(case when dimension = '{{ dimension }}' then weight end) as {{ dimension }}_weight,
-        {% endfor %}
+        count(*) as gap_dimensions,
         sum(weight) as total_weight
     from servqual_weights
 
 ),
 
-joined as (
+gap_overall as (
+
+    -- the dimensions of servqual_weights; NULL unless every one of them has a gap in the group
+    select
+        dimension_grid.month_start_date,
+        dimension_grid.slice_column,
+        dimension_grid.slice_value,
+        count(dimension_grid.gap) as gap_dimensions_present,
+        sum(dimension_grid.gap) as gap_sum_present,
+        sum(dimension_grid.gap * servqual_weights.weight) as weighted_gap_sum_present
+    from dimension_grid
+    inner join servqual_weights
+        on dimension_grid.dimension = servqual_weights.dimension
+    group by
+        dimension_grid.month_start_date, dimension_grid.slice_column, dimension_grid.slice_value
+
+),
+
+perception_overall as (
+
+    -- every dimension of the catalogue; NULL unless every one of them has a score in the group
+    select
+        month_start_date,
+        slice_column,
+        slice_value,
+        count(*) as catalogue_dimensions,
+        count(perception) as perception_dimensions_present,
+        sum(perception) as perception_sum_present
+    from dimension_grid
+    group by month_start_date, slice_column, slice_value
+
+),
+
+servqual as (
 
     select
         grid.month_start_date,
@@ -136,44 +227,49 @@ joined as (
         coalesce(response_totals.ces_easy, 0) as ces_easy,
         coalesce(response_totals.csi_responses, 0) as csi_responses,
         coalesce(response_totals.csi_sum, 0) as csi_sum,
-        {% for dimension in dimensions %}
-            coalesce(dimension_totals.{{ dimension }}_gap_sum, 0) as {{ dimension }}_gap_sum,
-            coalesce(dimension_totals.{{ dimension }}_gap_count, 0) as {{ dimension }}_gap_count,
-            coalesce(dimension_totals.{{ dimension }}_responses, 0) as {{ dimension }}_responses,
-            {{ safe_divide(
-                'dimension_totals.' ~ dimension ~ '_gap_sum',
-                'dimension_totals.' ~ dimension ~ '_gap_count'
-            ) }} as {{ dimension }}_gap,
-            weights.{{ dimension }}_weight,
-        {% endfor %}
+        coalesce(response_totals.satisfied_flagged, 0) as satisfied_flagged,
+        coalesce(response_totals.satisfied_responses, 0) as satisfied_responses,
+        coalesce(item_totals.servqual_responses, 0) as servqual_responses,
+        coalesce(item_totals.perception_responses, 0) as perception_responses,
+        weights.gap_dimensions,
         weights.total_weight,
-        coalesce(dimension_totals.servqual_responses, 0) as servqual_responses
+        case
+            when gap_overall.gap_dimensions_present = weights.gap_dimensions
+                then gap_overall.gap_sum_present
+        end as gap_sum_of_dimensions,
+        case
+            when gap_overall.gap_dimensions_present = weights.gap_dimensions
+                then gap_overall.weighted_gap_sum_present
+        end as weighted_gap_sum,
+        case
+            when
+                perception_overall.perception_dimensions_present
+                = perception_overall.catalogue_dimensions
+                then perception_overall.perception_sum_present
+        end as perception_sum_of_dimensions,
+        perception_overall.catalogue_dimensions
     from grid
+    cross join weights
     left join response_totals
         on
             grid.month_start_date = response_totals.month_start_date
             and grid.slice_column = response_totals.slice_column
             and grid.slice_value = response_totals.slice_value
-    left join dimension_totals
+    left join item_totals
         on
-            grid.month_start_date = dimension_totals.month_start_date
-            and grid.slice_column = dimension_totals.slice_column
-            and grid.slice_value = dimension_totals.slice_value
-    cross join weights
-
-),
-
-servqual as (
-
-    select
-        *,
-        {% for dimension in dimensions -%}
-            {{ dimension }}_gap{{ " + " if not loop.last }}
-        {%- endfor %} as gap_sum_of_dimensions,
-        {% for dimension in dimensions -%}
-            {{ dimension }}_gap * {{ dimension }}_weight{{ " + " if not loop.last }}
-        {%- endfor %} as weighted_gap_sum
-    from joined
+            grid.month_start_date = item_totals.month_start_date
+            and grid.slice_column = item_totals.slice_column
+            and grid.slice_value = item_totals.slice_value
+    left join gap_overall
+        on
+            grid.month_start_date = gap_overall.month_start_date
+            and grid.slice_column = gap_overall.slice_column
+            and grid.slice_value = gap_overall.slice_value
+    left join perception_overall
+        on
+            grid.month_start_date = perception_overall.month_start_date
+            and grid.slice_column = perception_overall.slice_column
+            and grid.slice_value = perception_overall.slice_value
 
 ),
 
@@ -210,10 +306,16 @@ kpis as (
     ) }}
     union all
     {{ kpi_rows(
+        'satisfied_pct', 'servqual',
+        '100.0 * ' ~ safe_divide('satisfied_responses', 'satisfied_flagged'),
+        'satisfied_responses', 'satisfied_flagged', 'satisfied_flagged'
+    ) }}
+    union all
+    {{ kpi_rows(
         'servqual_gap', 'servqual',
-        safe_divide('gap_sum_of_dimensions', dimensions | length),
+        safe_divide('gap_sum_of_dimensions', 'gap_dimensions'),
         'gap_sum_of_dimensions',
-        'case when gap_sum_of_dimensions is not null then ' ~ (dimensions | length) ~ ' end',
+        'case when gap_sum_of_dimensions is not null then gap_dimensions end',
         'servqual_responses'
     ) }}
     union all
@@ -224,14 +326,25 @@ kpis as (
         'case when weighted_gap_sum is not null then total_weight end',
         'servqual_responses'
     ) }}
-    {% for dimension in dimensions %}
-        union all
-        {{ kpi_rows(
-            'servqual_gap_' ~ dimension, 'servqual',
-            dimension ~ '_gap',
-            dimension ~ '_gap_sum', dimension ~ '_gap_count', dimension ~ '_responses'
-        ) }}
-    {% endfor %}
+    union all
+    {{ kpi_rows(
+        'perception_score', 'servqual',
+        safe_divide('perception_sum_of_dimensions', 'catalogue_dimensions'),
+        'perception_sum_of_dimensions',
+        'case when perception_sum_of_dimensions is not null then catalogue_dimensions end',
+        'perception_responses'
+    ) }}
+    union all
+    {{ kpi_rows(
+        "'servqual_gap_' || dimension", 'dimension_grid',
+        'gap', 'gap_sum', 'gap_count', 'gap_responses', kpi_is_expression=true
+    ) }}
+    union all
+    {{ kpi_rows(
+        "'perception_score_' || dimension", 'dimension_grid',
+        'perception', 'perception_sum', 'perception_count', 'perception_responses',
+        kpi_is_expression=true
+    ) }}
 
 ),
 

@@ -20,7 +20,7 @@ classified as (
         orders.order_id,
         orders.customer_id,
         orders.ordered_at,
-        cast({{ dbt.date_trunc('month', 'orders.ordered_at') }} as date) as month_start_date,
+        {{ reporting_month('orders.ordered_at') }} as month_start_date,
         orders.status,
         coalesce(orders.status not in ('cancelled', 'refunded'), true) as is_valid,
         coalesce(customers_current.segment, 'unknown') as segment,

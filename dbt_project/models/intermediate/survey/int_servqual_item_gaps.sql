@@ -1,5 +1,7 @@
--- SERVQUAL item gaps (perception - expectation) with the item's dimension and the slices and
--- month of the response they belong to. Items without both scores carry a NULL gap.
+-- Survey item scores with the item's dimension and scale and the slices and month of the response
+-- they belong to: the SERVQUAL gap (perception - expectation; NULL without both scores) and the
+-- perception as a 0-100 index on the item's own scale ((score - scale_min) / (scale_max -
+-- scale_min) * 100), so that items on different scales can be averaged (SERVPERF).
 with
 
 item_scores as (
@@ -34,7 +36,11 @@ final as (
         responses.touchpoint,
         item_scores.expectation_score,
         item_scores.perception_score,
-        item_scores.perception_score - item_scores.expectation_score as gap_score
+        item_scores.perception_score - item_scores.expectation_score as gap_score,
+        survey_items.scale_min,
+        survey_items.scale_max,
+        100.0 * (item_scores.perception_score - survey_items.scale_min)
+        / nullif(survey_items.scale_max - survey_items.scale_min, 0) as perception_index
     from item_scores
     inner join responses
         on item_scores.response_id = responses.response_id

@@ -38,7 +38,7 @@ joined as (
         survey_responses.survey_id,
         survey_responses.customer_id,
         survey_responses.submitted_at,
-        cast({{ dbt.date_trunc('month', 'survey_responses.submitted_at') }} as date)
+        {{ reporting_month('survey_responses.submitted_at') }}
             as month_start_date,
         coalesce(customers_current.segment, 'unknown') as segment,
         coalesce(customers_current.region, 'unknown') as region,
@@ -50,6 +50,7 @@ joined as (
         survey_responses.overall_satisfaction,
         survey_responses.expectation_confirmation,
         survey_responses.ideal_comparison,
+        survey_responses.is_satisfied,
         weights.overall_weight,
         weights.expectation_weight,
         weights.ideal_weight,
@@ -95,7 +96,8 @@ final as (
             overall_weight * (overall_satisfaction - 1) / 9.0 * 100
             + expectation_weight * (expectation_confirmation - 1) / 9.0 * 100
             + ideal_weight * (ideal_comparison - 1) / 9.0 * 100
-        ) / total_weight as csi_score
+        ) / total_weight as csi_score,
+        is_satisfied
     from joined
 
 )

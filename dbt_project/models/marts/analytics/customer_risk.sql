@@ -103,6 +103,7 @@ ranked_responses as (
         responses.is_detractor,
         responses.is_low_csi,
         responses.is_low_response,
+        responses.is_latest_low_response,
         row_number() over (
             partition by responses.customer_id
             order by responses.submitted_at desc, responses.response_id desc
@@ -122,7 +123,7 @@ response_summary as (
         max(case when recency_rank = 1 then submitted_at end) as latest_response_at,
         max(case when recency_rank = 1 then nps_category end) as latest_nps_category,
         max(case when recency_rank = 1 then csi_score end) as latest_csi_score,
-        max(case when recency_rank = 1 and (is_detractor or is_low_csi) then 1 else 0 end) = 1
+        max(case when recency_rank = 1 and is_latest_low_response then 1 else 0 end) = 1
             as has_latest_response_low,
         -- responses up to the first one that is not low, counting from the latest
         coalesce(

@@ -1,7 +1,8 @@
 -- Closed-loop follow-up: detractor responses and low-CSAT responses of known customers that did
 -- not get a follow-up contact (a ticket of the customer opened, or first answered, at or after
--- the response) within the follow-up window (48 h by default), with how long they have waited:
--- until the late follow-up, or until the as-of time when there is none yet.
+-- the response, or a recorded follow-up of the followups entity for the customer or the response)
+-- within the follow-up window (48 h by default), with how long they have waited: until the late
+-- follow-up, or until the as-of time when there is none yet.
 with
 
 responses as (
@@ -13,6 +14,12 @@ responses as (
 tickets as (
 
     select * from {{ ref('stg_complaints__tickets') }}
+
+),
+
+followups as (
+
+    select * from {{ ref('stg_survey__followups') }}
 
 ),
 
@@ -73,6 +80,15 @@ contacts as (
         first_response_at as contact_at
     from tickets
     where first_response_at is not null
+    union all
+    -- a recorded follow-up names the customer, or the response it follows up
+    select
+        coalesce(followups.customer_id, followed_responses.customer_id) as customer_id,
+        followups.ticket_id,
+        followups.followed_up_at as contact_at
+    from followups
+    left join responses as followed_responses
+        on followups.response_id = followed_responses.response_id
 
 ),
 

@@ -1,4 +1,5 @@
--- SERVQUAL survey items with their dimension and the dimension's weight.
+-- The questionnaire's items (seed survey_items) with their dimension, scale and the dimension's
+-- weight in the SERVQUAL gap.
 with
 
 survey_items as (
@@ -21,7 +22,10 @@ final as (
         survey_items.dimension,
         survey_items.item_order,
         survey_items.item_text,
-        servqual_weights.weight as dimension_weight
+        servqual_weights.weight as dimension_weight,
+        survey_items.scale_min,
+        survey_items.scale_max,
+        survey_items.na_code
     from survey_items
     left join servqual_weights
         on survey_items.dimension = servqual_weights.dimension

@@ -36,7 +36,7 @@ final as (
         channels.channel_key,
         orders.customer_id,
         orders.ordered_at,
-        cast(orders.ordered_at as date) as ordered_date,
+        {{ reporting_date('orders.ordered_at') }} as ordered_date,
         orders.month_start_date,
         orders.status,
         orders.is_valid,

@@ -22,7 +22,7 @@ final as (
         subscriptions.customer_id,
         subscriptions.plan,
         subscriptions.started_at,
-        cast(subscriptions.started_at as date) as started_date,
+        {{ reporting_date('subscriptions.started_at') }} as started_date,
         subscriptions.ended_at,
         subscriptions.ended_at is null as is_active,
         subscriptions.mrr,

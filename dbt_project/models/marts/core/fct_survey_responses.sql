@@ -44,7 +44,7 @@ final as (
         responses.customer_id,
         survey_responses.ticket_id,
         responses.submitted_at,
-        cast(responses.submitted_at as date) as submitted_date,
+        {{ reporting_date('responses.submitted_at') }} as submitted_date,
         responses.month_start_date,
         responses.touchpoint,
         survey_responses.language,

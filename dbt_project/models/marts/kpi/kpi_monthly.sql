@@ -1,7 +1,9 @@
 {%- set slice_columns = ['segment', 'region', 'channel', 'touchpoint', 'category'] -%}
 -- Every KPI of KPIS.md per month, for the all-up total and for each slice value of the KPI's
 -- slicing columns (one slicing column per row, `all` in the others), on the full grid of months
--- x observed slice values. value is rounded to 4 decimals; NULL when its denominator is zero.
+-- x observed slice values. value is rounded to 4 decimals; NULL when its denominator is zero, and
+-- NULL (never 0) when an input of the KPI was not delivered (int_kpi_input_status); null_reason
+-- says why a value is NULL.
 with
 
 survey_kpis as (
@@ -40,22 +42,54 @@ unioned as (
 
 ),
 
+input_status as (
+
+    select * from {{ ref('int_kpi_input_status') }}
+
+),
+
+kpi_names as (
+
+    select distinct kpi from unioned
+
+),
+
+kpi_input_status as (
+
+    select
+        kpi_names.kpi,
+        min(input_status.null_reason) as input_null_reason
+    from kpi_names
+    left join input_status
+        on kpi_names.kpi like input_status.kpi_like
+    group by kpi_names.kpi
+
+),
+
 final as (
 
     select
-        month_start_date,
-        kpi,
+        unioned.month_start_date,
+        unioned.kpi,
         {% for column in slice_columns %}
             case
-                when slice_column = '{{ column }}' then slice_value else 'all'
+                when unioned.slice_column = '{{ column }}' then unioned.slice_value else 'all'
             end as {{ column }},
         {% endfor %}
-        round(kpi_value, 4) as value,
-        numerator,
-        denominator,
-        sample_size,
-        is_mature
+        case
+            when kpi_input_status.input_null_reason is null then round(unioned.kpi_value, 4)
+        end as value,
+        unioned.numerator,
+        unioned.denominator,
+        unioned.sample_size,
+        unioned.is_mature,
+        coalesce(
+            kpi_input_status.input_null_reason,
+            case when unioned.kpi_value is null then 'no data in the group' end
+        ) as null_reason
     from unioned
+    inner join kpi_input_status
+        on unioned.kpi = kpi_input_status.kpi
 
 )
 

@@ -1,6 +1,8 @@
 -- The all-up total of every KPI per month against its target (seed kpi_targets): actual, target,
 -- variance (actual - target) and status (green = target met; amber = missed by no more than the
--- amber tolerance, in the KPI's unit; red otherwise; no_data when the actual is NULL).
+-- amber tolerance, in the KPI's unit; red otherwise; no_data when the actual or the target is
+-- NULL; insufficient_sample when fewer observations than the KPI's minimum sample size, seed
+-- kpi_min_sample_sizes, whatever the actual). null_reason says why there is no actual.
 with
 
 kpi_monthly as (
@@ -15,6 +17,12 @@ kpi_targets as (
 
 ),
 
+kpi_min_sample_sizes as (
+
+    select * from {{ ref('kpi_min_sample_sizes') }}
+
+),
+
 totals as (
 
     select
@@ -22,7 +30,8 @@ totals as (
         kpi,
         value as actual,
         sample_size,
-        is_mature
+        is_mature,
+        null_reason
     from kpi_monthly
     where
         segment = 'all'
@@ -30,6 +39,19 @@ totals as (
         and channel = 'all'
         and touchpoint = 'all'
         and category = 'all'
+
+),
+
+min_sample_sizes as (
+
+    -- a `*` in the seed's kpi stands for any text; the largest minimum of the matches applies
+    select
+        kpi_names.kpi,
+        max(kpi_min_sample_sizes.min_sample_size) as min_sample_size
+    from (select distinct kpi from totals) as kpi_names
+    inner join kpi_min_sample_sizes
+        on kpi_names.kpi like replace(kpi_min_sample_sizes.kpi, '*', '%')
+    group by kpi_names.kpi
 
 ),
 
@@ -42,10 +64,36 @@ all_up_targets as (
 
 ),
 
+pattern_targets as (
+
+    -- a `*` in the seed's kpi stands for any text (servqual_gap_* covers a custom dimension); the
+    -- exact name wins over a pattern, a longer pattern over a shorter one
+    select
+        kpi_names.kpi as kpi_name,
+        all_up_targets.*,
+        row_number() over (
+            partition by kpi_names.kpi
+            order by
+                case when all_up_targets.kpi = kpi_names.kpi then 0 else 1 end,
+                length(all_up_targets.kpi) desc
+        ) as match_rank
+    from (select distinct kpi from totals) as kpi_names
+    inner join all_up_targets
+        on kpi_names.kpi like replace(all_up_targets.kpi, '*', '%')
+    where all_up_targets.month_start_date is null
+
+),
+
 default_targets as (
 
-    select * from all_up_targets
-    where month_start_date is null
+    select
+        kpi_name as kpi,
+        target,
+        direction,
+        amber_tolerance,
+        unit
+    from pattern_targets
+    where match_rank = 1
 
 ),
 
@@ -68,8 +116,12 @@ targeted as (
             as amber_tolerance,
         coalesce(month_targets.unit, default_targets.unit) as unit,
         totals.sample_size,
-        totals.is_mature
+        totals.is_mature,
+        totals.null_reason,
+        min_sample_sizes.min_sample_size
     from totals
+    left join min_sample_sizes
+        on totals.kpi = min_sample_sizes.kpi
     left join default_targets
         on totals.kpi = default_targets.kpi
     left join month_targets
@@ -89,6 +141,7 @@ final as (
         round(actual - target, 4) as variance,
         case
             when actual is null then 'no_data'
+            when sample_size < min_sample_size then 'insufficient_sample'
             when target is null then 'no_data'
             when direction = 'higher_is_better' and actual >= target then 'green'
             when direction = 'lower_is_better' and actual <= target then 'green'
@@ -104,7 +157,12 @@ final as (
         amber_tolerance,
         unit,
         sample_size,
-        is_mature
+        is_mature,
+        min_sample_size,
+        case
+            when null_reason is not null then null_reason
+            when target is null then 'no target in kpi_targets'
+        end as null_reason
     from targeted
 
 )

@@ -1,3 +1,4 @@
+{%- set raw_columns = relation_columns(source('complaints', 'tickets')) -%}
 with
 
 source as (
@@ -20,6 +21,9 @@ source as (
         agent_id,
         order_id,
         description,
+        {{ column_or_null(raw_columns, 'company_response_at', dbt.type_timestamp()) }}
+            as company_response_at,
+        {{ column_or_null(raw_columns, 'sla_met', dbt.type_boolean()) }} as sla_met,
         _source_file,
         _row_number,
         _loaded_at
@@ -47,6 +51,8 @@ typed as (
         nullif(trim(cast(agent_id as {{ dbt.type_string() }})), '') as agent_id,
         nullif(trim(cast(order_id as {{ dbt.type_string() }})), '') as order_id,
         cast(description as {{ dbt.type_string() }}) as description,
+        cast(company_response_at as {{ dbt.type_timestamp() }}) as company_response_at,
+        cast(sla_met as {{ dbt.type_boolean() }}) as is_sla_met_by_source,
         _source_file as source_file,
         _loaded_at as loaded_at,
         row_number() over (
@@ -77,6 +83,8 @@ final as (
         agent_id,
         order_id,
         description,
+        company_response_at,
+        is_sla_met_by_source,
         source_file,
         loaded_at
     from typed

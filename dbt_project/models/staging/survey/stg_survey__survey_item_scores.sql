@@ -1,3 +1,5 @@
+-- A score equal to the item's "not applicable" code (seed survey_items.na_code) is NULL here: the
+-- respondent did not rate the item.
 with
 
 source as (
@@ -11,6 +13,12 @@ source as (
         _row_number,
         _loaded_at
     from {{ source('survey', 'survey_item_scores') }}
+
+),
+
+survey_items as (
+
+    select * from {{ ref('survey_items') }}
 
 ),
 
@@ -34,14 +42,22 @@ typed as (
 final as (
 
     select
-        response_id,
-        item_code,
-        expectation_score,
-        perception_score,
-        source_file,
-        loaded_at
+        typed.response_id,
+        typed.item_code,
+        case
+            when typed.expectation_score = survey_items.na_code then null
+            else typed.expectation_score
+        end as expectation_score,
+        case
+            when typed.perception_score = survey_items.na_code then null
+            else typed.perception_score
+        end as perception_score,
+        typed.source_file,
+        typed.loaded_at
     from typed
-    where version_rank = 1
+    left join survey_items
+        on typed.item_code = upper(trim(survey_items.item_code))
+    where typed.version_rank = 1
 
 )
 

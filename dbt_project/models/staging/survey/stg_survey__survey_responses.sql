@@ -1,3 +1,4 @@
+{%- set raw_columns = relation_columns(source('survey', 'survey_responses')) -%}
 with
 
 source as (
@@ -19,6 +20,7 @@ source as (
         ticket_id,
         language,
         comment,
+        {{ column_or_null(raw_columns, 'is_satisfied', dbt.type_boolean()) }} as is_satisfied,
         _source_file,
         _row_number,
         _loaded_at
@@ -45,6 +47,7 @@ typed as (
         nullif(trim(cast(ticket_id as {{ dbt.type_string() }})), '') as ticket_id,
         {{ clean_enum('language') }} as language,
         cast(comment as {{ dbt.type_string() }}) as comment,
+        cast(is_satisfied as {{ dbt.type_boolean() }}) as is_satisfied,
         _source_file as source_file,
         _loaded_at as loaded_at,
         row_number() over (
@@ -74,6 +77,7 @@ final as (
         ticket_id,
         language,
         comment,
+        is_satisfied,
         source_file,
         loaded_at
     from typed

@@ -1,0 +1,47 @@
+-- Closed-loop follow-up contacts, typed, one row per followup_id (latest load wins). The entity is
+-- optional: without raw.followups (a deployment that records follow-ups only as tickets, or a
+-- warehouse loaded before the entity existed) the model is empty.
+with
+
+source as (
+
+    {{ followup_rows(source('survey', 'followups')) }}
+
+),
+
+typed as (
+
+    select
+        nullif(trim(cast(followup_id as {{ dbt.type_string() }})), '') as followup_id,
+        nullif(trim(cast(response_id as {{ dbt.type_string() }})), '') as response_id,
+        nullif(trim(cast(customer_id as {{ dbt.type_string() }})), '') as customer_id,
+        nullif(trim(cast(ticket_id as {{ dbt.type_string() }})), '') as ticket_id,
+        cast(followed_up_at as {{ dbt.type_timestamp() }}) as followed_up_at,
+        {{ clean_enum('channel') }} as channel,
+        nullif(trim(cast(employee_id as {{ dbt.type_string() }})), '') as employee_id,
+        cast(outcome as {{ dbt.type_string() }}) as outcome,
+        row_number() over (
+            partition by followup_id
+            order by _loaded_at desc, _row_number desc
+        ) as version_rank
+    from source
+
+),
+
+final as (
+
+    select
+        followup_id,
+        response_id,
+        customer_id,
+        ticket_id,
+        followed_up_at,
+        channel,
+        employee_id,
+        outcome
+    from typed
+    where version_rank = 1
+
+)
+
+select * from final
