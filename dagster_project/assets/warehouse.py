@@ -97,10 +97,27 @@ dbt_project.prepare_if_dev()
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # dbt's profile reads the warehouse path from the environment; point it at this run's warehouse.
     os.environ["CSAT_WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
+    # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
+    # CSAT_SEEDS_DIR), handed over relative to dbt_project/ as dbt_project.yml's seed-paths needs it.
+    dbt_args = ["build", "--vars", json.dumps(dbt_vars())]
+    saved_seeds = os.environ.get("CSAT_SEEDS_DIR")
+    os.environ["CSAT_SEEDS_DIR"] = dbt_seeds_path()
     try:
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context).stream()
+        yield from dbt.cli(dbt_args, context=context).stream()
     finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
+        if saved_seeds is None:
+            os.environ.pop("CSAT_SEEDS_DIR", None)
+        else:
+            os.environ["CSAT_SEEDS_DIR"] = saved_seeds
         prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
+
+
+def dbt_seeds_path() -> str:
+    """The deployment's seeds folder relative to dbt_project/: dbt writes each seed's SQL to
+    target/run/<seed path>, which for an absolute path would be the seed file itself."""
+    from dagster_project.deployment import load_deployment
+
+    return os.path.relpath(load_deployment().seeds_dir, DBT_PROJECT_DIR)
 
 
 def dbt_vars() -> dict[str, str]:
