@@ -27,7 +27,7 @@ from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.scorecard import SCORECARD_FILE
 
 FIXTURES = Path(__file__).parent / "fixtures_deployments"
-REPO_SEEDS = Path(__file__).parent.parent / "seeds"
+DBT_PROJECT = Path(__file__).parent.parent / "dbt_project"
 ENV_NOT_INHERITED = ("CSAT_SEEDS_DIR", "CSAT_REPORTING_TIME_ZONE", "CSAT_CRM_DATABASE_URL", "CSAT_PUBLISH_POSTGRES_URL")
 ALL_UP = "segment = 'all' and region = 'all' and channel = 'all' and touchpoint = 'all' and category = 'all'"
 
@@ -74,16 +74,12 @@ class Deployment:
 
 
 def run_deployment(shape: str, root: Path) -> Deployment:
-    """Copy the fixture (a seeds folder holds only the seeds the company changed: the rest come from
-    the repo's seeds/, as a user copies seeds/ and edits some files), point CSAT_DEPLOYMENT_CONFIG at
-    its deployment file and run the whole job."""
+    """Copy the fixture (its seeds folder holds only the seeds the company changed: the pipeline
+    takes the others from the repo's seeds/), point CSAT_DEPLOYMENT_CONFIG at its deployment file and
+    run the whole job. Nothing may be written into dbt_project/ outside target/ and logs/."""
     deployment = root / "deployment"
     shutil.copytree(FIXTURES / shape, deployment, ignore=shutil.ignore_patterns("README.md"))
-    seeds = deployment / "seeds"
-    if seeds.is_dir():
-        for seed in REPO_SEEDS.iterdir():
-            if not (seeds / seed.name).exists():
-                shutil.copy(seed, seeds / seed.name)
+    project_entries = {p.name for p in DBT_PROJECT.iterdir()} | {"target", "logs"}
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CSAT_DEPLOYMENT_CONFIG", str(deployment / "deployment.yml"))
         for name in ENV_NOT_INHERITED:
@@ -96,6 +92,7 @@ def run_deployment(shape: str, root: Path) -> Deployment:
             reports_dir=str(root / "reports"),
         )
         result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(raise_on_error=False)
+    assert {p.name for p in DBT_PROJECT.iterdir()} <= project_entries
     return Deployment(shape, root, result)
 
 

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -98,10 +99,12 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     # dbt's profile reads the warehouse path from the environment; point it at this run's warehouse.
     os.environ["CSAT_WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
     # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
-    # CSAT_SEEDS_DIR), handed over relative to dbt_project/ as dbt_project.yml's seed-paths needs it.
+    # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds).
     dbt_args = ["build", "--vars", json.dumps(dbt_vars())]
     saved_seeds = os.environ.get("CSAT_SEEDS_DIR")
-    os.environ["CSAT_SEEDS_DIR"] = dbt_seeds_path()
+    seeds_copy = deployment_seeds()
+    if seeds_copy is not None:
+        os.environ["CSAT_SEEDS_DIR"] = os.path.relpath(seeds_copy, DBT_PROJECT_DIR)
     try:
         yield from dbt.cli(dbt_args, context=context).stream()
     finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
@@ -109,15 +112,31 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
             os.environ.pop("CSAT_SEEDS_DIR", None)
         else:
             os.environ["CSAT_SEEDS_DIR"] = saved_seeds
+        if seeds_copy is not None:
+            shutil.rmtree(seeds_copy, ignore_errors=True)
         prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
 
 
-def dbt_seeds_path() -> str:
-    """The deployment's seeds folder relative to dbt_project/: dbt writes each seed's SQL to
-    target/run/<seed path>, which for an absolute path would be the seed file itself."""
+def deployment_seeds() -> Path | None:
+    """A copy of the deployment's seeds under target/ for this dbt run (None: the repo's seeds).
+
+    The repo's seeds come first and the deployment's files replace them, so a folder holding only the
+    seeds a company changed works as it does for ingestion. A copy inside dbt_project/ because dbt
+    writes each seed test's SQL under target/<run>/compiled/<project>/<seed path>: a path far outside
+    the project (`../../../../srv/seeds`) would climb out of target/ into the checkout, and an absolute
+    one would make target/run/<seed path> the seed file itself."""
     from dagster_project.deployment import load_deployment
 
-    return os.path.relpath(load_deployment().seeds_dir, DBT_PROJECT_DIR)
+    seeds_dir = load_deployment().seeds_dir.resolve()
+    repo_seeds = (repo_root() / "seeds").resolve()
+    if seeds_dir == repo_seeds:
+        return None
+    parent = DBT_PROJECT_DIR / "target" / "deployment_seeds"
+    parent.mkdir(parents=True, exist_ok=True)
+    copy = Path(tempfile.mkdtemp(prefix="seeds-", dir=parent))
+    shutil.copytree(repo_seeds, copy, dirs_exist_ok=True)
+    shutil.copytree(seeds_dir, copy, dirs_exist_ok=True)
+    return copy
 
 
 def dbt_vars() -> dict[str, str]:

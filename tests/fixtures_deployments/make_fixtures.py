@@ -77,8 +77,15 @@ def reviews(rng: random.Random) -> None:
             created = datetime(day.year, day.month, day.day)
             answered = created + timedelta(hours=rng.randrange(0, 24), minutes=rng.randrange(60))
             rows.append(
-                [f"r{n:05d}", f"o{rng.randrange(10**8):08d}", score, "", "", created.strftime("%Y-%m-%d %H:%M:%S"),
-                 answered.strftime("%Y-%m-%d %H:%M:%S")]
+                [
+                    f"r{n:05d}",
+                    f"o{rng.randrange(10**8):08d}",
+                    score,
+                    "",
+                    "",
+                    created.strftime("%Y-%m-%d %H:%M:%S"),
+                    answered.strftime("%Y-%m-%d %H:%M:%S"),
+                ]
             )
         day += timedelta(days=1)
     # late evening on the last day of a month: next month in UTC, this month in Sao Paulo
@@ -86,8 +93,15 @@ def reviews(rng: random.Random) -> None:
         rows.append([f"late{k}", f"o9{k:07d}", 1, "", "chegou atrasado", stamp[:10] + " 00:00:00", stamp])
     write(
         root / "survey" / "survey_responses" / "2024-07-01_order_reviews.csv",
-        ["review_id", "order_id", "review_score", "review_comment_title", "review_comment_message",
-         "review_creation_date", "review_answer_timestamp"],
+        [
+            "review_id",
+            "order_id",
+            "review_score",
+            "review_comment_title",
+            "review_comment_message",
+            "review_creation_date",
+            "review_answer_timestamp",
+        ],
         rows,
     )
 
@@ -124,16 +138,40 @@ def register(rng: random.Random) -> None:
             timely = "" if response == "In progress" else ("Yes" if rng.random() < 0.93 and closed else "No")
             channel = rng.choices(["Web", "Referral", "Postal mail", "Fax", "Phone"], weights=[70, 15, 8, 2, 5])[0]
             rows.append(
-                [day.isoformat(), product, issue, "", "Company has responded to the consumer" if closed else "",
-                 "EXAMPLE BANK", rng.choice(["NY", "CA", "TX", "FL", "IL"]), channel, response_date, response,
-                 timely, "N/A", str(3_100_000 + n)]
+                [
+                    day.isoformat(),
+                    product,
+                    issue,
+                    "",
+                    "Company has responded to the consumer" if closed else "",
+                    "EXAMPLE BANK",
+                    rng.choice(["NY", "CA", "TX", "FL", "IL"]),
+                    channel,
+                    response_date,
+                    response,
+                    timely,
+                    "N/A",
+                    str(3_100_000 + n),
+                ]
             )
         day += timedelta(days=1)
     write(
         root / "complaints" / "tickets" / "2024-06-01_register.csv",
-        ["Date received", "Product", "Issue", "Consumer complaint narrative", "Company public response", "Company",
-         "State", "Submitted via", "Company response date", "Company response to consumer", "Timely response?",
-         "Consumer disputed?", "Complaint ID"],
+        [
+            "Date received",
+            "Product",
+            "Issue",
+            "Consumer complaint narrative",
+            "Company public response",
+            "Company",
+            "State",
+            "Submitted via",
+            "Company response date",
+            "Company response to consumer",
+            "Timely response?",
+            "Consumer disputed?",
+            "Complaint ID",
+        ],
         rows,
     )
 
@@ -176,8 +214,16 @@ def passengers(rng: random.Random) -> None:
         mean = sum(s for s in scores if s) / len([s for s in scores if s])
         satisfied = "satisfied" if mean + rng.gauss(0, 0.4) > 3.4 else "neutral or dissatisfied"
         respondents.append(
-            [str(100_000 + i), rng.choice(["Male", "Female"]), rng.choice(["Loyal Customer", "disloyal Customer"]),
-             rng.randrange(16, 80), purpose, travel_class, rng.randrange(100, 4000), satisfied]
+            [
+                str(100_000 + i),
+                rng.choice(["Male", "Female"]),
+                rng.choice(["Loyal Customer", "disloyal Customer"]),
+                rng.randrange(16, 80),
+                purpose,
+                travel_class,
+                rng.randrange(100, 4000),
+                satisfied,
+            ]
         )
     write(
         root / "survey" / "survey_responses" / "passenger_survey.csv",
