@@ -97,21 +97,45 @@ dbt_project.prepare_if_dev()
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # dbt's profile reads the warehouse path from the environment; point it at this run's warehouse.
     os.environ["CSAT_WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
-    # and at the deployment's seeds, relative to the project (dbt_project.yml says why).
-    os.environ["CSAT_DBT_SEED_PATH"] = dbt_seed_path()
+    # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
+    # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
+    dbt_args = ["build", "--vars", json.dumps(dbt_vars())]
+    saved_seeds = os.environ.get("CSAT_DBT_SEED_PATH")
+    seeds_copy = deployment_seeds()
+    if seeds_copy is not None:
+        os.environ["CSAT_DBT_SEED_PATH"] = os.path.relpath(seeds_copy, DBT_PROJECT_DIR)
     try:
-        invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context)
+        invocation = dbt.cli(dbt_args, context=context)
         yield from invocation.stream()
         keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
     finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
+        if saved_seeds is None:
+            os.environ.pop("CSAT_DBT_SEED_PATH", None)
+        else:
+            os.environ["CSAT_DBT_SEED_PATH"] = saved_seeds
         prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
 
 
-def dbt_seed_path() -> str:
-    """The deployment's seeds folder as dbt's seed path: relative to the dbt project."""
+def deployment_seeds() -> Path | None:
+    """A copy of the deployment's seeds under target/ for this dbt run (None: the repo's seeds).
+
+    The repo's seeds come first and the deployment's files replace them, so a folder holding only the
+    seeds a company changed works as it does for ingestion. A copy inside dbt_project/ because dbt
+    writes each seed test's SQL under target/<run>/compiled/<project>/<seed path>: a path far outside
+    the project (`../../../../srv/seeds`) would climb out of target/ into the checkout, and an absolute
+    one would make target/run/<seed path> the seed file itself."""
     from dagster_project.deployment import load_deployment
 
-    return os.path.relpath(load_deployment().seeds_dir, DBT_PROJECT_DIR)
+    seeds_dir = load_deployment().seeds_dir.resolve()
+    repo_seeds = (repo_root() / "seeds").resolve()
+    if seeds_dir == repo_seeds:
+        return None
+    # One fixed folder (runs never overlap: the run lock), so dbt's partial parse stays valid.
+    copy = DBT_PROJECT_DIR / "target" / "deployment_seeds"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(repo_seeds, copy)
+    shutil.copytree(seeds_dir, copy, dirs_exist_ok=True)
+    return copy
 
 
 def dbt_vars() -> dict[str, str]:
