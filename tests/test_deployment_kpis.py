@@ -13,6 +13,7 @@ independent pandas reference (tests/kpi_reference.py).
 
 from __future__ import annotations
 
+import csv
 import os
 from datetime import date, datetime
 from pathlib import Path
@@ -607,3 +608,77 @@ def test_attribute_slices_pass_the_dbt_tests(attributed, monkeypatch):
         work_dir=attributed.root / "dbt",
     )  # fmt: skip
     assert dbt.success, "\n".join(dbt.failures)
+
+
+# ------------------------------------------------------------------------ risk for a CSAT-only programme
+
+CSAT_ONLY_RESPONSES = [  # response, customer, submitted (UTC), CSAT 1-5 (low: <= 2)
+    ("Q1", "C1", "2024-02-01T09:00:00Z", 2),
+    ("Q2", "C1", "2024-02-10T09:00:00Z", 1),  # C1: latest low, two low in a row
+    ("Q3", "C2", "2024-02-03T09:00:00Z", 1),
+    ("Q4", "C2", "2024-02-12T09:00:00Z", 5),  # C2: latest fine, none in a row
+    ("Q5", "C3", "2024-02-05T09:00:00Z", 4),
+    ("Q6", "C3", "2024-02-14T09:00:00Z", 2),  # C3: latest low, one in a row
+]
+
+
+def _risk_warehouse(root, with_survey: bool) -> ref.BuiltWarehouse:
+    """Customers C1-C3, each with a valid order on 25 Feb (active), and (with_survey) CSAT-only
+    responses; the default low_response_measures (latest: detractor, low CSI, not satisfied, none of
+    them delivered) and risk levels from the seed: high from 45, medium from 35."""
+    fx.write_landing(root / "landing", "customers", [{"customer_id": c} for c in ("C1", "C2", "C3")])
+    fx.write_landing(
+        root / "landing",
+        "orders",
+        [{"order_id": f"O{c}", "customer_id": c, "ordered_at": "2024-02-25T12:00:00Z"} for c in ("C1", "C2", "C3")],
+    )
+    delivered = {"customers": ["customer_id"], "orders": ["order_id", "customer_id", "ordered_at"]}
+    if with_survey:
+        fx.write_landing(
+            root / "landing",
+            "survey_responses",
+            [
+                {"response_id": r, "survey_id": "CS", "customer_id": c, "submitted_at": at, "csat_score": s}
+                for r, c, at, s in CSAT_ONLY_RESPONSES
+            ],
+        )
+        delivered["survey_responses"] = ["response_id", "survey_id", "customer_id", "submitted_at", "csat_score"]
+    thresholds = list(csv_rows(ref.REPO_ROOT / "seeds" / "analytics_thresholds.csv"))
+    for row in thresholds:
+        row["value"] = {"risk_high_min_score": "45", "risk_medium_min_score": "35"}.get(row["parameter"], row["value"])
+    seeds = fx.copy_seeds(root / "seeds", {"analytics_thresholds": thresholds})
+    built = fx.build(root, root / "landing", delivered, seeds_dir=seeds)
+    assert built.ingest_errors == [], built.ingest_errors
+    assert built.dbt.success, "\n".join(built.dbt.failures)
+    return built
+
+
+def csv_rows(path):
+    with path.open(newline="", encoding="utf-8") as f:
+        yield from csv.DictReader(f)
+
+
+RISK_COLUMNS = (
+    "customer_id, has_latest_response_low, consecutive_low_responses, has_consecutive_low_responses,"
+    " low_response_null_reason, risk_score, risk_level, risk_reasons"
+)
+
+
+def test_csat_only_programme_risk_uses_low_csat_and_seed_thresholds(tmp_path):
+    built = _risk_warehouse(tmp_path / "csat_only", with_survey=True)
+    rows = fx.query(built, f"select {RISK_COLUMNS} from marts.customer_risk order by customer_id")
+    got = [tuple(r.values()) for r in rows]
+    # weights (seed analytics_risk_weights): latest_response_low 30, consecutive_low_responses 20
+    assert got == [
+        ("C1", True, 2, True, None, 50.0, "high", "latest_response_low,consecutive_low_responses"),
+        ("C2", False, 0, False, None, 0.0, "none", None),
+        ("C3", True, 1, False, None, 30.0, "low", "latest_response_low"),  # 30 < 35: low, not medium
+    ]
+
+
+def test_risk_without_any_satisfaction_measure_says_why(tmp_path):
+    built = _risk_warehouse(tmp_path / "no_survey", with_survey=False)
+    rows = fx.query(built, f"select {RISK_COLUMNS} from marts.customer_risk order by customer_id")
+    assert [tuple(r.values()) for r in rows] == [
+        (c, None, None, None, "no satisfaction measure delivered", 0.0, "none", None) for c in ("C1", "C2", "C3")
+    ]

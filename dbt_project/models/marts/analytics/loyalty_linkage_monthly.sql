@@ -1,7 +1,8 @@
 -- Loyalty linkage (KPIS.md): per month, the logo churn rate by the NPS category of each
 -- customer's latest scored response before the month, and the repeat-purchase rate by the CSI
--- band of each buyer's latest response with a CSI before the month. Every grid month has a row
--- for every group (empty groups: rate NULL, counts 0).
+-- band of each buyer's latest response with a CSI before the month (bands from the seed
+-- analytics_thresholds: low below low_csi_threshold, high from csi_band_high_min). Every grid
+-- month has a row for every group (empty groups: rate NULL, counts 0).
 with
 
 customer_months as (
@@ -25,6 +26,12 @@ responses as (
 months as (
 
     select * from {{ ref('int_months') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('int_analytics_parameters') }}
 
 ),
 
@@ -116,12 +123,13 @@ repeat_members as (
         buyer_months.month_start_date,
         case
             when csi_history.csi_score is null then 'no_response'
-            when csi_history.csi_score < 60 then 'low'
-            when csi_history.csi_score < 80 then 'medium'
+            when csi_history.csi_score < parameters.low_csi_threshold then 'low'
+            when csi_history.csi_score < parameters.csi_band_high_min then 'medium'
             else 'high'
         end as group_value,
         case when buyer_months.valid_orders >= 2 then 1 else 0 end as numerator_count
     from buyer_months
+    cross join parameters
     left join csi_history
         on
             buyer_months.customer_id = csi_history.customer_id
