@@ -623,14 +623,24 @@ CSAT_ONLY_RESPONSES = [  # response, customer, submitted (UTC), CSAT 1-5 (low: <
 
 
 def _risk_warehouse(root, with_survey: bool) -> ref.BuiltWarehouse:
-    """Customers C1-C3, each with a valid order on 25 Feb (active), and (with_survey) CSAT-only
+    """Customers C1-C3, each with a valid order on 25 Feb and in March (active), and (with_survey) CSAT-only
     responses; the default low_response_measures (latest: detractor, low CSI, not satisfied, none of
     them delivered) and risk levels from the seed: high from 45, medium from 35."""
     fx.write_landing(root / "landing", "customers", [{"customer_id": c} for c in ("C1", "C2", "C3")])
     fx.write_landing(
         root / "landing",
         "orders",
-        [{"order_id": f"O{c}", "customer_id": c, "ordered_at": "2024-02-25T12:00:00Z"} for c in ("C1", "C2", "C3")],
+        [{"order_id": f"O{c}", "customer_id": c, "ordered_at": "2024-02-25T12:00:00Z"} for c in ("C1", "C2", "C3")]
+        # March: C1 buys twice (a repeat buyer), C2 and C3 once
+        + [
+            {"order_id": o, "customer_id": c, "ordered_at": at}
+            for o, c, at in [
+                ("M1", "C1", "2024-03-05T10:00:00Z"),
+                ("M2", "C1", "2024-03-06T10:00:00Z"),
+                ("M3", "C2", "2024-03-05T10:00:00Z"),
+                ("M4", "C3", "2024-03-05T10:00:00Z"),
+            ]
+        ],
     )
     delivered = {"customers": ["customer_id"], "orders": ["order_id", "customer_id", "ordered_at"]}
     if with_survey:
@@ -681,4 +691,45 @@ def test_risk_without_any_satisfaction_measure_says_why(tmp_path):
     rows = fx.query(built, f"select {RISK_COLUMNS} from marts.customer_risk order by customer_id")
     assert [tuple(r.values()) for r in rows] == [
         (c, None, None, None, "no satisfaction measure delivered", 0.0, "none", None) for c in ("C1", "C2", "C3")
+    ]
+
+
+LINKAGE_COLUMNS = "kpi, grouping, group_value, numerator_count, denominator_count, rate_pct, null_reason"
+
+
+def test_csat_only_programme_links_loyalty_by_csat_band(tmp_path):
+    built = _risk_warehouse(tmp_path / "csat_linkage", with_survey=True)
+    rows = fx.query(
+        built,
+        f"select {LINKAGE_COLUMNS} from marts.loyalty_linkage_monthly where month_start_date = '2024-03-01'"
+        " order by kpi, group_order",
+    )
+    # latest CSAT before March: C1 1 (low), C2 5 (satisfied), C3 2 (low); March buyers C1 (2 orders),
+    # C2, C3 (1 each): low 1 of 2 repeat, satisfied 0 of 1. No subscriptions: churn groups are empty.
+    assert [tuple(r.values()) for r in rows] == [
+        ("logo_churn_rate", "csat_band", "satisfied", 0, 0, None, None),
+        ("logo_churn_rate", "csat_band", "neutral", 0, 0, None, None),
+        ("logo_churn_rate", "csat_band", "low", 0, 0, None, None),
+        ("logo_churn_rate", "csat_band", "no_response", 0, 0, None, None),
+        ("repeat_purchase_rate", "csat_band", "satisfied", 0, 1, 0.0, None),
+        ("repeat_purchase_rate", "csat_band", "neutral", 0, 0, None, None),
+        ("repeat_purchase_rate", "csat_band", "low", 1, 2, 50.0, None),
+        ("repeat_purchase_rate", "csat_band", "no_response", 0, 0, None, None),
+    ]
+
+
+def test_loyalty_linkage_without_any_satisfaction_measure_says_why(tmp_path):
+    built = _risk_warehouse(tmp_path / "no_survey_linkage", with_survey=False)
+    rows = fx.query(
+        built,
+        f"select {LINKAGE_COLUMNS} from marts.loyalty_linkage_monthly where month_start_date = '2024-03-01'"
+        " and kpi = 'repeat_purchase_rate' order by group_order",
+    )
+    reason = "no satisfaction measure delivered (CSI items, csat_score)"
+    # the three buyers are all no_response, but a rate by a measure nobody asked is not published
+    assert [tuple(r.values()) for r in rows] == [
+        ("repeat_purchase_rate", "csi_band", "high", 0, 0, None, reason),
+        ("repeat_purchase_rate", "csi_band", "medium", 0, 0, None, reason),
+        ("repeat_purchase_rate", "csi_band", "low", 0, 0, None, reason),
+        ("repeat_purchase_rate", "csi_band", "no_response", 1, 3, None, reason),
     ]
