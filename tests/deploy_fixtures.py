@@ -175,7 +175,8 @@ def all_up(built: ref.BuiltWarehouse, kpi: str) -> dict:
     rows = query(
         built,
         "select * from marts.kpi_monthly where kpi = ? and segment = 'all' and region = 'all'"
-        " and channel = 'all' and touchpoint = 'all' and category = 'all' order by month_start_date",
+        " and channel = 'all' and touchpoint = 'all' and category = 'all'"
+        " and attribute_name = 'all' order by month_start_date",
         [kpi],
     )
     return {r["month_start_date"]: r for r in rows}

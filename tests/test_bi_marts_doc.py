@@ -74,4 +74,7 @@ def test_every_mart_is_listed_with_grain_and_columns(manifest):
         assert "Grain: not declared" not in text.split(f"\n## {mart['name']}\n")[1].split("\n## ")[0], mart["name"]
         for column in mart["columns"]:
             assert f"| `{column}` |" in text, (mart["name"], column)
-    assert "Grain: `month_start_date`, `kpi`, `segment`, `region`, `channel`, `touchpoint`, `category`." in text
+    assert (
+        "Grain: `month_start_date`, `kpi`, `segment`, `region`, `channel`, `touchpoint`, `category`, "
+        "`attribute_name`, `attribute_value`." in text
+    )

@@ -13,7 +13,10 @@ independent pandas reference (tests/kpi_reference.py).
 
 from __future__ import annotations
 
+import csv
+import os
 from datetime import date, datetime
+from pathlib import Path
 
 import deploy_fixtures as fx
 import numpy as np
@@ -448,3 +451,284 @@ def test_a_recorded_follow_up_closes_the_loop_without_a_ticket(tmp_path):
     queue = fx.query(built, "select response_id, followup_status from marts.followup_queue order by 1")
     # (without the followups entity R1 would be overdue as well)
     assert [(r["response_id"], r["followup_status"]) for r in queue] == [("R2", "overdue")]
+
+
+# ------------------------------------------------------------------ response and customer attributes
+
+# A passenger survey that carries travel class (response level) and a CRM export that carries the
+# customer's loyalty tier (customer level), both beyond the contract (`_extra`); the seed
+# slice_attributes names them. Spellings vary ("Business", " eco ") and some values are missing.
+ATTRIBUTE_RESPONSES = [  # response, customer, submitted (UTC), LTR, CSAT, satisfied, travel class, TAN1
+    ("A01", "C1", "2024-01-05T10:00:00Z", 10, 5, "yes", "Business", 7),
+    ("A02", "C2", "2024-01-09T10:00:00Z", 3, 2, "no", " eco ", 2),
+    ("A03", "C3", "2024-01-15T10:00:00Z", 9, 4, "yes", "eco", 5),
+    ("A04", None, "2024-01-20T10:00:00Z", 7, 1, "no", "", 4),
+    ("A05", "C1", "2024-02-02T10:00:00Z", 6, 4, "yes", "business", 3),
+    ("A06", "C2", "2024-02-11T10:00:00Z", 10, 5, "yes", "ECO", 6),
+    ("A07", "C4", "2024-02-20T10:00:00Z", 8, 3, "no", "eco", 1),
+]
+ATTRIBUTE_CUSTOMERS = [("C1", "Gold"), ("C2", "silver"), ("C3", "gold"), ("C4", None)]
+
+
+def _attribute_reference() -> pd.DataFrame:
+    """Independent of the project: nps, csat_pct, satisfied_pct and perception_score_tangibles per
+    month and attribute value (values trimmed and lower-cased, `unknown` when missing)."""
+    df = pd.DataFrame(
+        ATTRIBUTE_RESPONSES,
+        columns=["response_id", "customer_id", "submitted_at", "ltr", "csat", "satisfied", "travel_class", "tan1"],
+    )
+    tiers = dict(ATTRIBUTE_CUSTOMERS)
+    df["month_start_date"] = pd.to_datetime(df["submitted_at"]).dt.tz_localize(None).dt.to_period("M").dt.start_time
+    df["month_start_date"] = df["month_start_date"].dt.date
+    df["travel_class"] = df["travel_class"].str.strip().str.lower().replace("", "unknown")
+    df["tier"] = [(tiers.get(c) or "unknown").lower() if c else "unknown" for c in df["customer_id"]]
+    rows = []
+    for attribute, column in (("travel_class", "travel_class"), ("tier", "tier")):
+        for (month, value), g in df.groupby(["month_start_date", column]):
+            nps = 100.0 * ((g["ltr"] >= 9).sum() - (g["ltr"] <= 6).sum()) / len(g)
+            rows += [
+                (month, attribute, value, "nps", nps, len(g)),
+                (month, attribute, value, "csat_pct", 100.0 * (g["csat"] >= 4).sum() / len(g), len(g)),
+                (month, attribute, value, "satisfied_pct", 100.0 * (g["satisfied"] == "yes").sum() / len(g), len(g)),
+                # TAN1 on 1-7: index (score - 1) / 6 * 100, averaged over the responses
+                (month, attribute, value, "perception_score_tangibles", ((g["tan1"] - 1) / 6 * 100).mean(), len(g)),
+            ]
+    return pd.DataFrame(rows, columns=["month_start_date", "attribute_name", "attribute_value", "kpi", "value", "n"])
+
+
+@pytest.fixture(scope="module")
+def attributed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("attributed")
+    responses = [
+        {
+            "response_id": r,
+            "survey_id": "PAX",
+            "customer_id": c,
+            "submitted_at": at,
+            "channel": "web",
+            "likelihood_to_recommend": ltr,
+            "csat_score": csat,
+            "is_satisfied": satisfied,
+            "travel_class": travel_class,
+        }
+        for r, c, at, ltr, csat, satisfied, travel_class, _ in ATTRIBUTE_RESPONSES
+    ]
+    fx.write_landing(root / "landing", "survey_responses", responses)
+    fx.write_landing(
+        root / "landing",
+        "survey_item_scores",
+        [{"response_id": r[0], "item_code": "TAN1", "perception_score": r[7]} for r in ATTRIBUTE_RESPONSES],
+    )
+    fx.write_landing(
+        root / "landing", "customers", [{"customer_id": c, "loyalty_tier": t} for c, t in ATTRIBUTE_CUSTOMERS]
+    )
+    seeds = fx.copy_seeds(
+        root / "seeds",
+        {
+            "slice_attributes": [
+                {"entity": "survey_responses", "attribute": "travel_class", "label": "travel_class"},
+                {"entity": "customers", "attribute": "loyalty_tier", "label": "tier"},
+            ]
+        },
+    )
+    built = fx.build(
+        root,
+        root / "landing",
+        {
+            "survey_responses": [
+                "response_id", "survey_id", "customer_id", "submitted_at", "channel",
+                "likelihood_to_recommend", "csat_score", "is_satisfied",
+            ],
+            "survey_item_scores": ["response_id", "item_code", "perception_score"],
+            "customers": ["customer_id"],
+        },
+        seeds_dir=seeds,
+    )  # fmt: skip
+    assert built.ingest_errors == [], built.ingest_errors
+    assert built.dbt.success, "\n".join(built.dbt.failures)
+    return built
+
+
+def test_attribute_slices_equal_an_independent_computation(attributed):
+    expected = _attribute_reference()
+    rows = fx.query(
+        attributed,
+        "select month_start_date, attribute_name, attribute_value, kpi, value, sample_size"
+        " from marts.kpi_monthly where attribute_name <> 'all'"
+        " and kpi in ('nps', 'csat_pct', 'satisfied_pct', 'perception_score_tangibles')",
+    )
+    # on attribute rows the five fixed slicing columns hold `all` (checked by the query's shape)
+    got = {(r["month_start_date"], r["attribute_name"], r["attribute_value"], r["kpi"]): r for r in rows}
+    for e in expected.itertuples():
+        row = got.pop((e.month_start_date, e.attribute_name, e.attribute_value, e.kpi))
+        assert row["value"] == pytest.approx(round(e.value, 4), abs=1e-4), e
+        assert row["sample_size"] == e.n, e
+    # what is left are empty groups of the grid (a value seen in one month only): no data, no zero
+    assert got, "the grid has empty groups (travel class unknown has no February response)"
+    assert all(r["value"] is None and r["sample_size"] == 0 for r in got.values()), got
+
+
+def test_attribute_rows_leave_the_totals_and_fixed_slices_alone(attributed):
+    # the all-up rows are those of a warehouse without attributes: one per month and KPI
+    totals = fx.query(
+        attributed,
+        "select month_start_date, kpi, count(*) as n, max(value) as value from marts.kpi_monthly"
+        " where segment = 'all' and region = 'all' and channel = 'all' and touchpoint = 'all'"
+        " and category = 'all' and attribute_name = 'all' group by month_start_date, kpi",
+    )
+    assert all(t["n"] == 1 for t in totals)
+    nps = {t["month_start_date"]: t["value"] for t in totals if t["kpi"] == "nps"}
+    # January: promoters A01, A03, detractor A02 of 4 = 25; February: promoter A06, detractor A05 of 3 = 0
+    assert nps == {date(2024, 1, 1): 25.0, date(2024, 2, 1): 0.0}
+    # attribute slices only on survey KPIs; every other row has attribute_value `all`
+    other = fx.query(
+        attributed,
+        "select count(*) as n from marts.kpi_monthly where (attribute_name = 'all') <> (attribute_value = 'all')"
+        " or (attribute_name <> 'all' and (segment <> 'all' or region <> 'all' or channel <> 'all'"
+        " or touchpoint <> 'all' or category <> 'all'))",
+    )
+    assert other[0]["n"] == 0
+    sliced = fx.query(attributed, "select distinct kpi from marts.kpi_monthly where attribute_name <> 'all'")
+    assert {r["kpi"] for r in sliced} >= {"nps", "csat_pct", "satisfied_pct", "perception_score"}
+    assert not {r["kpi"] for r in sliced} & {"complaint_volume", "logo_churn_rate", "repeat_purchase_rate"}
+
+
+def test_attribute_slices_pass_the_dbt_tests(attributed, monkeypatch):
+    # reconcile with the total (every response in one value per attribute), unique grain, seed rules
+    seeds = attributed.root / "seeds"
+    monkeypatch.setenv("CSAT_DBT_SEED_PATH", str(Path(os.path.relpath(seeds, ref.DBT_PROJECT_DIR))))
+    dbt = ref.run_dbt(
+        [
+            "test", "--select",
+            "kpi_monthly slice_attributes int_survey_response_attributes stg_survey__response_attributes"
+            " stg_crm__customer_attributes assert_kpi_slices_reconcile_with_total",
+        ],
+        warehouse_path=attributed.warehouse_path,
+        work_dir=attributed.root / "dbt",
+    )  # fmt: skip
+    assert dbt.success, "\n".join(dbt.failures)
+
+
+# ------------------------------------------------------------------------ risk for a CSAT-only programme
+
+CSAT_ONLY_RESPONSES = [  # response, customer, submitted (UTC), CSAT 1-5 (low: <= 2)
+    ("Q1", "C1", "2024-02-01T09:00:00Z", 2),
+    ("Q2", "C1", "2024-02-10T09:00:00Z", 1),  # C1: latest low, two low in a row
+    ("Q3", "C2", "2024-02-03T09:00:00Z", 1),
+    ("Q4", "C2", "2024-02-12T09:00:00Z", 5),  # C2: latest fine, none in a row
+    ("Q5", "C3", "2024-02-05T09:00:00Z", 4),
+    ("Q6", "C3", "2024-02-14T09:00:00Z", 2),  # C3: latest low, one in a row
+]
+
+
+def _risk_warehouse(root, with_survey: bool) -> ref.BuiltWarehouse:
+    """Customers C1-C3, each with a valid order on 25 Feb and in March (active), and (with_survey) CSAT-only
+    responses; the default low_response_measures (latest: detractor, low CSI, not satisfied, none of
+    them delivered) and risk levels from the seed: high from 45, medium from 35."""
+    fx.write_landing(root / "landing", "customers", [{"customer_id": c} for c in ("C1", "C2", "C3")])
+    fx.write_landing(
+        root / "landing",
+        "orders",
+        [{"order_id": f"O{c}", "customer_id": c, "ordered_at": "2024-02-25T12:00:00Z"} for c in ("C1", "C2", "C3")]
+        # March: C1 buys twice (a repeat buyer), C2 and C3 once
+        + [
+            {"order_id": o, "customer_id": c, "ordered_at": at}
+            for o, c, at in [
+                ("M1", "C1", "2024-03-05T10:00:00Z"),
+                ("M2", "C1", "2024-03-06T10:00:00Z"),
+                ("M3", "C2", "2024-03-05T10:00:00Z"),
+                ("M4", "C3", "2024-03-05T10:00:00Z"),
+            ]
+        ],
+    )
+    delivered = {"customers": ["customer_id"], "orders": ["order_id", "customer_id", "ordered_at"]}
+    if with_survey:
+        fx.write_landing(
+            root / "landing",
+            "survey_responses",
+            [
+                {"response_id": r, "survey_id": "CS", "customer_id": c, "submitted_at": at, "csat_score": s}
+                for r, c, at, s in CSAT_ONLY_RESPONSES
+            ],
+        )
+        delivered["survey_responses"] = ["response_id", "survey_id", "customer_id", "submitted_at", "csat_score"]
+    thresholds = list(csv_rows(ref.REPO_ROOT / "seeds" / "analytics_thresholds.csv"))
+    for row in thresholds:
+        row["value"] = {"risk_high_min_score": "45", "risk_medium_min_score": "35"}.get(row["parameter"], row["value"])
+    seeds = fx.copy_seeds(root / "seeds", {"analytics_thresholds": thresholds})
+    built = fx.build(root, root / "landing", delivered, seeds_dir=seeds)
+    assert built.ingest_errors == [], built.ingest_errors
+    assert built.dbt.success, "\n".join(built.dbt.failures)
+    return built
+
+
+def csv_rows(path):
+    with path.open(newline="", encoding="utf-8") as f:
+        yield from csv.DictReader(f)
+
+
+RISK_COLUMNS = (
+    "customer_id, has_latest_response_low, consecutive_low_responses, has_consecutive_low_responses,"
+    " low_response_null_reason, risk_score, risk_level, risk_reasons"
+)
+
+
+def test_csat_only_programme_risk_uses_low_csat_and_seed_thresholds(tmp_path):
+    built = _risk_warehouse(tmp_path / "csat_only", with_survey=True)
+    rows = fx.query(built, f"select {RISK_COLUMNS} from marts.customer_risk order by customer_id")
+    got = [tuple(r.values()) for r in rows]
+    # weights (seed analytics_risk_weights): latest_response_low 30, consecutive_low_responses 20
+    assert got == [
+        ("C1", True, 2, True, None, 50.0, "high", "latest_response_low,consecutive_low_responses"),
+        ("C2", False, 0, False, None, 0.0, "none", None),
+        ("C3", True, 1, False, None, 30.0, "low", "latest_response_low"),  # 30 < 35: low, not medium
+    ]
+
+
+def test_risk_without_any_satisfaction_measure_says_why(tmp_path):
+    built = _risk_warehouse(tmp_path / "no_survey", with_survey=False)
+    rows = fx.query(built, f"select {RISK_COLUMNS} from marts.customer_risk order by customer_id")
+    assert [tuple(r.values()) for r in rows] == [
+        (c, None, None, None, "no satisfaction measure delivered", 0.0, "none", None) for c in ("C1", "C2", "C3")
+    ]
+
+
+LINKAGE_COLUMNS = "kpi, grouping, group_value, numerator_count, denominator_count, rate_pct, null_reason"
+
+
+def test_csat_only_programme_links_loyalty_by_csat_band(tmp_path):
+    built = _risk_warehouse(tmp_path / "csat_linkage", with_survey=True)
+    rows = fx.query(
+        built,
+        f"select {LINKAGE_COLUMNS} from marts.loyalty_linkage_monthly where month_start_date = '2024-03-01'"
+        " order by kpi, group_order",
+    )
+    # latest CSAT before March: C1 1 (low), C2 5 (satisfied), C3 2 (low); March buyers C1 (2 orders),
+    # C2, C3 (1 each): low 1 of 2 repeat, satisfied 0 of 1. No subscriptions: churn groups are empty.
+    assert [tuple(r.values()) for r in rows] == [
+        ("logo_churn_rate", "csat_band", "satisfied", 0, 0, None, None),
+        ("logo_churn_rate", "csat_band", "neutral", 0, 0, None, None),
+        ("logo_churn_rate", "csat_band", "low", 0, 0, None, None),
+        ("logo_churn_rate", "csat_band", "no_response", 0, 0, None, None),
+        ("repeat_purchase_rate", "csat_band", "satisfied", 0, 1, 0.0, None),
+        ("repeat_purchase_rate", "csat_band", "neutral", 0, 0, None, None),
+        ("repeat_purchase_rate", "csat_band", "low", 1, 2, 50.0, None),
+        ("repeat_purchase_rate", "csat_band", "no_response", 0, 0, None, None),
+    ]
+
+
+def test_loyalty_linkage_without_any_satisfaction_measure_says_why(tmp_path):
+    built = _risk_warehouse(tmp_path / "no_survey_linkage", with_survey=False)
+    rows = fx.query(
+        built,
+        f"select {LINKAGE_COLUMNS} from marts.loyalty_linkage_monthly where month_start_date = '2024-03-01'"
+        " and kpi = 'repeat_purchase_rate' order by group_order",
+    )
+    reason = "no satisfaction measure delivered (CSI items, csat_score)"
+    # the three buyers are all no_response, but a rate by a measure nobody asked is not published
+    assert [tuple(r.values()) for r in rows] == [
+        ("repeat_purchase_rate", "csi_band", "high", 0, 0, None, reason),
+        ("repeat_purchase_rate", "csi_band", "medium", 0, 0, None, reason),
+        ("repeat_purchase_rate", "csi_band", "low", 0, 0, None, reason),
+        ("repeat_purchase_rate", "csi_band", "no_response", 1, 3, None, reason),
+    ]

@@ -134,7 +134,8 @@ def datasets(schema: str, marts: set[str]) -> list[Dataset]:
             f"{_kpi_label_sql('kpi.kpi')} as kpi_label, kpi.value, kpi.sample_size\n"
             f"from {schema}.kpi_monthly as kpi\n"
             f"inner join {latest_month} as latest on kpi.month_start_date = latest.month_start_date\n"
-            f"where kpi.kpi in ({_headline_in()}) and kpi.touchpoint = 'all' and kpi.category = 'all'",
+            f"where kpi.kpi in ({_headline_in()}) and kpi.touchpoint = 'all' and kpi.category = 'all'"
+            " and kpi.attribute_name = 'all'",
         ),
     ]
     if "driver_importance_quarterly" in marts:

@@ -37,6 +37,7 @@ sliced as (
             when channel <> 'all' then 'channel'
             when touchpoint <> 'all' then 'touchpoint'
             when category <> 'all' then 'category'
+            when attribute_name <> 'all' then attribute_name
             else 'all'
         end as slice_column,
         coalesce(numerator, 0) as numerator,

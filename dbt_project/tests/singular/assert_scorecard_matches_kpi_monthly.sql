@@ -21,7 +21,7 @@ totals as (
     select * from kpi_monthly
     where
         segment = 'all' and region = 'all' and channel = 'all'
-        and touchpoint = 'all' and category = 'all'
+        and touchpoint = 'all' and category = 'all' and attribute_name = 'all'
 
 ),
 

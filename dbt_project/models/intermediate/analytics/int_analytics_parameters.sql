@@ -26,7 +26,10 @@ final as (
         max(case when parameter = 'falling_order_ratio' then value end) as falling_order_ratio,
         max(case when parameter = 'subscription_ending_days' then value end)
             as subscription_ending_days,
-        max(case when parameter = 'ranking_min_sample' then value end) as ranking_min_sample
+        max(case when parameter = 'ranking_min_sample' then value end) as ranking_min_sample,
+        max(case when parameter = 'risk_high_min_score' then value end) as risk_high_min_score,
+        max(case when parameter = 'risk_medium_min_score' then value end) as risk_medium_min_score,
+        max(case when parameter = 'csi_band_high_min' then value end) as csi_band_high_min
     from thresholds
 
 )

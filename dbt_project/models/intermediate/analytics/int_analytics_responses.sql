@@ -4,7 +4,7 @@
 -- store); plus the low-response flags (detractor, CSI below the threshold, CSAT at or below the
 -- threshold, labelled not satisfied) and the quarter of the response. Which flags make a response
 -- low for the at-risk reasons is the seed low_response_measures (a CSAT-only or NPS-only programme
--- uses the measures it has).
+-- uses the measures it has), adapted to the columns delivered (int_low_response_rules).
 with
 
 responses as (
@@ -43,34 +43,9 @@ parameters as (
 
 ),
 
-low_response_measures as (
-
-    select * from {{ ref('low_response_measures') }}
-
-),
-
 low_rules as (
 
-    -- one row: which measures count for the latest response and for consecutive low responses
-    select
-        coalesce(max(case when measure = 'detractor' and in_latest_response_low then 1 end), 0) = 1
-            as latest_uses_detractor,
-        coalesce(max(case when measure = 'detractor' and in_consecutive_low then 1 end), 0) = 1
-            as consecutive_uses_detractor,
-        coalesce(max(case when measure = 'low_csi' and in_latest_response_low then 1 end), 0) = 1
-            as latest_uses_low_csi,
-        coalesce(max(case when measure = 'low_csi' and in_consecutive_low then 1 end), 0) = 1
-            as consecutive_uses_low_csi,
-        coalesce(max(case when measure = 'low_csat' and in_latest_response_low then 1 end), 0) = 1
-            as latest_uses_low_csat,
-        coalesce(max(case when measure = 'low_csat' and in_consecutive_low then 1 end), 0) = 1
-            as consecutive_uses_low_csat,
-        coalesce(
-            max(case when measure = 'not_satisfied' and in_latest_response_low then 1 end), 0
-        ) = 1 as latest_uses_not_satisfied,
-        coalesce(max(case when measure = 'not_satisfied' and in_consecutive_low then 1 end), 0) = 1
-            as consecutive_uses_not_satisfied
-    from low_response_measures
+    select * from {{ ref('int_low_response_rules') }}
 
 ),
 
@@ -153,7 +128,8 @@ final as (
         (is_detractor and latest_uses_detractor)
         or (is_low_csi and latest_uses_low_csi)
         or (is_low_csat and latest_uses_low_csat)
-        or (is_not_satisfied and latest_uses_not_satisfied) as is_latest_low_response
+        or (is_not_satisfied and latest_uses_not_satisfied) as is_latest_low_response,
+        low_measures_null_reason
     from joined
 
 )

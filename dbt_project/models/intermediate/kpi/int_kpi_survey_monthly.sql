@@ -1,6 +1,14 @@
 {%- set slices = ['segment', 'region', 'channel', 'touchpoint'] -%}
+{%- set response_columns = [
+    'month_start_date', 'response_id', 'likelihood_to_recommend', 'nps_contribution',
+    'csat_score', 'is_csat_satisfied', 'effort_score', 'is_ces_easy', 'csi_score', 'is_satisfied'
+] -%}
+{%- set gap_columns = [
+    'month_start_date', 'response_id', 'dimension', 'gap_score', 'perception_index'
+] -%}
 -- Survey KPIs (NPS, CSAT, CES, CSI, satisfied share, SERVQUAL gaps, perception scores) per month
 -- and slice, on the full grid of months x observed slice values, in the long shape of kpi_monthly
+-- (slices: the fixed slicing columns and the attributes of the seed slice_attributes)
 -- (before rounding). Dimensions come from the seed survey_items (any number, any names): one
 -- servqual_gap_<dimension> and one perception_score_<dimension> per dimension. The overall gaps
 -- average the dimensions of the seed servqual_weights and need every one of them; the overall
@@ -37,21 +45,55 @@ survey_items as (
 
 ),
 
+response_attributes as (
+
+    select * from {{ ref('int_survey_response_attributes') }}
+
+),
+
+response_columns as (
+
+    {{ unpivot_slices('responses', slices, response_columns) }}
+
+),
+
 response_slices as (
 
-    {{ unpivot_slices('responses', slices, [
-        'month_start_date', 'response_id', 'likelihood_to_recommend', 'nps_contribution',
-        'csat_score', 'is_csat_satisfied', 'effort_score', 'is_ces_easy', 'csi_score',
-        'is_satisfied'
-    ]) }}
+    -- the fixed slicing columns, plus one slice per attribute of the seed slice_attributes
+    -- (slice_column = the attribute's label; kpi_monthly puts it in attribute_name)
+    select * from response_columns
+    union all
+    select
+        response_attributes.attribute_name as slice_column,
+        response_attributes.attribute_value as slice_value,
+        {%- for column in response_columns %}
+            responses.{{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from responses
+    inner join response_attributes
+        on responses.response_id = response_attributes.response_id
+
+),
+
+gap_columns as (
+
+    {{ unpivot_slices('item_gaps', slices, gap_columns) }}
 
 ),
 
 gap_slices as (
 
-    {{ unpivot_slices('item_gaps', slices, [
-        'month_start_date', 'response_id', 'dimension', 'gap_score', 'perception_index'
-    ]) }}
+    select * from gap_columns
+    union all
+    select
+        response_attributes.attribute_name as slice_column,
+        response_attributes.attribute_value as slice_value,
+        {%- for column in gap_columns %}
+            item_gaps.{{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from item_gaps
+    inner join response_attributes
+        on item_gaps.response_id = response_attributes.response_id
 
 ),
 

@@ -52,6 +52,12 @@ parameters as (
 
 ),
 
+low_rules as (
+
+    select * from {{ ref('int_low_response_rules') }}
+
+),
+
 risk_weights as (
 
     select * from {{ ref('analytics_risk_weights') }}
@@ -241,7 +247,10 @@ customer_flags as (
         response_summary.latest_response_at,
         response_summary.latest_nps_category,
         response_summary.latest_csi_score,
-        coalesce(response_summary.consecutive_low_responses, 0) as consecutive_low_responses,
+        case
+            when low_rules.low_measures_null_reason is null
+                then coalesce(response_summary.consecutive_low_responses, 0)
+        end as consecutive_low_responses,
         coalesce(complaint_summary.open_complaints_past_sla, 0) as open_complaints_past_sla,
         coalesce(order_summary.recent_valid_orders, 0) as recent_valid_orders,
         coalesce(order_summary.baseline_valid_orders, 0) as baseline_valid_orders,
@@ -249,10 +258,19 @@ customer_flags as (
             when not subscription_summary.has_open_ended_subscription
                 then subscription_summary.subscription_ends_at
         end as subscription_ends_at,
-        coalesce(response_summary.has_latest_response_low, false) as has_latest_response_low,
-        coalesce(
-            response_summary.consecutive_low_responses >= parameters.consecutive_low_min, false
-        ) as has_consecutive_low_responses,
+        case
+            when low_rules.low_measures_null_reason is null
+                then coalesce(response_summary.has_latest_response_low, false)
+        end as has_latest_response_low,
+        case
+            when low_rules.low_measures_null_reason is null
+                then coalesce(
+                        response_summary.consecutive_low_responses
+                        >= parameters.consecutive_low_min,
+                        false
+                    )
+        end as has_consecutive_low_responses,
+        low_rules.low_measures_null_reason as low_response_null_reason,
         coalesce(complaint_summary.open_complaints_past_sla, 0) > 0
             as has_open_complaint_past_sla,
         coalesce(
@@ -267,6 +285,7 @@ customer_flags as (
     from customers
     cross join as_of
     cross join parameters
+    cross join low_rules
     left join customers_current
         on customers.customer_id = customers_current.customer_id
     left join response_summary
@@ -354,10 +373,11 @@ final as (
         scored.has_open_complaint_past_sla,
         scored.has_falling_order_frequency,
         scored.has_subscription_ending_soon,
+        scored.low_response_null_reason,
         cast(scored.risk_score as {{ type_double() }}) as risk_score,
         case
-            when scored.risk_score >= 50 then 'high'
-            when scored.risk_score >= 25 then 'medium'
+            when scored.risk_score >= parameters.risk_high_min_score then 'high'
+            when scored.risk_score >= parameters.risk_medium_min_score then 'medium'
             when scored.risk_score > 0 then 'low'
             else 'none'
         end as risk_level,
@@ -367,6 +387,7 @@ final as (
         end as risk_reasons,
         scored.risk_score > 0 as is_at_risk
     from scored
+    cross join parameters
     left join dim_customers
         on scored.customer_id = dim_customers.customer_id and dim_customers.is_current
     left join stores

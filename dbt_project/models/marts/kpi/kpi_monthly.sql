@@ -1,9 +1,11 @@
 {%- set slice_columns = ['segment', 'region', 'channel', 'touchpoint', 'category'] -%}
 -- Every KPI of KPIS.md per month, for the all-up total and for each slice value of the KPI's
 -- slicing columns (one slicing column per row, `all` in the others), on the full grid of months
--- x observed slice values. value is rounded to 4 decimals; NULL when its denominator is zero, and
--- NULL (never 0) when an input of the KPI was not delivered (int_kpi_input_status); null_reason
--- says why a value is NULL.
+-- x observed slice values. Survey KPIs are also sliced by the attributes of the seed
+-- slice_attributes (attribute_name / attribute_value, the five fixed columns `all`; `all` on every
+-- other row, so a total is `all` in all seven). value is rounded to 4 decimals; NULL when its
+-- denominator is zero, and NULL (never 0) when an input of the KPI was not delivered
+-- (int_kpi_input_status); null_reason says why a value is NULL.
 with
 
 survey_kpis as (
@@ -76,6 +78,24 @@ final as (
                 when unioned.slice_column = '{{ column }}' then unioned.slice_value else 'all'
             end as {{ column }},
         {% endfor %}
+        -- an attribute slice of the seed slice_attributes (survey KPIs only): its label and value;
+        -- every other slice_column is `all` or one of slice_columns
+        case
+            when
+                unioned.slice_column in (
+                    'all', 'segment', 'region', 'channel', 'touchpoint', 'category'
+                )
+                then 'all'
+            else unioned.slice_column
+        end as attribute_name,
+        case
+            when
+                unioned.slice_column in (
+                    'all', 'segment', 'region', 'channel', 'touchpoint', 'category'
+                )
+                then 'all'
+            else unioned.slice_value
+        end as attribute_value,
         case
             when kpi_input_status.input_null_reason is null then round(unioned.kpi_value, 4)
         end as value,

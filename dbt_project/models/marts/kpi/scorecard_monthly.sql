@@ -42,6 +42,7 @@ totals as (
         and channel = 'all'
         and touchpoint = 'all'
         and category = 'all'
+        and attribute_name = 'all'
 
 ),
 
