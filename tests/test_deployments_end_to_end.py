@@ -37,7 +37,10 @@ ENV_NOT_INHERITED = (
     "CSAT_CRM_DATABASE_URL",
     "CSAT_PUBLISH_POSTGRES_URL",
 )
-ALL_UP = "segment = 'all' and region = 'all' and channel = 'all' and touchpoint = 'all' and category = 'all'"
+ALL_UP = (
+    "segment = 'all' and region = 'all' and channel = 'all' and touchpoint = 'all' and category = 'all'"
+    " and attribute_name = 'all'"
+)
 
 SURVEY_KPIS = ["nps", "csat_pct", "ces", "ces_easy_pct", "csi", "satisfied_pct"]
 ITEM_KPIS = ["servqual_gap", "servqual_gap_weighted", "perception_score"]
@@ -399,16 +402,22 @@ def test_passenger_survey_perception_only(passengers):
     assert '"Class"' in extra and '"Type of Travel"' in extra
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="response-level attributes (travel class, trip purpose) do not slice KPIs yet: the seed "
-    "slice_attributes.csv of the deployment interface is not implemented (attributes stay in _extra)",
-)
-def test_passenger_kpis_slice_by_travel_class(passengers):
+def test_passenger_kpis_slice_by_travel_class_and_trip_purpose(passengers):
+    """The deployment's seed slice_attributes names two export columns kept in _extra: the survey KPIs
+    are sliced by them (attribute_name / attribute_value), values trimmed and lower-cased."""
     respondents = pd.read_csv(passengers.fixture / "landing/survey/survey_responses/passenger_survey.csv")
-    classes = {c.lower() for c in respondents["Class"]}
-    sliced = passengers.query("select * from marts.kpi_monthly where kpi = 'satisfied_pct'")
-    values = set()
-    for column in ("segment", "region", "channel", "touchpoint", "category"):
-        values |= set(sliced[column])
-    assert classes <= values
+    respondents["satisfied"] = respondents["satisfaction"] == "satisfied"
+    for column, label in (("Class", "travel_class"), ("Type of Travel", "trip_purpose")):
+        expected = (
+            100.0 * respondents.groupby(respondents[column].str.strip().str.lower())["satisfied"].mean()
+        ).to_dict()
+        rows = passengers.query(
+            "select attribute_value, value, sample_size from marts.kpi_monthly where kpi = 'satisfied_pct'"
+            " and attribute_name = ? and month_start_date = date '2024-05-01'",
+            [label],
+        )
+        got = dict(zip(rows["attribute_value"], rows["value"], strict=True))
+        assert set(got) == set(expected), label
+        for value, pct in expected.items():
+            assert got[value] == pytest.approx(pct, abs=1e-4), (label, value)  # the mart rounds to 4 places
+        assert rows["sample_size"].sum() == len(respondents), label
