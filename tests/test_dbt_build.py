@@ -585,7 +585,9 @@ def test_snapshot_history_grows_run_by_run(built_warehouse: Path) -> None:
     mp = pytest.MonkeyPatch()
     mp.setenv("CSAT_WAREHOUSE_PATH", str(built_warehouse))
     try:
-        run_dbt(["build", "--select", "snap_crm__customers", "dim_customer", "fct_orders"], built_warehouse.parent)
+        # int_customers_tracked (a table) feeds the snapshot: rebuild it first, as a full build would
+        selection = ["int_customers_tracked", "snap_crm__customers", "dim_customer", "fct_orders"]
+        run_dbt(["build", "--select", *selection], built_warehouse.parent)
     finally:
         mp.undo()
     versions = query(
