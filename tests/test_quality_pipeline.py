@@ -64,7 +64,7 @@ def kpi_numbers(path: Path, schema: str = "marts") -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as con:
         return con.execute(
             f"select month_start_date, kpi, value from {schema}.kpi_monthly where segment = 'all' and region = 'all'"
-            " and channel = 'all' and touchpoint = 'all' and category = 'all' order by 1, 2"
+            " and channel = 'all' and touchpoint = 'all' and category = 'all' and attribute_name = 'all' order by 1, 2"
         ).fetchall()
 
 
@@ -253,7 +253,14 @@ def test_rebuild_after_removing_the_redelivery_publishes_the_good_numbers_again(
     rebuilt = run_pipeline(root)
     assert rebuilt.success, step_failure_messages(rebuilt)
     assert published(rebuilt)
-    assert kpi_numbers(published_db(root)) == baseline["kpis"]
+    # a recomputation: a mean of doubles summed in another order may round a 4th-decimal tie the other way
+    rebuilt_kpis = kpi_numbers(published_db(root))
+    assert [r[:2] for r in rebuilt_kpis] == [r[:2] for r in baseline["kpis"]]
+    for (month, kpi, value), (_, _, expected) in zip(rebuilt_kpis, baseline["kpis"], strict=True):
+        if expected is None:
+            assert value is None, (month, kpi)
+        else:
+            assert float(value) == pytest.approx(float(expected), abs=1.01e-4), (month, kpi)
     assert existing(root, "select count(*) from raw.survey_responses") == existing(
         baseline["root"], "select count(*) from raw.survey_responses"
     )
