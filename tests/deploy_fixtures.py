@@ -1,12 +1,10 @@
 """Small warehouses shaped like real deployments (issue 10), for the KPI / scorecard tests.
 
 A fixture is a handful of landing rows per delivered entity. They go through the project's loader,
-then `apply_delivery_interface` adds what ingestion records for a deployment (the interface agreed
-with the ingestion side, docs in DEPLOY_INTERFACE): `raw.entity_delivery`, `raw.delivered_columns`
-and the new optional contract columns (tickets.company_response_at, tickets.sla_met,
-survey_responses.is_satisfied), filled from the columns the files carried beyond the contract
-(`_extra`). Then dbt builds seeds and models, with an optional seeds folder (CSAT_DBT_SEED_PATH) and
-dbt vars (reporting_time_zone).
+then `apply_delivery_interface` states what the deployment delivered (`raw.entity_delivery`,
+`raw.delivered_columns`, which ingestion otherwise records itself), so a test names exactly the
+entities and columns its KPIs may use. Then dbt builds seeds and models, with an optional seeds
+folder (CSAT_DBT_SEED_PATH) and dbt vars (reporting_time_zone).
 """
 
 from __future__ import annotations
@@ -22,10 +20,6 @@ import duckdb
 import kpi_reference as ref
 
 # New optional contract columns ingestion adds (name -> DuckDB type), per entity.
-NEW_COLUMNS = {
-    "tickets": {"company_response_at": "timestamp", "sla_met": "boolean"},
-    "survey_responses": {"is_satisfied": "boolean"},
-}
 SOURCES = {
     "survey_responses": "survey",
     "survey_item_scores": "survey",
@@ -71,15 +65,6 @@ def ingest(con: duckdb.DuckDBPyConnection, landing: Path, seeds_dir: Path) -> li
 def apply_delivery_interface(con: duckdb.DuckDBPyConnection, delivered: dict[str, list[str]]) -> None:
     """What ingestion writes for a deployment: `delivered` maps each delivered entity to the contract
     columns its files carried (an entity not in it was never delivered)."""
-    for entity, columns in NEW_COLUMNS.items():
-        existing = {r[0] for r in con.execute(f"describe raw.{entity}").fetchall()}
-        for column, sql_type in columns.items():
-            if column in existing:
-                continue
-            con.execute(f"alter table raw.{entity} add column {column} {sql_type}")
-            con.execute(
-                f"update raw.{entity} set {column} = try_cast(json_extract_string(_extra, '$.{column}') as {sql_type})"
-            )
     con.execute(
         "create or replace table raw.entity_delivery (entity varchar, source varchar, is_declared boolean,"
         " is_delivered boolean, rows_loaded bigint, first_loaded_at timestamp, last_loaded_at timestamp)"

@@ -17,20 +17,13 @@ import duckdb
 import pytest
 
 from dagster_project.contract import ENTITIES, Entity
+from dagster_project.ingestion.warehouse import METADATA_COLUMNS, connect
 from dagster_project.privacy.keys import load_keys
-from dagster_project.privacy.pseudonyms import create_pseudonym_table, install_keys, refresh_customer_pseudonyms
+from dagster_project.privacy.pseudonyms import install_keys, refresh_customer_pseudonyms
 
 from kpi_reference import invoke_dbt
 
 pytestmark = pytest.mark.pipeline
-
-METADATA_COLUMNS = {
-    "_extra": "JSON",
-    "_source_file": "VARCHAR",
-    "_row_number": "BIGINT",
-    "_file_sha256": "VARCHAR",
-    "_loaded_at": "TIMESTAMP",
-}
 
 LOADED_AT = datetime(2024, 5, 1, 0, 0, 0)
 
@@ -322,15 +315,6 @@ TINY_RAW: dict[str, list[dict]] = {
 }
 
 
-def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the `raw` schema and one empty table per contract entity (ingestion's layout)."""
-    con.execute("create schema if not exists raw")
-    for entity in ENTITIES:
-        columns = [f'"{c.name}" {c.duckdb_type}' for c in entity.columns]
-        columns += [f"{name} {sql_type}" for name, sql_type in METADATA_COLUMNS.items()]
-        con.execute(f"create or replace table raw.{entity.name} ({', '.join(columns)})")
-
-
 def insert_rows(con: duckdb.DuckDBPyConnection, entity: Entity, rows: list[dict]) -> None:
     names = entity.column_names + list(METADATA_COLUMNS)
     placeholders = ", ".join("?" for _ in names)
@@ -346,18 +330,17 @@ def insert_rows(con: duckdb.DuckDBPyConnection, entity: Entity, rows: list[dict]
 def build_raw_warehouse(path: Path, data: dict[str, list[dict]] | None = None) -> None:
     """Write a DuckDB file at `path` holding the raw layer filled with `data` (default TINY_RAW)."""
     data = TINY_RAW if data is None else data
-    con = duckdb.connect(str(path))
+    con = connect(path)  # ingestion's raw layer: the tables, the pseudonym table, delivery records
     try:
-        con.execute("set TimeZone = 'UTC'")
-        create_raw_tables(con)
         for entity in ENTITIES:
             insert_rows(con, entity, data.get(entity.name, []))
         # Ingestion's keyed pseudonyms of e-mails and phones (dagster_project/privacy).
-        create_pseudonym_table(con)
         install_keys(con, load_keys())
         refresh_customer_pseudonyms(con, load_keys())
     finally:
         con.close()
+    # Reopening records what the rows written here deliver (raw.delivered_columns, raw.entity_delivery).
+    connect(path).close()
 
 
 def run_dbt(args: list[str], tmp_path: Path) -> None:

@@ -154,6 +154,24 @@ def test_an_older_raw_table_gains_the_new_contract_columns(tmp_path):
         assert got == (True, datetime(2025, 3, 10, 10), "late parcel", str(path))
 
 
+def test_an_older_warehouse_gets_its_delivered_columns_backfilled(tmp_path):
+    """Rows loaded before ingestion recorded deliveries: the columns holding a value count as delivered
+    (dbt reads raw.delivered_columns alone), the empty ones and the untouched entities do not."""
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as old:
+        old.execute("create schema raw")
+        old.execute(raw_table_ddl(TICKETS))
+        old.execute(
+            "insert into raw.tickets (ticket_id, customer_id, opened_at, status)"
+            " values ('T1', 'C1', timestamp '2025-01-01', 'open'), ('T2', null, timestamp '2025-01-02', null)"
+        )
+    with connect(path) as con:
+        recorded = con.execute("select entity, column_name from raw.delivered_columns order by 1, 2").fetchall()
+        delivered = con.execute("select entity from raw.entity_delivery where is_delivered").fetchall()
+    assert recorded == [("tickets", c) for c in ("customer_id", "opened_at", "status", "ticket_id")]
+    assert delivered == [("tickets",)]
+
+
 def test_entity_delivery_follows_the_deployment_and_the_loads(tmp_path, landing, monkeypatch):
     monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(write_config(tmp_path, "entities: [survey]\n")))
     with connect(tmp_path / "wh.duckdb") as con:

@@ -108,7 +108,25 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
             if column.name not in existing:
                 con.execute(f'alter table {RAW_SCHEMA}.{entity.name} add column "{column.name}" {column.duckdb_type}')
     create_pseudonym_table(con)  # keyed pseudonyms of e-mails and phones (dagster_project/privacy)
+    backfill_delivered_columns(con)
     refresh_entity_delivery(con)
+
+
+def backfill_delivered_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Record the delivered columns of raw tables that hold rows but have none recorded: tables loaded
+    before ingestion recorded deliveries (an upgraded warehouse) or written otherwise. A contract
+    column holding any value counts as delivered. Loading records them per file, so this scans a
+    table at most once; the dbt models rely on raw.delivered_columns alone."""
+    recorded = {r[0] for r in con.execute(f"select distinct entity from {RAW_SCHEMA}.delivered_columns").fetchall()}
+    for entity in ENTITIES:
+        if entity.name in recorded:
+            continue
+        counts = con.execute(
+            "select " + ", ".join(f'count("{c.name}")' for c in entity.columns) + f" from {RAW_SCHEMA}.{entity.name}"
+        ).fetchone()
+        delivered = [(entity.name, c.name) for c, count in zip(entity.columns, counts, strict=True) if count]
+        if delivered:
+            con.executemany(f"insert into {RAW_SCHEMA}.delivered_columns values (?, ?)", delivered)
 
 
 def refresh_entity_delivery(con: duckdb.DuckDBPyConnection, declared: tuple[str, ...] | None = None) -> None:

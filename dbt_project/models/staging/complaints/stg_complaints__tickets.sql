@@ -1,4 +1,3 @@
-{%- set raw_columns = relation_columns(source('complaints', 'tickets')) -%}
 with
 
 source as (
@@ -21,9 +20,8 @@ source as (
         agent_id,
         order_id,
         description,
-        {{ column_or_null(raw_columns, 'company_response_at', dbt.type_timestamp()) }}
-            as company_response_at,
-        {{ column_or_null(raw_columns, 'sla_met', dbt.type_boolean()) }} as sla_met,
+        company_response_at,
+        sla_met,
         _source_file,
         _row_number,
         _loaded_at

@@ -1,11 +1,14 @@
 -- One row per (entity, contract column) that at least one delivered file carried. Read from
--- raw.delivered_columns (written by ingestion); a warehouse without that table falls back to the
--- raw tables (macro delivered_column_rows: every column of a raw table holding rows).
+-- raw.delivered_columns, which ingestion writes per file (and backfills for tables loaded before
+-- it recorded deliveries).
 with
 
 source as (
 
-    {{ delivered_column_rows(source('deployment', 'delivered_columns')) }}
+    select
+        entity,
+        column_name
+    from {{ source('deployment', 'delivered_columns') }}
 
 ),
 

@@ -1,11 +1,18 @@
--- One row per contract entity: is it delivered? Read from raw.entity_delivery (written by
--- ingestion); a warehouse without that table falls back to the raw tables (macro
--- entity_delivery_rows: an entity is delivered when its raw table holds rows).
+-- One row per contract entity: is it delivered? Read from raw.entity_delivery, which ingestion
+-- rewrites on every connection (dagster_project/ingestion/warehouse.py).
 with
 
 source as (
 
-    {{ entity_delivery_rows(source('deployment', 'entity_delivery')) }}
+    select
+        entity,
+        source,
+        is_declared,
+        is_delivered,
+        rows_loaded,
+        first_loaded_at,
+        last_loaded_at
+    from {{ source('deployment', 'entity_delivery') }}
 
 ),
 

@@ -1,11 +1,22 @@
 -- Closed-loop follow-up contacts, typed, one row per followup_id (latest load wins). The entity is
--- optional: without raw.followups (a deployment that records follow-ups only as tickets, or a
--- warehouse loaded before the entity existed) the model is empty.
+-- optional: a deployment that records follow-ups only as tickets leaves raw.followups (which
+-- ingestion always creates) empty, and so this model.
 with
 
 source as (
 
-    {{ followup_rows(source('survey', 'followups')) }}
+    select
+        followup_id,
+        response_id,
+        customer_id,
+        ticket_id,
+        followed_up_at,
+        channel,
+        employee_id,
+        outcome,
+        _loaded_at,
+        _row_number
+    from {{ source('survey', 'followups') }}
 
 ),
 

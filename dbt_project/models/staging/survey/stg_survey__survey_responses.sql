@@ -1,4 +1,3 @@
-{%- set raw_columns = relation_columns(source('survey', 'survey_responses')) -%}
 with
 
 source as (
@@ -20,7 +19,7 @@ source as (
         ticket_id,
         language,
         comment,
-        {{ column_or_null(raw_columns, 'is_satisfied', dbt.type_boolean()) }} as is_satisfied,
+        is_satisfied,
         _source_file,
         _row_number,
         _loaded_at
