@@ -73,14 +73,13 @@ def _forget(args: argparse.Namespace, ids: list[str], warehouse: Path) -> int:
     if args.no_run:
         print("Aggregated marts still count them until the next `csat run`.")
         return 0
-    os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
-    from dagster_project.definitions import PIPELINE_JOB, build_definitions
+    from dagster_project.run_summary import failure_lines
 
     landing = Path(args.landing or settings.landing_dir()).resolve()
-    defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(run_config=quiet, raise_on_error=False)
+    result = _execute_pipeline(landing, warehouse)
     if not result.success:
+        for line in failure_lines(result):
+            print(f"FAILED {line}", file=sys.stderr)
         print("The marts were not rebuilt (see the failures above); the erased customers are gone from every copy.")
         return 1
     print("Marts rebuilt and published without them.")
@@ -159,17 +158,12 @@ def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
             print(f">> rebuilding {warehouse} from every landing file (snapshots kept; old file: {previous})")
             if lost:
                 print(f">> --force: the rows of {len(lost)} file(s) no longer in {landing} are dropped")
-    os.environ["CSAT_LANDING_DIR"] = str(landing)
-    os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
-
     from dagster_project.assets.publish import locations_message
     from dagster_project.assets.reporting import reports_resource
-    from dagster_project.definitions import PIPELINE_JOB, build_definitions
     from dagster_project.run_summary import failure_lines, print_run_summary
 
-    defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
     print(f">> running the pipeline: {landing} -> {warehouse}")
-    result = _execute_with_progress(defs.resolve_job_def(PIPELINE_JOB), warehouse)
+    result = _execute_pipeline(landing, warehouse)
     print_run_summary(warehouse)
     print(locations_message(settings.published_dir(), settings.quality_dir()))
     if not result.success:
@@ -199,6 +193,16 @@ def _open_run_log(warehouse: Path) -> tuple[Path, TextIO]:
     # Owner-only like the warehouse: Dagster's messages can name customers' rows (failing samples).
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     return path, open(fd, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by the caller
+
+
+def _execute_pipeline(landing: Path, warehouse: Path):
+    """The whole pipeline job on `landing` -> `warehouse`, in this process (`csat run`, `csat forget`)."""
+    from dagster_project.definitions import PIPELINE_JOB, build_definitions
+
+    os.environ["CSAT_LANDING_DIR"] = str(landing)
+    os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
+    defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
+    return _execute_with_progress(defs.resolve_job_def(PIPELINE_JOB), warehouse)
 
 
 def _execute_with_progress(job, warehouse: Path):
