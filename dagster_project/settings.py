@@ -74,16 +74,9 @@ def personal_data_retention_days() -> int | None:
     """CSAT_PERSONAL_DATA_RETENTION_DAYS: clear-text personal columns in `raw` (names, e-mails, phones,
     birth dates, and the same in raw.load_rejects) are set to NULL this many days after loading;
     unset keeps them."""
-    value = os.environ.get("CSAT_PERSONAL_DATA_RETENTION_DAYS")
-    if not value:
+    if not os.environ.get("CSAT_PERSONAL_DATA_RETENTION_DAYS"):
         return None
-    try:
-        days = int(value)
-    except ValueError:
-        raise ValueError(f"CSAT_PERSONAL_DATA_RETENTION_DAYS must be a whole number of days, not {value!r}") from None
-    if days < 0:
-        raise ValueError(f"CSAT_PERSONAL_DATA_RETENTION_DAYS must not be negative, not {days}")
-    return days
+    return _int_setting("CSAT_PERSONAL_DATA_RETENTION_DAYS", 0, minimum=0)
 
 
 def published_dir() -> Path:
@@ -99,14 +92,7 @@ def quality_dir() -> Path:
 def dbt_target_keep() -> int:
     """How many of dbt's per-run target folders (`dbt_project/target/<op>-<run>-<id>/`, 13-22 MB each)
     to keep for debugging (CSAT_DBT_TARGET_KEEP, default 5); older ones are removed after each dbt build."""
-    value = os.environ.get("CSAT_DBT_TARGET_KEEP", "5")
-    try:
-        keep = int(value)
-    except ValueError:
-        raise ValueError(f"CSAT_DBT_TARGET_KEEP must be a whole number, not {value!r}") from None
-    if keep < 0:
-        raise ValueError(f"CSAT_DBT_TARGET_KEEP must be 0 or more, not {keep}")
-    return keep
+    return _int_setting("CSAT_DBT_TARGET_KEEP", 5, minimum=0)
 
 
 DEFAULT_DEPLOYMENT_CONFIG = "config/deployment.yml"
@@ -231,4 +217,4 @@ def superset_admin() -> tuple[str, str | None]:
 
 def superset_port() -> int:
     """Port of Superset on 127.0.0.1 for scripts/superset.sh."""
-    return int(os.environ.get("CSAT_SUPERSET_PORT", "8088"))
+    return _int_setting("CSAT_SUPERSET_PORT", 8088, minimum=1)

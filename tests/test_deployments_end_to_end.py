@@ -254,8 +254,7 @@ def test_ecommerce_reviews_csat_only_in_local_time(reviews):
     march = reviews.kpi("csat_pct")[date(2024, 3, 1)]
     assert march["sample_size"] == (export["month"] == date(2024, 3, 1)).sum()
 
-    for kpi in ("nps",):
-        assert_null_with_reason(reviews, [kpi], "column never delivered: survey_responses.likelihood_to_recommend")
+    assert_null_with_reason(reviews, ["nps"], "column never delivered: survey_responses.likelihood_to_recommend")
     assert_null_with_reason(reviews, ["ces", "ces_easy_pct"], "column never delivered: survey_responses.effort_score")
     assert_null_with_reason(reviews, ["satisfied_pct"], "column never delivered: survey_responses.is_satisfied")
     csi = reviews.query("select distinct null_reason from marts.kpi_monthly where kpi = 'csi'")
