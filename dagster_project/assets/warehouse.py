@@ -5,13 +5,14 @@ off its ingestion asset and the graph runs from landing files to the KPI marts. 
 asset checks (tests on sources too); error-severity tests block what is downstream.
 """
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,25 +96,41 @@ dbt_project.prepare_if_dev()
 
 @dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=translator)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # dbt's profile reads the warehouse path from the environment; point it at this run's warehouse.
-    os.environ["CSAT_WAREHOUSE_PATH"] = str(Path(warehouse.path).resolve())
     # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
     # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
-    dbt_args = ["build", "--vars", json.dumps(dbt_vars())]
-    saved_seeds = os.environ.get("CSAT_DBT_SEED_PATH")
     seeds_copy = deployment_seeds()
-    if seeds_copy is not None:
-        os.environ["CSAT_DBT_SEED_PATH"] = os.path.relpath(seeds_copy, DBT_PROJECT_DIR)
+    dbt_environment = {
+        # dbt's profile reads the warehouse path from the environment: this run's warehouse
+        "CSAT_WAREHOUSE_PATH": str(Path(warehouse.path).resolve()),
+        "CSAT_DBT_SEED_PATH": os.path.relpath(seeds_copy, DBT_PROJECT_DIR) if seeds_copy else None,
+    }
     try:
-        invocation = dbt.cli(dbt_args, context=context)
-        yield from invocation.stream()
+        with environment(dbt_environment):
+            invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context)
+            yield from invocation.stream()
         keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
     finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
-        if saved_seeds is None:
-            os.environ.pop("CSAT_DBT_SEED_PATH", None)
-        else:
-            os.environ["CSAT_DBT_SEED_PATH"] = saved_seeds
         prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the duration of the block, then restore
+    them: dagster-dbt hands dbt this process's environment and takes none of its own."""
+    saved = {name: os.environ.get(name) for name in values}
+
+    def apply(pairs: Mapping[str, str | None]) -> None:
+        for name, value in pairs.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    apply(values)
+    try:
+        yield
+    finally:
+        apply(saved)
 
 
 def deployment_seeds() -> Path | None:
