@@ -189,12 +189,11 @@ def choose_month(months: list[date], as_of: datetime, data_complete_until: date 
 
 
 def _read_history(con: duckdb.DuckDBPyConnection, last: date) -> dict[str, list[KpiMonth]]:
-    columns = _columns(con, "scorecard_monthly")
-    optional = ", ".join(c if c in columns else "null" for c in ("null_reason", "min_sample_size"))
     rows = con.execute(
         f"""
         select month_start_date, kpi, actual, target, variance, status, direction, amber_tolerance, unit,
-               sample_size, change_vs_previous_month, change_vs_same_month_last_year, {optional}
+               sample_size, change_vs_previous_month, change_vs_same_month_last_year, null_reason,
+               min_sample_size
         from {MART_SCHEMA}.scorecard_monthly
         where month_start_date <= ?
         order by kpi, month_start_date
