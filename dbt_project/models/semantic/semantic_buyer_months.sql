@@ -1,8 +1,8 @@
 {{ config(materialized='view', schema='semantic') }}
--- Semantic-layer grain of the repeat-purchase rate: one row per customer and UTC month with at
--- least one valid order (status not cancelled or refunded), with the count of valid orders.
--- Buyers and repeat buyers (two or more valid orders in the month) are sums over it. No mart has
--- this grain; drop this model if one gets it.
+-- Semantic-layer grain of the repeat-purchase rate: one row per customer and month (reporting
+-- time zone) with at least one valid order (status not cancelled or refunded), with the count of
+-- valid orders. Buyers and repeat buyers (two or more valid orders in the month) are sums over
+-- it. No mart has this grain; drop this model if one gets it.
 with
 
 orders as (
