@@ -1,14 +1,13 @@
 """The whole-pipeline benchmark (bench/bench_pipeline.py) on a tiny scale.
 
 The fast tests check its data preparation (the held-back day) and its bare-DuckDB yardstick; the
-end-to-end run of `csat run` twice is slow (minutes) and runs only with CSAT_SLOW_TESTS=1.
+end-to-end run of `csat run` twice is slow (minutes): a `pipeline` test.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import pytest
 from dagster_project.sample_data import generate_sample_data
 
 REPO = Path(__file__).resolve().parents[1]
-SLOW = pytest.mark.skipif(os.environ.get("CSAT_SLOW_TESTS") != "1", reason="slow: set CSAT_SLOW_TESTS=1")
 
 
 def _bench():
@@ -110,7 +108,7 @@ def test_the_results_table_states_ratio_and_stage_costs(bench):
     assert "| start-up and between steps | 4.0 | -1.0 |" in text
 
 
-@SLOW
+@pytest.mark.pipeline  # runs `csat run` twice (minutes)
 def test_benchmark_end_to_end_on_a_tiny_scale(tmp_path, bench, monkeypatch):
     monkeypatch.setattr(bench, "BENCH_DIR", tmp_path)
     result = bench.bench(3000, memory_limit="1GB")  # about 3 responses a day

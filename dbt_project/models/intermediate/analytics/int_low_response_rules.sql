@@ -90,22 +90,13 @@ final as (
 
     -- one row: which measures count for the latest response and for consecutive low responses
     select
-        coalesce(max(case when measure = 'detractor' and in_latest then 1 end), 0) = 1
-            as latest_uses_detractor,
-        coalesce(max(case when measure = 'detractor' and in_consecutive then 1 end), 0) = 1
-            as consecutive_uses_detractor,
-        coalesce(max(case when measure = 'low_csi' and in_latest then 1 end), 0) = 1
-            as latest_uses_low_csi,
-        coalesce(max(case when measure = 'low_csi' and in_consecutive then 1 end), 0) = 1
-            as consecutive_uses_low_csi,
-        coalesce(max(case when measure = 'low_csat' and in_latest then 1 end), 0) = 1
-            as latest_uses_low_csat,
-        coalesce(max(case when measure = 'low_csat' and in_consecutive then 1 end), 0) = 1
-            as consecutive_uses_low_csat,
-        coalesce(max(case when measure = 'not_satisfied' and in_latest then 1 end), 0) = 1
-            as latest_uses_not_satisfied,
-        coalesce(max(case when measure = 'not_satisfied' and in_consecutive then 1 end), 0) = 1
-            as consecutive_uses_not_satisfied,
+        {%- for measure in ['detractor', 'low_csi', 'low_csat', 'not_satisfied'] %}
+            {%- for use in ['latest', 'consecutive'] %}
+                coalesce(max(case when measure = '{{ measure }}' and in_{{ use }} then 1 end), 0)
+                = 1
+                    as {{ use }}_uses_{{ measure }},
+            {%- endfor %}
+        {%- endfor %}
         case
             when coalesce(max(case when in_latest or in_consecutive then 1 end), 0) = 0
                 then 'no satisfaction measure delivered'
