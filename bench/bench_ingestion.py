@@ -89,8 +89,8 @@ def main() -> None:
     # Customers are pseudonymised with a key (dagster_project/privacy): a throwaway one for generated data.
     os.environ.setdefault("CSAT_PSEUDONYM_KEY", secrets.token_hex(32))
 
+    from csat_sample_data import generate_sample_data
     from dagster_project.contract import ENTITIES
-    from dagster_project.sample_data import generate_sample_data
 
     landing = BENCH_DIR / "data" / f"responses_{args.responses}" / "landing"
     if args.regenerate and landing.exists():

@@ -87,7 +87,7 @@ def _forget(args: argparse.Namespace, ids: list[str], warehouse: Path) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from dagster_project.sample_data import generate_sample_data, write_dirty_delivery
+    from csat_sample_data import generate_sample_data, write_dirty_delivery
 
     landing = Path(args.landing or settings.landing_dir())
     _ensure_demo_key()

@@ -3,8 +3,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 source "$ROOT/scripts/_system_deps.sh"
 echo ">> ruff"
-python -m ruff check dagster_project tests bench scripts bi
-python -m ruff format --check dagster_project tests bench scripts bi
+python -m ruff check dagster_project csat_sample_data tests bench scripts bi
+python -m ruff format --check dagster_project csat_sample_data tests bench scripts bi
 echo ">> sqlfluff (dbt models)"
 sqlfluff lint dbt_project --processes 2 --disable-progress-bar
 echo ">> dbt parse"

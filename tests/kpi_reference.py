@@ -1132,10 +1132,7 @@ SAMPLE_RESPONSES = 3000
 def sample_warehouse(tmp_path_factory) -> BuiltWarehouse:
     """The generated sample data, ingested and built once per test session (shared across modules)."""
     if "sample" not in _BUILDS:
-        try:
-            from dagster_project.sample_data import generate_sample_data
-        except ImportError:  # the package may not re-export it (yet)
-            from dagster_project.sample_data.generator import generate_sample_data
+        from csat_sample_data import generate_sample_data
 
         root = tmp_path_factory.mktemp("kpi_sample")
         landing = root / "landing"

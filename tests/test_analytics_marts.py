@@ -576,7 +576,7 @@ def test_no_personal_data_in_analytics_marts(warehouse: Path) -> None:
 def test_generated_sample_data_ranks_the_strongest_driver_first(tmp_path_factory) -> None:
     """The sample-data generator makes reliability the most influential SERVQUAL dimension
     (DRIVER_WEIGHTS): in every quarter with enough responses it ranks first for CSI."""
-    from dagster_project.sample_data import DRIVER_WEIGHTS
+    from csat_sample_data import DRIVER_WEIGHTS
 
     strongest = max(DRIVER_WEIGHTS, key=DRIVER_WEIGHTS.get)
     sample = ref.sample_warehouse(tmp_path_factory)

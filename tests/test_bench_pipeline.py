@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.sample_data import generate_sample_data
+from csat_sample_data import generate_sample_data
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import psycopg
 import pytest
 
 from dagster_project.contract import CRM_ENTITIES, CUSTOMERS, EMPLOYEES, ORDERS, STORES
@@ -24,7 +25,7 @@ from dagster_project.ingestion.crm_database import (
 )
 from dagster_project.ingestion.loader import load_file
 
-from fixtures.postgres import PostgresServer, reap_stale_servers
+from fixtures.postgres import DIR_PREFIX, PostgresServer, own_database, process_start, reap_stale_servers
 
 pytestmark = pytest.mark.postgres
 
@@ -354,7 +355,7 @@ def test_snapshots_load_into_raw_and_rerun_changes_nothing(postgres_server, con,
 
 
 def test_postgres_fixture_serves_a_database(postgres_server, postgres_url):
-    assert postgres_url == postgres_server.url and postgres_url.startswith("postgresql+psycopg://")
+    assert postgres_url.startswith(f"postgresql+psycopg://postgres@127.0.0.1:{postgres_server.port}/test_")
     with postgres_server.connect() as pg:
         assert pg.execute("select current_database(), current_setting('fsync')").fetchone() == (
             postgres_server.dbname,
@@ -366,18 +367,33 @@ def test_postgres_fixture_serves_a_database(postgres_server, postgres_url):
         assert uid_line.split()[1] != "0"
 
 
+def test_each_test_database_is_dropped_after_it_even_on_failure(postgres_server):
+    def databases() -> set[str]:
+        with postgres_server.connect() as pg:
+            return {r[0] for r in pg.execute("select datname from pg_database").fetchall()}
+
+    before = databases()
+    with pytest.raises(RuntimeError), own_database(postgres_server) as url:
+        dbname = url.rsplit("/", 1)[1]
+        assert databases() == before | {dbname}
+        held = psycopg.connect(f"host={postgres_server.host} port={postgres_server.port} user=postgres dbname={dbname}")
+        raise RuntimeError("the test failed, holding a connection")
+    assert databases() == before
+    with pytest.raises(psycopg.OperationalError):  # the janitor closed it to drop the database
+        held.execute("select 1")
+    held.close()
+
+
 def test_leftovers_of_a_crashed_run_are_removed(tmp_path):
-    dead = tmp_path / "csat-pg-dead"  # owner pid alive but started at another time: pid was reused
-    dead.mkdir()
-    (dead / "owner.json").write_text(json.dumps({"pid": os.getpid(), "start": "-1"}))
-    (dead / "data").mkdir()
-    alive = tmp_path / "csat-pg-alive"
+    me = f"{DIR_PREFIX}{os.getpid()}"
+    dead = tmp_path / f"{me}-1-dead"  # this pid, another start time: the pid was reused, the owner is gone
+    (dead / "server" / "data").mkdir(parents=True)
+    alive = tmp_path / f"{me}-{process_start(os.getpid())}-alive"
     alive.mkdir()
-    (alive / "owner.json").write_text(json.dumps({"pid": os.getpid(), "start": None}))
-    starting = tmp_path / "csat-pg-starting"  # no owner file yet: another run is setting it up
-    starting.mkdir()
-    assert reap_stale_servers(tmp_path) == [dead]
-    assert not dead.exists() and alive.exists() and starting.exists()
+    unparsed = tmp_path / f"{DIR_PREFIX}starting"  # not a name this module gives: left alone
+    unparsed.mkdir()
+    assert reap_stale_servers("/bin/false", tmp_path) == [dead]
+    assert not dead.exists() and alive.exists() and unparsed.exists()
 
 
 def test_crm_assets_read_the_database_when_a_url_is_configured(postgres_server, crm_pg, landing, warehouse_path):

@@ -15,13 +15,13 @@ import dagster as dg
 import duckdb
 import pytest
 
+from csat_sample_data import generate_sample_data
 from dagster_project.assets.ingestion import ingestion_assets
 from dagster_project.assets.quality import CHECK_NAME, QualityResource, build_quality_checks
 from dagster_project.contract import ENTITIES
 from dagster_project.quality import load_suites, parse_suite, validate_suite
 from dagster_project.quality.delivery import plan_suite
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
-from dagster_project.sample_data import generate_sample_data
 
 pytestmark = pytest.mark.pipeline
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from csat_sample_data import generate_sample_data, write_columns_mismatch_file, write_dirty_delivery
 from dagster_project.contract import ENTITIES
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.ingestion.warehouse import connect
-from dagster_project.sample_data import generate_sample_data, write_columns_mismatch_file, write_dirty_delivery
 
 pytestmark = pytest.mark.pipeline
 

@@ -1,11 +1,10 @@
-"""Optional PostgreSQL publication against a real server on loopback (fixture `postgres_server`):
+"""Optional PostgreSQL publication against a real server on loopback (fixture `postgres_url`: a database per test):
 values and types survive the trip, the schema is replaced atomically, a failed load leaves the live
 schema untouched, a reader holding the old schema never blocks publication, and the Dagster asset
 does nothing while the switch is off."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,13 +56,9 @@ def republish(published: Path, version: int) -> None:
 
 
 @pytest.fixture
-def schema(postgres_url) -> str:
-    """A schema name of this test's own (the server is shared by the session)."""
-    name = f"bi_{uuid.uuid4().hex[:8]}"
-    yield name
-    with psycopg.connect(pgp.libpq_url(postgres_url), autocommit=True) as con:
-        for (nsp,) in con.execute("select nspname from pg_namespace where nspname like %s", [f"{name}%"]).fetchall():
-            con.execute(f'drop schema "{nsp}" cascade')
+def schema() -> str:
+    """The publication schema; each test has a database of its own (fixture `postgres_url`)."""
+    return "bi"
 
 
 def query(url: str, sql_text: str, params=None) -> list[tuple]:

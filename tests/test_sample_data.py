@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project import contract
-from dagster_project.sample_data import (
+from csat_sample_data import (
     DRIVER_WEIGHTS,
     ITEM_CODES,
     SUMMARY_FILE,
@@ -27,6 +26,7 @@ from dagster_project.sample_data import (
     write_columns_mismatch_file,
     write_dirty_delivery,
 )
+from dagster_project import contract
 
 REPO = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 1)
@@ -630,3 +630,35 @@ def test_columns_mismatch_file(tmp_path):
         assert missing and set(missing) <= set(ent.required_columns)
         assert not set(missing) & set(header)
         assert set(header) <= set(ent.column_names)
+
+
+# ---------------------------------------------------------------------------------------------- package boundary
+
+
+def test_the_runtime_package_imports_the_generator_only_inside_functions():
+    """`csat_sample_data` is a demo tool beside the runtime: `dagster_project` may import it only lazily
+    (inside `csat generate`), so loading the pipeline never loads the generator."""
+    import ast
+
+    package = REPO / "dagster_project"
+    module_level, lazy = [], []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        in_function = {
+            id(node)
+            for func in ast.walk(tree)
+            if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef)
+            for node in ast.walk(func)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            if any(name.split(".")[0] == "csat_sample_data" for name in names):
+                where = f"{path.relative_to(REPO)}:{node.lineno}"
+                (lazy if id(node) in in_function else module_level).append(where)
+    assert module_level == [], f"module-level imports of the generator in the runtime package: {module_level}"
+    assert [where.split(":")[0] for where in lazy] == ["dagster_project/cli.py"], lazy

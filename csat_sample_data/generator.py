@@ -67,9 +67,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dagster_project import contract
-from dagster_project.sample_data import vocab
-from dagster_project.sample_data._io import (
+from csat_sample_data import vocab
+from csat_sample_data._io import (
     NA,
     LandingWriter,
     date_text,
@@ -79,6 +78,7 @@ from dagster_project.sample_data._io import (
     to_int,
     ts_text,
 )
+from dagster_project import contract
 
 SUMMARY_FILE = "_generator_summary.json"
 

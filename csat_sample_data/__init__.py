@@ -1,12 +1,16 @@
-"""Sample deliveries for demos, tests and benchmarks: clean data at any scale, and a dirty delivery."""
+"""Sample deliveries for demos, tests and benchmarks: clean data at any scale, and a dirty delivery.
 
-from dagster_project.sample_data.dirty import (
+A tool beside the runtime package: `csat generate` imports it when called, the pipeline never does.
+It follows `dagster_project.contract` (the files it writes pass every rule, or break them on purpose).
+"""
+
+from csat_sample_data.dirty import (
     DirtyDelivery,
     ExpectedReject,
     write_columns_mismatch_file,
     write_dirty_delivery,
 )
-from dagster_project.sample_data.generator import (
+from csat_sample_data.generator import (
     DRIVER_WEIGHTS,
     ITEM_CODES,
     SLA_FIRST_RESPONSE_HOURS,

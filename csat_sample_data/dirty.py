@@ -20,9 +20,9 @@ from pathlib import Path
 
 import duckdb
 
+from csat_sample_data.generator import ITEM_CODES
 from dagster_project import contract
 from dagster_project.contract import Entity
-from dagster_project.sample_data.generator import ITEM_CODES
 
 FUTURE_TS = "2099-01-01T00:00:00Z"
 # Values that are not empty and do not parse as the column type (two per type, used alternately).
