@@ -1,7 +1,8 @@
 -- Customer x month activity from subscriptions, for every grid month in which the customer had a
--- subscription overlapping the month. A subscription is active at an instant t when
--- started_at < t and (ended_at is null or ended_at >= t). Churned = active at the start of the
--- month and not active at its end (so the last subscription ended inside the month).
+-- subscription overlapping the month. Whether a subscription is active at an instant is the macro
+-- is_subscription_active (the one definition every mart uses), evaluated at the month's start and
+-- at its end (the next month's start). Churned = active at the start of the month and not active
+-- at its end (so the last subscription ended inside the month).
 with
 
 subscriptions as (
@@ -29,26 +30,21 @@ subscription_months as (
         months.month_start_date,
         subscriptions.mrr,
         case
-            when
-                subscriptions.started_at < months.month_start_at
-                and (
-                    subscriptions.ended_at is null
-                    or subscriptions.ended_at >= months.month_start_at
-                )
+            when {{ is_subscription_active(
+                'subscriptions.started_at', 'subscriptions.ended_at', 'months.month_start_at'
+            ) }}
                 then 1
             else 0
         end as is_active_at_start,
         case
-            when
-                subscriptions.started_at < months.next_month_start_at
-                and (
-                    subscriptions.ended_at is null
-                    or subscriptions.ended_at >= months.next_month_start_at
-                )
+            when {{ is_subscription_active(
+                'subscriptions.started_at', 'subscriptions.ended_at', 'months.next_month_start_at'
+            ) }}
                 then 1
             else 0
         end as is_active_at_end
     from subscriptions
+    -- overlapping the month: started before its end and not ended before its start
     inner join months
         on
             subscriptions.started_at < months.next_month_start_at

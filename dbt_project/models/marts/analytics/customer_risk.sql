@@ -1,7 +1,9 @@
 -- At-risk customers: one row per active customer (an active subscription at the as-of time, or a
 -- valid order in the active window before it) with the reasons that put them at risk, a risk
 -- score (sum of the seed weights of the reasons that apply), and the account manager and store
--- who should act. Keys and ids only: no names, e-mails or phones.
+-- who should act. Keys and ids only: no names, e-mails or phones. Each signal and its reasons has
+-- its own model (int_customer_risk_<signal>, one row per CRM customer); this model only combines
+-- them: who is active, the score and level, and the keys.
 with
 
 customers as (
@@ -16,27 +18,27 @@ customers_current as (
 
 ),
 
-responses as (
+response_signals as (
 
-    select * from {{ ref('int_analytics_responses') }}
-
-),
-
-complaints as (
-
-    select * from {{ ref('int_analytics_complaints') }}
+    select * from {{ ref('int_customer_risk_responses') }}
 
 ),
 
-orders as (
+complaint_signals as (
 
-    select * from {{ ref('int_orders_classified') }}
+    select * from {{ ref('int_customer_risk_complaints') }}
 
 ),
 
-subscriptions as (
+order_signals as (
 
-    select * from {{ ref('stg_churn__subscriptions') }}
+    select * from {{ ref('int_customer_risk_orders') }}
+
+),
+
+subscription_signals as (
+
+    select * from {{ ref('int_customer_risk_subscriptions') }}
 
 ),
 
@@ -49,12 +51,6 @@ as_of as (
 parameters as (
 
     select * from {{ ref('int_analytics_parameters') }}
-
-),
-
-low_rules as (
-
-    select * from {{ ref('int_low_response_rules') }}
 
 ),
 
@@ -99,140 +95,6 @@ weights as (
 
 ),
 
-ranked_responses as (
-
-    select
-        responses.customer_id,
-        responses.submitted_at,
-        responses.nps_category,
-        responses.csi_score,
-        responses.is_detractor,
-        responses.is_low_csi,
-        responses.is_low_response,
-        responses.is_latest_low_response,
-        row_number() over (
-            partition by responses.customer_id
-            order by responses.submitted_at desc, responses.response_id desc
-        ) as recency_rank
-    from responses
-    cross join as_of
-    where
-        responses.customer_id is not null
-        and responses.submitted_at <= as_of.as_of_at
-
-),
-
-response_summary as (
-
-    select
-        customer_id,
-        max(case when recency_rank = 1 then submitted_at end) as latest_response_at,
-        max(case when recency_rank = 1 then nps_category end) as latest_nps_category,
-        max(case when recency_rank = 1 then csi_score end) as latest_csi_score,
-        max(case when recency_rank = 1 and is_latest_low_response then 1 else 0 end) = 1
-            as has_latest_response_low,
-        -- responses up to the first one that is not low, counting from the latest
-        coalesce(
-            min(case when not is_low_response then recency_rank end) - 1, count(*)
-        ) as consecutive_low_responses
-    from ranked_responses
-    group by customer_id
-
-),
-
-complaint_summary as (
-
-    select
-        complaints.customer_id,
-        count(*) as open_complaints_past_sla
-    from complaints
-    cross join as_of
-    where
-        not complaints.is_resolved
-        and complaints.opened_at <= as_of.as_of_at
-        and {{ hours_between('complaints.opened_at', 'as_of.as_of_at') }}
-        > coalesce(complaints.sla_resolution_hours, 0)
-    group by complaints.customer_id
-
-),
-
-order_ages as (
-
-    select
-        orders.customer_id,
-        orders.ordered_at,
-        {{ hours_between('orders.ordered_at', 'as_of.as_of_at') }} / 24.0 as age_days
-    from orders
-    cross join as_of
-    where orders.is_valid and orders.ordered_at <= as_of.as_of_at
-
-),
-
-order_summary as (
-
-    select
-        order_ages.customer_id,
-        max(order_ages.ordered_at) as last_valid_order_at,
-        sum(case when order_ages.age_days < parameters.active_order_days then 1 else 0 end)
-            as active_window_valid_orders,
-        sum(case when order_ages.age_days < parameters.recent_order_days then 1 else 0 end)
-            as recent_valid_orders,
-        sum(
-            case
-                when
-                    order_ages.age_days >= parameters.recent_order_days
-                    and order_ages.age_days
-                    < parameters.recent_order_days + parameters.baseline_order_days
-                    then 1
-                else 0
-            end
-        ) as baseline_valid_orders
-    from order_ages
-    cross join parameters
-    group by order_ages.customer_id
-
-),
-
-active_subscriptions as (
-
-    select
-        subscriptions.customer_id,
-        subscriptions.ended_at,
-        case
-            when subscriptions.ended_at is null then null
-            else {{ hours_between('as_of.as_of_at', 'subscriptions.ended_at') }}
-        end as hours_to_end
-    from subscriptions
-    cross join as_of
-    where
-        subscriptions.started_at < as_of.as_of_at
-        and (subscriptions.ended_at is null or subscriptions.ended_at >= as_of.as_of_at)
-
-),
-
-subscription_summary as (
-
-    select
-        active_subscriptions.customer_id,
-        max(active_subscriptions.ended_at) as subscription_ends_at,
-        -- every active subscription ends inside the window (none open-ended or outlasting it)
-        sum(
-            case
-                when
-                    active_subscriptions.hours_to_end is null
-                    or active_subscriptions.hours_to_end > 24 * parameters.subscription_ending_days
-                    then 1
-                else 0
-            end
-        ) = 0 as has_subscription_ending_soon,
-        max(case when active_subscriptions.ended_at is null then 1 else 0 end) = 1
-            as has_open_ended_subscription
-    from active_subscriptions
-    cross join parameters
-    group by active_subscriptions.customer_id
-
-),
-
 customer_flags as (
 
     select
@@ -242,63 +104,36 @@ customer_flags as (
         coalesce(customers_current.segment, 'unknown') as segment,
         coalesce(customers_current.region, 'unknown') as region,
         as_of.as_of_at,
-        subscription_summary.customer_id is not null as is_subscriber,
-        order_summary.last_valid_order_at,
-        response_summary.latest_response_at,
-        response_summary.latest_nps_category,
-        response_summary.latest_csi_score,
-        case
-            when low_rules.low_measures_null_reason is null
-                then coalesce(response_summary.consecutive_low_responses, 0)
-        end as consecutive_low_responses,
-        coalesce(complaint_summary.open_complaints_past_sla, 0) as open_complaints_past_sla,
-        coalesce(order_summary.recent_valid_orders, 0) as recent_valid_orders,
-        coalesce(order_summary.baseline_valid_orders, 0) as baseline_valid_orders,
-        case
-            when not subscription_summary.has_open_ended_subscription
-                then subscription_summary.subscription_ends_at
-        end as subscription_ends_at,
-        case
-            when low_rules.low_measures_null_reason is null
-                then coalesce(response_summary.has_latest_response_low, false)
-        end as has_latest_response_low,
-        case
-            when low_rules.low_measures_null_reason is null
-                then coalesce(
-                        response_summary.consecutive_low_responses
-                        >= parameters.consecutive_low_min,
-                        false
-                    )
-        end as has_consecutive_low_responses,
-        low_rules.low_measures_null_reason as low_response_null_reason,
-        coalesce(complaint_summary.open_complaints_past_sla, 0) > 0
-            as has_open_complaint_past_sla,
-        coalesce(
-            order_summary.baseline_valid_orders >= parameters.min_baseline_orders
-            and order_summary.recent_valid_orders / parameters.recent_order_days
-            < parameters.falling_order_ratio
-            * order_summary.baseline_valid_orders / parameters.baseline_order_days,
-            false
-        ) as has_falling_order_frequency,
-        coalesce(subscription_summary.has_subscription_ending_soon, false)
-            as has_subscription_ending_soon
+        subscription_signals.is_subscriber,
+        order_signals.last_valid_order_at,
+        response_signals.latest_response_at,
+        response_signals.latest_nps_category,
+        response_signals.latest_csi_score,
+        response_signals.consecutive_low_responses,
+        complaint_signals.open_complaints_past_sla,
+        order_signals.recent_valid_orders,
+        order_signals.baseline_valid_orders,
+        subscription_signals.subscription_ends_at,
+        response_signals.has_latest_response_low,
+        response_signals.has_consecutive_low_responses,
+        response_signals.low_response_null_reason,
+        complaint_signals.has_open_complaint_past_sla,
+        order_signals.has_falling_order_frequency,
+        subscription_signals.has_subscription_ending_soon
     from customers
     cross join as_of
-    cross join parameters
-    cross join low_rules
     left join customers_current
         on customers.customer_id = customers_current.customer_id
-    left join response_summary
-        on customers.customer_id = response_summary.customer_id
-    left join complaint_summary
-        on customers.customer_id = complaint_summary.customer_id
-    left join order_summary
-        on customers.customer_id = order_summary.customer_id
-    left join subscription_summary
-        on customers.customer_id = subscription_summary.customer_id
-    where
-        subscription_summary.customer_id is not null
-        or coalesce(order_summary.active_window_valid_orders, 0) > 0
+    inner join response_signals
+        on customers.customer_id = response_signals.customer_id
+    inner join complaint_signals
+        on customers.customer_id = complaint_signals.customer_id
+    inner join order_signals
+        on customers.customer_id = order_signals.customer_id
+    inner join subscription_signals
+        on customers.customer_id = subscription_signals.customer_id
+    -- active customers only: a subscription active at the as-of time, or a recent valid order
+    where subscription_signals.is_subscriber or order_signals.active_window_valid_orders > 0
 
 ),
 

@@ -1,4 +1,7 @@
--- Subscriptions, one row per subscription, with the customer version valid at its start.
+-- Subscriptions, one row per subscription, with the customer version valid at its start. is_active
+-- is the one definition of an active subscription (macro is_subscription_active) at the marts'
+-- as-of time (int_calendar_bounds: the latest thing that happened in the data, not the clock), so
+-- a subscription with a scheduled end after it is active, as in churn and customer_risk.
 with
 
 subscriptions as (
@@ -13,6 +16,12 @@ customers as (
 
 ),
 
+as_of as (
+
+    select as_of_at from {{ ref('int_calendar_bounds') }}
+
+),
+
 final as (
 
     select
@@ -24,12 +33,15 @@ final as (
         subscriptions.started_at,
         {{ reporting_date('subscriptions.started_at') }} as started_date,
         subscriptions.ended_at,
-        subscriptions.ended_at is null as is_active,
+        {{ is_subscription_active(
+            'subscriptions.started_at', 'subscriptions.ended_at', 'as_of.as_of_at'
+        ) }} as is_active,
         subscriptions.mrr,
         subscriptions.cancel_reason,
         {{ dbt.datediff('subscriptions.started_at', 'subscriptions.ended_at', 'day') }}
             as duration_days
     from subscriptions
+    cross join as_of
     left join customers
         on
             subscriptions.customer_id = customers.customer_id
