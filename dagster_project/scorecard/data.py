@@ -79,7 +79,7 @@ class SliceValue:
     kpi: str
     actual: float | None
     sample_size: int | None
-    status: str = "no_data"  # against the all-customer target of the month (the mart's rule)
+    status: str  # against the all-customer target of the month, scored by the mart
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def _read_slices(con: duckdb.DuckDBPyConnection, month: date) -> list[SliceValue
         """,
         [month, *BREAKDOWN_DIMENSIONS, *HEADLINE_KPI_NAMES],
     ).fetchall()
-    return [SliceValue(r[0], r[1], r[2], _num(r[3]), None if r[4] is None else int(r[4]), status=r[5]) for r in rows]
+    return [SliceValue(r[0], r[1], r[2], _num(r[3]), None if r[4] is None else int(r[4]), r[5]) for r in rows]
 
 
 def _read_priorities(
