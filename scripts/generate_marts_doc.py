@@ -2,7 +2,8 @@
 
 The descriptions live once, in the marts' YAML; this page is generated from them so that it is never
 written twice. The grain is read from each model's key tests (`unique_combination_of_columns`, or a
-column's `unique` test). Column types come from dbt's catalog (`dbt docs generate`) when one is given.
+column's `unique` test). Column types are the marts' enforced contracts (the columns' `data_type`),
+or come from dbt's catalog (`dbt docs generate`) when one is given.
 
     .venv/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
     .venv/bin/python scripts/generate_marts_doc.py            # writes docs/marts.md
@@ -77,7 +78,9 @@ def render(manifest: dict, catalog: dict | None = None) -> str:
         lines.append(f"Grain: {', '.join(f'`{c}`' for c in grain) if grain else 'not declared'}.")
         lines.append(f"Source: `{model['original_file_path']}`.")
         lines.append("")
-        model_types = types.get(model["unique_id"], {})
+        model_types = types.get(model["unique_id"]) or {
+            c["name"]: c["data_type"] for c in model.get("columns", {}).values() if c.get("data_type")
+        }
         if model_types:
             lines += ["| column | type | description |", "|---|---|---|"]
         else:

@@ -304,13 +304,13 @@ def test_without_analytics_marts_and_with_chinese_text(sample_published, tmp_pat
         con.execute("create schema marts")
         con.execute("create table marts.scorecard_monthly as select * from pub.marts.scorecard_monthly")
         con.execute(
-            "create table marts.kpi_monthly as select * replace ("
-            " case region when 'east' then '华东' when 'north' then '华北' else region end as region,"
-            " case segment when 'vip' then '会员 VIP' else segment end as segment)"
-            " from pub.marts.kpi_monthly"
+            "create table marts.scorecard_breakdown_monthly as select * replace ("
+            " case slice_value when 'east' then '华东' when 'north' then '华北' when 'vip' then '会员 VIP'"
+            " else slice_value end as slice_value)"
+            " from pub.marts.scorecard_breakdown_monthly"
         )
     out = tmp_path / "published"
-    publish_marts(source, out, marts=["scorecard_monthly", "kpi_monthly"], run_id="minimal-run")
+    publish_marts(source, out, marts=["scorecard_monthly", "scorecard_breakdown_monthly"], run_id="minimal-run")
     result = write_scorecard(out / DATABASE_FILE, tmp_path / "reports" / "scorecard.html")
     assert result.chart_errors == 0
     shown_page = read_page(result.path, tmp_path)

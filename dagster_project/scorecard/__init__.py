@@ -1,6 +1,6 @@
 """The executive scorecard: one self-contained HTML page rendered from the published marts.
 
-- `data`: reads the published DuckDB file read-only (scorecard_monthly, kpi_monthly, and the
+- `data`: reads the published DuckDB file read-only (scorecard_monthly, scorecard_breakdown_monthly, and the
   analytics marts when they are published);
 - `charts`: inline SVG charts generated in Python;
 - `render`: the HTML page.

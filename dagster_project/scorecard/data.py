@@ -1,9 +1,11 @@
 """Reading the published marts for the scorecard (read-only; never the working warehouse).
 
 Everything shown on the scorecard comes from the published copy: `marts.scorecard_monthly`
-(actual, target, variance, status per KPI and month), `marts.kpi_monthly` (the slices for the
-breakdowns) and, when they exist, the analytics marts `driver_importance_quarterly`,
-`customer_risk` and `followup_queue`.
+(actual, target, variance, status and changes per KPI and month), `marts.scorecard_breakdown_monthly`
+(the slices for the breakdowns, with their status) and, when they exist, the analytics marts
+`driver_importance_quarterly`, `customer_risk` and `followup_queue`. Every number and status is
+computed in those marts; this module only reads them (the columns it reads are the marts'
+enforced dbt contracts).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import duckdb
 MART_SCHEMA = "marts"
 TREND_MONTHS = 24
 BREAKDOWN_DIMENSIONS = ("segment", "region", "channel")
-SLICE_COLUMNS = ("segment", "region", "channel", "touchpoint", "category")
 ALL = "all"
 
 
@@ -71,13 +72,14 @@ class KpiMonth:
 
 @dataclass(frozen=True)
 class SliceValue:
-    """One sliced row of marts.kpi_monthly in the scorecard month."""
+    """One row of marts.scorecard_breakdown_monthly in the scorecard month."""
 
     dimension: str
     value: str
     kpi: str
     actual: float | None
     sample_size: int | None
+    status: str  # against the all-customer target of the month, scored by the mart
 
 
 @dataclass(frozen=True)
@@ -151,14 +153,6 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-        [MART_SCHEMA, table],
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
 def _publication(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, str | None]:
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = 'publication'",
@@ -224,24 +218,18 @@ def _read_history(con: duckdb.DuckDBPyConnection, last: date) -> dict[str, list[
 
 
 def _read_slices(con: duckdb.DuckDBPyConnection, month: date) -> list[SliceValue]:
-    result: list[SliceValue] = []
-    placeholders = ", ".join("?" for _ in HEADLINE_KPI_NAMES)
-    for dimension in BREAKDOWN_DIMENSIONS:
-        others = " and ".join(f"{c} = '{ALL}'" for c in SLICE_COLUMNS if c != dimension)
-        rows = con.execute(
-            f"""
-            select {dimension}, kpi, value, sample_size
-            from {MART_SCHEMA}.kpi_monthly
-            where month_start_date = ? and {dimension} <> '{ALL}' and {others} and kpi in ({placeholders})
-            order by {dimension}, kpi
-            """,
-            [month, *HEADLINE_KPI_NAMES],
-        ).fetchall()
-        result.extend(SliceValue(dimension, r[0], r[1], _num(r[2]), None if r[3] is None else int(r[3])) for r in rows)
-    return result
-
-
-PRIORITY_COLUMNS = {"quarter_start_date", "segment", "outcome", "driver", "importance", "quadrant"}
+    kpis = ", ".join("?" for _ in HEADLINE_KPI_NAMES)
+    dimensions = ", ".join("?" for _ in BREAKDOWN_DIMENSIONS)
+    rows = con.execute(
+        f"""
+        select slice_column, slice_value, kpi, actual, sample_size, status
+        from {MART_SCHEMA}.scorecard_breakdown_monthly
+        where month_start_date = ? and slice_column in ({dimensions}) and kpi in ({kpis})
+        order by slice_column, slice_value, kpi
+        """,
+        [month, *BREAKDOWN_DIMENSIONS, *HEADLINE_KPI_NAMES],
+    ).fetchall()
+    return [SliceValue(r[0], r[1], r[2], _num(r[3]), None if r[4] is None else int(r[4]), r[5]) for r in rows]
 
 
 def _read_priorities(
@@ -250,21 +238,10 @@ def _read_priorities(
     """Drivers in the `priority` quadrant (high importance, low performance) of the latest quarter that
     is complete by the end of the scorecard month and has importance results, all customers, most
     important first: questionnaire items when the mart has item drivers (what a manager can act on),
-    else every driver. Without any, the mart's not_run_reason of the latest such quarter says why."""
-    columns = _columns(con, "driver_importance_quarterly")
-    missing = PRIORITY_COLUMNS - columns
-    if missing:
-        raise ScorecardError(
-            f"{MART_SCHEMA}.driver_importance_quarterly lacks the columns {sorted(missing)}: the scorecard "
-            "cannot list improvement priorities; update dagster_project/scorecard/data.py to the mart's shape"
-        )
-
-    def optional(column: str) -> str:
-        return f"d.{column}" if column in columns else "null"
-
+    else every driver. Without any, the mart's not_run_reason of the latest such quarter says why.
+    The columns read here are the mart's contract (data_type in its YAML, checked by dbt)."""
     items_only = (
-        "driver_group" in columns
-        and con.execute(
+        con.execute(
             f"select count(*) from {MART_SCHEMA}.driver_importance_quarterly where driver_group = 'item'"
         ).fetchone()[0]
         > 0
@@ -278,29 +255,26 @@ def _read_priorities(
         [add_months(month, -2)],
     ).fetchone()[0]
     if quarter is None:
-        note = None
-        if "not_run_reason" in columns:
-            found = con.execute(
-                f"""
-                select not_run_reason, count(*) from {MART_SCHEMA}.driver_importance_quarterly
-                where segment = '{ALL}' and not_run_reason is not null and quarter_start_date <= ? {group_filter}
-                group by not_run_reason order by count(*) desc, not_run_reason limit 1
-                """,
-                [add_months(month, -2)],
-            ).fetchone()
-            note = found[0] if found else None
-        return [], None, note
+        found = con.execute(
+            f"""
+            select not_run_reason, count(*) from {MART_SCHEMA}.driver_importance_quarterly
+            where segment = '{ALL}' and not_run_reason is not null and quarter_start_date <= ? {group_filter}
+            group by not_run_reason order by count(*) desc, not_run_reason limit 1
+            """,
+            [add_months(month, -2)],
+        ).fetchone()
+        return [], None, found[0] if found else None
     if isinstance(quarter, datetime):
         quarter = quarter.date()
     item_text = "null"
     join = ""
-    if items_only and "item_text" in _columns(con, "dim_survey_item"):
+    if items_only:
         item_text = "items.item_text"
         join = f"left join {MART_SCHEMA}.dim_survey_item as items on items.item_code = d.driver"
     rows = con.execute(
         f"""
-        select d.outcome, d.driver, {optional("driver_group")}, d.importance, {optional("importance_rank")},
-               {optional("performance_index")}, {optional("sample_size")}, {item_text}
+        select d.outcome, d.driver, d.driver_group, d.importance, d.importance_rank,
+               d.performance_index, d.sample_size, {item_text}
         from {MART_SCHEMA}.driver_importance_quarterly as d {join}
         where d.segment = '{ALL}' and d.quadrant = 'priority' and d.importance is not null
           and cast(d.quarter_start_date as date) = ? {group_filter.replace("driver_group", "d.driver_group")}
@@ -341,21 +315,15 @@ def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> i
 
 
 def _read_risk_queue(con: duckdb.DuckDBPyConnection) -> QueueSizes:
-    columns = _columns(con, "customer_risk")
-    at_risk = "is_at_risk" if "is_at_risk" in columns else "true"
-    sizes = QueueSizes("customer_risk", "Customers at risk", _count(con, "customer_risk", at_risk))
-    if "risk_level" in columns:
-        for level in ("high", "medium", "low"):
-            sizes.parts[level] = _count(con, "customer_risk", f"{at_risk} and risk_level = '{level}'")
+    sizes = QueueSizes("customer_risk", "Customers at risk", _count(con, "customer_risk", "is_at_risk"))
+    for level in ("high", "medium", "low"):
+        sizes.parts[level] = _count(con, "customer_risk", f"is_at_risk and risk_level = '{level}'")
     return sizes
 
 
 def _read_followup_queue(con: duckdb.DuckDBPyConnection) -> QueueSizes:
-    columns = _columns(con, "followup_queue")
-    is_open = "is_open" if "is_open" in columns else "true"
-    sizes = QueueSizes("followup_queue", "Follow-ups open", _count(con, "followup_queue", is_open))
-    if "is_overdue" in columns:
-        sizes.parts["overdue"] = _count(con, "followup_queue", f"{is_open} and is_overdue")
+    sizes = QueueSizes("followup_queue", "Follow-ups open", _count(con, "followup_queue", "is_open"))
+    sizes.parts["overdue"] = _count(con, "followup_queue", "is_open and is_overdue")
     return sizes
 
 
@@ -375,7 +343,7 @@ def load_scorecard_data(
     with duckdb.connect(str(database_path), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
         marts = _tables(con)
-        for required in ("scorecard_monthly", "kpi_monthly"):
+        for required in ("scorecard_monthly", "scorecard_breakdown_monthly"):
             if required not in marts:
                 raise ScorecardError(f"the published warehouse {database_path} has no {MART_SCHEMA}.{required}")
         published_at, run_id = _publication(con)

@@ -97,22 +97,6 @@ def _css() -> str:
     )
 
 
-def rag_status(actual: float | None, target: float | None, direction: str | None, tolerance: float | None) -> str:
-    """The rule of scorecard_monthly (KPIS.md): green when met, amber when missed by no more than
-    the tolerance, red beyond, no_data without an actual. Used for the breakdown slices, which
-    the mart does not score."""
-    if actual is None:
-        return "no_data"
-    if target is None or direction is None:
-        return "no_data"
-    miss = (target - actual) if direction == "higher_is_better" else (actual - target)
-    if miss <= 0:
-        return "green"
-    if miss <= (tolerance or 0):
-        return "amber"
-    return "red"
-
-
 def _is_better(change: float | None, direction: str | None) -> bool | None:
     if change is None or change == 0 or direction is None:
         return None
@@ -233,7 +217,7 @@ def _breakdown(data: ScorecardData, dimension: str) -> str:
             if s is None or row is None:
                 cells.append('<td class="cell-none">–</td>')
                 continue
-            status = rag_status(s.actual, row.target, row.direction, row.amber_tolerance)
+            status = s.status  # scored in the mart scorecard_breakdown_monthly
             n = "" if s.sample_size is None else f" (n = {s.sample_size:,})"
             cells.append(
                 f'<td class="cell-{status}" data-kpi="{h.kpi}" data-value="{"" if s.actual is None else s.actual}" '
@@ -249,7 +233,9 @@ def _breakdown(data: ScorecardData, dimension: str) -> str:
     row = data.current(chart_kpi.kpi)
     chart_title = f"{chart_kpi.label} by {dimension}, {short_month(data.month)}"
     chart_id = f"breakdown-{dimension}-{chart_kpi.kpi}"
-    chart_values = [lookup[(v, chart_kpi.kpi)].actual if (v, chart_kpi.kpi) in lookup else None for v in values]
+    chart_slices = [lookup.get((v, chart_kpi.kpi)) for v in values]
+    chart_values = [s.actual if s else None for s in chart_slices]
+    chart_statuses = [s.status if s else "no_data" for s in chart_slices]
 
     def build() -> str:
         return bar_chart(
@@ -257,7 +243,7 @@ def _breakdown(data: ScorecardData, dimension: str) -> str:
             title=chart_title,
             labels=values,
             values=chart_values,
-            statuses=[rag_status(v, row.target, row.direction, row.amber_tolerance) for v in chart_values],
+            statuses=chart_statuses,
             target=row.target,
             unit=row.unit,
             x_title=unit_style(row.unit).axis,

@@ -2,7 +2,8 @@
 -- variance (actual - target) and status (green = target met; amber = missed by no more than the
 -- amber tolerance, in the KPI's unit; red otherwise; no_data when the actual or the target is
 -- NULL; insufficient_sample when fewer observations than the KPI's minimum sample size, seed
--- kpi_min_sample_sizes, whatever the actual). null_reason says why there is no actual.
+-- kpi_min_sample_sizes, whatever the actual; the rule is the macro rag_status, shared with
+-- scorecard_breakdown_monthly). null_reason says why there is no actual.
 -- It also holds the change against the previous month and the same month last year, in the KPI's
 -- own unit (points for NPS, not a percentage), so every reader (HTML scorecard, BI tools) shows
 -- the same numbers from one place.
@@ -143,20 +144,10 @@ final as (
         actual,
         target,
         round(actual - target, 4) as variance,
-        case
-            when actual is null then 'no_data'
-            when sample_size < min_sample_size then 'insufficient_sample'
-            when target is null then 'no_data'
-            when direction = 'higher_is_better' and actual >= target then 'green'
-            when direction = 'lower_is_better' and actual <= target then 'green'
-            when
-                direction = 'higher_is_better' and actual >= target - amber_tolerance
-                then 'amber'
-            when
-                direction = 'lower_is_better' and actual <= target + amber_tolerance
-                then 'amber'
-            else 'red'
-        end as status,
+        {{ rag_status(
+            'actual', 'target', 'direction', 'amber_tolerance',
+            sample_size='sample_size', min_sample_size='min_sample_size'
+        ) }} as status,
         direction,
         amber_tolerance,
         unit,
