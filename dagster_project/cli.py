@@ -55,15 +55,14 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 def _forget(args: argparse.Namespace, ids: list[str], warehouse: Path) -> int:
     from dagster_project.privacy.forget import forget
-    from dagster_project.publishing_postgres import SCHEMA_ENV, URL_ENV
 
     published = Path(args.published or settings.published_dir()).resolve()
     report = forget(
         ids,
         warehouse=warehouse,
         published_dir=published,
-        postgres_url=os.environ.get(URL_ENV) or None,
-        postgres_schema=os.environ.get(SCHEMA_ENV) or "marts",
+        postgres_url=settings.postgres_publication_url(),
+        postgres_schema=settings.postgres_publication_schema(),
     )
     print(f">> erased {report.customers} customer(s): {report.total:,} rows removed; register: {report.register}")
     for store, tables in report.counts.items():
@@ -158,8 +157,8 @@ def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
             print(f">> rebuilding {warehouse} from every landing file (snapshots kept; old file: {previous})")
             if lost:
                 print(f">> --force: the rows of {len(lost)} file(s) no longer in {landing} are dropped")
-    from dagster_project.assets.publish import locations_message
-    from dagster_project.assets.reporting import reports_resource
+    from dagster_project.publication.published_copy import locations_message
+    from dagster_project.resources import ReportsResource
     from dagster_project.run_summary import failure_lines, print_run_summary
 
     print(f">> running the pipeline: {landing} -> {warehouse}")
@@ -172,7 +171,7 @@ def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
         print("The pipeline failed: nothing new was published (the previous publication, if any, is intact).")
         return 1
     print(f"Pipeline finished: working warehouse at {warehouse}")
-    print(f"Scorecard (opens offline in a browser): {reports_resource().scorecard_path}")
+    print(f"Scorecard (opens offline in a browser): {ReportsResource(path=str(settings.reports_dir())).scorecard_path}")
     return 0
 
 
@@ -199,8 +198,6 @@ def _execute_pipeline(landing: Path, warehouse: Path):
     """The whole pipeline job on `landing` -> `warehouse`, in this process (`csat run`, `csat forget`)."""
     from dagster_project.definitions import PIPELINE_JOB, build_definitions
 
-    os.environ["CSAT_LANDING_DIR"] = str(landing)
-    os.environ["CSAT_WAREHOUSE_PATH"] = str(warehouse)
     defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
     return _execute_with_progress(defs.resolve_job_def(PIPELINE_JOB), warehouse)
 
@@ -214,12 +211,13 @@ def _execute_with_progress(job, warehouse: Path):
 
     import dagster as dg
 
-    from dagster_project.assets.warehouse import warehouse_models
+    from dagster_project.assets.warehouse import build_warehouse_assets
     from dagster_project.run_summary import RunProgress, progress_logger
 
     log_path, log = _open_run_log(warehouse)
     print(f">> full log: {log_path}")
     out = sys.stdout
+    warehouse_models = build_warehouse_assets()
     dbt_nodes = len(warehouse_models.keys) + len(warehouse_models.check_keys)
     progress = RunProgress([node.name for node in job.graph.nodes], out=out, units={"dbt build": dbt_nodes})
     job = job.with_logger_defs({**dg.default_loggers(), "csat_progress": progress_logger(progress, log)})

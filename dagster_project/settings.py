@@ -1,4 +1,11 @@
-"""Where things live, from environment variables with working defaults.
+"""Every setting of the project, read here and nowhere else.
+
+A setting is an environment variable listed in `SETTINGS` (name, default, meaning); the README's
+configuration table lists exactly these (tests/test_settings.py keeps the two in step). Each has a
+typed accessor below that validates it; the rest of the package calls the accessors, never
+`os.environ`. What a deployment declares (entities, reporting time zone, seeds and mappings folders)
+is in the deployment file (`config/deployment.yml`, read by dagster_project/deployment.py); the
+settings that override it say so. Nothing here writes the environment.
 
 Relative paths are resolved against the current directory; the README's commands run from the
 repository root, so the defaults land under `./data/`.
@@ -8,62 +15,207 @@ from __future__ import annotations
 
 import codecs
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # the environment variable
+    default: str  # as documented in the README ("" = unset)
+    meaning: str
+    secret: bool = False  # reaches Dagster only as `dg.EnvVar(name)`, never as a value
+
+
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse/csat.duckdb"
-
-
-def landing_dir() -> Path:
-    return Path(os.environ.get("CSAT_LANDING_DIR", DEFAULT_LANDING_DIR)).resolve()
-
-
-def warehouse_path() -> Path:
-    return Path(os.environ.get("CSAT_WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH)).resolve()
-
-
-def duckdb_config() -> dict[str, str]:
-    """Settings of the pipeline's DuckDB connections: CSAT_DUCKDB_MEMORY_LIMIT (e.g. `4GB`, `50%`) caps
-    memory; unset leaves DuckDB's default (80% of RAM). dbt gets the same from its profile."""
-    limit = os.environ.get("CSAT_DUCKDB_MEMORY_LIMIT")
-    return {"memory_limit": limit} if limit else {}
-
+DEFAULT_PUBLISHED_DIR = "data/published"
+DEFAULT_QUALITY_DIR = "data/quality"
+DEFAULT_REPORTS_DIR = "data/reports"
+DEFAULT_PSEUDONYM_KEY_FILE = "data/privacy/pseudonym.key"
+DEFAULT_DEPLOYMENT_CONFIG = "config/deployment.yml"
+DEFAULT_POSTGRES_SCHEMA = "marts"
+DEFAULT_DBT_TARGET_KEEP = 5
+# Ingestion plausibility and safety limits (README, "Ingestion"). Read on every load, so a test or an
+# operator can change them without restarting anything.
+DEFAULT_EARLIEST_TIMESTAMP = "2000-01-01T00:00:00Z"
+DEFAULT_LATEST_TIMESTAMP = "2099-12-31T23:59:59Z"
+DEFAULT_EARLIEST_DATE = "1900-01-01"
+DEFAULT_FUTURE_SKEW_SECONDS = 300
+DEFAULT_MAX_FIELD_BYTES = 1_048_576
+DEFAULT_SUPERSET_PORT = 8088
 
 CRM_DATABASE_URL_ENV = "CSAT_CRM_DATABASE_URL"
+POSTGRES_URL_ENV = "CSAT_PUBLISH_POSTGRES_URL"
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("CSAT_LANDING_DIR", DEFAULT_LANDING_DIR, "landing folder `<source>/<entity>/<file>`"),
+        Setting("CSAT_WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH, "the working DuckDB warehouse"),
+        Setting("CSAT_PUBLISHED_DIR", DEFAULT_PUBLISHED_DIR, "the published read-only copy of the marts"),
+        Setting("CSAT_QUALITY_DIR", DEFAULT_QUALITY_DIR, "Great Expectations' results and Data Docs"),
+        Setting("CSAT_REPORTS_DIR", DEFAULT_REPORTS_DIR, "the rendered scorecard (`scorecard.html`)"),
+        Setting("CSAT_DEPLOYMENT_CONFIG", DEFAULT_DEPLOYMENT_CONFIG, "the deployment file (default: the repo's)"),
+        Setting("CSAT_REPORTING_TIME_ZONE", "", "overrides the deployment file's `reporting_time_zone`"),
+        Setting("CSAT_SEEDS_DIR", "", "overrides the deployment file's `seeds_dir`"),
+        Setting("CSAT_DUCKDB_MEMORY_LIMIT", "", "DuckDB's memory cap, e.g. `4GB` or `50%` (unset: 80% of RAM)"),
+        Setting("CSAT_DBT_TARGET_KEEP", str(DEFAULT_DBT_TARGET_KEEP), "dbt's per-run target folders kept"),
+        Setting(CRM_DATABASE_URL_ENV, "", "SQLAlchemy URL of the CRM database (unset: CRM files)", secret=True),
+        Setting("CSAT_CRM_DATABASE_SCHEMA", "", "schema of the CRM tables (unset: the default search path)"),
+        Setting(POSTGRES_URL_ENV, "", "PostgreSQL publication target (unset: off)", secret=True),
+        Setting("CSAT_PUBLISH_POSTGRES_SCHEMA", DEFAULT_POSTGRES_SCHEMA, "schema the marts are published to"),
+        Setting("CSAT_PUBLISH_POSTGRES_READERS", "", "PostgreSQL roles given read access, comma-separated"),
+        Setting("CSAT_PSEUDONYM_KEY", "", "secret of the pseudonyms (HMAC-SHA256)", secret=True),
+        Setting("CSAT_PSEUDONYM_KEY_FILE", DEFAULT_PSEUDONYM_KEY_FILE, "file holding that secret when unset"),
+        Setting("CSAT_ERASURE_REGISTER", "`<warehouse>.erasures.jsonl`", "register of erased customers"),
+        Setting("CSAT_PERSONAL_DATA_RETENTION_DAYS", "", "days after which clear personal columns in raw are nulled"),
+        Setting("CSAT_EARLIEST_TIMESTAMP", DEFAULT_EARLIEST_TIMESTAMP, "earlier timestamps are `range` rejects"),
+        Setting("CSAT_LATEST_TIMESTAMP", DEFAULT_LATEST_TIMESTAMP, "later timestamps and dates are `range` rejects"),
+        Setting("CSAT_EARLIEST_DATE", DEFAULT_EARLIEST_DATE, "earlier dates are `range` rejects"),
+        Setting("CSAT_FUTURE_SKEW_SECONDS", str(DEFAULT_FUTURE_SKEW_SECONDS), "clock skew allowed on past-only times"),
+        Setting("CSAT_MAX_FIELD_BYTES", str(DEFAULT_MAX_FIELD_BYTES), "longer values are `size` rejects"),
+        Setting("CSAT_LANDING_FOLLOW_SYMLINKS", "false", "follow symbolic links inside the landing folder"),
+        Setting("CSAT_FILE_ENCODINGS", "", "`entity=encoding` pairs for text files that are not UTF-8"),
+        Setting("CSAT_SUPERSET_HOME", ".superset", "Superset's state for scripts/superset.sh"),
+        Setting("CSAT_SUPERSET_VENV_CACHE", "`$XDG_CACHE_HOME/csat-superset`", "Superset's virtual environments"),
+        Setting("CSAT_SUPERSET_ADMIN_USER", "admin", "Superset's admin user"),
+        Setting("CSAT_SUPERSET_ADMIN_PASSWORD", "", "Superset's admin password (unset: generated)", secret=True),
+        Setting("CSAT_SUPERSET_PORT", str(DEFAULT_SUPERSET_PORT), "port of Superset on 127.0.0.1"),
+    )
+}
 
 
-def crm_database_url() -> str | None:
-    """SQLAlchemy URL of the CRM database; unset means the CRM comes as files like the other sources.
-    It holds a password: Dagster gets it as `EnvVar(CRM_DATABASE_URL_ENV)` (definitions.py), never the value."""
-    return os.environ.get(CRM_DATABASE_URL_ENV) or None
+def _get(name: str) -> str | None:
+    """The value of a setting (unset and empty are the same: None). Only the names in SETTINGS."""
+    if name not in SETTINGS:
+        raise KeyError(f"{name} is not a setting: add it to settings.SETTINGS and the README configuration table")
+    return os.environ.get(name) or None
+
+
+def is_set(name: str) -> bool:
+    """Whether a setting has a value (for secrets: whether to hand Dagster a `dg.EnvVar` reference)."""
+    return _get(name) is not None
+
+
+def _path(name: str, default: str | Path) -> Path:
+    return Path(_get(name) or default).resolve()
 
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+# --------------------------------------------------------------------------------------------- folders
+
+
+def landing_dir() -> Path:
+    return _path("CSAT_LANDING_DIR", DEFAULT_LANDING_DIR)
+
+
+def warehouse_path() -> Path:
+    return _path("CSAT_WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH)
+
+
+def published_dir() -> Path:
+    """The published, read-only copy of the marts for BI tools."""
+    return _path("CSAT_PUBLISHED_DIR", DEFAULT_PUBLISHED_DIR)
+
+
+def quality_dir() -> Path:
+    """Great Expectations' validation results and Data Docs."""
+    return _path("CSAT_QUALITY_DIR", DEFAULT_QUALITY_DIR)
+
+
+def reports_dir() -> Path:
+    """The reports folder: the scorecard is `<reports>/scorecard.html`."""
+    return _path("CSAT_REPORTS_DIR", DEFAULT_REPORTS_DIR)
+
+
+def deployment_config_path() -> Path:
+    """The deployment file (delivered entities, reporting time zone, seeds and mappings folders);
+    CSAT_DEPLOYMENT_CONFIG, default the repo's config/deployment.yml."""
+    value = _get("CSAT_DEPLOYMENT_CONFIG")
+    return Path(value).resolve() if value else repo_root() / DEFAULT_DEPLOYMENT_CONFIG
+
+
+def reporting_time_zone_override() -> str | None:
+    """CSAT_REPORTING_TIME_ZONE overrides the deployment file's `reporting_time_zone`."""
+    return _get("CSAT_REPORTING_TIME_ZONE")
+
+
+def seeds_dir_override() -> Path | None:
+    """CSAT_SEEDS_DIR overrides the deployment file's `seeds_dir` (the seeds a user edits)."""
+    value = _get("CSAT_SEEDS_DIR")
+    return Path(value).resolve() if value else None
+
+
+# ------------------------------------------------------------------------------------- DuckDB and dbt
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings of the pipeline's DuckDB connections: CSAT_DUCKDB_MEMORY_LIMIT (e.g. `4GB`, `50%`) caps
+    memory; unset leaves DuckDB's default (80% of RAM). dbt gets the same from its profile."""
+    limit = _get("CSAT_DUCKDB_MEMORY_LIMIT")
+    return {"memory_limit": limit} if limit else {}
+
+
+def dbt_target_keep() -> int:
+    """How many of dbt's per-run target folders (`dbt_project/target/<op>-<run>-<id>/`, 13-22 MB each)
+    to keep for debugging (CSAT_DBT_TARGET_KEEP, default 5); older ones are removed after each dbt build."""
+    return _int_setting("CSAT_DBT_TARGET_KEEP", DEFAULT_DBT_TARGET_KEEP, minimum=0)
+
+
+# ------------------------------------------------------------------------------- databases (secrets)
+
+
+def crm_database_url() -> str | None:
+    """SQLAlchemy URL of the CRM database; unset means the CRM comes as files like the other sources.
+    It holds a password: Dagster gets it as `EnvVar(CRM_DATABASE_URL_ENV)` (resources.py), never the value."""
+    return _get(CRM_DATABASE_URL_ENV)
+
+
 def crm_database_schema() -> str | None:
     """Schema of the CRM tables in that database; unset means the connection's default search path."""
-    return os.environ.get("CSAT_CRM_DATABASE_SCHEMA") or None
+    return _get("CSAT_CRM_DATABASE_SCHEMA")
+
+
+def postgres_publication_url() -> str | None:
+    """CSAT_PUBLISH_POSTGRES_URL: the PostgreSQL publication target; unset switches it off. It holds a
+    password: Dagster gets it as `EnvVar(POSTGRES_URL_ENV)` (resources.py), never the value."""
+    return _get(POSTGRES_URL_ENV)
+
+
+def postgres_publication_schema() -> str:
+    """CSAT_PUBLISH_POSTGRES_SCHEMA: the schema the marts are published to (replaced atomically)."""
+    return _get("CSAT_PUBLISH_POSTGRES_SCHEMA") or DEFAULT_POSTGRES_SCHEMA
+
+
+def postgres_publication_readers() -> str:
+    """CSAT_PUBLISH_POSTGRES_READERS: PostgreSQL roles that get read access, comma-separated."""
+    return _get("CSAT_PUBLISH_POSTGRES_READERS") or ""
+
+
+# ------------------------------------------------------------------------------------------- privacy
 
 
 def pseudonym_key() -> str | None:
     """CSAT_PSEUDONYM_KEY: the secret of the pseudonyms (HMAC-SHA256) of e-mails, phones and erased ids.
     Read only by dagster_project.privacy.keys; never logged."""
-    return os.environ.get("CSAT_PSEUDONYM_KEY") or None
+    return _get("CSAT_PSEUDONYM_KEY")
 
 
 def pseudonym_key_file() -> Path:
     """CSAT_PSEUDONYM_KEY_FILE: a file holding that secret (first line; retired keys on later lines), used
     when CSAT_PSEUDONYM_KEY is unset. `csat generate` creates it (owner-only) when no key is configured."""
-    return Path(os.environ.get("CSAT_PSEUDONYM_KEY_FILE", "data/privacy/pseudonym.key")).resolve()
+    return _path("CSAT_PSEUDONYM_KEY_FILE", DEFAULT_PSEUDONYM_KEY_FILE)
 
 
 def erasure_register_path(warehouse: Path | None = None) -> Path:
     """CSAT_ERASURE_REGISTER: the register of erased customers (pseudonymised ids) that ingestion and
     `--rebuild` apply. Default: next to the warehouse, `<warehouse>.erasures.jsonl`."""
-    configured = os.environ.get("CSAT_ERASURE_REGISTER")
+    configured = _get("CSAT_ERASURE_REGISTER")
     if configured:
         return Path(configured).resolve()
     warehouse = Path(warehouse) if warehouse is not None else warehouse_path()
@@ -74,59 +226,16 @@ def personal_data_retention_days() -> int | None:
     """CSAT_PERSONAL_DATA_RETENTION_DAYS: clear-text personal columns in `raw` (names, e-mails, phones,
     birth dates, and the same in raw.load_rejects) are set to NULL this many days after loading;
     unset keeps them."""
-    if not os.environ.get("CSAT_PERSONAL_DATA_RETENTION_DAYS"):
+    if not is_set("CSAT_PERSONAL_DATA_RETENTION_DAYS"):
         return None
     return _int_setting("CSAT_PERSONAL_DATA_RETENTION_DAYS", 0, minimum=0)
 
 
-def published_dir() -> Path:
-    """The published, read-only copy of the marts for BI tools."""
-    return Path(os.environ.get("CSAT_PUBLISHED_DIR", "data/published")).resolve()
-
-
-def quality_dir() -> Path:
-    """Great Expectations' validation results and Data Docs."""
-    return Path(os.environ.get("CSAT_QUALITY_DIR", "data/quality")).resolve()
-
-
-def dbt_target_keep() -> int:
-    """How many of dbt's per-run target folders (`dbt_project/target/<op>-<run>-<id>/`, 13-22 MB each)
-    to keep for debugging (CSAT_DBT_TARGET_KEEP, default 5); older ones are removed after each dbt build."""
-    return _int_setting("CSAT_DBT_TARGET_KEEP", 5, minimum=0)
-
-
-DEFAULT_DEPLOYMENT_CONFIG = "config/deployment.yml"
-
-
-def deployment_config_path() -> Path:
-    """The deployment file (delivered entities, reporting time zone, seeds and mappings folders);
-    CSAT_DEPLOYMENT_CONFIG, default the repo's config/deployment.yml."""
-    value = os.environ.get("CSAT_DEPLOYMENT_CONFIG")
-    return Path(value).resolve() if value else repo_root() / DEFAULT_DEPLOYMENT_CONFIG
-
-
-def reporting_time_zone_override() -> str | None:
-    """CSAT_REPORTING_TIME_ZONE overrides the deployment file's `reporting_time_zone`."""
-    return os.environ.get("CSAT_REPORTING_TIME_ZONE") or None
-
-
-def seeds_dir_override() -> Path | None:
-    """CSAT_SEEDS_DIR overrides the deployment file's `seeds_dir` (the seeds a user edits)."""
-    value = os.environ.get("CSAT_SEEDS_DIR")
-    return Path(value).resolve() if value else None
-
-
-# Ingestion plausibility and safety limits (README, "Ingestion"). Read on every load, so a test or an
-# operator can change them without restarting anything.
-DEFAULT_EARLIEST_TIMESTAMP = "2000-01-01T00:00:00Z"
-DEFAULT_LATEST_TIMESTAMP = "2099-12-31T23:59:59Z"
-DEFAULT_EARLIEST_DATE = "1900-01-01"
-DEFAULT_FUTURE_SKEW_SECONDS = 300
-DEFAULT_MAX_FIELD_BYTES = 1_048_576
+# ------------------------------------------------------------------------------------------ ingestion
 
 
 def _datetime_setting(name: str, default: str) -> datetime:
-    text = os.environ.get(name) or default
+    text = _get(name) or default
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -137,7 +246,7 @@ def _datetime_setting(name: str, default: str) -> datetime:
 
 
 def _int_setting(name: str, default: int, minimum: int) -> int:
-    text = os.environ.get(name) or str(default)
+    text = _get(name) or str(default)
     try:
         value = int(text)
     except ValueError:
@@ -178,13 +287,13 @@ def max_field_bytes() -> int:
 def follow_landing_symlinks() -> bool:
     """CSAT_LANDING_FOLLOW_SYMLINKS: follow symbolic links in the landing folder (never to a target
     outside it). Off by default: a link is reported and skipped."""
-    return (os.environ.get("CSAT_LANDING_FOLLOW_SYMLINKS") or "false").strip().lower() in ("1", "true", "yes")
+    return (_get("CSAT_LANDING_FOLLOW_SYMLINKS") or "false").strip().lower() in ("1", "true", "yes")
 
 
 def declared_encodings() -> dict[str, str]:
     """CSAT_FILE_ENCODINGS: `entity=encoding` pairs, comma-separated (e.g. `customers=latin-1`): the
     encoding of that entity's text files that are not UTF-8 (instead of guessing GB18030)."""
-    text = os.environ.get("CSAT_FILE_ENCODINGS") or ""
+    text = _get("CSAT_FILE_ENCODINGS") or ""
     declared = {}
     for pair in filter(None, (p.strip() for p in text.split(","))):
         entity_name, sep, encoding = pair.partition("=")
@@ -198,23 +307,27 @@ def declared_encodings() -> dict[str, str]:
     return declared
 
 
+# ------------------------------------------------------------------------------------------- Superset
+
+
 def superset_home() -> Path:
     """Superset's own state for scripts/superset.sh (metadata database, secret key, admin password): git-ignored."""
-    return Path(os.environ.get("CSAT_SUPERSET_HOME", ".superset")).resolve()
+    return _path("CSAT_SUPERSET_HOME", ".superset")
 
 
 def superset_venv_cache() -> Path:
     """Where the Superset virtual environment is built, one per lock-file hash (outside the repository)."""
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "csat-superset"
-    return Path(os.environ.get("CSAT_SUPERSET_VENV_CACHE", default)).resolve()
+    # XDG_CACHE_HOME is the desktop standard's cache folder, read as the default only (not a setting).
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "csat-superset"
+    return _path("CSAT_SUPERSET_VENV_CACHE", default)
 
 
 def superset_admin() -> tuple[str, str | None]:
     """Superset admin user and password from the environment; no password: one is generated and kept in
     the Superset home (printed once)."""
-    return os.environ.get("CSAT_SUPERSET_ADMIN_USER", "admin"), os.environ.get("CSAT_SUPERSET_ADMIN_PASSWORD") or None
+    return _get("CSAT_SUPERSET_ADMIN_USER") or "admin", _get("CSAT_SUPERSET_ADMIN_PASSWORD")
 
 
 def superset_port() -> int:
     """Port of Superset on 127.0.0.1 for scripts/superset.sh."""
-    return _int_setting("CSAT_SUPERSET_PORT", 8088, minimum=1)
+    return _int_setting("CSAT_SUPERSET_PORT", DEFAULT_SUPERSET_PORT, minimum=1)

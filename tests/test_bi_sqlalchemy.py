@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from dagster_project.assets.publish import DATABASE_FILE, publish_marts
+from dagster_project.publication.published_copy import DATABASE_FILE, publish_marts
 
 
 @pytest.fixture

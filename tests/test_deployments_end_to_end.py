@@ -22,8 +22,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.assets.publish import DATABASE_FILE
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
+from dagster_project.publication.published_copy import DATABASE_FILE
 from dagster_project.scorecard import SCORECARD_FILE
 
 import kpi_reference as ref

@@ -13,8 +13,14 @@ import duckdb
 import psycopg
 import pytest
 
-from dagster_project import publishing_postgres as pgp
-from dagster_project.assets.publish import DATABASE_FILE, PublishedWarehouseResource, publish_marts
+from dagster_project.publication import postgres as pgp
+from dagster_project.publication.assets import published_postgres
+from dagster_project.publication.published_copy import DATABASE_FILE, publish_marts
+from dagster_project.resources import (
+    PostgresPublicationResource,
+    PublishedWarehouseResource,
+    postgres_publication_resource,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.pipeline]
 
@@ -174,15 +180,15 @@ def test_libpq_url():
 def test_dagster_asset_is_off_without_url_and_publishes_with_it(published, postgres_url, schema):
     resources = {"published": PublishedWarehouseResource(path=str(published))}
     off = dg.materialize(
-        [pgp.published_postgres], resources={**resources, "postgres_publication": pgp.PostgresPublicationResource()}
+        [published_postgres], resources={**resources, "postgres_publication": PostgresPublicationResource()}
     )
     assert off.success and off.get_asset_materialization_events() == []
     assert schemas_like(postgres_url, schema) == []
     on = dg.materialize(
-        [pgp.published_postgres],
+        [published_postgres],
         resources={
             **resources,
-            "postgres_publication": pgp.PostgresPublicationResource(url=postgres_url, db_schema=schema),
+            "postgres_publication": PostgresPublicationResource(url=postgres_url, db_schema=schema),
         },
     )
     assert on.success
@@ -193,8 +199,8 @@ def test_dagster_asset_is_off_without_url_and_publishes_with_it(published, postg
 
 def test_resource_reads_the_switch_from_the_environment(monkeypatch):
     monkeypatch.delenv(pgp.URL_ENV, raising=False)
-    assert not pgp.postgres_publication_resource().enabled
+    assert not postgres_publication_resource().enabled
     monkeypatch.setenv(pgp.URL_ENV, "postgresql+psycopg://bi@db/analytics")
-    monkeypatch.setenv(pgp.READERS_ENV, "bi_reader, analyst")
-    resource = pgp.postgres_publication_resource()
+    monkeypatch.setenv("CSAT_PUBLISH_POSTGRES_READERS", "bi_reader, analyst")
+    resource = postgres_publication_resource()
     assert resource.enabled and resource.db_schema == "marts" and resource.reader_roles == ["bi_reader", "analyst"]

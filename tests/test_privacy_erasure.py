@@ -20,12 +20,12 @@ import pytest
 from test_quality_pipeline import published_db, run_pipeline, step_failure_messages, write_csv
 
 from csat_sample_data import generate_sample_data
-from dagster_project import publishing_postgres as pgp
 from dagster_project.cli import main
 from dagster_project.contract import entity as entity_of
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.privacy.forget import forget, read_ids
 from dagster_project.privacy.keys import load_keys
+from dagster_project.publication import postgres as pgp
 from dagster_project.rebuild import rebuild_working_warehouse
 
 pytestmark = pytest.mark.pipeline

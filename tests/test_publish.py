@@ -14,15 +14,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_project.assets.publish import (
+from dagster_project.publication.assets import build_publish_asset
+from dagster_project.publication.published_copy import (
     DATABASE_FILE,
     PublicationError,
-    PublishedWarehouseResource,
-    build_publish_asset,
     publish_marts,
     read_publication,
 )
-from dagster_project.resources import WarehouseResource
+from dagster_project.resources import PublishedWarehouseResource, WarehouseResource
 
 
 def make_working(path: Path, value: int) -> None:

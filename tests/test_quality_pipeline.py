@@ -20,12 +20,19 @@ from dagster_dbt import DbtCliResource
 
 from csat_sample_data import generate_sample_data, write_columns_mismatch_file
 from dagster_project.assets.ingestion import ingestion_assets
-from dagster_project.assets.publish import DATABASE_FILE, PublishedWarehouseResource, build_publish_assets
-from dagster_project.assets.quality import CHECK_NAME, QualityResource, quality_checks
+from dagster_project.assets.quality import CHECK_NAME, quality_checks
 from dagster_project.assets.warehouse import dbt_executable, dbt_project, warehouse_models
 from dagster_project.contract import entity
+from dagster_project.publication.assets import build_publish_assets
+from dagster_project.publication.published_copy import DATABASE_FILE
 from dagster_project.rebuild import rebuild_working_warehouse
-from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
+from dagster_project.resources import (
+    CrmDatabaseResource,
+    LandingZoneResource,
+    PublishedWarehouseResource,
+    QualityResource,
+    WarehouseResource,
+)
 
 pytestmark = pytest.mark.pipeline
 

@@ -113,7 +113,7 @@ def test_a_progress_bar_on_a_terminal_is_cleared_before_each_stage_line():
 def test_every_step_of_the_pipeline_belongs_to_a_stage():
     from dagster_project.definitions import PIPELINE_JOB, defs
 
-    job = defs.resolve_job_def(PIPELINE_JOB)
+    job = defs().resolve_job_def(PIPELINE_JOB)
     assert {stage_of(node.name) for node in job.graph.nodes} == {
         "ingestion",
         "raw checks",

@@ -18,11 +18,11 @@ import dagster as dg
 import pytest
 
 from dagster_project import cli, run_lock
-from dagster_project.assets.publish import DATABASE_FILE, PARQUET_DIR, publish_marts
 from dagster_project.assets.warehouse import dbt_executable, prune_target_dirs
 from dagster_project.contract import SURVEY_RESPONSES
 from dagster_project.ingestion.loader import ingest_files
 from dagster_project.ingestion.warehouse import connect
+from dagster_project.publication.published_copy import DATABASE_FILE, PARQUET_DIR, publish_marts
 from dagster_project.rebuild import deliveries_missing_from_landing, rebuild_working_warehouse
 from dagster_project.resources import WarehouseResource
 from dagster_project.run_summary import failure_lines

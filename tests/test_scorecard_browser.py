@@ -23,8 +23,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_project.assets.publish import DATABASE_FILE, PublishedWarehouseResource, publish_marts
-from dagster_project.assets.reporting import ReportsResource, scorecard
+from dagster_project.assets.reporting import scorecard
+from dagster_project.publication.published_copy import DATABASE_FILE, publish_marts
+from dagster_project.resources import PublishedWarehouseResource, ReportsResource
 from dagster_project.scorecard import HEADLINE_KPI_NAMES, write_scorecard
 
 import kpi_reference as ref

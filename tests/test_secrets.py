@@ -12,13 +12,13 @@ import pytest
 from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value
 
-from dagster_project import publishing_postgres as pgp
-from dagster_project.assets.publish import PublishedWarehouseResource
 from dagster_project.contract import CUSTOMERS
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.ingestion.crm_database import CrmDatabaseError, redact_url, snapshot_table
+from dagster_project.publication import postgres as pgp
+from dagster_project.publication.assets import published_postgres
 from dagster_project.redaction import scrub
-from dagster_project.resources import CrmDatabaseResource
+from dagster_project.resources import CrmDatabaseResource, PostgresPublicationResource, PublishedWarehouseResource
 
 CRM_PASSWORD = "Crm-Pa55word"
 PG_PASSWORD = "Bi-Pa55word"
@@ -60,7 +60,7 @@ def test_the_runs_resolve_the_urls_from_the_environment(secret_env, landing, war
     seen = {}
 
     @dg.asset
-    def probe(crm_database: CrmDatabaseResource, postgres_publication: pgp.PostgresPublicationResource) -> None:
+    def probe(crm_database: CrmDatabaseResource, postgres_publication: PostgresPublicationResource) -> None:
         seen.update(crm=crm_database.url, pg=postgres_publication.url)
 
     defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse_path))
@@ -101,7 +101,7 @@ def test_failed_runs_keep_the_passwords_out_of_dagster_events(monkeypatch, landi
     published.mkdir()
     duckdb.connect(str(published / "csat.duckdb")).close()
     pg = dg.materialize(
-        [pgp.published_postgres],
+        [published_postgres],
         resources={
             "published": PublishedWarehouseResource(path=str(published)),
             "postgres_publication": defs.resources["postgres_publication"],

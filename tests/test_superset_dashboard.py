@@ -28,7 +28,7 @@ import pytest
 from cdp import Browser
 from test_scorecard_browser import DECIMALS, all_marts, sample_published  # noqa: F401  (fixture)
 
-from dagster_project.assets.publish import DATABASE_FILE, publish_marts
+from dagster_project.publication.published_copy import DATABASE_FILE, publish_marts
 from dagster_project.scorecard import HEADLINE_KPIS
 
 pytestmark = [pytest.mark.superset, pytest.mark.browser, pytest.mark.pipeline]
@@ -288,7 +288,7 @@ def test_bundle_for_the_postgres_publication(sample_published):  # noqa: F811
 
 def test_dashboard_on_the_postgres_publication(superset, postgres_url):
     """Last in this module: re-importing the bundle for PostgreSQL points the same dashboard there."""
-    from dagster_project.publishing_postgres import publish_to_postgres
+    from dagster_project.publication.postgres import publish_to_postgres
 
     schema = f"superset_{uuid.uuid4().hex[:8]}"
     published = superset["published"] / DATABASE_FILE

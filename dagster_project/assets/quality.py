@@ -7,53 +7,26 @@ The result carries the failing expectations, observed values and sample failing 
 check rebuilds the Great Expectations Data Docs (`<quality>/data_docs/index.html`).
 """
 
-import os
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.quality import DEFAULT_QUALITY_DIR, SuiteOutcome, SuiteSpec, load_suites
+from dagster_project.quality import SuiteOutcome, SuiteSpec, load_suites
 from dagster_project.quality.delivery import GatePlan, plan_suite
-from dagster_project.quality.validation import data_docs_dir, data_docs_index, validate_suite
-from dagster_project.resources import WarehouseResource
+from dagster_project.quality.validation import validate_suite
+from dagster_project.resources import QualityResource, WarehouseResource
 
 CHECK_NAME = "great_expectations"
-QUALITY_DIR_ENV = "CSAT_QUALITY_DIR"
-
-
-class QualityResource(dg.ConfigurableResource):
-    """Where the quality gate keeps Great Expectations' state and Data Docs (env CSAT_QUALITY_DIR,
-    default data/quality): `<path>/gx/` (validation results) and `<path>/data_docs/index.html`."""
-
-    path: str = DEFAULT_QUALITY_DIR
-
-    @property
-    def data_docs_dir(self) -> Path:
-        return data_docs_dir(self.path)
-
-    @property
-    def data_docs_index(self) -> Path:
-        return data_docs_index(self.path)
-
-
-def quality_dir_from_env() -> str:
-    return str(Path(os.environ.get(QUALITY_DIR_ENV, DEFAULT_QUALITY_DIR)).resolve())
-
-
-def quality_resource() -> QualityResource:
-    """The resource to register under the key `quality` (reads CSAT_QUALITY_DIR)."""
-    return QualityResource(path=quality_dir_from_env())
 
 
 def dbt_model_keys() -> dict[str, dg.AssetKey]:
-    """dbt model name -> its asset key, from the warehouse's dbt assets (empty if not importable)."""
-    try:
-        from dagster_project.assets.warehouse import warehouse_models
-    except Exception:  # noqa: BLE001 - the dbt project may be missing or broken; marts then keep plain keys
-        return {}
-    return {key.path[-1]: key for key in warehouse_models.keys}
+    """dbt model name -> its asset key, from the warehouse's dbt assets. A dbt project that cannot be
+    parsed is an error here as everywhere else (the definitions need it anyway)."""
+    from dagster_project.assets.warehouse import build_warehouse_assets
+
+    return {key.path[-1]: key for key in build_warehouse_assets().keys}
 
 
 def suite_asset_key(suite: SuiteSpec, model_keys: Mapping[str, dg.AssetKey] | None = None) -> dg.AssetKey:
@@ -185,4 +158,14 @@ def quality_check_keys(checks: Sequence[dg.AssetChecksDefinition]) -> list[dg.As
     return [k for c in checks for k in c.check_keys]
 
 
-quality_checks: list[dg.AssetChecksDefinition] = build_quality_checks()
+@functools.cache
+def default_quality_checks() -> tuple[dg.AssetChecksDefinition, ...]:
+    """One check per suite of `expectations/`, built once on first use (never at import)."""
+    return tuple(build_quality_checks())
+
+
+def __getattr__(name: str):
+    # `from dagster_project.assets.quality import quality_checks`: built on that first use.
+    if name == "quality_checks":
+        return list(default_quality_checks())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,41 +3,18 @@
 The asset depends on `published_warehouse`, so it runs only after the quality gate let a
 publication through, and it reads nothing but the published DuckDB file (read-only): the page
 always shows numbers that passed the gate. Output: `<reports>/scorecard.html` (env
-CSAT_REPORTS_DIR, default data/reports), one self-contained HTML file that opens offline.
+CSAT_REPORTS_DIR), one self-contained HTML file that opens offline.
 """
-
-from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.assets.publish import PublishedWarehouseResource
-from dagster_project.scorecard import (
-    DEFAULT_REPORTS_DIR,
-    HEADLINE_KPIS,
-    SCORECARD_FILE,
-    reports_dir,
-    write_scorecard,
-)
+from dagster_project.publication.assets import PUBLISHED_KEY
+from dagster_project.resources import PublishedWarehouseResource, ReportsResource
+from dagster_project.scorecard import HEADLINE_KPIS, write_scorecard
 from dagster_project.scorecard.formatting import format_change, format_value, month_label
 
 GROUP = "reporting"
 SCORECARD_KEY = dg.AssetKey(["scorecard"])
-PUBLISHED_KEY = dg.AssetKey(["published_warehouse"])
-
-
-class ReportsResource(dg.ConfigurableResource):
-    """The folder reports are written to (env CSAT_REPORTS_DIR, default data/reports)."""
-
-    path: str = DEFAULT_REPORTS_DIR
-
-    @property
-    def scorecard_path(self) -> Path:
-        return Path(self.path).resolve() / SCORECARD_FILE
-
-
-def reports_resource() -> ReportsResource:
-    """The resource to register under the key `reports` (reads CSAT_REPORTS_DIR)."""
-    return ReportsResource(path=str(reports_dir()))
 
 
 @dg.asset(

@@ -3,16 +3,20 @@
 dbt sources carry `meta: {dagster: {asset_key: ["raw", <entity>]}}`, so every staging model hangs
 off its ingestion asset and the graph runs from landing files to the KPI marts. dbt tests become
 asset checks (tests on sources too); error-severity tests block what is downstream.
+
+Nothing happens at import: the dbt project (which reads dbt_project.yml), its manifest (`dbt parse`
+when missing) and the assets are built on first use, by `build_warehouse_assets()` (the definitions
+call it). `dbt_project` and `warehouse_models` stay importable names for that first use.
 """
 
-import contextlib
+import functools
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,12 @@ from dagster_project.settings import dbt_target_keep, repo_root
 
 GROUP = "warehouse"
 DBT_PROJECT_DIR = repo_root() / "dbt_project"
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+@functools.cache
+def get_dbt_project() -> DbtProject:
+    """The dbt project (reads dbt_project.yml), built once per process."""
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def dbt_executable() -> str:
@@ -62,7 +71,8 @@ def ensure_manifest(*, force: bool = False) -> Path:
 
     `dagster dev` re-parses by itself (prepare_if_dev); scripts and tests call this first.
     """
-    if force or not dbt_project.manifest_path.exists():
+    manifest_path = get_dbt_project().manifest_path
+    if force or not manifest_path.exists():
         command = [
             dbt_executable(),
             "parse",
@@ -75,7 +85,7 @@ def ensure_manifest(*, force: bool = False) -> Path:
         completed = subprocess.run(command, capture_output=True, text=True, check=False)
         if completed.returncode != 0:
             raise RuntimeError(f"`dbt parse` failed:\n{completed.stdout}\n{completed.stderr}")
-    return dbt_project.manifest_path
+    return manifest_path
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -90,47 +100,50 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return GROUP
 
 
-translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
-dbt_project.prepare_if_dev()
+TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
 
-@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=translator)
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
-    # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
-    seeds_copy = deployment_seeds()
-    dbt_environment = {
-        # dbt's profile reads the warehouse path from the environment: this run's warehouse
-        "CSAT_WAREHOUSE_PATH": str(Path(warehouse.path).resolve()),
-        "CSAT_DBT_SEED_PATH": os.path.relpath(seeds_copy, DBT_PROJECT_DIR) if seeds_copy else None,
+def dbt_invocation_vars(warehouse_path: str | Path, seeds_copy: Path | None) -> dict[str, str]:
+    """dbt vars of a pipeline build: the deployment's (reporting time zone) and where this run's
+    warehouse and seeds are. The profile and dbt_project.yml read `csat_warehouse_path` and
+    `csat_seed_path` before the environment variables a dbt command typed by hand uses, so the run
+    passes them explicitly and never changes this process's environment."""
+    seeds = seeds_copy if seeds_copy is not None else repo_root() / "seeds"
+    return {
+        **dbt_vars(),
+        "csat_warehouse_path": str(Path(warehouse_path).resolve()),
+        "csat_seed_path": os.path.relpath(seeds, DBT_PROJECT_DIR),
     }
-    try:
-        with environment(dbt_environment):
-            invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context)
+
+
+@functools.cache
+def build_warehouse_assets() -> dg.AssetsDefinition:
+    """The dbt assets, from the manifest (parsed first when missing; `dagster dev` re-parses)."""
+    project = get_dbt_project()
+    project.prepare_if_dev()
+
+    @dbt_assets(manifest=ensure_manifest(), project=project, dagster_dbt_translator=TRANSLATOR)
+    def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
+        # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
+        dbt_vars_json = json.dumps(dbt_invocation_vars(warehouse.path, deployment_seeds()))
+        try:
+            invocation = dbt.cli(["build", "--vars", dbt_vars_json], context=context)
             yield from invocation.stream()
-        keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
-    finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
-        prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
+            keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
+        finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
+            prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
+
+    return warehouse_models
 
 
-@contextlib.contextmanager
-def environment(values: Mapping[str, str | None]) -> Iterator[None]:
-    """Set (or, for None, unset) environment variables for the duration of the block, then restore
-    them: dagster-dbt hands dbt this process's environment and takes none of its own."""
-    saved = {name: os.environ.get(name) for name in values}
-
-    def apply(pairs: Mapping[str, str | None]) -> None:
-        for name, value in pairs.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-    apply(values)
-    try:
-        yield
-    finally:
-        apply(saved)
+def __getattr__(name: str):
+    # `from dagster_project.assets.warehouse import dbt_project, warehouse_models`: built on that first use.
+    if name == "dbt_project":
+        return get_dbt_project()
+    if name == "warehouse_models":
+        return build_warehouse_assets()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def deployment_seeds() -> Path | None:

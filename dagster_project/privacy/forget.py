@@ -129,7 +129,7 @@ def _erase_postgres(url: str, schema: str, values: dict[str, list[str]]) -> dict
     import psycopg
     from psycopg import sql
 
-    from dagster_project.publishing_postgres import libpq_url
+    from dagster_project.publication.postgres import libpq_url
 
     counts: dict[str, int] = {}
     with psycopg.connect(libpq_url(url)) as pg, pg.cursor() as cur:

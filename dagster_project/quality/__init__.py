@@ -3,8 +3,8 @@
 - `suites`: the suite file format, loading and the batch queries;
 - `validation`: running a suite on DataFrame batches from DuckDB, outcomes, Data Docs.
 
-The Dagster side (asset checks, publication) lives in `dagster_project.assets.quality` and
-`dagster_project.assets.publish`.
+The Dagster side lives in `dagster_project.assets.quality` (the asset checks) and
+`dagster_project.publication` (the gate in front of publication).
 """
 
 from dagster_project.quality.suites import (
@@ -25,10 +25,7 @@ from dagster_project.quality.validation import (
     validate_suite,
 )
 
-DEFAULT_QUALITY_DIR = "data/quality"
-
 __all__ = [
-    "DEFAULT_QUALITY_DIR",
     "BatchSpec",
     "ExpectationOutcome",
     "ExpectationSpec",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,9 +19,6 @@ from typing import Any
 import duckdb
 
 from dagster_project.quality.suites import BatchSpec, ExpectationSpec, SuiteSpec
-
-# GX would otherwise try to send usage statistics over the network.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 DATA_DOCS_SITE = "csat"
 # Validation results (and their Data Docs pages) of this many most recent runs are kept.

@@ -24,8 +24,6 @@ from dagster_project.scorecard.data import (
 )
 from dagster_project.scorecard.render import render_scorecard
 
-DEFAULT_REPORTS_DIR = "data/reports"
-REPORTS_DIR_ENV = "CSAT_REPORTS_DIR"
 SCORECARD_FILE = "scorecard.html"
 
 
@@ -35,11 +33,6 @@ class ScorecardResult:
     data: ScorecardData
     charts: int
     chart_errors: int
-
-
-def reports_dir() -> Path:
-    """The reports folder (env CSAT_REPORTS_DIR, default data/reports, relative to the current directory)."""
-    return Path(os.environ.get(REPORTS_DIR_ENV, DEFAULT_REPORTS_DIR)).resolve()
 
 
 def write_scorecard(
@@ -71,16 +64,13 @@ def write_scorecard(
 
 
 __all__ = [
-    "DEFAULT_REPORTS_DIR",
     "HEADLINE_KPIS",
     "HEADLINE_KPI_NAMES",
-    "REPORTS_DIR_ENV",
     "SCORECARD_FILE",
     "ScorecardData",
     "ScorecardError",
     "ScorecardResult",
     "load_scorecard_data",
     "render_scorecard",
-    "reports_dir",
     "write_scorecard",
 ]

@@ -1,74 +1,40 @@
-"""Publication: the read-only copy of the marts that BI tools read.
+"""The published copy: the read-only copy of the marts that BI tools read.
 
-After every blocking check of the run passed, the marts (tables of the working warehouse's `marts`
-schema that have an expectation suite) are copied into a new DuckDB file and one Parquet file per
-mart, written next to the published copy under temporary names and swapped in with `os.replace`.
-So a failed run never touches the published copy, and a BI tool that holds the old file open
-read-only keeps reading it (the rename swaps the directory entry; the old file lives on until
-closed; the pipeline never opens the published file, so there are no lock conflicts).
-
-Layout (folder: env CSAT_PUBLISHED_DIR, default data/published):
-    csat.duckdb                  schema `marts`: one table per mart + `marts.publication`
-    parquet/<mart>.parquet       the same marts
-    parquet/publication.parquet  when and from which Dagster run
+The marts (tables of the working warehouse's `marts` schema that have an expectation suite) are
+copied into a new DuckDB file and one Parquet file per mart, written next to the published copy under
+temporary names and swapped in with `os.replace`. So a failed publication never touches the published
+copy, and a BI tool that holds the old file open read-only keeps reading it (the rename swaps the
+directory entry; the old file lives on until closed; the pipeline never opens the published file, so
+there are no lock conflicts). Layout: `dagster_project/publication/layout.py`.
 """
 
 import os
-import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 
 from dagster_project import settings
 from dagster_project.contract import ENTITIES
-from dagster_project.quality import load_suites
-from dagster_project.resources import WarehouseResource
+from dagster_project.publication.layout import (
+    DATABASE_FILE,
+    MART_SCHEMA,
+    PARQUET_DIR,
+    PUBLICATION,
+    PUBLICATION_TABLE,
+    READ_ONLY_MODE,
+    TEMPORARY_NAME,
+)
 from dagster_project.run_lock import pid_alive
 
-GROUP = "publish"
-PUBLISHED_DIR_ENV = "CSAT_PUBLISHED_DIR"
-DEFAULT_PUBLISHED_DIR = "data/published"
-DATABASE_FILE = "csat.duckdb"
-PARQUET_DIR = "parquet"
-MART_SCHEMA = "marts"
-PUBLICATION_TABLE = "publication"
-# The publication record sits with the marts (BI tools list one schema); it names the working
-# warehouse by file name only: a server path means nothing to a BI user and says too much.
-PUBLICATION = f"{MART_SCHEMA}.{PUBLICATION_TABLE}"
 PERSONAL_COLUMNS = frozenset(c.name for e in ENTITIES for c in e.columns if c.personal)
-READ_ONLY_MODE = 0o444  # published files: readable by BI tools, written only by the pipeline's renames
-# Temporary names of a publication in progress: `.csat.duckdb.<run>-<pid>.tmp[.wal]`, `parquet/.tmp-<run>-<pid>/`.
-_TEMPORARY = re.compile(r"^(?:\." + re.escape(DATABASE_FILE) + r"\.|\.tmp-).*-(\d+)(?:\.tmp(?:\.wal)?)?$")
 
 
 class PublicationError(RuntimeError):
     """The marts could not be published; the previously published copy is untouched."""
-
-
-class PublishedWarehouseResource(dg.ConfigurableResource):
-    """The folder of the published copy (env CSAT_PUBLISHED_DIR, default data/published)."""
-
-    path: str = DEFAULT_PUBLISHED_DIR
-
-    @property
-    def database_path(self) -> Path:
-        return Path(self.path).resolve() / DATABASE_FILE
-
-    @property
-    def parquet_dir(self) -> Path:
-        return Path(self.path).resolve() / PARQUET_DIR
-
-
-def published_resource() -> PublishedWarehouseResource:
-    """The resource to register under the key `published` (reads CSAT_PUBLISHED_DIR)."""
-    return PublishedWarehouseResource(
-        path=str(Path(os.environ.get(PUBLISHED_DIR_ENV, DEFAULT_PUBLISHED_DIR)).resolve())
-    )
 
 
 @dataclass
@@ -196,7 +162,7 @@ def remove_stale_temporaries(published_dir: str | Path) -> list[Path]:
         if not folder.is_dir():
             continue
         for path in folder.iterdir():
-            match = _TEMPORARY.match(path.name)
+            match = TEMPORARY_NAME.match(path.name)
             if not match or (int(match.group(1)) != os.getpid() and pid_alive(int(match.group(1)))):
                 continue
             if path.is_dir() and not path.is_symlink():
@@ -232,89 +198,3 @@ def locations_message(published_dir: str | Path, quality_dir: str | Path) -> str
     else:
         lines.append("Nothing published yet (no run has passed the quality gate).")
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------ the gate
-
-
-def unmet_checks(instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]) -> list[str]:
-    """Blocking checks whose latest evaluation did not pass (warnings are fine) or is older than
-    the latest materialization of its asset: publication must wait for them."""
-    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-
-    check_keys = list(check_keys)
-    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
-    problems = []
-    for key in check_keys:
-        name = f"{key.asset_key.to_user_string()}:{key.name}"
-        record = records.get(key)
-        if record is None or record.event is None or record.status == AssetCheckExecutionRecordStatus.PLANNED:
-            problems.append(f"{name} has not run")
-            continue
-        evaluation = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
-        if record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
-            severity = getattr(evaluation, "severity", None)
-            if not (record.status == AssetCheckExecutionRecordStatus.FAILED and severity == dg.AssetCheckSeverity.WARN):
-                problems.append(f"{name} failed ({record.status.value})")
-                continue
-        materialization = instance.get_latest_materialization_event(key.asset_key)
-        if materialization is not None and materialization.timestamp > record.event.timestamp:
-            problems.append(f"{name} has not run since {key.asset_key.to_user_string()} was last materialized")
-    return problems
-
-
-def build_publish_asset(
-    mart_keys: dict[str, dg.AssetKey], check_keys: Sequence[dg.AssetCheckKey]
-) -> dg.AssetsDefinition:
-    """The publication asset: depends on every mart; publishes them when every check in
-    `check_keys` (the quality gate, raw and marts) passed on the current data."""
-    marts = sorted(mart_keys)
-
-    @dg.asset(
-        key=dg.AssetKey(["published_warehouse"]),
-        group_name=GROUP,
-        deps=[mart_keys[m] for m in marts],
-        kinds={"duckdb", "parquet"},
-        description=(
-            "Read-only copy of the marts for BI tools: `<published>/csat.duckdb` (schema `marts`, table "
-            "`publication`) and `<published>/parquet/<mart>.parquet`, swapped in atomically only after every "
-            "blocking quality check passed."
-        ),
-    )
-    def published_warehouse(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, published: PublishedWarehouseResource
-    ) -> dg.MaterializeResult:
-        problems = unmet_checks(context.instance, check_keys)
-        if problems:
-            raise PublicationError(
-                "not published: the quality gate has not passed on the current data:\n- " + "\n- ".join(problems)
-            )
-        report = publish_marts(warehouse.path, published.path, marts=marts, run_id=context.run.run_id)
-        context.log.info(f"Published warehouse: {report.database_path} (Parquet: {report.parquet_dir})")
-        table = ["| mart | rows |", "|---|---:|"] + [f"| {m} | {n} |" for m, n in report.row_counts.items()]
-        return dg.MaterializeResult(
-            metadata={
-                "published_database": dg.MetadataValue.path(str(report.database_path)),
-                "parquet_dir": dg.MetadataValue.path(str(report.parquet_dir)),
-                "published_at": dg.MetadataValue.text(report.published_at.isoformat() + "Z"),
-                "marts": dg.MetadataValue.md("\n".join(table)),
-                "dagster/row_count": dg.MetadataValue.int(sum(report.row_counts.values())),
-            }
-        )
-
-    return published_warehouse
-
-
-def build_publish_assets(checks: Sequence[dg.AssetChecksDefinition] | None = None) -> list[dg.AssetsDefinition]:
-    """The publication asset over every mart that has an expectation suite, gated by `checks`
-    (default: `dagster_project.assets.quality.quality_checks`)."""
-    from dagster_project.assets import quality
-
-    checks = quality.quality_checks if checks is None else checks
-    model_keys = quality.dbt_model_keys()
-    mart_suites = [s for s in load_suites() if not s.is_raw]
-    mart_keys = {s.asset[-1]: quality.suite_asset_key(s, model_keys) for s in mart_suites}
-    return [build_publish_asset(mart_keys, quality.quality_check_keys(checks))]
-
-
-publish_assets: list[dg.AssetsDefinition] = build_publish_assets()

@@ -1,6 +1,6 @@
-"""Optional: publish the published marts to PostgreSQL, for BI tools that speak PostgreSQL natively.
+"""The PostgreSQL copy: the published marts in PostgreSQL, for BI tools that speak it natively.
 
-Off unless CSAT_PUBLISH_POSTGRES_URL is set (a SQLAlchemy or libpq URL, e.g.
+Optional: off unless CSAT_PUBLISH_POSTGRES_URL is set (a SQLAlchemy or libpq URL, e.g.
 `postgresql+psycopg://bi_loader:secret@db.example.com/analytics`); Dagster gets it as an `EnvVar`
 reference and errors show it redacted (`dagster_project/redaction.py`). The source is the published
 DuckDB copy (so only marts that passed the quality gate travel), and the target schema
@@ -18,7 +18,6 @@ Roles named in CSAT_PUBLISH_POSTGRES_READERS (comma-separated) get USAGE on the 
 on its tables before the swap, so grants never lapse.
 """
 
-import os
 import re
 import tempfile
 import uuid
@@ -26,21 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import psycopg
 from psycopg import sql
 
-from dagster_project.assets.publish import PublishedWarehouseResource
+from dagster_project.publication.layout import MART_SCHEMA as SOURCE_SCHEMA
+from dagster_project.publication.layout import PUBLICATION_TABLE
 from dagster_project.redaction import redact_url, scrub
+from dagster_project.settings import DEFAULT_POSTGRES_SCHEMA as DEFAULT_SCHEMA
+from dagster_project.settings import POSTGRES_URL_ENV as URL_ENV
 
-GROUP = "publish"
-URL_ENV = "CSAT_PUBLISH_POSTGRES_URL"
-SCHEMA_ENV = "CSAT_PUBLISH_POSTGRES_SCHEMA"
-READERS_ENV = "CSAT_PUBLISH_POSTGRES_READERS"
-DEFAULT_SCHEMA = "marts"
-SOURCE_SCHEMA = "marts"
-PUBLICATION_TABLE = "publication"
 DROP_LOCK_TIMEOUT = "5s"
 COPY_CHUNK_BYTES = 1 << 20
 
@@ -243,74 +237,3 @@ def publish_to_postgres(
 
 def _schema_exists(pg: psycopg.Connection, name: str) -> bool:
     return pg.execute("select count(*) from pg_namespace where nspname = %s", [name]).fetchone()[0] == 1
-
-
-# ------------------------------------------------------------------------------------------ Dagster
-
-
-class PostgresPublicationResource(dg.ConfigurableResource):
-    """The PostgreSQL publication target. Empty url (CSAT_PUBLISH_POSTGRES_URL unset): switched off.
-    The URL holds a password: configure it as `dg.EnvVar(URL_ENV)` (as `postgres_publication_resource`
-    does) so Dagster's snapshots and UI show the variable's name, never its value."""
-
-    url: str = ""
-    db_schema: str = DEFAULT_SCHEMA
-    readers: str = ""  # comma-separated roles that get read access
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.url)
-
-    @property
-    def reader_roles(self) -> list[str]:
-        return [r.strip() for r in self.readers.split(",") if r.strip()]
-
-
-def postgres_publication_resource() -> PostgresPublicationResource:
-    """The resource to register under the key `postgres_publication` (reads the CSAT_PUBLISH_POSTGRES_* env)."""
-    return PostgresPublicationResource(
-        url=dg.EnvVar(URL_ENV) if os.environ.get(URL_ENV) else "",
-        db_schema=os.environ.get(SCHEMA_ENV) or DEFAULT_SCHEMA,
-        readers=os.environ.get(READERS_ENV, ""),
-    )
-
-
-@dg.asset(
-    key=dg.AssetKey(["published_postgres"]),
-    group_name=GROUP,
-    deps=[dg.AssetKey(["published_warehouse"])],
-    kinds={"postgres"},
-    output_required=False,
-    description=(
-        "Optional copy of the published marts in PostgreSQL (schema CSAT_PUBLISH_POSTGRES_SCHEMA, default marts), "
-        "replaced atomically by a schema swap. Runs only after publication (quality gate passed); does nothing "
-        "while CSAT_PUBLISH_POSTGRES_URL is unset."
-    ),
-)
-def published_postgres(
-    context: dg.AssetExecutionContext,
-    published: PublishedWarehouseResource,
-    postgres_publication: PostgresPublicationResource,
-):
-    if not postgres_publication.enabled:
-        context.log.info(f"PostgreSQL publication is off ({URL_ENV} is not set): nothing done")
-        return
-    report = publish_to_postgres(
-        published.database_path,
-        postgres_publication.url,
-        schema=postgres_publication.db_schema,
-        readers=postgres_publication.reader_roles,
-    )
-    if not report.old_schema_dropped:
-        context.log.warning("the previous schema is still being read; it will be dropped by the next publication")
-    table = ["| table | rows |", "|---|---:|"] + [f"| {t} | {n} |" for t, n in report.row_counts.items()]
-    yield dg.MaterializeResult(
-        metadata={
-            "schema": dg.MetadataValue.text(report.schema),
-            "tables": dg.MetadataValue.md("\n".join(table)),
-            "dagster/row_count": dg.MetadataValue.int(sum(report.row_counts.values())),
-        }
-    )
-
-
-postgres_publish_assets: list[dg.AssetsDefinition] = [published_postgres]

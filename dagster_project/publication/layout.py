@@ -1,0 +1,19 @@
+"""Where the published copy keeps what (folder: CSAT_PUBLISHED_DIR):
+
+csat.duckdb                  schema `marts`: one table per mart + `marts.publication`
+parquet/<mart>.parquet       the same marts
+parquet/publication.parquet  when and from which Dagster run
+"""
+
+import re
+
+DATABASE_FILE = "csat.duckdb"
+PARQUET_DIR = "parquet"
+MART_SCHEMA = "marts"
+PUBLICATION_TABLE = "publication"
+# The publication record sits with the marts (BI tools list one schema); it names the working
+# warehouse by file name only: a server path means nothing to a BI user and says too much.
+PUBLICATION = f"{MART_SCHEMA}.{PUBLICATION_TABLE}"
+READ_ONLY_MODE = 0o444  # published files: readable by BI tools, written only by the pipeline's renames
+# Temporary names of a publication in progress: `.csat.duckdb.<run>-<pid>.tmp[.wal]`, `parquet/.tmp-<run>-<pid>/`.
+TEMPORARY_NAME = re.compile(r"^(?:\." + re.escape(DATABASE_FILE) + r"\.|\.tmp-).*-(\d+)(?:\.tmp(?:\.wal)?)?$")
