@@ -142,7 +142,7 @@ final as (
         kpi,
         actual,
         target,
-        round(actual - target, 4) as variance,
+        {{ kpi_round('actual - target', 4) }} as variance,
         case
             when actual is null then 'no_data'
             when sample_size < min_sample_size then 'insufficient_sample'
@@ -177,9 +177,9 @@ with_changes as (
     select
         final.*,
         previous_month.actual as previous_month_actual,
-        round(final.actual - previous_month.actual, 4) as change_vs_previous_month,
+        {{ kpi_round('final.actual - previous_month.actual', 4) }} as change_vs_previous_month,
         same_month_last_year.actual as same_month_last_year_actual,
-        round(final.actual - same_month_last_year.actual, 4)
+        {{ kpi_round('final.actual - same_month_last_year.actual', 4) }}
             as change_vs_same_month_last_year
     from final
     left join final as previous_month
