@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
             raise _Refused(lost_deliveries_message(lost, landing))
         previous = rebuild_working_warehouse(warehouse)
         if previous:
-            print(f">> rebuilding {warehouse} from every landing file (snapshots kept; old file: {previous})")
+            print(f">> rebuilding {warehouse} from every landing file (customer history too; old file: {previous})")
             if lost:
                 print(f">> --force: the rows of {len(lost)} file(s) no longer in {landing} are dropped")
     from dagster_project.publication.published_copy import locations_message
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rebuild",
         action="store_true",
         help="reload the working warehouse from every landing file (after removing or fixing a bad delivery); "
-        "keeps the dbt snapshots, moves the old file to <warehouse>.previous; refused when files the "
+        "restores the customer history from them, moves the old file to <warehouse>.previous; refused when files the "
         "warehouse loaded are missing from the landing folder",
     )
     run.add_argument(
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
 
     fgt = sub.add_parser(
         "forget",
-        help="erase customers from every copy the warehouse keeps (raw, rejects, snapshots, marts, "
+        help="erase customers from every copy the warehouse keeps (raw, rejects, customer history, marts, "
         "publications, .previous) and register the erasure so no re-delivery or rebuild brings them back",
     )
     fgt.add_argument("customer_ids", nargs="*", help="CRM customer ids")

@@ -1,8 +1,10 @@
 """Rebuild the working warehouse from the landing folder, keeping what only the warehouse knows.
 
-Every delivery stays in the landing folder, so the raw tables can always be loaded again. What
-cannot be re-derived is the history dbt snapshots recorded between runs (the versions of CRM
-customers), so a rebuild carries the snapshot schema over. Use it after removing or fixing a bad
+Every delivery stays in the landing folder, so the raw tables can always be loaded again, and
+loading the customer files again in delivery order records every customer version they delivered
+again (raw.customers_history, from which dbt derives dim_customer's history). What the landing
+folder cannot give back is carried over: customer versions read from a CRM database, and versions
+recorded before that table existed (a former dbt snapshot's). Use it after removing or fixing a bad
 delivery whose rows already replaced good ones (the survey re-delivery check stays red until then).
 The published copy is untouched: BI tools keep the last good numbers until the rebuilt warehouse
 passes the quality gate.
@@ -17,10 +19,8 @@ import duckdb
 
 from dagster_project import run_lock
 from dagster_project.contract import ENTITIES
-from dagster_project.ingestion import warehouse
+from dagster_project.ingestion import history, warehouse
 from dagster_project.ingestion.files import discover_files
-
-SNAPSHOT_SCHEMA = "snapshots"
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ def lost_deliveries_message(lost: list[LostDelivery], landing: str | Path, *, sh
 
 
 def rebuild_working_warehouse(path: str | Path) -> Path | None:
-    """Move the warehouse to `<file>.previous` and start a new one holding only its snapshots.
+    """Move the warehouse to `<file>.previous` and start a new one holding only the customer versions
+    its landing files cannot give back (history.carry_over).
 
     Returns where the old warehouse went, or None when there was none.
     """
@@ -93,19 +94,7 @@ def rebuild_working_warehouse(path: str | Path) -> Path | None:
     with warehouse.connect(path) as con:
         quoted = str(previous).replace("'", "''")
         con.execute(f"attach '{quoted}' as previous (read_only)")
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_catalog = 'previous' and table_schema = ? and table_type = 'BASE TABLE'",
-                [SNAPSHOT_SCHEMA],
-            ).fetchall()
-        ]
-        if tables:
-            con.execute(f"create schema if not exists {SNAPSHOT_SCHEMA}")
-        for table in tables:
-            name = f'{SNAPSHOT_SCHEMA}."{table}"'
-            con.execute(f"create table {name} as select * from previous.{name}")
+        history.carry_over(con, "previous")
         con.execute("detach previous")
     run_lock.secure_warehouse_files(path)  # .previous holds personal data in clear: owner-only
     return previous

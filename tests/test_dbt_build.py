@@ -1,4 +1,4 @@
-"""Builds the dbt project (seed, snapshot, run, test) on a tiny raw warehouse and checks the KPI marts.
+"""Builds the dbt project (seed, run, test) on a tiny raw warehouse and checks the KPI marts.
 
 The raw tables are created here from `dagster_project.contract` (same layout as ingestion: contract
 columns in contract order with the contract's DuckDB types, then the load metadata columns), so this
@@ -554,22 +554,30 @@ def test_every_model_and_column_is_documented(built_warehouse: Path) -> None:
     assert problems == []
 
 
-def test_snapshot_history_grows_run_by_run(built_warehouse: Path) -> None:
+def test_customer_history_grows_delivery_by_delivery(built_warehouse: Path) -> None:
     """A later CRM version of a customer adds a version to dim_customer; facts keep pointing at the
     version valid at their event. (Runs last: it changes the shared warehouse.)"""
     con = duckdb.connect(str(built_warehouse))
     try:
+        # a delivery of C2's new version, written as ingestion writes it: the row replaces the raw
+        # one and the version is appended to the history (dagster_project/ingestion/history.py)
         con.execute(
             "update raw.customers set segment = 'vip', updated_at = timestamp '2024-03-01 00:00:00'"
             " where customer_id = 'C2'"
+        )
+        con.execute(
+            "insert into raw.customers_history by name"
+            " select * exclude (full_name, email, phone, birth_date, _extra),"
+            " (select max(_delivery_seq) + 1 from raw.customers_history) as _delivery_seq"
+            " from raw.customers where customer_id = 'C2'"
         )
     finally:
         con.close()
     mp = pytest.MonkeyPatch()
     mp.setenv("CSAT_WAREHOUSE_PATH", str(built_warehouse))
     try:
-        # int_customers_tracked (a table) feeds the snapshot: rebuild it first, as a full build would
-        selection = ["int_customers_tracked", "snap_crm__customers", "dim_customer", "fct_orders"]
+        # int_customers_history (a table) feeds dim_customer: rebuild it first, as a full build would
+        selection = ["int_customers_history", "dim_customer", "fct_orders"]
         run_dbt(["build", "--select", *selection], built_warehouse.parent)
     finally:
         mp.undo()

@@ -255,6 +255,7 @@ def test_a_redelivery_of_an_erased_customer_is_erased_again_at_ingestion(tmp_pat
     assert report.counts["warehouse"] == {
         "raw.customer_pseudonyms": 1,
         "raw.customers": 1,
+        "raw.customers_history": 1,  # the version its delivery recorded
         "raw.load_rejects": 1,
         "raw.survey_item_scores": 1,
         "raw.survey_responses": 1,

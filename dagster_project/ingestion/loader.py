@@ -3,7 +3,8 @@
 Guarantees, per file:
 - incremental: a file whose checksum is already in `raw.load_manifest` for the entity is skipped,
   whatever its name, so delivering the same file twice changes nothing;
-- latest delivery wins: rows replace earlier rows with the same key, files taking effect in order;
+- latest delivery wins: rows replace earlier rows with the same key, files taking effect in order
+  (customers also keep every delivered version in raw.customers_history: ingestion/history.py);
 - atomic: rejects, rows and manifest entries are written in one transaction, so a failure in the
   middle leaves the warehouse as it was before the file;
 - nothing is dropped silently: delivered = loaded + rejected, each reject with its rule and reason.
@@ -27,6 +28,7 @@ import duckdb
 from dagster_project import privacy, settings
 from dagster_project.contract import ENTITIES, SEED_DEFAULTS, Entity
 from dagster_project.ingestion.files import ContractError, DeliveredFile, fingerprint, scan_entity
+from dagster_project.ingestion.history import record_versions
 from dagster_project.ingestion.mapping import (
     ORIGINAL_STAGE_TABLE,
     ColumnMatch,
@@ -315,6 +317,8 @@ def _load_batch(
         try:
             _write_rejects(con, entity, delivered_table, list(match.names))
             _replace_rows(con, entity)
+            if entity.name == "customers":  # every delivered version, for dim_customer's history
+                record_versions(con, CHECKED_TABLE, FILES_TABLE)
             for file, result in zip(files, results, strict=True):
                 _record_manifest(con, entity, file.delivered, result)
             _record_delivered_columns(con, entity, match.delivered)

@@ -97,7 +97,8 @@ final as (
             else unioned.slice_value
         end as attribute_value,
         case
-            when kpi_input_status.input_null_reason is null then round(unioned.kpi_value, 4)
+            when kpi_input_status.input_null_reason is null
+                then {{ kpi_round('unioned.kpi_value', 4) }}
         end as value,
         unioned.numerator,
         unioned.denominator,

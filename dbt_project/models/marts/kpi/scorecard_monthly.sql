@@ -143,7 +143,7 @@ final as (
         kpi,
         actual,
         target,
-        round(actual - target, 4) as variance,
+        {{ kpi_round('actual - target', 4) }} as variance,
         {{ rag_status(
             'actual', 'target', 'direction', 'amber_tolerance',
             sample_size='sample_size', min_sample_size='min_sample_size'
@@ -168,9 +168,9 @@ with_changes as (
     select
         final.*,
         previous_month.actual as previous_month_actual,
-        round(final.actual - previous_month.actual, 4) as change_vs_previous_month,
+        {{ kpi_round('final.actual - previous_month.actual', 4) }} as change_vs_previous_month,
         same_month_last_year.actual as same_month_last_year_actual,
-        round(final.actual - same_month_last_year.actual, 4)
+        {{ kpi_round('final.actual - same_month_last_year.actual', 4) }}
             as change_vs_same_month_last_year
     from final
     left join final as previous_month
