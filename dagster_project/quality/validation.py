@@ -325,6 +325,11 @@ def validate_suite(
     import pandas as pd
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from dagster_project.deployment import load_deployment
+    from dagster_project.quality.contract_suites import bind_seed_values
+
+    # Allowed values from the deployment's seeds, which ingestion validated against.
+    suite = bind_seed_values(suite, load_deployment().seeds_dir)
     context = gx_context(quality_dir)
     now = now or utc_now()
     run_started_at = run_started_at or now
