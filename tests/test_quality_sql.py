@@ -179,6 +179,7 @@ def test_no_batch_goes_through_pandas_and_other_types_run_on_a_bounded_sample(co
     between, mean = outcome.outcomes
     assert not between.success and between.unexpected_count == 1 and between.sample == [{"id": 4, "score": -1}]
     assert not mean.success and mean.severity == "warning"  # GX on 5 sampled rows: the mean is above 1
+    assert "on a sample of 5 of 7 rows" in mean.observed
     assert len(calls) == 1, "only the type DuckDB cannot evaluate fetches rows"
     assert outcome.batch_rows == {"rows": 7}
     assert outcome.data_docs.is_file()

@@ -516,9 +516,10 @@ def validate_suite(
                 )
                 success = bool(r is not None and r.success and exception is None)
                 sample = [] if success or df is None else _sample(df, res, batch, spec)
-                if len(df if df is not None else ()) < rows and not exception:
-                    res["sampled_rows"] = len(df)
-                by_spec[id(spec)] = _outcome(suite, batch, spec, success, res, exception, sample)
+                result = _outcome(suite, batch, spec, success, res, exception, sample)
+                if df is not None and len(df) < rows and not exception:
+                    result.observed += f" (on a sample of {len(df)} of {rows} rows)"
+                by_spec[id(spec)] = result
         outcome.outcomes += [by_spec[id(e)] for e in batch.expectations]
     if build_docs:
         # Render only this suite's new results (the index still lists every run's results).
