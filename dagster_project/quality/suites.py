@@ -1,8 +1,8 @@
 """Expectation suites as versioned YAML files in `expectations/`, and the batches they validate.
 
 One file per raw entity and per published mart. A file names the Dagster asset it guards and holds
-one or more *batches*: a DuckDB query over the warehouse whose result (a pandas DataFrame of just
-the columns the expectations need) is validated with Great Expectations. Every expectation has a
+one or more *batches*: a DuckDB query over the warehouse (just the columns the expectations need)
+whose rows the expectations are evaluated on, inside DuckDB (`sql_checks`). Every expectation has a
 `severity`: `error` blocks everything downstream, `warning` is reported without blocking.
 
     suite: raw.orders                       # name (also the GX suite name prefix)

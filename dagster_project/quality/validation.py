@@ -1,10 +1,11 @@
-"""Run expectation suites with Great Expectations on DataFrame batches pulled from DuckDB.
+"""Run expectation suites against DuckDB and record the results with Great Expectations.
 
-Each batch query runs in DuckDB (vectorised, only the needed columns) and its result is validated
-as a pandas DataFrame batch: Great Expectations' SQL datasource over duckdb_engine did not work
-here. Results are stored in a file-backed GX context under the quality folder, and the HTML Data
-Docs are rebuilt after each suite into `<quality>/data_docs/` (index.html).
-"""
+Each batch is a DuckDB query; its expectations are evaluated inside DuckDB (`sql_checks`: counts of
+violating rows and a bounded sample of them), since Great Expectations' SQL datasource over
+duckdb_engine did not work here and its pandas batches would pull whole tables into memory. An
+expectation type `sql_checks` cannot translate runs with GX on a bounded sample of the batch.
+Results are stored in a file-backed GX context under the quality folder, and the HTML Data Docs are
+rebuilt after each suite into `<quality>/data_docs/` (index.html)."""
 
 from __future__ import annotations
 
