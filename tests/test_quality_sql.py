@@ -190,3 +190,20 @@ def test_no_batch_goes_through_pandas_and_other_types_run_on_a_bounded_sample(co
     calls.clear()
     validate_suite(con, only_sql, quality_dir=tmp_path / "q", now=NOW)
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    "etype, kwargs",
+    [
+        ("expect_column_mean_to_be_between", {"column": "score", "max_value": 1}),
+        ("expect_column_values_to_be_between", {"column": "score"}),
+        ("expect_column_values_to_be_between", {"column": "score", "max_value": {"$PARAMETER": "tomorrow"}}),
+        (
+            "expect_column_values_to_be_in_set",
+            {"column": "label", "value_set": ["x"], "parse_strings_as_datetimes": True},
+        ),
+        ("expect_column_pair_values_to_be_equal", {"column_A": "id", "column_B": "id", "ignore_row_if": "sometimes"}),
+    ],
+)
+def test_what_sql_cannot_say_is_left_to_great_expectations(etype, kwargs):
+    assert not sql_checks.supported(ExpectationSpec(type=etype, kwargs=kwargs, severity="error"))
