@@ -239,3 +239,14 @@ def test_value_missing_from_the_seed_is_caught(wh, tmp_path):
     assert failure.severity == "error" and failure.unexpected_count == 1 and failure.batch == "contract"
     assert failure.sample == [{"order_id": "O4", "status_clean": "lost"}]
     assert '"completed", "pending", "cancelled", "refunded"' in failure.observed
+
+
+@pytest.mark.parametrize("days, severity", [(10, "warning"), (2, None)])
+def test_stale_source_warns(wh, tmp_path, days, severity):
+    con, _ = wh
+    con.execute("update raw.orders set _loaded_at = ?", [NOW - timedelta(days=days)])
+    outcome = run(con, "raw.orders", tmp_path)
+    assert outcome.severity == severity, outcome.summary()
+    if severity:
+        [failure] = failing(outcome, "hours_since_last_load")
+        assert failure.batch == "freshness" and str(days * 24) in failure.observed
