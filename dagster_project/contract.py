@@ -6,7 +6,10 @@ it, the sample-data generator writes files that follow it, and the tests read it
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 # Contract type -> DuckDB type of the column in the `raw` schema.
 DUCKDB_TYPES = {
@@ -74,15 +77,23 @@ class Entity:
         raise KeyError(f"{self.qualified_name} has no column {name!r}")
 
 
-# Default vocabularies: the generator writes them and the repo's seeds list them. Ingestion validates
-# channel, touchpoint and category against the seeds (`Column.seed`), which a deployment may edit.
+# Enumerations live in seeds (seeds/*.csv, one home each; a deployment's seeds folder may replace any):
+# a column with `seed` accepts the values of those seed columns. Ingestion validates against them, the
+# raw expectation suites are generated from this contract with them (dagster_project/quality/suites.py),
+# and dbt tests the staged columns against the same seeds (`accepted_values_from_seed`).
 CHANNEL_SEED = ("channels.csv", ("channel",))
 TOUCHPOINT_SEED = ("touchpoints.csv", ("touchpoint",))
 # Hierarchical (product -> issue): a ticket's category may be any node of the tree.
 CATEGORY_SEED = ("complaint_categories.csv", ("category", "parent_category"))
+TICKET_TYPE_SEED = ("ticket_types.csv", ("ticket_type",))
+SEVERITY_SEED = ("sla_policies.csv", ("severity",))  # every severity has its SLA targets
+TICKET_STATUS_SEED = ("ticket_statuses.csv", ("status",))
+ORDER_STATUS_SEED = ("order_statuses.csv", ("status",))
+EMPLOYEE_ROLE_SEED = ("employee_roles.csv", ("role",))
+# The sample-data generator's vocabularies (which channels surveys and tickets use); the repo's seeds
+# list these and more.
 SURVEY_CHANNELS = ("web", "app", "email", "sms", "phone", "store", "wechat", "other")
 TOUCHPOINTS = ("purchase", "delivery", "support", "onboarding", "relationship")
-TICKET_TYPES = ("complaint", "inquiry", "request")
 TICKET_CHANNELS = ("phone", "email", "chat", "social", "store", "app")
 TICKET_CATEGORIES = (
     "product_quality",
@@ -94,16 +105,22 @@ TICKET_CATEGORIES = (
     "other",
 )
 # What a seed-driven column accepts when its seed file exists neither in the deployment's seeds dir
-# nor in the repo's seeds (the repo's seeds list these and more).
+# nor in the repo's seeds (the repo's seeds list these and more). The enumerations below have no
+# fallback: their seed is their only home (a checkout without it is broken, see seed_values).
 SEED_DEFAULTS = {
     CHANNEL_SEED[0]: tuple(dict.fromkeys(SURVEY_CHANNELS + TICKET_CHANNELS)),
     TOUCHPOINT_SEED[0]: TOUCHPOINTS,
     CATEGORY_SEED[0]: TICKET_CATEGORIES,
 }
-SEVERITIES = ("low", "medium", "high", "critical")
-TICKET_STATUSES = ("open", "pending", "resolved", "closed", "reopened")
-ORDER_STATUSES = ("completed", "pending", "cancelled", "refunded")
-EMPLOYEE_ROLES = ("agent", "account_manager", "store_staff")
+# Module attributes read lazily from the repo's seeds (PEP 562 __getattr__ below, no file read at
+# import), in the seed's row order: the generator writes these values.
+_SEEDED_ENUMS = {
+    "TICKET_TYPES": TICKET_TYPE_SEED,
+    "SEVERITIES": SEVERITY_SEED,
+    "TICKET_STATUSES": TICKET_STATUS_SEED,
+    "ORDER_STATUSES": ORDER_STATUS_SEED,
+    "EMPLOYEE_ROLES": EMPLOYEE_ROLE_SEED,
+}
 SERVQUAL_DIMENSIONS = ("tangibles", "reliability", "responsiveness", "assurance", "empathy")
 
 # The 22 SERVQUAL items (Parasuraman, Zeithaml & Berry, 1988), also shipped as the seed
@@ -168,15 +185,15 @@ TICKETS = Entity(
     columns=(
         Column("ticket_id", required=True),
         Column("customer_id"),  # optional: public complaint registers have anonymous consumers
-        Column("ticket_type", values=TICKET_TYPES),
+        Column("ticket_type", seed=TICKET_TYPE_SEED),
         Column("channel", seed=CHANNEL_SEED),
         Column("category", seed=CATEGORY_SEED),
-        Column("severity", values=SEVERITIES),
+        Column("severity", seed=SEVERITY_SEED),
         Column("opened_at", "ts", required=True, not_future=True),
         Column("first_response_at", "ts", not_future=True),
         Column("resolved_at", "ts", not_future=True),
         Column("closed_at", "ts", not_future=True),
-        Column("status", values=TICKET_STATUSES),
+        Column("status", seed=TICKET_STATUS_SEED),
         Column("reopen_count", "int", min=0),
         Column("contact_count", "int", min=1),
         Column("escalated", "bool"),
@@ -218,7 +235,7 @@ ORDERS = Entity(
         Column("order_id", required=True),
         Column("customer_id", required=True),
         Column("ordered_at", "ts", required=True, not_future=True),
-        Column("status", values=ORDER_STATUSES),
+        Column("status", seed=ORDER_STATUS_SEED),
         Column("channel"),
         Column("store_id"),
         Column("product_category"),
@@ -247,7 +264,7 @@ EMPLOYEES = Entity(
     columns=(
         Column("employee_id", required=True),
         Column("full_name", personal=True),
-        Column("role", values=EMPLOYEE_ROLES),
+        Column("role", seed=EMPLOYEE_ROLE_SEED),
         Column("team"),
         Column("store_id"),
         Column("hired_at", "date"),
@@ -307,3 +324,38 @@ def entity(name: str) -> Entity:
         return ENTITIES_BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown entity {name!r}; known: {', '.join(ENTITIES_BY_NAME)}") from None
+
+
+def seed_rows(file_name: str, seeds_dir: Path | None = None) -> list[dict[str, str]] | None:
+    """Rows of a seed CSV in the deployment's seeds dir, else in the repo's seeds; None if neither."""
+    from dagster_project.settings import repo_root
+
+    for folder in (*([Path(seeds_dir)] if seeds_dir else []), repo_root() / "seeds"):
+        path = folder / file_name
+        if path.is_file():
+            return _read_seed(str(path.resolve()), path.stat().st_mtime_ns)
+    return None
+
+
+@cache
+def _read_seed(path: str, mtime_ns: int) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def seed_values(seed: tuple[str, tuple[str, ...]], seeds_dir: Path | None = None) -> tuple[str, ...]:
+    """The allowed values of a seed-driven column: the distinct non-empty values of the seed's
+    columns, in row order, from `seeds_dir` (else the repo's seeds)."""
+    file_name, columns = seed
+    rows = seed_rows(file_name, seeds_dir)
+    if rows is None:
+        if file_name in SEED_DEFAULTS:
+            return SEED_DEFAULTS[file_name]
+        raise FileNotFoundError(f"seed {file_name} is missing from the deployment's seeds and the repo's seeds/")
+    return tuple(dict.fromkeys(row[c].strip() for row in rows for c in columns if (row.get(c) or "").strip()))
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    if name in _SEEDED_ENUMS:
+        return seed_values(_SEEDED_ENUMS[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

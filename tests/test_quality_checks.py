@@ -70,7 +70,7 @@ def test_out_of_range_written_directly_is_caught(wh, tmp_path):
     [failure] = failing(outcome, "likelihood_to_recommend")
     assert failure.severity == "error" and failure.unexpected_count == 1
     assert "1 of 10 rows fail" in failure.observed and '"max_value": 10' in failure.observed
-    assert failure.sample == [{"response_id": "R3", "customer_id": None, "likelihood_to_recommend": 11}]
+    assert failure.sample == [{"response_id": "R3", "likelihood_to_recommend": 11}]
     assert "R3" in outcome.markdown() and "likelihood_to_recommend" in outcome.summary()
 
 
@@ -228,3 +228,25 @@ def test_history_is_pruned_to_the_most_recent_runs(wh, tmp_path):
     assert {k.run_id.run_name for k in context.validation_results_store.list_keys()} == {"run2"}
     pages = tmp_path / "q" / "data_docs" / "validations"
     assert {p.name for p in pages.rglob("run*")} == {"run2"}
+
+
+def test_value_missing_from_the_seed_is_caught(wh, tmp_path):
+    """Allowed values come from the seed (seeds/order_statuses.csv) through the contract."""
+    con, _ = wh
+    con.execute("update raw.orders set status = ' Lost ' where order_id = 'O4'")
+    outcome = run(con, "raw.orders", tmp_path)
+    [failure] = failing(outcome, "status_clean")
+    assert failure.severity == "error" and failure.unexpected_count == 1 and failure.batch == "contract"
+    assert failure.sample == [{"order_id": "O4", "status_clean": "lost"}]
+    assert '"completed", "pending", "cancelled", "refunded"' in failure.observed
+
+
+@pytest.mark.parametrize("days, severity", [(10, "warning"), (2, None)])
+def test_stale_source_warns(wh, tmp_path, days, severity):
+    con, _ = wh
+    con.execute("update raw.orders set _loaded_at = ?", [NOW - timedelta(days=days)])
+    outcome = run(con, "raw.orders", tmp_path)
+    assert outcome.severity == severity, outcome.summary()
+    if severity:
+        [failure] = failing(outcome, "hours_since_last_load")
+        assert failure.batch == "freshness" and str(days * 24) in failure.observed

@@ -1,5 +1,6 @@
-"""The expectation suites in expectations/: valid files, every GX expectation constructible, and
-the rules of the source contract (dagster_project/contract.py) all present with error severity."""
+"""The expectation suites in expectations/: valid files, every GX expectation constructible, the
+rules of the source contract (dagster_project/contract.py) generated into the raw suites with error
+severity and never restated by hand, and mart suites that leave keys and relationships to dbt."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dagster_project.contract import ENTITIES
-from dagster_project.quality import SuiteFileError, load_suites, parse_suite
+from dagster_project.contract import ENTITIES, seed_values
+from dagster_project.quality import SuiteFileError, load_suite, load_suites, parse_suite
+from dagster_project.quality.contract_suites import CONTRACT_BATCH, SCHEMA_BATCH, bind_seed_values
 from dagster_project.quality.validation import build_gx_expectation
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -64,11 +66,14 @@ def test_raw_suite_covers_the_contract(ent):
                 and e.kwargs.get("min_value") == column.min
                 and e.kwargs.get("max_value") == column.max
                 and e.severity == "error"
-                for e in _expectations(name, "rows")
+                for e in _expectations(name, CONTRACT_BATCH)
             ), f"range of {column.name}"
-        if column.values:
+        if column.seed:
             assert _has(
-                name, "expect_column_values_to_be_in_set", column=f"{column.name}_clean", value_set=list(column.values)
+                name,
+                "expect_column_values_to_be_in_set",
+                column=f"{column.name}_clean",
+                value_set=[v.lower() for v in seed_values(column.seed)],
             ), f"enum of {column.name}"
         if column.not_future:
             assert _has(
@@ -84,6 +89,57 @@ def test_raw_suite_covers_the_contract(ent):
         assert _has(name, "expect_compound_columns_to_be_unique", column_list=list(ent.key))
     assert _has(name, "expect_table_row_count_to_be_between", min_value=1)
     assert _has(name, "expect_column_values_to_be_between", batch="deliveries", column="reject_share", max_value=0.05)
+
+
+def test_hand_written_raw_suites_do_not_restate_the_contract():
+    generated = {
+        (e.type, repr(sorted(e.kwargs.items())))
+        for s in SUITES
+        if s.is_raw
+        for b in s.batches
+        if b.name in (SCHEMA_BATCH, CONTRACT_BATCH)
+        for e in b.expectations
+    }
+    assert len(generated) > 100, "the contract batches are missing"
+    for path in sorted((REPO_ROOT / "expectations").glob("raw_*.yml")):
+        suite = load_suite(path)
+        assert not {b.name for b in suite.batches} & {SCHEMA_BATCH, CONTRACT_BATCH}, path.name
+        for e in suite.expectations:
+            if e.type == "expect_table_row_count_to_be_between":
+                continue
+            assert (e.type, repr(sorted(e.kwargs.items()))) not in generated, f"{path.name} restates {e.label}"
+            assert not e.kwargs.get("column", "").endswith("_clean"), f"{path.name}: allowed values are the contract's"
+
+
+def test_allowed_values_are_read_from_the_deployment_seeds(tmp_path):
+    (tmp_path / "ticket_statuses.csv").write_text("status,description\nOpen,x\nescalated,y\n", encoding="utf-8")
+    suite = bind_seed_values(BY_NAME["raw.tickets"], tmp_path)
+    [status] = [e for e in suite.expectations if e.kwargs.get("column") == "status_clean"]
+    assert status.kwargs["value_set"] == ["open", "escalated"]
+    [severity] = [e for e in suite.expectations if e.kwargs.get("column") == "severity_clean"]
+    assert severity.kwargs["value_set"] == ["low", "medium", "high", "critical"]  # the repo's sla_policies
+
+
+def test_mart_suites_leave_keys_and_relationships_to_dbt():
+    """dbt owns unique/not_null on keys and relationships (YAML data_tests); a mart suite repeating
+    them would run the same check twice with two homes."""
+    dbt_tests = set()
+    for path in (REPO_ROOT / "dbt_project" / "models").rglob("*.yml"):
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models") or []:
+            for column in model.get("columns") or []:
+                for test in column.get("data_tests") or []:
+                    name = test if isinstance(test, str) else next(iter(test))
+                    dbt_tests.add((name, model["name"], column["name"]))
+    assert ("unique", "fct_orders", "order_key") in dbt_tests
+    mapping = {"expect_column_values_to_be_unique": "unique", "expect_column_values_to_not_be_null": "not_null"}
+    for suite in SUITES:
+        if suite.is_raw:
+            continue
+        for e in suite.expectations:
+            if e.type in mapping:
+                assert (mapping[e.type], suite.asset[-1], e.kwargs["column"]) not in dbt_tests, (
+                    f"{suite.name} repeats dbt's {mapping[e.type]} test on {e.kwargs['column']}"
+                )
 
 
 @pytest.mark.parametrize("entity_name", ["survey_responses", "tickets", "orders"])
@@ -117,11 +173,13 @@ def test_kpi_ranges_and_month_completeness():
 
 
 def test_table_batch_fetches_only_the_needed_columns():
-    rows = next(b for b in BY_NAME["raw.orders"].batches if b.name == "rows")
-    sql = rows.sql()
+    contract = next(b for b in BY_NAME["raw.orders"].batches if b.name == CONTRACT_BATCH)
+    sql = contract.sql()
     assert sql.startswith("select ") and "from raw.orders" in sql
     assert '"amount"' in sql and '"currency"' not in sql
-    assert 'as "customer_in_crm"' in sql
+    assert 'as "status_clean"' in sql
+    rows = next(b for b in BY_NAME["raw.orders"].batches if b.name == "rows")
+    assert 'as "customer_in_crm"' in rows.sql()
 
 
 @pytest.mark.parametrize(
@@ -129,7 +187,7 @@ def test_table_batch_fetches_only_the_needed_columns():
     [
         (lambda d: d.pop("suite"), "`suite`"),
         (lambda d: d["batches"][0]["expectations"][0].update(severity="fatal"), "severity"),
-        (lambda d: d["batches"][1].update(query="select 1"), "exactly one of"),
+        (lambda d: d["batches"][0].update(query="select 1"), "exactly one of"),
         (lambda d: d["batches"][0]["expectations"][0].update(type="not_an_expectation"), "type"),
         (lambda d: d.update(extra=1), "unknown keys"),
     ],

@@ -16,7 +16,6 @@ that fails is retried file by file, so the error names the file and the other fi
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import tempfile
 from collections import Counter
@@ -26,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project import privacy, settings
-from dagster_project.contract import ENTITIES, SEED_DEFAULTS, Entity
+from dagster_project.contract import ENTITIES, Entity, seed_rows, seed_values
 from dagster_project.ingestion.files import ContractError, DeliveredFile, fingerprint, scan_entity
 from dagster_project.ingestion.history import record_versions
 from dagster_project.ingestion.mapping import (
@@ -93,14 +92,7 @@ class EntityLoadReport:
 
 def _seed_rows(seeds_dir: Path, file_name: str) -> list[dict[str, str]] | None:
     """Rows of a seed CSV in the deployment's seeds dir, else in the repo's seeds; None if neither."""
-    from dagster_project.settings import repo_root
-
-    for folder in (Path(seeds_dir), repo_root() / "seeds"):
-        path = folder / file_name
-        if path.is_file():
-            with open(path, newline="", encoding="utf-8") as f:
-                return list(csv.DictReader(f))
-    return None
+    return seed_rows(file_name, seeds_dir)
 
 
 def allowed_values_from_seeds(seeds_dir: Path) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -108,24 +100,15 @@ def allowed_values_from_seeds(seeds_dir: Path) -> dict[str, dict[str, tuple[str,
     columns the contract marks with `seed` (channels, touchpoints, complaint categories).
 
     A seed file missing from `seeds_dir` is read from the repo's seeds; a column whose seed exists
-    nowhere accepts the contract's defaults (contract.SEED_DEFAULTS)."""
+    nowhere accepts the contract's defaults (contract.seed_values)."""
     rows = _seed_rows(seeds_dir, "survey_items.csv") or []
     allowed: dict[str, dict[str, tuple[str, ...]]] = {
         "survey_item_scores": {"item_code": tuple(row["item_code"] for row in rows)}
     }
     for entity in ENTITIES:
         for column in entity.columns:
-            if column.seed is None:
-                continue
-            file_name, seed_columns = column.seed
-            seed = _seed_rows(seeds_dir, file_name)
-            if seed is None:
-                values = SEED_DEFAULTS[file_name]
-            else:
-                values = tuple(
-                    dict.fromkeys(row[c].strip() for row in seed for c in seed_columns if (row.get(c) or "").strip())
-                )
-            allowed.setdefault(entity.name, {})[column.name] = values
+            if column.seed is not None:
+                allowed.setdefault(entity.name, {})[column.name] = seed_values(column.seed, seeds_dir)
     return allowed
 
 

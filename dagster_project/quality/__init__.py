@@ -1,7 +1,9 @@
 """The quality gate: expectation suites (expectations/*.yml) run with Great Expectations.
 
 - `suites`: the suite file format, loading and the batch queries;
-- `validation`: running a suite on DataFrame batches from DuckDB, outcomes, Data Docs.
+- `contract_suites`: the raw suites' rules generated from the source contract;
+- `sql_checks`: expectations evaluated inside DuckDB;
+- `validation`: running a suite, outcomes, Data Docs.
 
 The Dagster side lives in `dagster_project.assets.quality` (the asset checks) and
 `dagster_project.publication` (the gate in front of publication).

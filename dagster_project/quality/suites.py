@@ -1,8 +1,8 @@
 """Expectation suites as versioned YAML files in `expectations/`, and the batches they validate.
 
 One file per raw entity and per published mart. A file names the Dagster asset it guards and holds
-one or more *batches*: a DuckDB query over the warehouse whose result (a pandas DataFrame of just
-the columns the expectations need) is validated with Great Expectations. Every expectation has a
+one or more *batches*: a DuckDB query over the warehouse (just the columns the expectations need)
+whose rows the expectations are evaluated on, inside DuckDB (`sql_checks`). Every expectation has a
 `severity`: `error` blocks everything downstream, `warning` is reported without blocking.
 
     suite: raw.orders                       # name (also the GX suite name prefix)
@@ -58,6 +58,8 @@ class ExpectationSpec:
     kwargs: dict[str, Any]
     severity: str
     notes: str = ""
+    # (seed file, columns): the allowed values are the seed's (generated contract expectations only)
+    seed: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -209,9 +211,13 @@ def load_suite(path: Path) -> SuiteSpec:
 
 
 def load_suites(directory: Path | None = None) -> list[SuiteSpec]:
-    """Every `*.yml` suite in `directory` (default: the repo's `expectations/`), by file name."""
+    """Every `*.yml` suite in `directory` (default: the repo's `expectations/`), by file name; a
+    raw suite with its contract batches (`schema`, `contract`) generated first."""
+    from dagster_project.quality.contract_suites import with_contract_batches
+
     directory = Path(directory or expectations_dir())
-    suites = [load_suite(p) for p in sorted(directory.glob("*.yml"))]
+    # Raw suites get the contract's rules generated from dagster_project/contract.py (contract_suites).
+    suites = [with_contract_batches(load_suite(p)) for p in sorted(directory.glob("*.yml"))]
     seen: dict[str, Path | None] = {}
     for s in suites:
         if s.name in seen:

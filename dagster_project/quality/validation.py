@@ -1,10 +1,11 @@
-"""Run expectation suites with Great Expectations on DataFrame batches pulled from DuckDB.
+"""Run expectation suites against DuckDB and record the results with Great Expectations.
 
-Each batch query runs in DuckDB (vectorised, only the needed columns) and its result is validated
-as a pandas DataFrame batch: Great Expectations' SQL datasource over duckdb_engine did not work
-here. Results are stored in a file-backed GX context under the quality folder, and the HTML Data
-Docs are rebuilt after each suite into `<quality>/data_docs/` (index.html).
-"""
+Each batch is a DuckDB query; its expectations are evaluated inside DuckDB (`sql_checks`: counts of
+violating rows and a bounded sample of them), since Great Expectations' SQL datasource over
+duckdb_engine did not work here and its pandas batches would pull whole tables into memory. An
+expectation type `sql_checks` cannot translate runs with GX on a bounded sample of the batch.
+Results are stored in a file-backed GX context under the quality folder, and the HTML Data Docs are
+rebuilt after each suite into `<quality>/data_docs/` (index.html)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from typing import Any
 
 import duckdb
 
+from dagster_project.quality import sql_checks
 from dagster_project.quality.suites import BatchSpec, ExpectationSpec, SuiteSpec
 
 DATA_DOCS_SITE = "csat"
 # Validation results (and their Data Docs pages) of this many most recent runs are kept.
 KEEP_RUNS = 30
 DATASOURCE = "csat_warehouse"
-SAMPLE_ROWS = 5
+SAMPLE_ROWS = 5  # failing rows shown per failed expectation
+# Expectations not evaluated in DuckDB run with GX on at most this many rows of the batch.
+FALLBACK_ROWS = 100_000
 _GX_SEVERITY = {"error": "critical", "warning": "warning"}
 _contexts: dict[Path, Any] = {}
 _lock = threading.Lock()
@@ -282,6 +286,22 @@ def _exception_message(info: Any) -> str | None:
     return "; ".join(messages) or None
 
 
+def _outcome(suite: SuiteSpec, batch: BatchSpec, spec: ExpectationSpec, success, result, exception, sample):
+    return ExpectationOutcome(
+        suite=suite.name,
+        batch=batch.name,
+        expectation=spec.label,
+        severity=spec.severity,
+        success=success,
+        observed=(f"could not be evaluated: {exception}" if exception else _observed(result, spec)),
+        unexpected_count=result.get("unexpected_count"),
+        element_count=result.get("element_count"),
+        sample=[] if success else [{k: _json_safe(v) for k, v in row.items()} for row in sample[:SAMPLE_ROWS]],
+        notes=spec.notes,
+        exception=exception,
+    )
+
+
 # ---------------------------------------------------------------------------------------- running
 
 
@@ -296,9 +316,108 @@ def time_zone_of_months() -> str:
     return load_deployment().reporting_time_zone
 
 
-def fetch_batch(con: duckdb.DuckDBPyConnection, batch: BatchSpec, parameters: dict[str, Any]):
-    """The batch as a pandas DataFrame (one DuckDB query, no row loops)."""
-    return con.execute(batch.sql(), batch.parameters(parameters)).df()
+def fetch_sample(con: duckdb.DuckDBPyConnection, batch: BatchSpec, parameters: dict[str, Any]):
+    """At most FALLBACK_ROWS rows of the batch as a pandas DataFrame (a uniform sample when larger),
+    for the expectations that are not evaluated in DuckDB; returns it and the batch's row count."""
+    sql = batch.sql()
+    args = batch.parameters(parameters)
+    rows = con.execute(f"select count(*) from ({sql})", args).fetchone()[0]
+    if rows > FALLBACK_ROWS:
+        sql = f"select * from ({sql}) using sample reservoir({FALLBACK_ROWS} rows) repeatable (42)"
+    return con.execute(sql, args).df(), rows
+
+
+def _gx_results(context, datasource, name: str, batch: BatchSpec, specs, df, suite_path, gx_parameters, run_id):
+    """Run `specs` with Great Expectations on the DataFrame `df` (a bounded sample); results in order."""
+    import great_expectations as gx
+
+    try:
+        asset = datasource.get_asset(name)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(name)
+    try:
+        batch_definition = asset.get_batch_definition("whole")
+    except KeyError:
+        batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+    gx_suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=name,
+            expectations=[build_gx_expectation(e) for e in specs],
+            meta={"source_file": str(suite_path or ""), "batch_sql": batch.sql()},
+        )
+    )
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
+    )
+    result = definition.run(
+        batch_parameters={"dataframe": df},
+        expectation_parameters=gx_parameters,
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+        run_id=run_id,
+    )
+    by_id = {r.expectation_config.id: r for r in result.results}
+    return [by_id.get(e.id) for e in gx_suite.expectations]
+
+
+def _store_sql_results(context, name: str, batch: BatchSpec, specs, results, suite_path, parameters, run_id) -> None:
+    """Store expectations evaluated in DuckDB as a GX validation result (for the Data Docs)."""
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    gx_suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=name,
+            expectations=[build_gx_expectation(e) for e in specs],
+            meta={"source_file": str(suite_path or ""), "batch_sql": batch.sql(), "evaluated_in": "duckdb"},
+        )
+    )
+    validation_results = []
+    for expectation, r in zip(gx_suite.expectations, results, strict=True):
+        validation_results.append(
+            ExpectationValidationResult(
+                success=r.success,
+                expectation_config=expectation.configuration,
+                result=_json_safe(r.result),
+                exception_info={
+                    "raised_exception": r.exception is not None,
+                    "exception_message": r.exception,
+                    "exception_traceback": None,
+                },
+            )
+        )
+    successful = sum(1 for r in results if r.success)
+    suite_result = ExpectationSuiteValidationResult(
+        success=successful == len(results),
+        results=validation_results,
+        suite_name=name,
+        suite_parameters={k: _json_safe(v) for k, v in parameters.items()},
+        statistics={
+            "evaluated_expectations": len(results),
+            "successful_expectations": successful,
+            "unsuccessful_expectations": len(results) - successful,
+            "success_percent": 100 * successful / len(results) if results else None,
+        },
+        meta={
+            "great_expectations_version": gx.__version__,
+            "batch_spec": {"query": batch.sql(), "engine": "duckdb"},
+            "batch_markers": {},
+            "active_batch_definition": {"datasource_name": DATASOURCE, "data_asset_name": name},
+            "run_id": run_id,
+            "validation_time": run_id.run_time,
+        },
+    )
+    identifier = ExpectationSuiteIdentifier(name=name)
+    context.validation_results_store.store_validation_results(
+        suite_validation_result=suite_result,
+        suite_validation_result_identifier=ValidationResultIdentifier(
+            expectation_suite_identifier=identifier, run_id=run_id, batch_identifier=f"{DATASOURCE}-{name}"
+        ),
+        expectation_suite_identifier=identifier,
+    )
 
 
 def validate_suite(
@@ -313,14 +432,21 @@ def validate_suite(
 ) -> SuiteOutcome:
     """Validate every batch of `suite` against the warehouse behind `con` (read-only is enough).
 
-    `run_started_at` (UTC, naive) scopes delivery checks to the files of this run; `now` (UTC,
-    naive) is the reference for "no timestamps in the future". A batch whose query fails counts
-    as a failed error-severity expectation (the data cannot be checked, so it must not pass).
+    Expectations are evaluated in DuckDB (sql_checks: counts of violating rows and a bounded sample
+    of them); a type sql_checks cannot translate runs with Great Expectations on a bounded sample
+    of the batch. `run_started_at` (UTC, naive) scopes delivery checks to the files of this run;
+    `now` (UTC, naive) is the reference for "no timestamps in the future". A batch whose query
+    fails counts as a failed error-severity expectation (the data cannot be checked, so it must
+    not pass).
     """
-    import great_expectations as gx
     import pandas as pd
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from dagster_project.deployment import load_deployment
+    from dagster_project.quality.contract_suites import bind_seed_values
+
+    # Allowed values from the deployment's seeds, which ingestion validated against.
+    suite = bind_seed_values(suite, load_deployment().seeds_dir)
     context = gx_context(quality_dir)
     now = now or utc_now()
     run_started_at = run_started_at or now
@@ -329,15 +455,12 @@ def validate_suite(
     gx_parameters = {"now": pd.Timestamp(now), "run_started_at": pd.Timestamp(run_started_at)}
     run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=now.replace(tzinfo=UTC))
     outcome = SuiteOutcome(suite=suite.name)
-    try:
-        datasource = context.data_sources.get(DATASOURCE)
-    except (KeyError, ValueError, LookupError):
-        datasource = context.data_sources.add_pandas(DATASOURCE)
+    datasource = None
 
     for batch in suite.batches:
         name = f"{suite.name}.{batch.name}"
         try:
-            df = fetch_batch(con, batch, parameters)
+            sql_checks.check_batch_query(con, batch, parameters)
         except duckdb.Error as error:
             message = f"the batch query failed: {error}".strip()
             outcome.outcomes += [
@@ -354,57 +477,47 @@ def validate_suite(
                 for spec in batch.expectations
             ]
             continue
-        outcome.batch_rows[batch.name] = len(df)
-        try:
-            asset = datasource.get_asset(name)
-        except LookupError:
-            asset = datasource.add_dataframe_asset(name)
-        try:
-            batch_definition = asset.get_batch_definition("whole")
-        except KeyError:
-            batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-        gx_suite = context.suites.add_or_update(
-            gx.ExpectationSuite(
-                name=name,
-                expectations=[build_gx_expectation(e) for e in batch.expectations],
-                meta={"source_file": str(suite.path or ""), "batch_sql": batch.sql()},
-            )
-        )
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
-        )
-        result = definition.run(
-            batch_parameters={"dataframe": df},
-            expectation_parameters=gx_parameters,
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
-            run_id=run_id,
-        )
-        # Results come back in suite order; match on the expectation id to be safe.
-        by_id = {r.expectation_config.id: r for r in result.results}
-        for spec, expectation in zip(batch.expectations, gx_suite.expectations, strict=True):
-            r = by_id.get(expectation.id)
-            res = dict(r.result or {}) if r is not None else {}
-            exception = None
-            if r is None:
-                exception = "no result returned by Great Expectations"
+        in_sql = [e for e in batch.expectations if sql_checks.supported(e)]
+        by_spec: dict[int, ExpectationOutcome] = {}
+        if in_sql:
+            rows, results = sql_checks.evaluate_batch(con, batch, in_sql, parameters)
+            outcome.batch_rows[batch.name] = rows
+            _store_sql_results(context, name, batch, in_sql, results, suite.path, parameters, run_id)
+            for spec, r in zip(in_sql, results, strict=True):
+                by_spec[id(spec)] = _outcome(suite, batch, spec, r.success, r.result, r.exception, r.sample)
+        sampled = [e for e in batch.expectations if not sql_checks.supported(e)]
+        if sampled:
+            try:
+                df, rows = fetch_sample(con, batch, parameters)
+            except duckdb.Error as error:
+                df, rows, failed = None, 0, f"the batch query failed: {error}".strip()
             else:
-                exception = _exception_message(r.exception_info)
-            success = bool(r is not None and r.success and exception is None)
-            outcome.outcomes.append(
-                ExpectationOutcome(
-                    suite=suite.name,
-                    batch=batch.name,
-                    expectation=spec.label,
-                    severity=spec.severity,
-                    success=success,
-                    observed=(f"could not be evaluated: {exception}" if exception else _observed(res, spec)),
-                    unexpected_count=res.get("unexpected_count"),
-                    element_count=res.get("element_count"),
-                    sample=[] if success else _sample(df, res, batch, spec),
-                    notes=spec.notes,
-                    exception=exception,
+                failed = None
+            outcome.batch_rows[batch.name] = rows
+            if datasource is None:
+                try:
+                    datasource = context.data_sources.get(DATASOURCE)
+                except (KeyError, ValueError, LookupError):
+                    datasource = context.data_sources.add_pandas(DATASOURCE)
+            gx_results = (
+                [None] * len(sampled)
+                if df is None
+                else _gx_results(
+                    context, datasource, f"{name}.sampled", batch, sampled, df, suite.path, gx_parameters, run_id
                 )
             )
+            for spec, r in zip(sampled, gx_results, strict=True):
+                res = dict(r.result or {}) if r is not None else {}
+                exception = failed or (
+                    "no result returned by Great Expectations" if r is None else _exception_message(r.exception_info)
+                )
+                success = bool(r is not None and r.success and exception is None)
+                sample = [] if success or df is None else _sample(df, res, batch, spec)
+                result = _outcome(suite, batch, spec, success, res, exception, sample)
+                if df is not None and len(df) < rows and not exception:
+                    result.observed += f" (on a sample of {len(df)} of {rows} rows)"
+                by_spec[id(spec)] = result
+        outcome.outcomes += [by_spec[id(e)] for e in batch.expectations]
     if build_docs:
         # Render only this suite's new results (the index still lists every run's results).
         prefix = f"{suite.name}."
