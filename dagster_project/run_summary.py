@@ -165,7 +165,7 @@ def stage_detail(tally: StageTally) -> str:
     elif tally.name in ("raw checks", "mart checks"):
         text = _checks_detail(c)
     elif tally.name == "dbt build":
-        text = f"{c['materialized']:,} models, seeds and snapshots built, {c['checks_passed']:,} tests passed"
+        text = f"{c['materialized']:,} models and seeds built, {c['checks_passed']:,} tests passed"
         if c["checks_warned"]:
             text += f", {c['checks_warned']:,} warned"
         if c["checks_failed"]:

@@ -70,7 +70,7 @@ def test_one_line_per_stage_with_counts_and_time_in_stage_order():
     ], lines
     assert "6 new files, 2,400 rows loaded, 8 rejected" in lines[0] and lines[0].endswith("3.5 s")
     assert "2 suites passed" in lines[1] and lines[1].endswith("1.0 s")
-    assert "3 models, seeds and snapshots built, 1 tests passed, 1 warned" in lines[2]
+    assert "3 models and seeds built, 1 tests passed, 1 warned" in lines[2]
     assert lines[2].endswith("40.2 s") or lines[2].endswith("40.3 s")
     assert "5,000 mart rows published" in lines[4]
     assert "scorecard for 2026-10" in lines[5]

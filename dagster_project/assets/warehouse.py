@@ -90,7 +90,7 @@ def ensure_manifest(*, force: bool = False) -> Path:
 
 class WarehouseTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        # Models, seeds and snapshots are keyed by their (unique) name, e.g. AssetKey(["kpi_monthly"]);
+        # Models and seeds are keyed by their (unique) name, e.g. AssetKey(["kpi_monthly"]);
         # sources keep the key their `meta.dagster.asset_key` gives them (the ingestion assets).
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
             return dg.AssetKey([dbt_resource_props["name"]])
