@@ -1,4 +1,6 @@
 {%- set slice_columns = ['segment', 'region', 'channel', 'touchpoint', 'category'] -%}
+{#- the slices that are not attribute slices, as a SQL list: 'all' and slice_columns -#}
+{%- set standard_slices = "'all', '" ~ slice_columns | join("', '") ~ "'" -%}
 -- Every KPI of KPIS.md per month, for the all-up total and for each slice value of the KPI's
 -- slicing columns (one slicing column per row, `all` in the others), on the full grid of months
 -- x observed slice values. Survey KPIs are also sliced by the attributes of the seed
@@ -81,19 +83,11 @@ final as (
         -- an attribute slice of the seed slice_attributes (survey KPIs only): its label and value;
         -- every other slice_column is `all` or one of slice_columns
         case
-            when
-                unioned.slice_column in (
-                    'all', 'segment', 'region', 'channel', 'touchpoint', 'category'
-                )
-                then 'all'
+            when unioned.slice_column in ({{ standard_slices }}) then 'all'
             else unioned.slice_column
         end as attribute_name,
         case
-            when
-                unioned.slice_column in (
-                    'all', 'segment', 'region', 'channel', 'touchpoint', 'category'
-                )
-                then 'all'
+            when unioned.slice_column in ({{ standard_slices }}) then 'all'
             else unioned.slice_value
         end as attribute_value,
         case
