@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
     from dagster_project.run_summary import failure_lines, print_run_summary
 
     print(f">> running the pipeline: {landing} -> {warehouse}")
-    result = _execute_pipeline(landing, warehouse)
+    result = _execute_pipeline(landing, warehouse, engine=args.engine)
     print_run_summary(warehouse)
     print(locations_message(settings.published_dir(), settings.quality_dir()))
     if not result.success:
@@ -194,11 +194,12 @@ def _open_run_log(warehouse: Path) -> tuple[Path, TextIO]:
     return path, open(fd, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by the caller
 
 
-def _execute_pipeline(landing: Path, warehouse: Path):
-    """The whole pipeline job on `landing` -> `warehouse`, in this process (`csat run`, `csat forget`)."""
+def _execute_pipeline(landing: Path, warehouse: Path, engine: str | None = None):
+    """The whole pipeline job on `landing` -> `warehouse`, in this process (`csat run`, `csat forget`);
+    `engine` overrides CSAT_ENGINE."""
     from dagster_project.definitions import PIPELINE_JOB, build_definitions
 
-    defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse))
+    defs = build_definitions(landing_dir=str(landing), warehouse_path=str(warehouse), engine=engine)
     return _execute_with_progress(defs.resolve_job_def(PIPELINE_JOB), warehouse)
 
 
@@ -257,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument(
         "--force", action="store_true", help="with --rebuild: rebuild even if loaded files are missing from landing"
+    )
+    run.add_argument(
+        "--engine", choices=settings.ENGINES, help="engine dbt builds the models on (default: $CSAT_ENGINE or duckdb)"
     )
     run.set_defaults(func=cmd_run)
 

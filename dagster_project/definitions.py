@@ -23,6 +23,7 @@ def build_definitions(
     published_dir: str | Path | None = None,
     quality_dir: str | Path | None = None,
     reports_dir: str | Path | None = None,
+    engine: str | None = None,
 ) -> dg.Definitions:
     """The pipeline's assets, checks, job, automation and resources. Arguments override the settings
     (`dagster_project/settings.py`; resources: `dagster_project/resources.py`)."""
@@ -58,6 +59,7 @@ def build_definitions(
             published_dir=published_dir,
             quality_dir=quality_dir,
             reports_dir=reports_dir,
+            engine=engine,
         ),
         # One process runs a job's steps one after another: DuckDB allows a single writer per file.
         executor=dg.in_process_executor,

@@ -2,7 +2,7 @@
 
 | key | resource | setting |
 |---|---|---|
-| `warehouse` | WarehouseResource | CSAT_WAREHOUSE_PATH |
+| `warehouse` | WarehouseResource | CSAT_WAREHOUSE_PATH, CSAT_ENGINE, CSAT_SPARK_DIR, CSAT_SPARK_DRIVER_MEMORY |
 | `landing` | LandingZoneResource | CSAT_LANDING_DIR |
 | `crm_database` | CrmDatabaseResource | CSAT_CRM_DATABASE_URL (secret), CSAT_CRM_DATABASE_SCHEMA |
 | `quality` | QualityResource | CSAT_QUALITY_DIR |
@@ -31,13 +31,17 @@ from dagster_project.scorecard import SCORECARD_FILE
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file (CSAT_WAREHOUSE_PATH).
+    """The DuckDB warehouse file (CSAT_WAREHOUSE_PATH) and the engine dbt builds on (CSAT_ENGINE).
 
     A run holds the warehouse's run lock (`dagster_project.run_lock`) from its first step to its
     last, so a second run (from the UI or `csat run`) stops with "another run is in progress".
+    In Spark mode (`engine="spark"`) dbt builds on Spark in `spark_dir` (dagster_project/spark/).
     """
 
     path: str
+    engine: str = settings.ENGINES[0]
+    spark_dir: str = ""
+    spark_driver_memory: str = settings.DEFAULT_SPARK_DRIVER_MEMORY
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         note = run_lock.acquire(self.path, purpose=f"dagster run {context.run.run_id if context.run else ''}".strip())
@@ -146,6 +150,22 @@ def postgres_publication_resource() -> PostgresPublicationResource:
     )
 
 
+def warehouse_resource(
+    path: str | Path | None = None, engine: str | None = None, spark_dir: str | Path | None = None
+) -> WarehouseResource:
+    """The `warehouse` resource from the settings; arguments override them (`csat run --engine`, tests)."""
+    warehouse = Path(path).resolve() if path else settings.warehouse_path()
+    engine = engine or settings.engine()
+    if engine not in settings.ENGINES:
+        raise ValueError(f"engine {engine!r}: expected one of {', '.join(settings.ENGINES)}")
+    return WarehouseResource(
+        path=str(warehouse),
+        engine=engine,
+        spark_dir=str(Path(spark_dir).resolve() if spark_dir else settings.spark_dir(warehouse)),
+        spark_driver_memory=settings.spark_driver_memory(),
+    )
+
+
 def build_resources(
     *,
     landing_dir: str | Path | None = None,
@@ -155,6 +175,8 @@ def build_resources(
     published_dir: str | Path | None = None,
     quality_dir: str | Path | None = None,
     reports_dir: str | Path | None = None,
+    engine: str | None = None,
+    spark_dir: str | Path | None = None,
 ) -> dict[str, dg.ConfigurableResource]:
     """Every resource of the pipeline; arguments override the settings (`csat run --warehouse`, tests).
     `crm_database_url` given here is plain (tests); from the settings it is an `EnvVar` reference."""
@@ -166,7 +188,7 @@ def build_resources(
         return str(Path(value).resolve() if value else default)
 
     return {
-        "warehouse": WarehouseResource(path=folder(warehouse_path, settings.warehouse_path())),
+        "warehouse": warehouse_resource(warehouse_path, engine, spark_dir),
         "landing": LandingZoneResource(path=folder(landing_dir, settings.landing_dir())),
         "quality": QualityResource(path=folder(quality_dir, settings.quality_dir())),
         "published": PublishedWarehouseResource(path=folder(published_dir, settings.published_dir())),

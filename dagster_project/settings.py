@@ -37,6 +37,8 @@ DEFAULT_PSEUDONYM_KEY_FILE = "data/privacy/pseudonym.key"
 DEFAULT_DEPLOYMENT_CONFIG = "config/deployment.yml"
 DEFAULT_POSTGRES_SCHEMA = "marts"
 DEFAULT_DBT_TARGET_KEEP = 5
+ENGINES = ("duckdb", "spark")  # where dbt builds the models; ingestion and the gate always use DuckDB
+DEFAULT_SPARK_DRIVER_MEMORY = "2g"
 # Ingestion plausibility and safety limits (README, "Ingestion"). Read on every load, so a test or an
 # operator can change them without restarting anything.
 DEFAULT_EARLIEST_TIMESTAMP = "2000-01-01T00:00:00Z"
@@ -62,6 +64,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("CSAT_SEEDS_DIR", "", "overrides the deployment file's `seeds_dir`"),
         Setting("CSAT_DUCKDB_MEMORY_LIMIT", "", "DuckDB's memory cap, e.g. `4GB` or `50%` (unset: 80% of RAM)"),
         Setting("CSAT_DBT_TARGET_KEEP", str(DEFAULT_DBT_TARGET_KEEP), "dbt's per-run target folders kept"),
+        Setting("CSAT_ENGINE", ENGINES[0], "engine dbt builds the models on: `duckdb` or `spark`"),
+        Setting("CSAT_SPARK_DIR", "`<warehouse>.spark`", "Spark mode: raw Parquet export, Spark tables, metastore"),
+        Setting("CSAT_SPARK_DRIVER_MEMORY", DEFAULT_SPARK_DRIVER_MEMORY, "Spark mode: the local driver's heap"),
         Setting(CRM_DATABASE_URL_ENV, "", "SQLAlchemy URL of the CRM database (unset: CRM files)", secret=True),
         Setting("CSAT_CRM_DATABASE_SCHEMA", "", "schema of the CRM tables (unset: the default search path)"),
         Setting(POSTGRES_URL_ENV, "", "PostgreSQL publication target (unset: off)", secret=True),
@@ -165,6 +170,31 @@ def dbt_target_keep() -> int:
     """How many of dbt's per-run target folders (`dbt_project/target/<op>-<run>-<id>/`, 13-22 MB each)
     to keep for debugging (CSAT_DBT_TARGET_KEEP, default 5); older ones are removed after each dbt build."""
     return _int_setting("CSAT_DBT_TARGET_KEEP", DEFAULT_DBT_TARGET_KEEP, minimum=0)
+
+
+def engine() -> str:
+    """The engine dbt builds the models on (CSAT_ENGINE): `duckdb` (default, the warehouse file) or
+    `spark` (dbt-spark; README "Running on Spark"). Ingestion, the quality gate and publication run on
+    DuckDB either way; in Spark mode they read Spark's tables through their Parquet files."""
+    value = (_get("CSAT_ENGINE") or ENGINES[0]).strip().lower()
+    if value not in ENGINES:
+        raise ValueError(f"CSAT_ENGINE={value!r}: expected one of {', '.join(ENGINES)}")
+    return value
+
+
+def spark_dir(warehouse: Path) -> Path:
+    """Spark mode's folder (CSAT_SPARK_DIR, default `<warehouse file>.spark` beside the warehouse):
+    the raw layer exported as Parquet, Spark's tables and its metastore."""
+    value = _get("CSAT_SPARK_DIR")
+    return Path(value).resolve() if value else Path(warehouse).resolve().with_suffix(".spark")
+
+
+def spark_driver_memory() -> str:
+    """Heap of the local Spark driver in session mode (CSAT_SPARK_DRIVER_MEMORY, JVM size like `2g`)."""
+    value = (_get("CSAT_SPARK_DRIVER_MEMORY") or DEFAULT_SPARK_DRIVER_MEMORY).strip()
+    if not value[:-1].isdigit() or value[-1].lower() not in "kmgt":
+        raise ValueError(f"CSAT_SPARK_DRIVER_MEMORY={value!r}: expected a JVM size such as 2g or 1536m")
+    return value
 
 
 # ------------------------------------------------------------------------------- databases (secrets)

@@ -31,6 +31,8 @@ from dagster_dbt import (
 
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import dbt_target_keep, repo_root
+from dagster_project.spark.mount import mount_spark_tables, spark_tables
+from dagster_project.spark.raw_export import export_raw
 
 GROUP = "warehouse"
 DBT_PROJECT_DIR = repo_root() / "dbt_project"
@@ -116,6 +118,16 @@ def dbt_invocation_vars(warehouse_path: str | Path, seeds_copy: Path | None) -> 
     }
 
 
+def spark_invocation_vars(warehouse: WarehouseResource, raw_dir: Path) -> dict[str, str]:
+    """dbt vars of a Spark build (profile `spark` in dbt_project/profiles.yml): Spark's folder (its
+    warehouse and metastore), the raw export its on-run-start hook registers, the driver's heap."""
+    return {
+        "csat_spark_dir": str(Path(warehouse.spark_dir).resolve()),
+        "csat_raw_parquet_dir": str(raw_dir),
+        "csat_spark_driver_memory": warehouse.spark_driver_memory,
+    }
+
+
 @functools.cache
 def build_warehouse_assets() -> dg.AssetsDefinition:
     """The dbt assets, from the manifest (parsed first when missing; `dagster dev` re-parses)."""
@@ -126,11 +138,23 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
     def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
         # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
-        dbt_vars_json = json.dumps(dbt_invocation_vars(warehouse.path, deployment_seeds()))
+        dbt_vars = dbt_invocation_vars(warehouse.path, deployment_seeds())
+        args = ["build"]
+        if warehouse.engine == "spark":  # raw goes to Spark as Parquet first (dagster_project/spark/)
+            with warehouse.connect(read_only=True) as con:
+                raw_dir = export_raw(con, warehouse.spark_dir)
+            context.log.info(f"raw layer exported for Spark: {raw_dir}")
+            dbt_vars |= spark_invocation_vars(warehouse, raw_dir)
+            args += ["--target", "spark"]
         try:
-            invocation = dbt.cli(["build", "--vars", dbt_vars_json], context=context)
+            invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars)], context=context)
             yield from invocation.stream()
             keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
+            if warehouse.engine == "spark":  # only after a build that passed: the views read its files
+                tables = spark_tables(Path(invocation.target_path) / "manifest.json", warehouse.spark_dir)
+                with warehouse.connect() as con:
+                    mounted = mount_spark_tables(con, tables)
+                context.log.info(f"{len(mounted)} Spark tables readable in the working DuckDB")
         finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
             prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
 

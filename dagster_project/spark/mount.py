@@ -1,0 +1,89 @@
+"""Spark's output tables, readable in the working DuckDB under their usual `schema.table` names.
+
+In Spark mode dbt writes every table (seeds, intermediate models, marts) as Parquet under Spark's
+warehouse folder, `<spark dir>/warehouse/<schema>.db/<table>/`. After a successful build each one
+becomes a DuckDB view over its files, so the quality gate, the key-driver asset, publication and the
+scorecard read Spark's output with the same SQL as a DuckDB build, and publication copies it into
+the published DuckDB file. dbt views (staging) are not mounted: nothing after dbt reads them.
+
+Types: Spark's `timestamp` is stored as an instant (DuckDB reads TIMESTAMP WITH TIME ZONE); the
+warehouse keeps UTC wall-clock `timestamp`s, so those columns are converted back in UTC. Every other
+Parquet type reads as the type the model's contract declares (Spark enforces the contracts too).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+SPARK_WAREHOUSE_DIR = "warehouse"  # spark.sql.warehouse.dir under the Spark folder (dbt profile `spark`)
+TABLE_MATERIALIZATIONS = {"table", "incremental", "seed"}
+
+
+@dataclass(frozen=True)
+class SparkTable:
+    schema: str
+    name: str
+    location: Path
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def spark_tables(manifest_path: str | Path, spark_dir: str | Path) -> list[SparkTable]:
+    """The tables a Spark build wrote, from the build's manifest (models and seeds materialized as
+    tables), with the folder of each in Spark's warehouse."""
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    root = Path(spark_dir).resolve() / SPARK_WAREHOUSE_DIR
+    tables = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in ("model", "seed"):
+            continue
+        if node["resource_type"] == "model" and node["config"].get("materialized") not in TABLE_MATERIALIZATIONS:
+            continue
+        name = node.get("alias") or node["name"]
+        tables.append(SparkTable(node["schema"], name, root / f"{node['schema']}.db" / name))
+    return sorted(tables, key=lambda t: (t.schema, t.name))
+
+
+def mount_spark_tables(con: duckdb.DuckDBPyConnection, tables: list[SparkTable]) -> list[str]:
+    """Create or replace one view per Spark table in one transaction; returns the mounted names.
+    A table without Parquet files is an error: dbt reported it built, so its files must be there."""
+    missing = [f"{t.schema}.{t.name}" for t in tables if not any(t.location.glob("*.parquet"))]
+    if missing:
+        raise FileNotFoundError(f"Spark tables without Parquet files under their folder: {', '.join(missing)}")
+    mounted = []
+    con.execute("begin transaction")
+    try:
+        for table in tables:
+            files = _literal(str(table.location / "*.parquet"))
+            described = con.execute(f"describe select * from read_parquet({files})").fetchall()
+            columns = ", ".join(
+                f"timezone('UTC', {_quote(name)}) as {_quote(name)}"
+                if sql_type == "TIMESTAMP WITH TIME ZONE"
+                else _quote(name)
+                for name, sql_type, *_ in described
+            )
+            relation = f"{_quote(table.schema)}.{_quote(table.name)}"
+            con.execute(f"create schema if not exists {_quote(table.schema)}")
+            existing = con.execute(
+                "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+                [table.schema, table.name],
+            ).fetchone()
+            if existing and existing[0] == "BASE TABLE":  # left by a DuckDB-mode build of this warehouse
+                con.execute(f"drop table {relation}")
+            con.execute(f"create or replace view {relation} as select {columns} from read_parquet({files})")
+            mounted.append(f"{table.schema}.{table.name}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return mounted
