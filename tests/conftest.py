@@ -15,7 +15,7 @@ os.environ.setdefault("CSAT_PSEUDONYM_KEY", "csat-test-pseudonym-key-0123456789a
 
 from fixtures.postgres import postgres_server, postgres_url  # noqa: F401  (session-scoped PostgreSQL)
 
-SLOW_KINDS = ("pipeline", "postgres", "browser", "superset")
+SLOW_KINDS = ("pipeline", "postgres", "browser", "superset", "spark")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
