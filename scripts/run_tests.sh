@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: set up .venv and system packages, lint Python and SQL, parse dbt, run pytest.
+VENV_EXTRAS="dev,spark"  # the suite runs the pipeline on Spark too (tests/test_spark_pipeline.py)
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 source "$ROOT/scripts/_system_deps.sh"
 echo ">> ruff"
