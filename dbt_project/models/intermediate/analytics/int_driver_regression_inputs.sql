@@ -96,7 +96,7 @@ pairs as (
 
 ),
 
-statistics as (
+complete_case_statistics as (
 
     select
         quarter_start_date,
@@ -143,7 +143,7 @@ final as (
             when dimension = paired_dimension
                 then not has_dimension_variance or not has_outcome_variance
         end as is_constant
-    from statistics
+    from complete_case_statistics
 
 )
 
