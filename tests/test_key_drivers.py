@@ -248,3 +248,8 @@ def test_written_mart_equals_the_rows_and_a_failed_write_keeps_the_previous_mart
     with pytest.raises(duckdb.ConversionException):
         kd.write_driver_importance(con)
     assert con.execute("select count(*), min(segment) from marts.driver_importance_quarterly").fetchone() == (3, "all")
+
+
+def test_missing_statistics_say_what_to_build():
+    with pytest.raises(RuntimeError, match=r"int_driver_correlations.*build them first"):
+        kd.write_driver_importance(duckdb.connect())

@@ -194,10 +194,16 @@ def write_driver_importance(con: duckdb.DuckDBPyConnection) -> DriverImportanceR
     """Read the statistics (small tables), compute the mart and replace it in one transaction, every column
     cast to its documented type (an empty mart keeps its types). A failure leaves the previous mart as it was."""
     spec = mart_spec()
-    parameters = _dicts(con, f"select driver_min_regression_sample from {PARAMETERS}")
+    try:
+        parameters = _dicts(con, f"select driver_min_regression_sample from {PARAMETERS}")
+        correlations = _dicts(con, f"select * from {CORRELATIONS}")
+        inputs = _dicts(con, f"select * from {REGRESSION_INPUTS}")
+    except duckdb.CatalogException as error:
+        raise RuntimeError(
+            f"{spec.table} is computed from the dbt models {CORRELATIONS}, {REGRESSION_INPUTS} and {PARAMETERS}; "
+            f"build them first (dbt build, or the whole pipeline: csat run): {error}"
+        ) from error
     min_regression = int(parameters[0]["driver_min_regression_sample"])
-    correlations = _dicts(con, f"select * from {CORRELATIONS}")
-    inputs = _dicts(con, f"select * from {REGRESSION_INPUTS}")
     rows = driver_importance_rows(correlations, inputs, min_regression)
     schema = spec.table.split(".")[0]
     # object columns: DuckDB reads each as what its values are (None stays NULL, not NaN); then the casts
