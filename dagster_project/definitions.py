@@ -28,6 +28,7 @@ def build_definitions(
     """The pipeline's assets, checks, job, automation and resources. Arguments override the settings
     (`dagster_project/settings.py`; resources: `dagster_project/resources.py`)."""
     from dagster_project.assets.ingestion import ingestion_assets
+    from dagster_project.assets.key_drivers import build_key_driver_assets
     from dagster_project.assets.quality import default_quality_checks
     from dagster_project.assets.reporting import reporting_assets
     from dagster_project.assets.warehouse import build_warehouse_assets
@@ -43,6 +44,7 @@ def build_definitions(
         assets=[
             *ingestion_assets,
             build_warehouse_assets(),
+            *build_key_driver_assets(),
             *build_publish_assets(),
             published_postgres,
             *reporting_assets,

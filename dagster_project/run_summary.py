@@ -111,7 +111,7 @@ def stage_of(step_key: str) -> str:
         return "raw checks" if step_key.startswith("raw__") else "mart checks"
     if step_key.startswith("raw__"):
         return "ingestion"
-    if step_key == "warehouse_models":
+    if step_key in ("warehouse_models", "driver_importance_quarterly"):  # dbt, and the key drivers from its tables
         return "dbt build"
     if step_key.startswith("published_"):
         return "publication"

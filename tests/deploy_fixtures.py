@@ -131,6 +131,8 @@ def build(
             os.environ.pop("CSAT_DBT_SEED_PATH", None)
         else:
             os.environ["CSAT_DBT_SEED_PATH"] = saved
+    if dbt.success:
+        ref.build_key_drivers(warehouse_path)
     return ref.BuiltWarehouse(root, landing, warehouse_path, root / "dbt" / "target", errors, dbt)
 
 

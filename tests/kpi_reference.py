@@ -1100,7 +1100,29 @@ def build_warehouse(root: Path, landing: Path, dbt_args: list[str]) -> BuiltWare
     finally:
         con.close()
     dbt = run_dbt(dbt_args, warehouse_path=warehouse_path, work_dir=root / "dbt")
+    if dbt.success:
+        build_key_drivers(warehouse_path)
     return BuiltWarehouse(root, landing, warehouse_path, root / "dbt" / "target", errors, dbt)
+
+
+def build_key_drivers(warehouse_path: Path) -> bool:
+    """What the pipeline runs after dbt: the Dagster asset driver_importance_quarterly writes
+    marts.driver_importance_quarterly from dbt's int_driver_* statistics. False (nothing written)
+    when the dbt selection did not build them."""
+    from dagster_project.analytics.key_drivers import CORRELATIONS, write_driver_importance
+
+    schema, table = CORRELATIONS.split(".")
+    con = duckdb.connect(str(warehouse_path))  # same configuration as dbt's in-process connection
+    try:
+        built = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+        if built:
+            write_driver_importance(con)
+        return bool(built)
+    finally:
+        con.close()
 
 
 def open_warehouse(built: BuiltWarehouse) -> duckdb.DuckDBPyConnection:

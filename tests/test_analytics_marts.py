@@ -299,11 +299,19 @@ def warehouse(tmp_path_factory) -> Path:
     path = root / "csat.duckdb"
     build_raw_warehouse(path, analytics_raw())
     run = ref.run_dbt(
-        ["build", "--select", "+path:models/marts/analytics", "--indirect-selection", "cautious"],
+        [
+            "build",
+            "--select",
+            "+path:models/marts/analytics",
+            "+int_driver_correlations",
+            "--indirect-selection",
+            "cautious",
+        ],
         warehouse_path=path,
         work_dir=root / "dbt",
     )
     assert run.success, "dbt build failed:\n" + "\n".join(run.failures)
+    assert ref.build_key_drivers(path)  # the pipeline's next step: the Dagster asset driver_importance_quarterly
     return path
 
 

@@ -67,3 +67,20 @@ def test_every_dbt_data_test_is_an_asset_check(tmp_path):
     assert dg.AssetCheckKey(dg.AssetKey(["scorecard_monthly"]), "assert_scorecard_matches_kpi_monthly") in (
         graph.asset_check_keys
     )
+
+
+def test_key_driver_asset_runs_after_its_statistics_and_before_its_check_and_publication(tmp_path):
+    """The key-driver mart is a Dagster asset (not a dbt model): it reads dbt's int_driver_* tables, its
+    expectation suite guards it, and publication waits for it."""
+    definitions = build_definitions(landing_dir=str(tmp_path), warehouse_path=str(tmp_path / "w.duckdb"))
+    graph = definitions.resolve_asset_graph()
+    mart = dg.AssetKey(["driver_importance_quarterly"])
+    assert {dg.AssetKey(["int_driver_correlations"]), dg.AssetKey(["int_driver_regression_inputs"])} <= graph.get(
+        mart
+    ).parent_keys
+    assert dg.AssetKey(["raw", "survey_item_scores"]) in upstream(graph, mart)
+    assert dg.AssetCheckKey(mart, "great_expectations") in graph.asset_check_keys
+    assert mart in graph.get(dg.AssetKey(["published_warehouse"])).parent_keys
+    # the mart's rows come from the asset, not from a dbt node of the same name
+    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
+    assert not any(n["name"] == "driver_importance_quarterly" for n in nodes)

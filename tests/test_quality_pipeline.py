@@ -20,6 +20,7 @@ from dagster_dbt import DbtCliResource
 
 from csat_sample_data import generate_sample_data, write_columns_mismatch_file
 from dagster_project.assets.ingestion import ingestion_assets
+from dagster_project.assets.key_drivers import key_driver_assets
 from dagster_project.assets.quality import CHECK_NAME, quality_checks
 from dagster_project.assets.warehouse import dbt_executable, dbt_project, warehouse_models
 from dagster_project.contract import entity
@@ -53,7 +54,7 @@ def resources(root: Path) -> dict:
 
 def run_pipeline(root: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*ingestion_assets, warehouse_models, *quality_checks, *publish_assets],
+        [*ingestion_assets, warehouse_models, *key_driver_assets, *quality_checks, *publish_assets],
         resources=resources(root),
         raise_on_error=False,
     )

@@ -1,0 +1,78 @@
+-- One row per survey response, analysis group and outcome of the key-driver analysis (seed
+-- driver_outcomes) the response has a value for. A response belongs to two groups of its quarter:
+-- its customer's segment and `all` (every response). The outcome columns of
+-- int_driver_observations are unpivoted here (the seed's accepted measures), so the statistics
+-- join one long table. A view: response-grain rows are only read by the int_driver_* statistics
+-- (small tables), never stored.
+{{ config(materialized='view') }}
+
+{%- set outcome_measures = [
+    'csi_score', 'likelihood_to_recommend', 'overall_satisfaction', 'csat_score', 'is_satisfied'
+] %}
+
+with
+
+observations as (
+
+    select * from {{ ref('int_driver_observations') }}
+
+),
+
+driver_outcomes as (
+
+    select * from {{ ref('driver_outcomes') }}
+
+),
+
+response_groups as (
+
+    select
+        response_id,
+        quarter_start_date,
+        segment
+    from observations
+    where quarter_start_date is not null and segment is not null
+    union all
+    select
+        response_id,
+        quarter_start_date,
+        'all' as segment
+    from observations
+    where quarter_start_date is not null
+
+),
+
+measure_values as (
+
+    {%- for measure in outcome_measures %}
+        select
+            response_id,
+            '{{ measure }}' as outcome_measure,
+            {{ measure }} as outcome_value
+        from observations
+        where {{ measure }} is not null
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+
+),
+
+final as (
+
+    select
+        response_groups.response_id,
+        response_groups.quarter_start_date,
+        response_groups.segment,
+        driver_outcomes.outcome,
+        driver_outcomes.measure as outcome_measure,
+        measure_values.outcome_value
+    from response_groups
+    inner join measure_values
+        on response_groups.response_id = measure_values.response_id
+    inner join driver_outcomes
+        on measure_values.outcome_measure = driver_outcomes.measure
+
+)
+
+select * from final

@@ -1,0 +1,126 @@
+-- One row per survey response and driver with a value (int_drivers): the per-response measure
+-- of the driver that the key-driver statistics correlate with the outcomes. A dimension's value
+-- is the mean score of its items the respondent rated (the mean of their 0-100 indices when the
+-- items' scales differ), an item's value its perception score, and the transactional drivers
+-- the response's CSAT, effort and the resolution time of its resolved complaint (with whether
+-- that met its SLA, for resolution time's performance). A view: response-grain rows are only
+-- read by the int_driver_* statistics (small tables), never stored.
+{{ config(materialized='view') }}
+
+with
+
+observations as (
+
+    select * from {{ ref('int_driver_observations') }}
+
+),
+
+item_scores as (
+
+    select * from {{ ref('int_driver_item_scores') }}
+
+),
+
+drivers as (
+
+    select * from {{ ref('int_drivers') }}
+
+),
+
+dimension_values as (
+
+    select
+        item_scores.response_id,
+        item_scores.dimension as driver,
+        case
+            when drivers.performance_basis = 'index' then avg(item_scores.perception_index)
+            else avg(item_scores.perception_score)
+        end as driver_value
+    from item_scores
+    inner join drivers
+        on
+            item_scores.dimension = drivers.driver
+            and drivers.driver_group = 'servqual_dimension'
+    group by item_scores.response_id, item_scores.dimension, drivers.performance_basis
+
+),
+
+item_values as (
+
+    select
+        response_id,
+        item_code as driver,
+        avg(perception_score) as driver_value
+    from item_scores
+    group by response_id, item_code
+
+),
+
+questionnaire_values as (
+
+    select
+        response_id,
+        driver,
+        driver_value,
+        cast(null as boolean) as is_resolution_sla_met
+    from dimension_values
+    union all
+    select
+        response_id,
+        driver,
+        driver_value,
+        cast(null as boolean) as is_resolution_sla_met
+    from item_values
+
+),
+
+transactional_values as (
+
+    select
+        response_id,
+        'csat' as driver,
+        csat_score as driver_value,
+        cast(null as boolean) as is_resolution_sla_met
+    from observations
+    where csat_score is not null
+    union all
+    select
+        response_id,
+        'effort' as driver,
+        effort_score as driver_value,
+        cast(null as boolean) as is_resolution_sla_met
+    from observations
+    where effort_score is not null
+    union all
+    select
+        response_id,
+        'resolution_time' as driver,
+        resolution_hours as driver_value,
+        is_resolution_sla_met
+    from observations
+    where resolution_hours is not null
+
+),
+
+final as (
+
+    -- only responses of the analysis (int_driver_observations); their scores only
+    select
+        questionnaire_values.response_id,
+        questionnaire_values.driver,
+        questionnaire_values.driver_value,
+        questionnaire_values.is_resolution_sla_met
+    from questionnaire_values
+    inner join observations
+        on questionnaire_values.response_id = observations.response_id
+    union all
+    select
+        response_id,
+        driver,
+        driver_value,
+        is_resolution_sla_met
+    from transactional_values
+
+)
+
+select * from final
