@@ -64,7 +64,10 @@ final as (
         product_category,
         amount,
         currency,
-        case when is_valid then rank_within_validity end as valid_order_number
+        -- a window function gives a bigint on DuckDB, an int on Spark: the marts' type on both
+        case
+            when is_valid then cast(rank_within_validity as {{ dbt.type_bigint() }})
+        end as valid_order_number
     from ranked
 
 )

@@ -35,13 +35,16 @@ final as (
         cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start_date,
         cast({{ dbt.date_trunc('quarter', 'date_day') }} as date) as quarter_start_date,
         cast({{ dbt.date_trunc('year', 'date_day') }} as date) as year_start_date,
-        extract(year from date_day) as year_number,
-        extract(quarter from date_day) as quarter_number,
-        extract(month from date_day) as month_number,
-        extract(day from date_day) as day_of_month,
+        -- date parts are bigint on DuckDB, int on Spark: cast to the contract's type
+        cast(extract(year from date_day) as {{ dbt.type_bigint() }}) as year_number,
+        cast(extract(quarter from date_day) as {{ dbt.type_bigint() }}) as quarter_number,
+        cast(extract(month from date_day) as {{ dbt.type_bigint() }}) as month_number,
+        cast(extract(day from date_day) as {{ dbt.type_bigint() }}) as day_of_month,
         -- 1900-01-01 was a Monday: ISO day of week, 1 = Monday .. 7 = Sunday
-        mod({{ dbt.datediff("cast('1900-01-01' as date)", 'date_day', 'day') }}, 7) + 1
-            as iso_day_of_week,
+        cast(
+            mod({{ dbt.datediff("cast('1900-01-01' as date)", 'date_day', 'day') }}, 7) + 1
+            as {{ dbt.type_bigint() }}
+        ) as iso_day_of_week,
         date_day = cast(
             {{ dbt.dateadd(
                 'day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', 'date_day'))

@@ -38,8 +38,11 @@ final as (
         ) }} as is_active,
         subscriptions.mrr,
         subscriptions.cancel_reason,
-        {{ dbt.datediff('subscriptions.started_at', 'subscriptions.ended_at', 'day') }}
-            as duration_days
+        -- bigint on DuckDB, int on Spark: cast to the contract's type
+        cast(
+            {{ dbt.datediff('subscriptions.started_at', 'subscriptions.ended_at', 'day') }}
+            as {{ dbt.type_bigint() }}
+        ) as duration_days
     from subscriptions
     cross join as_of
     left join customers
