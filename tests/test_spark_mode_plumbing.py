@@ -70,21 +70,25 @@ def test_mounted_tables_read_like_the_duckdb_build(warehouse_path: Path, tmp_pat
         "select 1::bigint as n, timestamptz '2026-03-01 10:00:00+00' as loaded_at, 0.5::decimal(38,10) as v",
     )
     _spark_like_table(root / "marts.db" / "empty", "select 1::bigint as n where false")
+    (root / "seeds.db" / "no_rows").mkdir(parents=True)  # dbt-spark writes no file for an empty seed
     tables = [
         SparkTable("marts", "kpi", root / "marts.db" / "kpi"),
         SparkTable("marts", "empty", root / "marts.db" / "empty"),
+        SparkTable("seeds", "no_rows", root / "seeds.db" / "no_rows", (("entity", "string"), ("weight", "double"))),
     ]
     with connect(warehouse_path) as con:
         con.execute("create schema marts")
         con.execute("create table marts.kpi as select 99 as stale")  # left by an earlier DuckDB build
         con.execute("set TimeZone = 'America/New_York'")  # the UTC wall clock must not depend on it
-        assert mount_spark_tables(con, tables) == ["marts.kpi", "marts.empty"]
+        assert mount_spark_tables(con, tables) == ["marts.kpi", "marts.empty", "seeds.no_rows"]
         described = {r[0]: r[1] for r in con.execute("describe marts.kpi").fetchall()}
         assert described == {"n": "BIGINT", "loaded_at": "TIMESTAMP", "v": "DECIMAL(38,10)"}
         assert con.execute("select n, strftime(loaded_at, '%Y-%m-%d %H:%M'), v from marts.kpi").fetchall() == [
             (1, "2026-03-01 10:00", pytest.approx(0.5))
         ]
         assert con.execute("select count(*) from marts.empty").fetchone() == (0,)
+        assert con.execute("describe seeds.no_rows").fetchall()[1][:2] == ("weight", "DOUBLE")
+        assert con.execute("select count(*) from seeds.no_rows").fetchone() == (0,)
 
 
 def test_a_table_without_files_fails_the_mount_and_changes_nothing(warehouse_path: Path, tmp_path: Path):
@@ -120,7 +124,10 @@ def test_the_tables_to_mount_come_from_the_builds_manifest(tmp_path: Path):
         node("not_null_kpi", "test", "test", "dbt_test__audit"),
     ]
     manifest.write_text(json.dumps({"nodes": {f"n{i}": n for i, n in enumerate(nodes)}}))
+    nodes[3]["config"]["column_types"] = {"channel": "string", "weight": "double"}
+    manifest.write_text(json.dumps({"nodes": {f"n{i}": n for i, n in enumerate(nodes)}}))
     found = spark_tables(manifest, tmp_path / "spark")
+    assert found[2].declared == (("channel", "string"), ("weight", "double"))
     assert [(t.schema, t.name) for t in found] == [
         ("intermediate", "int_x"),
         ("marts", "kpi_monthly"),

@@ -6,6 +6,10 @@ becomes a DuckDB view over its files, so the quality gate, the key-driver asset,
 scorecard read Spark's output with the same SQL as a DuckDB build, and publication copies it into
 the published DuckDB file. dbt views (staging) are not mounted: nothing after dbt reads them.
 
+A table without rows may have no Parquet file at all (dbt-spark creates an empty seed without
+writing one): it is mounted as an empty view with the column types its YAML declares (a seed's
+`column_types`, a model's contract), and is an error when those are not declared.
+
 Types: Spark's `timestamp` is stored as an instant (DuckDB reads TIMESTAMP WITH TIME ZONE); the
 warehouse keeps UTC wall-clock `timestamp`s, so those columns are converted back in UTC. Every other
 Parquet type reads as the type the model's contract declares (Spark enforces the contracts too).
@@ -28,6 +32,16 @@ class SparkTable:
     schema: str
     name: str
     location: Path
+    declared: tuple[tuple[str, str], ...] = ()  # (column, type) from the YAML, for a table without files
+
+
+def _declared_columns(node: dict) -> tuple[tuple[str, str], ...]:
+    if node["resource_type"] == "seed":
+        return tuple((c, t) for c, t in (node["config"].get("column_types") or {}).items())
+    columns = node.get("columns") or {}
+    if columns and all(c.get("data_type") for c in columns.values()):
+        return tuple((c["name"], c["data_type"]) for c in columns.values())
+    return ()
 
 
 def _quote(name: str) -> str:
@@ -50,28 +64,21 @@ def spark_tables(manifest_path: str | Path, spark_dir: str | Path) -> list[Spark
         if node["resource_type"] == "model" and node["config"].get("materialized") not in TABLE_MATERIALIZATIONS:
             continue
         name = node.get("alias") or node["name"]
-        tables.append(SparkTable(node["schema"], name, root / f"{node['schema']}.db" / name))
+        location = root / f"{node['schema']}.db" / name
+        tables.append(SparkTable(node["schema"], name, location, _declared_columns(node)))
     return sorted(tables, key=lambda t: (t.schema, t.name))
 
 
 def mount_spark_tables(con: duckdb.DuckDBPyConnection, tables: list[SparkTable]) -> list[str]:
     """Create or replace one view per Spark table in one transaction; returns the mounted names.
-    A table without Parquet files is an error: dbt reported it built, so its files must be there."""
-    missing = [f"{t.schema}.{t.name}" for t in tables if not any(t.location.glob("*.parquet"))]
+    A table with neither Parquet files nor declared columns is an error: dbt reported it built."""
+    missing = [f"{t.schema}.{t.name}" for t in tables if not t.declared and not any(t.location.glob("*.parquet"))]
     if missing:
         raise FileNotFoundError(f"Spark tables without Parquet files under their folder: {', '.join(missing)}")
     mounted = []
     con.execute("begin transaction")
     try:
         for table in tables:
-            files = _literal(str(table.location / "*.parquet"))
-            described = con.execute(f"describe select * from read_parquet({files})").fetchall()
-            columns = ", ".join(
-                f"timezone('UTC', {_quote(name)}) as {_quote(name)}"
-                if sql_type == "TIMESTAMP WITH TIME ZONE"
-                else _quote(name)
-                for name, sql_type, *_ in described
-            )
             relation = f"{_quote(table.schema)}.{_quote(table.name)}"
             con.execute(f"create schema if not exists {_quote(table.schema)}")
             existing = con.execute(
@@ -80,10 +87,24 @@ def mount_spark_tables(con: duckdb.DuckDBPyConnection, tables: list[SparkTable])
             ).fetchone()
             if existing and existing[0] == "BASE TABLE":  # left by a DuckDB-mode build of this warehouse
                 con.execute(f"drop table {relation}")
-            con.execute(f"create or replace view {relation} as select {columns} from read_parquet({files})")
+            con.execute(f"create or replace view {relation} as {_select(con, table)}")
             mounted.append(f"{table.schema}.{table.name}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return mounted
+
+
+def _select(con: duckdb.DuckDBPyConnection, table: SparkTable) -> str:
+    """The view's query: the table's Parquet files, or no rows of its declared columns."""
+    if not any(table.location.glob("*.parquet")):
+        columns = ", ".join(f"cast(null as {sql_type}) as {_quote(name)}" for name, sql_type in table.declared)
+        return f"select {columns} where false"
+    files = _literal(str(table.location / "*.parquet"))
+    described = con.execute(f"describe select * from read_parquet({files})").fetchall()
+    columns = ", ".join(
+        f"timezone('UTC', {_quote(name)}) as {_quote(name)}" if sql_type == "TIMESTAMP WITH TIME ZONE" else _quote(name)
+        for name, sql_type, *_ in described
+    )
+    return f"select {columns} from read_parquet({files})"
