@@ -72,11 +72,11 @@ def _forget(args: argparse.Namespace, ids: list[str], warehouse: Path) -> int:
     if args.no_run:
         print("Aggregated marts still count them until the next `csat run`.")
         return 0
-    from dagster_project.run_summary import failure_lines
+    from dagster_project.run_summary import failure_lines, skipped_steps
 
     landing = Path(args.landing or settings.landing_dir()).resolve()
     result = _execute_pipeline(landing, warehouse)
-    if not result.success:
+    if not result.success or skipped_steps(result):
         for line in failure_lines(result):
             print(f"FAILED {line}", file=sys.stderr)
         print("The marts were not rebuilt (see the failures above); the erased customers are gone from every copy.")
@@ -159,13 +159,13 @@ def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
                 print(f">> --force: the rows of {len(lost)} file(s) no longer in {landing} are dropped")
     from dagster_project.publication.published_copy import locations_message
     from dagster_project.resources import ReportsResource
-    from dagster_project.run_summary import failure_lines, print_run_summary
+    from dagster_project.run_summary import failure_lines, print_run_summary, skipped_steps
 
     print(f">> running the pipeline: {landing} -> {warehouse}")
     result = _execute_pipeline(landing, warehouse, engine=args.engine)
     print_run_summary(warehouse)
     print(locations_message(settings.published_dir(), settings.quality_dir()))
-    if not result.success:
+    if not result.success or skipped_steps(result):
         for line in failure_lines(result):
             print(f"FAILED {line}", file=sys.stderr)
         print("The pipeline failed: nothing new was published (the previous publication, if any, is intact).")

@@ -56,6 +56,13 @@ def _check_detail(evaluation: dg.AssetCheckEvaluation) -> str:
     return "; ".join(parts[:5]) or "failed"
 
 
+def skipped_steps(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Steps a run skipped. Dagster counts a run whose steps were skipped (an upstream asset produced
+    no output) as a success; for `csat run` it is not: whatever came after, publication included, did
+    not happen. A complete run skips nothing (the Postgres step, when off, runs and does nothing)."""
+    return [e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"]
+
+
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     """The cause of every failure of a run, one readable line each: the blocking checks that failed
     (asset, check and what it found) and the steps that raised (step and the innermost error, e.g.
@@ -83,6 +90,9 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
         if len(messages) > 1:
             detail = _cause_lines(messages[0])[:1] + detail
         lines += [f"{event.step_key}: {line}" for line in detail]
+    skipped = skipped_steps(result)
+    if skipped:
+        lines.append(f"skipped (what they need was not produced): {', '.join(skipped)}")
     return lines
 
 

@@ -25,7 +25,7 @@ from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.published_copy import DATABASE_FILE, PARQUET_DIR, publish_marts
 from dagster_project.rebuild import deliveries_missing_from_landing, rebuild_working_warehouse
 from dagster_project.resources import WarehouseResource
-from dagster_project.run_summary import failure_lines
+from dagster_project.run_summary import failure_lines, skipped_steps
 
 from deliveries import entity_folder, survey_response, write_csv
 
@@ -304,6 +304,25 @@ def test_cli_names_the_cause_of_each_failure_in_one_line():
     assert "raw__survey_responses: /landing/survey/survey_responses/a.csv: missing columns submitted_at" in lines
     assert "raw__survey_responses: /landing/survey/survey_responses/b.csv.gz: not a gzip file" in lines
     assert all("\n" not in line and "Error occurred while" not in line for line in lines)
+
+
+@dg.multi_asset(outs={"dim_store": dg.AssetOut(is_required=False), "dim_date": dg.AssetOut(is_required=False)})
+def models_with_a_lost_output():
+    yield dg.Output(None, output_name="dim_store")  # e.g. dbt's event for dim_date was not parsed
+
+
+@dg.asset(deps=["dim_store", "dim_date"])
+def published_warehouse() -> None:
+    pass
+
+
+def test_a_run_that_skipped_publication_is_not_a_success_for_the_cli():
+    result = dg.materialize([models_with_a_lost_output, published_warehouse], raise_on_error=False)
+    assert result.success  # Dagster's view: nothing failed
+    assert skipped_steps(result) == ["published_warehouse"]
+    assert failure_lines(result) == ["skipped (what they need was not produced): published_warehouse"]
+    complete = dg.materialize([kpi_monthly])
+    assert skipped_steps(complete) == []
 
 
 # --- 7. file permissions ------------------------------------------------------------------------
