@@ -11,6 +11,9 @@
    (dbt's share split into models and tests by dbt's own node times in run_results.json).
 4. Daily increment: the held-back day is delivered and `csat run` runs again.
 
+`--engine spark` runs the pipeline with dbt on local Spark (CSAT_ENGINE=spark, README "Running on
+Spark"; results in pipeline_<N>_spark.*); the yardstick stays bare DuckDB.
+
 Peak memory is the peak of the summed resident memory of the whole process tree (csat, dbt and
 their children), sampled every 0.2 s. Results go to bench/results/pipeline_<N>.{json,md}. The
 machine may be shared: absolute times are noisy, the ratios inside one run are what counts.
@@ -386,10 +389,10 @@ def run_pipeline(label: str, landing: Path, workdir: Path, env: dict[str, str]) 
     return {**measured, "stages": stages, "stage_seconds": _stage_seconds(stages, dbt), "dbt_node_seconds": dbt}
 
 
-def bench(responses: int, memory_limit: str | None, increment: bool = True) -> dict:
+def bench(responses: int, memory_limit: str | None, increment: bool = True, engine: str = "duckdb") -> dict:
     root = BENCH_DIR / "data" / f"pipeline-{responses}"
     landing, day = prepare_data(responses, root)
-    workdir = root / "run"
+    workdir = root / ("run" if engine == "duckdb" else f"run-{engine}")
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     env = {
@@ -400,6 +403,8 @@ def bench(responses: int, memory_limit: str | None, increment: bool = True) -> d
     }
     env.pop("CSAT_PUBLISH_POSTGRES_URL", None)
     env.pop("CSAT_CRM_DATABASE_URL", None)
+    env["CSAT_ENGINE"] = engine
+    env.pop("CSAT_SPARK_DIR", None)  # Spark's folder beside this run's warehouse
     if memory_limit:
         env["CSAT_DUCKDB_MEMORY_LIMIT"] = memory_limit
     landing_mb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
@@ -429,6 +434,7 @@ def bench(responses: int, memory_limit: str | None, increment: bool = True) -> d
             path.unlink()
     return {
         "responses": responses,
+        "engine": engine,
         "landing_mb": round(landing_mb, 1),
         "memory_limit": memory_limit,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -447,6 +453,7 @@ def markdown(result: dict) -> str:
     lines = [
         f"Scale: {result['responses']:,} survey responses ({result['landing_mb']:,.0f} MB of landing files); "
         f"{result['machine']}; measured {result['measured_at']}"
+        + (f"; dbt on {result['engine']}" if result.get("engine", "duckdb") != "duckdb" else "")
         + (f"; CSAT_DUCKDB_MEMORY_LIMIT={result['memory_limit']}" if result["memory_limit"] else "")
         + ".",
         "",
@@ -493,16 +500,18 @@ def main() -> int:
     parser.add_argument("--no-increment", action="store_true", help="skip the daily-increment run")
     parser.add_argument("--yardstick", nargs=2, metavar=("LANDING", "WORKDIR"), help=argparse.SUPPRESS)
     parser.add_argument("--results", default=str(BENCH_DIR / "results"), help="folder of the results files")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help="engine dbt builds on")
     args = parser.parse_args()
     if args.yardstick:
         yardstick(Path(args.yardstick[0]), Path(args.yardstick[1]), args.memory_limit)
         return 0
-    result = bench(args.responses, args.memory_limit, increment=not args.no_increment)
+    result = bench(args.responses, args.memory_limit, increment=not args.no_increment, engine=args.engine)
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    (results / f"pipeline_{args.responses}.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = f"pipeline_{args.responses}" + ("" if args.engine == "duckdb" else f"_{args.engine}")
+    (results / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     text = markdown(result)
-    (results / f"pipeline_{args.responses}.md").write_text(text)
+    (results / f"{name}.md").write_text(text)
     print(text)
     return 0
 
