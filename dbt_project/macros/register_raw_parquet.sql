@@ -3,9 +3,11 @@
     `csat_raw_parquet_dir` (a fresh folder per export), and each folder found there is registered
     as an external table (dropping an external table leaves its files alone). A table missing from
     the export is not registered, as a raw table ingestion did not create is absent on DuckDB: the
-    models reading it fail with "table not found", and the log names the missing tables first.
-    Without the var nothing is registered (the raw tables are already Spark tables). DuckDB reads
-    its own raw schema: a no-op there. -#}
+    models reading it fail with "table not found", and the log names the missing tables first. An
+    external raw table an earlier export registered and this one lacks is dropped, so that it is
+    not read from the old export (a managed raw table is never dropped here). Without the var
+    nothing is registered (the raw tables are already Spark tables). DuckDB reads its own raw
+    schema: a no-op there. -#}
 {% macro register_raw_parquet_tables() %}
     {{ return(adapter.dispatch('register_raw_parquet_tables', 'csat_warehouse')()) }}
 {% endmacro %}
@@ -35,6 +37,15 @@
                 ~ missing | join(', '), info=true) }}
         {%- endif -%}
         {%- do run_query('create database if not exists raw') -%}
+        {%- set registered = run_query("show table extended in raw like '*'") -%}
+        {%- for row in registered.rows -%}
+            {%- set is_external = 'Type: EXTERNAL' in row['information'] -%}
+            {%- if is_external and row['tableName'] not in exported and not row['isTemporary'] -%}
+                {%- do run_query('drop table if exists raw.`' ~ row['tableName'] ~ '`') -%}
+                {{ log('dropped raw.' ~ row['tableName'] ~ ' (registered from an earlier export)',
+                    info=true) }}
+            {%- endif -%}
+        {%- endfor -%}
         {%- for table_name in exported -%}
             {%- set location = export_dir ~ '/' ~ table_name -%}
             {%- do run_query('drop table if exists raw.`' ~ table_name ~ '`') -%}
