@@ -46,11 +46,16 @@ order_summary as (
     select
         order_ages.customer_id,
         max(order_ages.ordered_at) as last_valid_order_at,
-        sum(case when order_ages.age_days < parameters.active_order_days then 1 else 0 end)
-            as active_window_valid_orders,
-        sum(case when order_ages.age_days < parameters.recent_order_days then 1 else 0 end)
-            as recent_valid_orders,
-        sum(
+        -- counts as bigint on every engine (a sum of integers: HUGEINT on DuckDB, BIGINT on Spark)
+        cast(
+            sum(case when order_ages.age_days < parameters.active_order_days then 1 else 0 end)
+            as bigint
+        ) as active_window_valid_orders,
+        cast(
+            sum(case when order_ages.age_days < parameters.recent_order_days then 1 else 0 end)
+            as bigint
+        ) as recent_valid_orders,
+        cast(sum(
             case
                 when
                     order_ages.age_days >= parameters.recent_order_days
@@ -59,7 +64,7 @@ order_summary as (
                     then 1
                 else 0
             end
-        ) as baseline_valid_orders
+        ) as bigint) as baseline_valid_orders
     from order_ages
     cross join parameters
     group by order_ages.customer_id

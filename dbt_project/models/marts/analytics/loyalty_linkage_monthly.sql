@@ -227,7 +227,8 @@ totals as (
         kpi,
         month_start_date,
         group_value,
-        sum(numerator_count) as numerator_count,
+        -- bigint on every engine (a sum of integers is HUGEINT on DuckDB, BIGINT on Spark)
+        cast(sum(numerator_count) as bigint) as numerator_count,
         count(*) as denominator_count
     from members
     group by kpi, month_start_date, group_value
