@@ -1,15 +1,17 @@
 """Are the marts built by dbt on Spark the same as the DuckDB build? Every mart, column and row.
 
-    python bench/compare_engines.py data/warehouse/csat.duckdb data/spark [--skip driver_importance_quarterly]
+    python bench/compare_engines.py data/warehouse/csat.duckdb data/warehouse/csat.spark [--skip MART]
+    python bench/compare_engines.py duckdb-run/published/csat.duckdb spark-run/published/csat.duckdb
 
-Reads each table of the DuckDB warehouse's schema `marts` and the Parquet files Spark wrote for it
-(`<csat_spark_dir>/warehouse/marts.db/<table>/*.parquet`, read by DuckDB's read_parquet: what the
-publication of a Spark build would read) and compares, per mart:
+With a Spark folder (CSAT_SPARK_DIR, the dbt var csat_spark_dir) as the second argument: each table
+of the DuckDB warehouse's schema `marts` against the Parquet files Spark wrote for it
+(`<spark dir>/warehouse/marts.db/<table>/*.parquet`, what a Spark-mode run mounts). With two
+published copies (`csat.duckdb` of CSAT_PUBLISHED_DIR): every published mart of a DuckDB-mode run
+against a Spark-mode run's, the key-driver mart (a Dagster asset on both engines) included and the
+publication record (run ids, times) left out. Per mart:
 
 - row counts;
-- columns: names, order and types as DuckDB reads them. The one difference allowed is a sum of
-  integers, HUGEINT on DuckDB and BIGINT on Spark (the marts' contracts say so per engine); any
-  other difference is reported and fails the comparison;
+- columns: names, order and types as DuckDB reads them, which must be the same;
 - values: the rows of both sides are sorted by every column (the non-double columns first, so
   that rows pair by their keys) and compared pairwise; a double equals when both are NULL, both
   are the same (infinities, NaN) or they differ by at most 1e-9 relative (`--rel-tol`), every other
@@ -28,8 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-# (DuckDB build, Spark build) column types that are the same published type on both engines.
-EQUIVALENT_TYPES = {("HUGEINT", "BIGINT")}
+PUBLICATION_RECORD = "publication"  # dagster_project.publication.layout.PUBLICATION_TABLE
 FLOATING = {"DOUBLE", "FLOAT", "REAL"}
 
 
@@ -39,7 +40,6 @@ class MartComparison:
     rows_duckdb: int | None = None
     rows_spark: int | None = None
     type_differences: list[str] = field(default_factory=list)
-    equivalent_types: list[str] = field(default_factory=list)
     rows_differing: int | None = None
     differing_columns: dict[str, int] = field(default_factory=dict)
     max_relative_difference: float | None = None
@@ -60,10 +60,13 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def compare_mart(con: duckdb.DuckDBPyConnection, mart: str, spark_files: str, rel_tol: float) -> MartComparison:
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def compare_mart(con: duckdb.DuckDBPyConnection, mart: str, duck: str, spark: str, rel_tol: float) -> MartComparison:
+    """Compare the relations `duck` (DuckDB build) and `spark` (Spark build) of one mart."""
     result = MartComparison(mart)
-    duck = f"duck.marts.{quote(mart)}"
-    spark = f"read_parquet('{spark_files.replace(chr(39), chr(39) * 2)}')"
     try:
         spark_types = con.execute(f"select column_name, column_type from (describe select * from {spark})").fetchall()
     except duckdb.Error as exc:
@@ -79,11 +82,7 @@ def compare_mart(con: duckdb.DuckDBPyConnection, mart: str, spark_files: str, re
     for (name, duck_type), (_, spark_type) in zip(duck_types, spark_types, strict=True):
         if duck_type == spark_type:
             continue
-        text = f"{name}: {duck_type} vs {spark_type}"
-        if (duck_type, spark_type) in EQUIVALENT_TYPES:
-            result.equivalent_types.append(text)
-        else:
-            result.type_differences.append(text)
+        result.type_differences.append(f"{name}: {duck_type} vs {spark_type}")
 
     # Pair the rows: sort both sides by every column, non-doubles first (in practice the key).
     names = [name for name, _ in duck_types]
@@ -131,34 +130,60 @@ def compare_mart(con: duckdb.DuckDBPyConnection, mart: str, spark_files: str, re
 def compare(duckdb_path: Path, spark_dir: Path, skip: set[str], rel_tol: float = 1e-9) -> list[MartComparison]:
     marts_dir = spark_dir / "warehouse" / "marts.db"
     con = duckdb.connect()
-    con.execute(f"attach '{str(duckdb_path).replace(chr(39), chr(39) * 2)}' as duck (read_only)")
-    duck_marts = {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables"
-            " where table_catalog = 'duck' and table_schema = 'marts' and table_type = 'BASE TABLE'"
-        ).fetchall()
-    }
+    con.execute(f"attach {literal(str(duckdb_path))} as duck (read_only)")
+    duck_marts = _marts(con, "duck")
     spark_marts = {p.name for p in marts_dir.iterdir() if p.is_dir()} if marts_dir.is_dir() else set()
+    spark = {mart: f"read_parquet({literal(str(marts_dir / mart / '*.parquet'))})" for mart in spark_marts}
+    return _compare_all(con, duck_marts, spark, skip, rel_tol)
+
+
+def compare_published(
+    duckdb_copy: Path, spark_copy: Path, skip: set[str], rel_tol: float = 1e-9
+) -> list[MartComparison]:
+    """Every published mart of a DuckDB-mode run against a Spark-mode run's (two published copies)."""
+    con = duckdb.connect()
+    con.execute(f"attach {literal(str(duckdb_copy))} as duck (read_only)")
+    con.execute(f"attach {literal(str(spark_copy))} as spark (read_only)")
+    skip = skip | {PUBLICATION_RECORD}
+    return _compare_all(
+        con, _marts(con, "duck"), {m: f"spark.marts.{quote(m)}" for m in _marts(con, "spark")}, skip, rel_tol
+    )
+
+
+def _marts(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
+    sql = "select table_name from information_schema.tables where table_catalog = ? and table_schema = 'marts'"
+    return {name for (name,) in con.execute(sql, [catalog]).fetchall()}
+
+
+def _compare_all(
+    con: duckdb.DuckDBPyConnection, duck_marts: set[str], spark: dict[str, str], skip: set[str], rel_tol: float
+) -> list[MartComparison]:
     results = []
-    for mart in sorted((duck_marts | spark_marts) - skip):
-        if mart not in spark_marts:
+    for mart in sorted((duck_marts | set(spark)) - skip):
+        if mart not in spark:
             results.append(MartComparison(mart, problem="not built on Spark"))
         elif mart not in duck_marts:
             results.append(MartComparison(mart, problem="not in the DuckDB build"))
         else:
-            results.append(compare_mart(con, mart, str(marts_dir / mart / "*.parquet"), rel_tol))
+            results.append(compare_mart(con, mart, f"duck.marts.{quote(mart)}", spark[mart], rel_tol))
     return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Compare the marts of a Spark build with the DuckDB build.")
-    parser.add_argument("duckdb_warehouse", type=Path, help="the DuckDB warehouse file")
-    parser.add_argument("spark_dir", type=Path, help="the Spark build's folder (dbt var csat_spark_dir)")
+    parser.add_argument(
+        "duckdb_warehouse", type=Path, help="the DuckDB warehouse file, or a DuckDB-mode run's published csat.duckdb"
+    )
+    parser.add_argument(
+        "spark",
+        type=Path,
+        help="the Spark build's folder (CSAT_SPARK_DIR), or a Spark-mode run's published csat.duckdb",
+    )
     parser.add_argument("--skip", action="append", default=[], help="a mart not built on Spark (repeatable)")
     parser.add_argument("--rel-tol", type=float, default=1e-9, help="relative tolerance for doubles")
     args = parser.parse_args()
-    results = compare(args.duckdb_warehouse, args.spark_dir, set(args.skip), args.rel_tol)
+    compare_with = compare_published if args.spark.is_file() else compare
+    results = compare_with(args.duckdb_warehouse, args.spark, set(args.skip), args.rel_tol)
     print(
         f"| {'mart':<28} | {'rows DuckDB':>11} | {'rows Spark':>10} | {'rows differing':>14} "
         "| doubles not bit-equal: rows | max rel. diff | column types |"
@@ -169,8 +194,6 @@ def main() -> int:
             print(f"| {r.mart:<28} | {'':>11} | {'':>10} | {'':>14} | {'':>27} | {'':>13} | {r.problem} |")
             continue
         types = "; ".join(r.type_differences) or "same"
-        if r.equivalent_types:
-            types += " (integer sums: " + "; ".join(r.equivalent_types) + ")"
         rel = "" if r.max_relative_difference is None else f"{r.max_relative_difference:.1e}"
         inexact = "" if r.rows_inexact is None else f"{r.rows_inexact:,}"
         print(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -20,11 +22,23 @@ import pytest
 from csat_sample_data import generate_sample_data
 from dagster_project.contract import entity
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
-from dagster_project.publication.layout import DATABASE_FILE, PUBLICATION_TABLE
+from dagster_project.publication.layout import DATABASE_FILE
+from dagster_project.run_summary import failure_lines, skipped_steps
 
 pytestmark = pytest.mark.spark
 
-DOUBLE_DECIMALS = 9  # doubles are summed in a different order by each engine (README, "Running on Spark")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+compare_engines = _bench_module("compare_engines")
 
 
 def run(root: Path, engine: str) -> dg.ExecuteInProcessResult:
@@ -39,53 +53,21 @@ def run(root: Path, engine: str) -> dg.ExecuteInProcessResult:
     return defs.resolve_job_def(PIPELINE_JOB).execute_in_process(raise_on_error=False)
 
 
-def failures(result: dg.ExecuteInProcessResult) -> str:
-    return "\n".join(
-        e.step_failure_data.error.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"
-    )
+def complete(result: dg.ExecuteInProcessResult) -> bool:
+    """The run passed and skipped nothing (a lost dbt event would skip publication silently)."""
+    return result.success and not skipped_steps(result)
 
 
 def published(root: Path) -> Path:
     return root / "published" / DATABASE_FILE
 
 
-def mart_differences(duckdb_build: Path, spark_build: Path) -> dict[str, str]:
-    """Per published mart: what differs between the two builds (row count, columns and their types,
-    rows), {} when every mart is identical. Doubles compared at DOUBLE_DECIMALS decimals."""
-    con = duckdb.connect()
-    con.execute(f"attach '{duckdb_build}' as d (read_only)")
-    con.execute(f"attach '{spark_build}' as s (read_only)")
-
-    def marts(db: str) -> set[str]:  # the publication record names its run: not a mart
-        sql = "select table_name from information_schema.tables where table_catalog = ? and table_schema = 'marts'"
-        return {r[0] for r in con.execute(sql, [db]).fetchall()} - {PUBLICATION_TABLE}
-
-    differences = {}
-    assert len(marts("d")) > 20
-    for mart in sorted(marts("d") | marts("s")):
-        if mart not in marts("d") or mart not in marts("s"):
-            differences[mart] = "published by one engine only"
-            continue
-        d, s = f'd.marts."{mart}"', f's.marts."{mart}"'
-        types_d = con.execute(f"select column_name, column_type from (describe {d})").fetchall()
-        types_s = con.execute(f"select column_name, column_type from (describe {s})").fetchall()
-        if types_d != types_s:
-            differences[mart] = f"columns {sorted(set(types_d) ^ set(types_s))}"
-            continue
-        columns = ", ".join(
-            f'round("{c}", {DOUBLE_DECIMALS}) as "{c}"' if kind in ("DOUBLE", "FLOAT") else f'"{c}"'
-            for c, kind in types_d
-        )
-        counts = [con.execute(f"select count(*) from {t}").fetchone()[0] for t in (d, s)]
-        only = [
-            con.execute(
-                f"select count(*) from (select {columns} from {a} except all select {columns} from {b})"
-            ).fetchone()[0]
-            for a, b in ((d, s), (s, d))
-        ]
-        if counts[0] != counts[1] or any(only):
-            differences[mart] = f"rows {counts[0]} vs {counts[1]}, only in duckdb {only[0]}, only in spark {only[1]}"
-    return differences
+def mart_differences(duckdb_copy: Path, spark_copy: Path) -> dict[str, str]:
+    """Per published mart, what differs between the two runs (bench/compare_engines.py: row counts,
+    column names and types, values; doubles within 1e-9 relative); {} when all are the same."""
+    results = compare_engines.compare_published(duckdb_copy, spark_copy, skip=set())
+    assert len(results) > 20 and "driver_importance_quarterly" in {r.mart for r in results}
+    return {r.mart: str(r) for r in results if not r.same}
 
 
 def redeliver(landing: Path) -> tuple[str, str]:
@@ -116,7 +98,7 @@ def builds(tmp_path_factory) -> dict[str, Path]:
     roots = {"duckdb": root / "duckdb", "spark": root / "spark"}
     for engine, path in roots.items():
         result = run(path, engine)
-        assert result.success, failures(result)
+        assert complete(result), failure_lines(result)
     return roots
 
 
@@ -129,6 +111,10 @@ def test_spark_publishes_exactly_what_duckdb_publishes(builds):
     assert list((spark_dir / "warehouse" / "marts.db" / "kpi_monthly").glob("*.parquet"))
     [export] = sorted((spark_dir / "raw").iterdir())[-1:]
     assert "email" not in duckdb.sql(f"select * from read_parquet('{export}/customers/*.parquet')").columns
+    # Spark's metastore and Derby's log stay in the Spark folder, not where dbt or the tests run
+    assert (spark_dir / "metastore_db").is_dir() and (spark_dir / "derby.log").is_file()
+    for folder in (Path.cwd(), REPO / "dbt_project"):
+        assert not {"metastore_db", "derby.log", "spark-warehouse"} & {p.name for p in folder.iterdir()}
 
 
 def test_a_redelivery_with_a_rejected_row_builds_the_same_on_both_engines(builds):
@@ -136,7 +122,7 @@ def test_a_redelivery_with_a_rejected_row_builds_the_same_on_both_engines(builds
     customer_id, segment = redeliver(landing)
     for engine, root in builds.items():
         result = run(root, engine)
-        assert result.success, failures(result)
+        assert complete(result), failure_lines(result)
     assert mart_differences(published(builds["duckdb"]), published(builds["spark"])) == {}
     with duckdb.connect(str(published(builds["spark"])), read_only=True) as con:
         current = con.execute(
@@ -166,5 +152,6 @@ def test_a_failed_spark_build_publishes_nothing(builds, monkeypatch):
     monkeypatch.setattr(warehouse_assets, "export_raw", broken_export)
     result = run(root, "spark")
     assert not result.success
-    assert "warehouse_models" in failures(result) or failures(result)
+    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failed == ["warehouse_models"]
     assert hashlib.sha256(published(root).read_bytes()).hexdigest() == before
