@@ -14,8 +14,9 @@
 `--engine spark` runs the pipeline with dbt on local Spark (CSAT_ENGINE=spark, README "Running on
 Spark"; results in pipeline_<N>_spark.*); the yardstick stays bare DuckDB.
 
-Peak memory is the peak of the summed resident memory of the whole process tree (csat, dbt and
-their children), sampled every 0.2 s. Results go to bench/results/pipeline_<N>.{json,md}. The
+Peak memory is the peak of the summed memory of the whole process tree (csat, dbt and their
+children: the JVM in Spark mode), as proportional set size (shared pages counted once), sampled
+every 0.2 s. Results go to bench/results/pipeline_<N>.{json,md}. The
 machine may be shared: absolute times are noisy, the ratios inside one run are what counts.
 """
 
@@ -65,12 +66,16 @@ def _children() -> dict[int, list[int]]:
 
 
 def _rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
+    """The process's proportional set size (PSS: shared pages divided among their sharers), so a
+    tree's sum counts memory once even when a process forks (a JVM starting a helper would add its
+    whole resident size twice); VmRSS where smaps_rollup is not readable."""
+    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(field):
+                    return int(line.split()[1])
+        except OSError:
+            continue
     return 0
 
 
@@ -84,7 +89,7 @@ def tree_rss_mb(root: int) -> float:
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
-    """Run `command`, returning its wall time, exit code and the peak RSS of its process tree."""
+    """Run `command`, returning its wall time, exit code and the peak memory (PSS) of its process tree."""
     peak = 0.0
     started = time.perf_counter()
     with log.open("w") as out:
@@ -470,11 +475,11 @@ def markdown(result: dict) -> str:
         f"| **whole `csat run`** | **{full['seconds']:.1f}** | **{daily['seconds']:.1f}** |"
         if daily
         else f"| **whole `csat run`** | **{full['seconds']:.1f}** | |",
-        f"| peak RSS, process tree (MB) | {full['peak_rss_mb']:,.0f} | {daily['peak_rss_mb']:,.0f} |"
+        f"| peak memory, process tree (MB, PSS) | {full['peak_rss_mb']:,.0f} | {daily['peak_rss_mb']:,.0f} |"
         if daily
-        else f"| peak RSS, process tree (MB) | {full['peak_rss_mb']:,.0f} | |",
+        else f"| peak memory, process tree (MB, PSS) | {full['peak_rss_mb']:,.0f} | |",
         "",
-        f"Bare-DuckDB yardstick: {yard['seconds']:.1f} s, peak RSS {yard['peak_rss_mb']:,.0f} MB. "
+        f"Bare-DuckDB yardstick: {yard['seconds']:.1f} s, peak memory {yard['peak_rss_mb']:,.0f} MB. "
         f"**Full build / yardstick: {result['ratio_full_to_yardstick']:.1f}x** (goal: at most 2x)."
         + (
             f" **Daily increment / full build: {100 * result['daily_share_of_full']:.0f} %** (goal: at most 10 %)."
