@@ -6,11 +6,10 @@ end-to-end run of `csat run` twice is slow (minutes): a `pipeline` test.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import bench_modules
 import duckdb
 import pytest
 
@@ -19,17 +18,9 @@ from csat_sample_data import generate_sample_data
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_pipeline", REPO / "bench" / "bench_pipeline.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_pipeline"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def bench():
-    return _bench()
+    return bench_modules.load("bench_pipeline")
 
 
 @pytest.fixture(scope="module")

@@ -6,25 +6,17 @@ where Spark would write them), so each way the comparison must fail is tried wit
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
+import bench_modules
 import duckdb
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _compare_engines():
-    spec = importlib.util.spec_from_file_location("compare_engines", REPO / "bench" / "compare_engines.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["compare_engines"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-compare_engines = _compare_engines()
+compare_engines = bench_modules.load("compare_engines")
 
 # (mart, DuckDB build's SQL, Spark build's SQL)
 MARTS = {

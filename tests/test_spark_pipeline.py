@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
+import bench_modules
 import dagster as dg
 import duckdb
 import pytest
@@ -30,15 +29,7 @@ pytestmark = pytest.mark.spark
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-compare_engines = _bench_module("compare_engines")
+compare_engines = bench_modules.load("compare_engines")
 
 
 def run(root: Path, engine: str) -> dg.ExecuteInProcessResult:

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from dagster_project.ingestion.warehouse import transaction
+
 MART_SPEC = Path(__file__).with_name("driver_importance_quarterly.yml")
 CORRELATIONS = "intermediate.int_driver_correlations"
 REGRESSION_INPUTS = "intermediate.int_driver_regression_inputs"
@@ -212,14 +214,9 @@ def write_driver_importance(con: duckdb.DuckDBPyConnection) -> DriverImportanceR
     view = "driver_importance_rows"
     con.register(view, frame)
     try:
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             con.execute(f"create schema if not exists {schema}")
             con.execute(f"create or replace table {spec.table} as select {select} from {view}")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     finally:
         con.unregister(view)
     groups = {(r["quarter_start_date"], r["segment"], r["outcome"]) for r in rows}

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.ingestion.warehouse import transaction
+
 SPARK_WAREHOUSE_DIR = "warehouse"  # spark.sql.warehouse.dir under the Spark folder (dbt profile `spark`)
 TABLE_MATERIALIZATIONS = {"table", "incremental", "seed"}
 
@@ -76,8 +78,7 @@ def mount_spark_tables(con: duckdb.DuckDBPyConnection, tables: list[SparkTable])
     if missing:
         raise FileNotFoundError(f"Spark tables without Parquet files under their folder: {', '.join(missing)}")
     mounted = []
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for table in tables:
             relation = f"{_quote(table.schema)}.{_quote(table.name)}"
             con.execute(f"create schema if not exists {_quote(table.schema)}")
@@ -89,10 +90,6 @@ def mount_spark_tables(con: duckdb.DuckDBPyConnection, tables: list[SparkTable])
                 con.execute(f"drop table {relation}")
             con.execute(f"create or replace view {relation} as {_select(con, table)}")
             mounted.append(f"{table.schema}.{table.name}")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return mounted
 
 
