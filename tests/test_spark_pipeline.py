@@ -62,24 +62,21 @@ def mart_differences(duckdb_copy: Path, spark_copy: Path) -> dict[str, str]:
 
 
 def redeliver(landing: Path) -> tuple[str, str]:
-    """A second CRM delivery: one customer re-delivered with a new segment, one row that breaks the
-    contract (no key). Returns the customer and its new segment."""
+    """A second CRM delivery: one customer re-delivered with another segment, one row that breaks the
+    contract (no key). Returns the customer and its new segment as dim_customer cleans it."""
     customers = entity("customers")
-    [first] = sorted((landing / customers.source / customers.name).glob("*"))
-    with open(first, newline="", encoding="utf-8") as f:
+    folder = landing / customers.source / customers.name
+    first = sorted(folder.glob("*.csv"))[0]
+    with open(first, newline="", encoding="gb18030") as f:  # the generator's CRM export is not UTF-8
         row = next(csv.DictReader(f))
-    changed = {
-        **row,
-        "segment": "enterprise" if row["segment"] != "enterprise" else "smb",
-        "updated_at": "2026-10-30T08:00:00Z",
-    }
+    segment = "Regular" if row["segment"] != "Regular" else "VIP"
+    changed = {**row, "segment": segment, "updated_at": "2026-11-20T08:00:00Z"}
     broken = {**row, "customer_id": ""}
-    path = landing / customers.source / customers.name / "zz_redelivery.csv"
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open(folder / "zz_redelivery.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(row))
         writer.writeheader()
         writer.writerows([changed, broken])
-    return row["customer_id"], changed["segment"]
+    return row["customer_id"], segment.lower()
 
 
 @pytest.fixture(scope="module")
