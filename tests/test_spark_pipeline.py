@@ -62,21 +62,22 @@ def mart_differences(duckdb_copy: Path, spark_copy: Path) -> dict[str, str]:
 
 
 def redeliver(landing: Path) -> tuple[str, str]:
-    """A second CRM delivery: one customer re-delivered with another segment, one row that breaks the
-    contract (no key). Returns the customer and its new segment as dim_customer cleans it."""
+    """A second CRM delivery: 40 customers re-delivered, the first with another segment, and one row
+    that breaks the contract (no key: a reject, 1 in 41, under the gate's 5 % reject share). Returns
+    the changed customer and its new segment as dim_customer cleans it."""
     customers = entity("customers")
     folder = landing / customers.source / customers.name
     first = sorted(folder.glob("*.csv"))[0]
     with open(first, newline="", encoding="gb18030") as f:  # the generator's CRM export is not UTF-8
-        row = next(csv.DictReader(f))
-    segment = "Regular" if row["segment"] != "Regular" else "VIP"
-    changed = {**row, "segment": segment, "updated_at": "2026-11-20T08:00:00Z"}
-    broken = {**row, "customer_id": ""}
+        rows = list(csv.DictReader(f))[:40]
+    segment = "Regular" if rows[0]["segment"] != "Regular" else "VIP"
+    rows[0] = {**rows[0], "segment": segment, "updated_at": "2026-11-20T08:00:00Z"}
+    broken = {**rows[1], "customer_id": ""}
     with open(folder / "zz_redelivery.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows([changed, broken])
-    return row["customer_id"], segment.lower()
+        writer.writerows([*rows, broken])
+    return rows[0]["customer_id"], segment.lower()
 
 
 @pytest.fixture(scope="module")
