@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from dagster_project.assets.warehouse import keep_partial_parse
+import os
+
+from dagster_project.assets.warehouse import (
+    DBT_PROJECT_DIR,
+    PROJECT_SOURCES,
+    keep_partial_parse,
+    manifest_is_stale,
+)
 
 
 def test_the_build_s_parse_state_replaces_the_project_s(tmp_path):
@@ -19,3 +26,18 @@ def test_a_build_without_parse_state_changes_nothing(tmp_path):
     (tmp_path / "partial_parse.msgpack").write_bytes(b"old")
     assert not keep_partial_parse(tmp_path / "missing", tmp_path)
     assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"old"
+
+
+def test_a_manifest_older_than_a_project_file_is_stale(tmp_path):
+    """After a `git pull` that changed a model, the pipeline re-parses instead of building its assets
+    from the old manifest (a model that became a Dagster asset would be defined twice)."""
+    manifest = tmp_path / "manifest.json"
+    assert manifest_is_stale(manifest)  # missing
+    manifest.write_text("{}")
+    sources = [DBT_PROJECT_DIR / name for name in PROJECT_SOURCES]
+    files = [f for s in sources for f in ([s] if s.is_file() else s.rglob("*")) if f.is_file()]
+    newest = max(f.stat().st_mtime for f in files)
+    os.utime(manifest, (newest + 60, newest + 60))
+    assert not manifest_is_stale(manifest)
+    os.utime(manifest, (newest - 60, newest - 60))
+    assert manifest_is_stale(manifest)

@@ -68,13 +68,32 @@ def prune_target_dirs(target_dir: Path, keep: int) -> list[Path]:
     return stale
 
 
+# What the manifest is parsed from: a file here newer than the manifest makes it stale.
+PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+
+
+def manifest_is_stale(manifest_path: Path) -> bool:
+    """Whether a project file changed since the manifest was written (e.g. after a `git pull`): the
+    assets built from a stale manifest would not match the project dbt builds."""
+    if not manifest_path.exists():
+        return True
+    written = manifest_path.stat().st_mtime
+    for name in PROJECT_SOURCES:
+        path = DBT_PROJECT_DIR / name
+        files = [path] if path.is_file() else path.rglob("*") if path.is_dir() else []
+        if any(f.is_file() and f.stat().st_mtime > written for f in files):
+            return True
+    return False
+
+
 def ensure_manifest(*, force: bool = False) -> Path:
-    """Run `dbt parse` when the manifest is missing (a fresh clone) or `force` is set.
+    """Run `dbt parse` when the manifest is missing (a fresh clone), older than a project file, or
+    `force` is set.
 
     `dagster dev` re-parses by itself (prepare_if_dev); scripts and tests call this first.
     """
     manifest_path = get_dbt_project().manifest_path
-    if force or not manifest_path.exists():
+    if force or manifest_is_stale(manifest_path):
         command = [
             dbt_executable(),
             "parse",
