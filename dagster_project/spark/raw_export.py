@@ -9,7 +9,7 @@ customers and retention-nulled values gone, which appended files would keep fore
 Parquet at disk speed, so the copy is a small share of a build (README, "Running on Spark").
 
 Atomic by construction: the export is written under `<id>.partial` and renamed when complete, and a
-build reads only the folder it was given; older exports are removed after a newer one is complete.
+build reads only the folder it was given; older exports are removed once a newer one is complete.
 Clear personal columns are not exported (dbt reads only their keyed pseudonyms), nor the delivered
 values of rejected rows (`load_rejects.raw_values`), which may hold them too.
 """
@@ -28,7 +28,9 @@ from dagster_project.ingestion.warehouse import RAW_SCHEMA
 
 EXPORTS_DIR = "raw"
 PARTIAL_SUFFIX = ".partial"
-KEEP_EXPORTS = 2  # the new export and the one a concurrent reader may still be registering
+# Only the new export: runs never overlap (the run lock), and an older export would keep what an
+# erasure (`csat forget`, whose rebuild writes the next export) or the retention period removed.
+KEEP_EXPORTS = 1
 NOT_EXPORTED = {
     **{e.name: frozenset(c.name for c in e.columns if c.personal) for e in ENTITIES},
     "load_rejects": frozenset({"raw_values"}),
