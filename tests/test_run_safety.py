@@ -222,7 +222,9 @@ ORPHAN = textwrap.dedent(
 def test_a_dbt_child_ends_when_its_parent_is_killed():
     parent = subprocess.Popen([sys.executable, "-c", ORPHAN], stdout=subprocess.PIPE, text=True)
     child = int(parent.stdout.readline())
-    time.sleep(1.0)  # the child has exec'd sleep
+    deadline = time.monotonic() + 30  # until the child has exec'd sleep (slow on a loaded machine)
+    while not Path(f"/proc/{child}/cmdline").read_bytes().startswith(b"/bin/sleep") and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert Path(f"/proc/{child}/cmdline").read_bytes().startswith(b"/bin/sleep")
     parent.send_signal(signal.SIGKILL)
     parent.wait()
