@@ -31,6 +31,9 @@ def end_with_parent(sig: int = signal.SIGTERM) -> bool:
 def exec_with_parent(argv: Sequence[str], parent: int | None = None) -> None:
     """Replace this process by `argv`, which is then ended when `parent` (default: ours) dies."""
     parent = os.getppid() if parent is None else parent
+    # An ignored signal stays ignored across exec: a parent that ignores SIGTERM (some hosts and
+    # libraries do) would make dbt deaf to the very signal that is to end it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     end_with_parent()
     if os.getppid() != parent:  # the parent died before the request was in place
         os._exit(1)

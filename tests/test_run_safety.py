@@ -209,7 +209,8 @@ def test_a_dagster_run_takes_and_releases_the_lock(installed):
 
 ORPHAN = textwrap.dedent(
     """
-    import subprocess, sys, time
+    import signal, subprocess, sys, time
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a host that ignores SIGTERM: its children inherit that
     child = subprocess.Popen([sys.executable, "-c",
         "import sys; from dagster_project.dbt_child import exec_with_parent; exec_with_parent(['/bin/sleep', '120'])"])
     print(child.pid, flush=True)
