@@ -189,10 +189,7 @@ scored as (
         sample_size >= min_sample as is_sample_sufficient,
         case
             when sample_size >= min_sample and has_variance
-                then greatest(
-                        cast(-1 as {{ type_double() }}),
-                        least(cast(1 as {{ type_double() }}), raw_correlation)
-                    )
+                then {{ clip_correlation('raw_correlation') }}
         end as correlation
     from measured
 

@@ -127,17 +127,11 @@ final as (
         case
             when dimension = paired_dimension then cast(1 as {{ type_double() }})
             when has_dimension_variance and has_paired_variance
-                then greatest(
-                        cast(-1 as {{ type_double() }}),
-                        least(cast(1 as {{ type_double() }}), paired_correlation)
-                    )
+                then {{ clip_correlation('paired_correlation') }}
         end as dimension_correlation,
         case
             when dimension = paired_dimension and has_dimension_variance and has_outcome_variance
-                then greatest(
-                        cast(-1 as {{ type_double() }}),
-                        least(cast(1 as {{ type_double() }}), raw_outcome_correlation)
-                    )
+                then {{ clip_correlation('raw_outcome_correlation') }}
         end as outcome_correlation,
         case
             when dimension = paired_dimension
