@@ -36,7 +36,8 @@ import yaml
 
 from dagster_project.contract import Entity
 from dagster_project.ingestion.files import ContractError
-from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery, literal, quote
+from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
+from dagster_project.sql_text import literal, quote
 
 KEYS = ("entity", "columns", "constants", "values", "time_zone", "date_only", "formats")
 # Delivered text of a contract column after mapping, in the staged table (never an export's name).

@@ -26,6 +26,7 @@ import duckdb
 
 from dagster_project.contract import Entity
 from dagster_project.ingestion.files import ContractError, DeliveredFile, utf8_copy
+from dagster_project.sql_text import literal, quote
 
 STAGE_TABLE = "_delivery"
 FILES_TABLE = "_batch_files"  # file_index, source_label, sha256 of the files in the batch
@@ -52,14 +53,6 @@ class ReadableFile:
     delivered: DeliveredFile
     path: Path
     names: tuple[str, ...]
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _paths(files: list[ReadableFile]) -> str:

@@ -26,7 +26,8 @@ import duckdb
 
 from dagster_project import settings
 from dagster_project.contract import Column, Entity
-from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery, literal, quote
+from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
+from dagster_project.sql_text import literal, quote
 
 CHECKED_TABLE = "_checked"
 RULES = ("malformed", "size", "required", "type", "enum", "range", "future", "order", "duplicate")

@@ -29,6 +29,7 @@ from dagster_project.publication.layout import (
     TEMPORARY_NAME,
 )
 from dagster_project.run_lock import pid_alive
+from dagster_project.sql_text import literal, quote
 
 PERSONAL_COLUMNS = frozenset(c.name for e in ENTITIES for c in e.columns if c.personal)
 
@@ -44,14 +45,6 @@ class PublicationReport:
     published_at: datetime
     run_id: str
     row_counts: dict[str, int] = field(default_factory=dict)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def publish_marts(
@@ -87,7 +80,7 @@ def publish_marts(
         con = duckdb.connect(str(tmp_db), config=settings.duckdb_config())
         try:
             con.execute("set TimeZone = 'UTC'")
-            con.execute(f"attach {_literal(str(Path(warehouse_path).resolve()))} as working (read_only)")
+            con.execute(f"attach {literal(str(Path(warehouse_path).resolve()))} as working (read_only)")
             existing = {
                 r[0]
                 for r in con.execute(
@@ -114,10 +107,10 @@ def publish_marts(
                     raise PublicationError(
                         f"mart {mart} has personal data in clear ({', '.join(personal)}): not published"
                     )
-                target = f"{MART_SCHEMA}.{_quote(mart)}"
-                con.execute(f"create table {target} as select * from working.{MART_SCHEMA}.{_quote(mart)}")
+                target = f"{MART_SCHEMA}.{quote(mart)}"
+                con.execute(f"create table {target} as select * from working.{MART_SCHEMA}.{quote(mart)}")
                 report.row_counts[mart] = con.execute(f"select count(*) from {target}").fetchone()[0]
-                con.execute(f"copy {target} to {_literal(str(tmp_parquet / f'{mart}.parquet'))} (format parquet)")
+                con.execute(f"copy {target} to {literal(str(tmp_parquet / f'{mart}.parquet'))} (format parquet)")
             con.execute(
                 f"""
                 create table {PUBLICATION} (
@@ -134,7 +127,7 @@ def publish_marts(
                 [[published_at, run_id, m, n, Path(warehouse_path).name] for m, n in report.row_counts.items()],
             )
             con.execute(
-                f"copy {PUBLICATION} to {_literal(str(tmp_parquet / f'{PUBLICATION_TABLE}.parquet'))} (format parquet)"
+                f"copy {PUBLICATION} to {literal(str(tmp_parquet / f'{PUBLICATION_TABLE}.parquet'))} (format parquet)"
             )
             con.execute("detach working")
             con.execute("checkpoint")

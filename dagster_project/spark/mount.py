@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.ingestion.warehouse import transaction
+from dagster_project.sql_text import literal, quote
 
 SPARK_WAREHOUSE_DIR = "warehouse"  # spark.sql.warehouse.dir under the Spark folder (dbt profile `spark`)
 TABLE_MATERIALIZATIONS = {"table", "incremental", "seed"}
@@ -44,14 +45,6 @@ def _declared_columns(node: dict) -> tuple[tuple[str, str], ...]:
     if columns and all(c.get("data_type") for c in columns.values()):
         return tuple((c["name"], c["data_type"]) for c in columns.values())
     return ()
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def spark_tables(manifest_path: str | Path, spark_dir: str | Path) -> list[SparkTable]:
@@ -80,8 +73,8 @@ def mount_spark_tables(con: duckdb.DuckDBPyConnection, tables: list[SparkTable])
     mounted = []
     with transaction(con):
         for table in tables:
-            relation = f"{_quote(table.schema)}.{_quote(table.name)}"
-            con.execute(f"create schema if not exists {_quote(table.schema)}")
+            relation = f"{quote(table.schema)}.{quote(table.name)}"
+            con.execute(f"create schema if not exists {quote(table.schema)}")
             existing = con.execute(
                 "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
                 [table.schema, table.name],
@@ -96,12 +89,12 @@ def mount_spark_tables(con: duckdb.DuckDBPyConnection, tables: list[SparkTable])
 def _select(con: duckdb.DuckDBPyConnection, table: SparkTable) -> str:
     """The view's query: the table's Parquet files, or no rows of its declared columns."""
     if not any(table.location.glob("*.parquet")):
-        columns = ", ".join(f"cast(null as {sql_type}) as {_quote(name)}" for name, sql_type in table.declared)
+        columns = ", ".join(f"cast(null as {sql_type}) as {quote(name)}" for name, sql_type in table.declared)
         return f"select {columns} where false"
-    files = _literal(str(table.location / "*.parquet"))
+    files = literal(str(table.location / "*.parquet"))
     described = con.execute(f"describe select * from read_parquet({files})").fetchall()
     columns = ", ".join(
-        f"timezone('UTC', {_quote(name)}) as {_quote(name)}" if sql_type == "TIMESTAMP WITH TIME ZONE" else _quote(name)
+        f"timezone('UTC', {quote(name)}) as {quote(name)}" if sql_type == "TIMESTAMP WITH TIME ZONE" else quote(name)
         for name, sql_type, *_ in described
     )
     return f"select {columns} from read_parquet({files})"

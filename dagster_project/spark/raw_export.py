@@ -25,6 +25,7 @@ import duckdb
 
 from dagster_project.contract import ENTITIES
 from dagster_project.ingestion.warehouse import RAW_SCHEMA
+from dagster_project.sql_text import literal, quote
 
 EXPORTS_DIR = "raw"
 PARTIAL_SUFFIX = ".partial"
@@ -35,14 +36,6 @@ NOT_EXPORTED = {
     **{e.name: frozenset(c.name for c in e.columns if c.personal) for e in ENTITIES},
     "load_rejects": frozenset({"raw_values"}),
 }
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def export_raw(con: duckdb.DuckDBPyConnection, spark_dir: str | Path) -> Path:
@@ -72,9 +65,9 @@ def export_raw(con: duckdb.DuckDBPyConnection, spark_dir: str | Path) -> Path:
         ]
         (partial / table).mkdir()
         target = partial / table / "data.parquet"
-        select = ", ".join(_quote(c) for c in columns)
+        select = ", ".join(quote(c) for c in columns)
         con.execute(
-            f"copy (select {select} from {RAW_SCHEMA}.{_quote(table)}) to {_literal(str(target))} (format parquet)"
+            f"copy (select {select} from {RAW_SCHEMA}.{quote(table)}) to {literal(str(target))} (format parquet)"
         )
     export = exports / export_id
     partial.rename(export)
