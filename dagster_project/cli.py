@@ -157,6 +157,13 @@ def _run(args: argparse.Namespace, landing: Path, warehouse: Path) -> int:
             print(f">> rebuilding {warehouse} from every landing file (customer history too; old file: {previous})")
             if lost:
                 print(f">> --force: the rows of {len(lost)} file(s) no longer in {landing} are dropped")
+    if args.full_refresh and warehouse.exists():
+        from dagster_project import build_state
+        from dagster_project.ingestion.warehouse import connect
+
+        with connect(warehouse) as con:
+            build_state.forget(con)
+        print(">> --full-refresh: every incremental model is rebuilt from all rows")
     from dagster_project.publication.published_copy import locations_message
     from dagster_project.resources import ReportsResource
     from dagster_project.run_summary import failure_lines, print_run_summary, skipped_steps
@@ -258,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument(
         "--force", action="store_true", help="with --rebuild: rebuild even if loaded files are missing from landing"
+    )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental models from every row instead of the months and customers that changed "
+        "(a build does so by itself when the dbt project, seeds or deployment changed, or after an erasure)",
     )
     run.add_argument(
         "--engine", choices=settings.ENGINES, help="engine dbt builds the models on (default: $CSAT_ENGINE or duckdb)"

@@ -29,6 +29,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from dagster_project import build_state
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import dbt_target_keep, repo_root
 from dagster_project.spark.mount import mount_spark_tables, spark_tables
@@ -157,8 +158,21 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
     def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
         # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
-        dbt_vars = dbt_invocation_vars(warehouse.path, deployment_seeds())
+        seeds = deployment_seeds()
+        dbt_vars = dbt_invocation_vars(warehouse.path, seeds)
         args = ["build"]
+        build = None
+        if warehouse.engine == "duckdb":  # incremental facts: what changed since the last build
+            fingerprint = build_state.fingerprint(DBT_PROJECT_DIR, seeds or repo_root() / "seeds", dbt_vars)
+            with warehouse.connect(read_only=True) as con:
+                build = build_state.plan(con, fingerprint)
+            if build.full_refresh:
+                args.append("--full-refresh")
+            else:
+                dbt_vars["csat_changed_since"] = build.changed_since
+            context.log.info(
+                "full refresh" if build.full_refresh else f"incremental: rows loaded after {build.changed_since}"
+            )
         if warehouse.engine == "spark":  # raw goes to Spark as Parquet first (dagster_project/spark/)
             with warehouse.connect(read_only=True) as con:
                 raw_dir = export_raw(con, warehouse.spark_dir)
@@ -169,6 +183,9 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
             invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars)], context=context)
             yield from invocation.stream()
             keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
+            if build is not None:  # only after a build that passed (stream() raises on a failure)
+                with warehouse.connect() as con:
+                    build_state.record(con, build)
             if warehouse.engine == "spark":  # only after a build that passed: the views read its files
                 tables = spark_tables(Path(invocation.target_path) / "manifest.json", warehouse.spark_dir)
                 with warehouse.connect() as con:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import settings
+from dagster_project import build_state, settings
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.privacy import erasure, scrub_legacy_snapshot
 from dagster_project.privacy.keys import KeyRing, load_keys
@@ -199,6 +199,9 @@ def forget(
         for catalog, store in zip(catalogs, ("warehouse", "warehouse.previous"), strict=False):
             con.begin()  # one transaction per file: DuckDB writes one attached database per transaction
             report.counts[store] = erasure.erase_in_catalog(con, catalog)
+            # KPIs and other aggregates are recomputed from the erased facts: every month, not just the
+            # months an incremental build would touch.
+            build_state.forget(con, catalog)
             scrub_legacy_snapshot(con, catalog)
             con.commit()
         values = _erase_tables_values(con)

@@ -1,3 +1,10 @@
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id'), 'order_id', keys_loaded_since(ref('stg_crm__orders'), 'order_id')) }}"
+) }}
+-- depends_on: {{ ref('stg_crm__orders') }} (the pre-hook's changed keys)
 -- Orders, one row per order, with the conformed dimension keys (customer version valid when the
 -- order was placed, store, order channel) and the validity and rank the commercial KPIs use.
 with
@@ -5,6 +12,7 @@ with
 orders as (
 
     select * from {{ ref('int_orders_classified') }}
+    where {{ in_rebuild_scope('month_start_date', 'customer_id') }}
 
 ),
 

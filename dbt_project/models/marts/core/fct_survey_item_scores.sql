@@ -1,3 +1,10 @@
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuild_scope('response_id in (select response_id from ' ~ ref('fct_survey_responses') ~ ' where ' ~ in_rebuild_scope('month_start_date', 'customer_id') ~ ')', 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id') ~ ' union all ' ~ keys_loaded_since(ref('stg_survey__survey_item_scores'), 'response_id')) }}"
+) }}
+-- depends_on: {{ ref('stg_survey__survey_item_scores') }} (the pre-hook's changed keys)
 -- SERVQUAL item scores, one row per response and item, with the item gap (perception -
 -- expectation) and the keys of the response, the item and the respondent.
 with
@@ -11,6 +18,7 @@ item_gaps as (
 responses as (
 
     select * from {{ ref('fct_survey_responses') }}
+    where {{ in_rebuild_scope('month_start_date', 'customer_id') }}
 
 ),
 

@@ -1,3 +1,9 @@
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id'), 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id')) }}"
+) }}
 -- Survey responses, one row per response, with the conformed dimension keys and the per-response
 -- scores behind the survey KPIs (NPS category, CSAT top-2-box, CES easy, CSI).
 with
@@ -5,6 +11,7 @@ with
 responses as (
 
     select * from {{ ref('int_survey_responses_scored') }}
+    where {{ in_rebuild_scope('month_start_date', 'customer_id') }}
 
 ),
 

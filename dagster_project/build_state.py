@@ -1,0 +1,114 @@
+"""What the previous successful dbt build read, so that the next one rebuilds only what changed.
+
+The month-partitioned incremental facts (dbt_project/macros/incremental_scope.sql) recompute the
+rows touched by raw rows loaded after the previous successful build. This module keeps, in the
+working warehouse, the newest load that build had read (the watermark) and a fingerprint of what
+else decides the marts' contents: the dbt project's SQL, the seeds and the dbt vars. A build is
+incremental only when both are known and the fingerprint is unchanged; otherwise it is a full
+refresh. An erasure (`csat forget`), `csat run --full-refresh` or `--rebuild` (a new warehouse file)
+drop the state, so the next build is a full refresh too.
+
+The watermark is written only after a build that passed: after a failed build the next one starts
+from the same watermark and recomputes the same rows again (deleting before inserting, so never
+twice).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.ingestion.warehouse import RAW_SCHEMA
+
+STATE_TABLE = f"{RAW_SCHEMA}.dbt_build_state"
+
+# A change to these forces a full refresh: the SQL and configuration of the dbt project. Seeds are
+# hashed from the folder the build reads (a deployment's own seeds included).
+_PROJECT_PARTS = ("models", "macros", "dbt_project.yml")
+
+# dbt vars that say where things are, not what the marts hold.
+_LOCATION_VARS = ("csat_warehouse_path", "csat_seed_path")
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """How the next build runs: `changed_since` is None for a full refresh."""
+
+    fingerprint: str
+    watermark: str | None  # the newest raw load this build reads
+    changed_since: str | None
+
+    @property
+    def full_refresh(self) -> bool:
+        return self.changed_since is None
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+
+
+def fingerprint(project_dir: Path, seeds_dir: Path, dbt_vars: Mapping[str, str]) -> str:
+    """sha256 over the project's SQL and YAML, the seed files and the vars that shape the marts."""
+    digest = hashlib.sha256()
+    for base, parts in ((project_dir, _PROJECT_PARTS), (seeds_dir, (".",))):
+        for part in parts:
+            for path in _files(base / part):
+                if path.suffix == ".pyc":
+                    continue
+                digest.update(str(path.relative_to(base)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    shaping = {k: v for k, v in dbt_vars.items() if k not in _LOCATION_VARS}
+    digest.update(json.dumps(shaping, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"create table if not exists {STATE_TABLE} "
+        "(fingerprint varchar not null, watermark timestamp, built_at timestamp not null)"
+    )
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    schema, table = STATE_TABLE.split(".")
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def plan(con: duckdb.DuckDBPyConnection, current_fingerprint: str) -> BuildPlan:
+    """Incremental from the last build's watermark when its fingerprint is this one; else full."""
+    newest = con.execute(f"select cast(max(loaded_at) as varchar) from {RAW_SCHEMA}.load_manifest").fetchone()
+    watermark = newest[0] if newest else None
+    previous = None
+    if _table_exists(con):
+        previous = con.execute(f"select fingerprint, cast(watermark as varchar) from {STATE_TABLE}").fetchone()
+    since = None
+    if previous and previous[0] == current_fingerprint and previous[1] is not None:
+        since = previous[1]
+    return BuildPlan(fingerprint=current_fingerprint, watermark=watermark, changed_since=since)
+
+
+def record(con: duckdb.DuckDBPyConnection, build: BuildPlan) -> None:
+    """After a build that passed: the next build starts from this one's watermark."""
+    _ensure_table(con)
+    con.execute("begin transaction")
+    con.execute(f"delete from {STATE_TABLE}")
+    con.execute(
+        f"insert into {STATE_TABLE} values (?, cast(? as timestamp), cast(current_timestamp as timestamp))",
+        [build.fingerprint, build.watermark],
+    )
+    con.execute("commit")
+
+
+def forget(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> None:
+    """The next build is a full refresh (after an erasure, or when asked for)."""
+    prefix = f'"{catalog}".' if catalog else ""
+    con.execute(f"drop table if exists {prefix}{STATE_TABLE}")

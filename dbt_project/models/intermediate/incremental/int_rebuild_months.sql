@@ -1,0 +1,81 @@
+-- Months whose rows the incremental facts recompute: the months of survey responses, item scores
+-- and orders loaded since the previous build, of the responses that point at such an order (its
+-- key), and every order month when a store changed (the store's key). macros/incremental_scope.sql
+with
+
+responses as (
+
+    select
+        response_id,
+        order_id,
+        loaded_at,
+        {{ reporting_month('submitted_at') }} as month_start_date
+    from {{ ref('stg_survey__survey_responses') }}
+
+),
+
+item_scores as (
+
+    select
+        response_id,
+        loaded_at
+    from {{ ref('stg_survey__survey_item_scores') }}
+
+),
+
+orders as (
+
+    select
+        order_id,
+        loaded_at,
+        {{ reporting_month('ordered_at') }} as month_start_date
+    from {{ ref('stg_crm__orders') }}
+
+),
+
+changed_orders as (
+
+    select order_id from orders
+    where {{ loaded_since_last_build('loaded_at') }}
+
+),
+
+changed_stores as (
+
+    select count(*) as stores from {{ ref('stg_crm__stores') }}
+    where {{ loaded_since_last_build('loaded_at') }}
+
+),
+
+months as (
+
+    select month_start_date from responses
+    where {{ loaded_since_last_build('loaded_at') }}
+
+    union all
+
+    select responses.month_start_date
+    from responses
+    inner join item_scores
+        on responses.response_id = item_scores.response_id
+    where {{ loaded_since_last_build('item_scores.loaded_at') }}
+
+    union all
+
+    select responses.month_start_date
+    from responses
+    inner join changed_orders
+        on responses.order_id = changed_orders.order_id
+
+    union all
+
+    select month_start_date from orders
+    where
+        {{ loaded_since_last_build('loaded_at') }}
+        or (select changed_stores.stores from changed_stores) > 0
+
+)
+
+select distinct month_start_date
+from months
+where month_start_date is not null

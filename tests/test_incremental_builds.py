@@ -1,0 +1,220 @@
+"""Incremental builds (issue 12): after a full build, a build that recomputes only the months and
+customers touched by new deliveries gives the marts a full rebuild of the same raw data gives.
+
+One small generated landing folder; its last day is held back (bench/bench_pipeline.py). Build 1 is
+a full build without that day. Then the day arrives together with the awkward deliveries of real
+life, and build 2 runs incrementally: late survey responses (with item scores) and a late order for
+an old month, an old month's orders re-delivered with a cancelled order (the customer's later orders
+are renumbered) and a changed amount, a survey response re-delivered under another month and
+customer (its old row must go), a customer re-delivered with another segment. Build 3 is a full
+refresh of a copy of build 2's warehouse. Every mart must be the same (keys, texts, integers exactly;
+unrounded doubles within 1e-9 relative: hash aggregation sums in no fixed order).
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import bench_modules
+import dagster as dg
+import duckdb
+import pytest
+
+from csat_sample_data import generate_sample_data
+from dagster_project import build_state
+from dagster_project.definitions import PIPELINE_JOB, build_definitions
+from dagster_project.ingestion.warehouse import connect
+from dagster_project.run_summary import failure_lines
+
+pytestmark = pytest.mark.pipeline
+
+bench_pipeline = bench_modules.load("bench_pipeline")
+compare_engines = bench_modules.load("compare_engines")
+
+INCREMENTAL_FACTS = ("fct_orders", "fct_survey_item_scores", "fct_survey_responses")
+
+
+def run(landing: Path, root: Path) -> dg.ExecuteInProcessResult:
+    defs = build_definitions(
+        landing_dir=landing,
+        warehouse_path=root / "csat.duckdb",
+        published_dir=root / "published",
+        quality_dir=root / "quality",
+        reports_dir=root / "reports",
+    )
+    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(raise_on_error=False)
+    assert result.success, failure_lines(result)
+    return result
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, fmt: str) -> None:
+    options = "(format parquet)" if fmt == "parquet" else "(header, delimiter ',')"
+    con.execute(f"copy ({query}) to '{target}' {options}")
+
+
+def deliver_awkward_files(landing: Path) -> dict[str, str]:
+    """Write the late, re-delivered and replaced rows as new files; returns what changed."""
+    responses = sorted((landing / "survey" / "survey_responses").glob("*.csv"))
+    items = sorted((landing / "survey" / "survey_item_scores").glob("*.parquet"))
+    orders = sorted((landing / "crm" / "orders").glob("*.parquet"))
+    con = duckdb.connect()
+    old_responses = f"read_csv('{responses[1]}', all_varchar = true)"
+    # Late responses for an old month (new keys), and item scores for them.
+    late = con.execute(
+        f"select response_id from {old_responses} where response_id in "
+        f"(select response_id from read_parquet('{items[1]}')) order by response_id limit 3"
+    ).fetchall()
+    _copy(
+        con,
+        f"select * replace ('LATE-' || response_id as response_id) from {old_responses} "
+        f"where response_id in ({', '.join(repr(r) for (r,) in late)})",
+        landing / "survey" / "survey_responses" / "zz_late_responses.csv",
+        "csv",
+    )
+    _copy(
+        con,
+        f"select * replace ('LATE-' || response_id as response_id) from read_parquet('{items[1]}') "
+        f"where response_id in ({', '.join(repr(r) for (r,) in late)})",
+        landing / "survey" / "survey_item_scores" / "zz_late_item_scores.parquet",
+        "parquet",
+    )
+    # An order delivered again under another month and another customer, in the newest file (its old
+    # row must go; survey responses cannot move: answers are immutable, the raw gate fails a re-delivery).
+    moved, old_customer = con.execute(
+        f"select order_id, customer_id from read_parquet('{orders[3]}') order by order_id limit 1"
+    ).fetchone()
+    new_customer = con.execute(
+        f"select customer_id from read_parquet('{orders[-1]}') where customer_id <> '{old_customer}' limit 1"
+    ).fetchone()[0]
+    _copy(
+        con,
+        f"select * replace ('{new_customer}' as customer_id, "
+        f"(select max(ordered_at) from read_parquet('{orders[len(orders) // 2]}')) as ordered_at) "
+        f"from read_parquet('{orders[3]}') where order_id = '{moved}'",
+        landing / "crm" / "orders" / "zzz_moved_order.parquet",
+        "parquet",
+    )
+    # An old month's orders delivered again: its first valid order cancelled, another amount changed.
+    month = f"read_parquet('{orders[2]}')"
+    cancelled, changed = [
+        r[0]
+        for r in con.execute(
+            f"select order_id from {month} where status not in ('cancelled', 'refunded') order by order_id limit 2"
+        ).fetchall()
+    ]
+    _copy(
+        con,
+        f"select * replace (case when order_id = '{cancelled}' then 'cancelled' else status end as status, "
+        f"case when order_id = '{changed}' then amount + 1 else amount end as amount) from {month}",
+        landing / "crm" / "orders" / "zz_redelivered_month.parquet",
+        "parquet",
+    )
+    # A late order in the first month for a customer who ordered since: renumbers the later orders.
+    _copy(
+        con,
+        f"select * replace ('LATE-' || order_id as order_id, "
+        f"(select min(ordered_at) from read_parquet('{orders[0]}')) as ordered_at) "
+        f"from read_parquet('{orders[-1]}') where status not in ('cancelled', 'refunded') order by order_id limit 1",
+        landing / "crm" / "orders" / "zz_late_order.parquet",
+        "parquet",
+    )
+    con.close()
+    # A customer with another segment (the CRM export is GB18030, as the generator writes it).
+    folder = landing / "crm" / "customers"
+    with open(sorted(folder.glob("*.csv"))[0], newline="", encoding="gb18030") as f:
+        customer = next(csv.DictReader(f))
+    segment = "Regular" if customer["segment"] != "Regular" else "VIP"
+    customer = {**customer, "segment": segment, "updated_at": "2026-11-20T08:00:00Z"}
+    with open(folder / "zz_customer_change.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(customer))
+        writer.writeheader()
+        writer.writerow(customer)
+    return {"moved": moved, "new_customer": new_customer, "cancelled": cancelled, "customer": customer["customer_id"]}
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("incremental")
+    landing, day = root / "landing", root / "day"
+    generate_sample_data(landing, responses=1200, months=12, seed=11)
+    bench_pipeline.hold_back_last_day(landing, day)
+    incremental = root / "incremental"
+    run(landing, incremental)  # build 1: full
+    shutil.copytree(day, landing, dirs_exist_ok=True)
+    changed = deliver_awkward_files(landing)
+    run(landing, incremental)  # build 2: incremental
+    full = root / "full"
+    full.mkdir()
+    shutil.copy(incremental / "csat.duckdb", full / "csat.duckdb")
+    with connect(full / "csat.duckdb") as con:  # what `csat run --full-refresh` does first
+        build_state.forget(con)
+    run(landing, full)  # build 3: full refresh of the same raw data
+    return {"incremental": incremental, "full": full, "changed": changed}
+
+
+def rebuilt_months(warehouse: Path) -> set[str]:
+    with duckdb.connect(str(warehouse / "csat.duckdb"), read_only=True) as con:
+        rows = con.execute("select strftime(month_start_date, '%Y-%m') from intermediate.int_rebuild_months")
+        return {m for (m,) in rows.fetchall()}
+
+
+def test_the_incremental_build_recomputed_only_the_touched_months(builds):
+    everything = rebuilt_months(builds["full"])  # a full refresh: no watermark, every month
+    touched = rebuilt_months(builds["incremental"])
+    assert len(everything) == 12
+    # the day (2026-10), the late responses' and orders' months, the re-delivered orders' month, the
+    # moved order's new month; not the rest
+    assert "2026-10" in touched and len(touched) < len(everything)
+
+
+def test_incremental_marts_equal_a_full_rebuild(builds):
+    results = compare_engines.compare_published(
+        builds["incremental"] / "csat.duckdb", builds["full"] / "csat.duckdb", skip=set()
+    )
+    assert len(results) > 20
+    assert {r.mart: str(r) for r in results if not r.same} == {}
+
+
+def test_incremental_facts_equal_a_full_rebuild_row_for_row(builds):
+    con = duckdb.connect()
+    con.execute(f"attach '{builds['incremental'] / 'csat.duckdb'}' as inc (read_only)")
+    con.execute(f"attach '{builds['full'] / 'csat.duckdb'}' as rebuilt (read_only)")
+    for fact in INCREMENTAL_FACTS:
+        for a, b in (("inc", "rebuilt"), ("rebuilt", "inc")):
+            extra = con.execute(f"select count(*) from (from {a}.marts.{fact} except all from {b}.marts.{fact})")
+            assert extra.fetchone()[0] == 0, (fact, a)
+
+
+def test_the_edge_cases_reached_the_incremental_facts(builds):
+    changed = builds["changed"]
+    con = duckdb.connect(str(builds["incremental"] / "csat.duckdb"), read_only=True)
+    moved = con.execute("select customer_id from marts.fct_orders where order_id = ?", [changed["moved"]]).fetchall()
+    assert moved == [(changed["new_customer"],)]  # one row: the old version is gone
+    assert (
+        con.execute("select count(*) from marts.fct_survey_responses where response_id like 'LATE-%'").fetchone()[0]
+        == 3
+    )
+    assert (
+        con.execute("select count(*) from marts.fct_survey_item_scores where response_id like 'LATE-%'").fetchone()[0]
+        > 0
+    )
+    assert con.execute(
+        "select is_valid, valid_order_number from marts.fct_orders where order_id = ?", [changed["cancelled"]]
+    ).fetchone() == (False, None)
+    assert con.execute("select valid_order_number from marts.fct_orders where order_id like 'LATE-%'").fetchone() == (
+        1,
+    )
+
+
+def test_a_build_that_failed_leaves_the_watermark_and_an_erasure_forces_a_full_refresh(builds, tmp_path):
+    path = tmp_path / "csat.duckdb"
+    shutil.copy(builds["incremental"] / "csat.duckdb", path)
+    with connect(path) as con:
+        before = build_state.plan(con, "fingerprint")
+        assert before.full_refresh  # another fingerprint: full refresh
+        stored = con.execute(f"select fingerprint from {build_state.STATE_TABLE}").fetchone()[0]
+        assert not build_state.plan(con, stored).full_refresh
+        build_state.forget(con)
+        assert build_state.plan(con, stored).full_refresh
