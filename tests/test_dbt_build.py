@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -552,6 +553,36 @@ def test_every_model_and_column_is_documented(built_warehouse: Path) -> None:
         if source["meta"].get("dagster", {}).get("asset_key") != ["raw", source["name"]]:
             problems.append(f"source {source['source_name']}.{source['name']}: no dagster asset_key meta")
     assert problems == []
+
+
+def test_not_null_columns_names_each_column_that_holds_nulls(built_warehouse: Path, tmp_path: Path) -> None:
+    """The model-level not_null test (one scan for all of a model's not-null columns) fails with one
+    row per column holding NULLs, and the number of NULL rows."""
+    broken = tmp_path / "csat.duckdb"
+    with duckdb.connect(str(built_warehouse)) as con:
+        con.execute("checkpoint")  # the copy below takes the file alone, without its write-ahead log
+    shutil.copy(built_warehouse, broken)
+    with duckdb.connect(str(broken)) as con:
+        con.execute("update marts.dim_customer set segment = null")
+        con.execute("update marts.dim_customer set region = null where customer_id = 'C1'")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CSAT_WAREHOUSE_PATH", str(broken))
+    try:
+        selection = "dim_customer,test_name:not_null_columns"
+        result = invoke_dbt(["test", "--select", selection, "--store-failures"], tmp_path)
+    finally:
+        mp.undo()
+    assert not result.success
+    failures = query(
+        broken,
+        "select * from information_schema.tables where table_name like 'not_null_columns_dim_customer%'",
+    )
+    [table] = [f"{row[1]}.{row[2]}" for row in failures]
+    segments = query(broken, "select count(*) from marts.dim_customer")[0][0]
+    assert sorted(query(broken, f"select column_name, null_rows from {table}")) == [
+        ("region", 1),
+        ("segment", segments),
+    ]
 
 
 def test_customer_history_grows_delivery_by_delivery(built_warehouse: Path) -> None:

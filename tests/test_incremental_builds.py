@@ -208,7 +208,7 @@ def test_the_edge_cases_reached_the_incremental_facts(builds):
     )
 
 
-def test_a_build_that_failed_leaves_the_watermark_and_an_erasure_forces_a_full_refresh(builds, tmp_path):
+def test_the_build_state_decides_between_incremental_and_full_refresh(builds, tmp_path):
     path = tmp_path / "csat.duckdb"
     shutil.copy(builds["incremental"] / "csat.duckdb", path)
     with connect(path) as con:

@@ -126,11 +126,15 @@ def test_mart_suites_leave_keys_and_relationships_to_dbt():
     dbt_tests = set()
     for path in (REPO_ROOT / "dbt_project" / "models").rglob("*.yml"):
         for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models") or []:
+            for test in model.get("data_tests") or []:  # not_null of several columns in one test
+                if isinstance(test, dict) and "not_null_columns" in test:
+                    for column in test["not_null_columns"]["arguments"]["column_names"]:
+                        dbt_tests.add(("not_null", model["name"], column))
             for column in model.get("columns") or []:
                 for test in column.get("data_tests") or []:
                     name = test if isinstance(test, str) else next(iter(test))
                     dbt_tests.add((name, model["name"], column["name"]))
-    assert ("unique", "fct_orders", "order_key") in dbt_tests
+    assert {("unique", "fct_orders", "order_key"), ("not_null", "fct_orders", "order_key")} <= dbt_tests
     mapping = {"expect_column_values_to_be_unique": "unique", "expect_column_values_to_not_be_null": "not_null"}
     for suite in SUITES:
         if suite.is_raw:

@@ -5,7 +5,7 @@
     changes; int_rebuild_months and int_rebuild_customers turn them into the rows each incremental
     fact recomputes: its months touched by the changes, and every row of a customer whose changes
     reach across months (attribute versions, order ranks). Without the var (a build typed by hand)
-    every row is in scope, so an incremental run is a full rebuild, never a stale one. Code, seeds or
+    every row is in scope, so an incremental run recomputes the whole model, never a stale part. Code, seeds or
     vars that changed, an erasure, or `csat run --full-refresh` make the pipeline pass --full-refresh.
 
     Engines without DELETE on plain tables (Spark with Parquet) build these models as tables. -#}
@@ -32,12 +32,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The rows an incremental build recomputes: in a month to rebuild, or of a customer to rebuild.
-    The refs stand outside the `if` so that dbt records them when it parses the model. -#}
+{#- The rows an incremental build recomputes: in a month to rebuild, or of a customer to rebuild;
+    every row without the pipeline's watermark (then int_rebuild_* may be from another build, e.g.
+    `dbt build --select fct_orders` by hand). The refs stand outside the `if` so that dbt records them
+    when it parses the model. -#}
 {% macro in_rebuild_scope(month_column, customer_column) -%}
     {%- set months = ref('int_rebuild_months') -%}
     {%- set customers = ref('int_rebuild_customers') -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and var('csat_changed_since', none) is not none -%}
         (
             {{ month_column }} in (select month_start_date from {{ months }})
             or {{ customer_column }} in (select customer_id from {{ customers }})
