@@ -105,42 +105,39 @@ buyer_months as (
 
 ),
 
-nps_history as (
+churn_responses as (
 
-    -- the latest response before the month with the grouping's measure (NPS, else CSAT)
+    -- responses with the churn grouping's measure (NPS, else CSAT), each with the time of the
+    -- customer's next such response: the response is the latest one for the months starting after
+    -- it and up to that next response (an interval join, not a ranking of all earlier responses)
     select
-        active_customer_months.customer_id,
-        active_customer_months.month_start_date,
+        responses.customer_id,
+        responses.submitted_at,
         case
             when groupings.churn_grouping = 'nps_category' then responses.nps_category
             when responses.is_csat_satisfied then 'satisfied'
             when responses.csat_score <= parameters.low_csat_max_score then 'low'
             else 'neutral'
         end as nps_category,
-        row_number() over (
-            partition by active_customer_months.customer_id, active_customer_months.month_start_date
-            order by responses.submitted_at desc, responses.response_id desc
-        ) as recency_rank
-    from active_customer_months
+        lead(responses.submitted_at) over (
+            partition by responses.customer_id
+            order by responses.submitted_at, responses.response_id
+        ) as next_submitted_at
+    from responses
     cross join groupings
     cross join parameters
-    inner join responses
-        on
-            active_customer_months.customer_id = responses.customer_id
-            and active_customer_months.month_start_at > responses.submitted_at
-            and (
-                (groupings.churn_grouping = 'nps_category' and responses.nps_category is not null)
-                or (groupings.churn_grouping = 'csat_band' and responses.csat_score is not null)
-            )
+    where
+        (groupings.churn_grouping = 'nps_category' and responses.nps_category is not null)
+        or (groupings.churn_grouping = 'csat_band' and responses.csat_score is not null)
 
 ),
 
-csi_history as (
+repeat_responses as (
 
-    -- the latest response before the month with the grouping's measure (CSI, else CSAT)
+    -- responses with the repeat grouping's measure (CSI, else CSAT), as churn_responses
     select
-        buyer_months.customer_id,
-        buyer_months.month_start_date,
+        responses.customer_id,
+        responses.submitted_at,
         case
             when groupings.repeat_grouping = 'csi_band'
                 then
@@ -153,21 +150,16 @@ csi_history as (
             when responses.csat_score <= parameters.low_csat_max_score then 'low'
             else 'neutral'
         end as band,
-        row_number() over (
-            partition by buyer_months.customer_id, buyer_months.month_start_date
-            order by responses.submitted_at desc, responses.response_id desc
-        ) as recency_rank
-    from buyer_months
+        lead(responses.submitted_at) over (
+            partition by responses.customer_id
+            order by responses.submitted_at, responses.response_id
+        ) as next_submitted_at
+    from responses
     cross join groupings
     cross join parameters
-    inner join responses
-        on
-            buyer_months.customer_id = responses.customer_id
-            and buyer_months.month_start_at > responses.submitted_at
-            and (
-                (groupings.repeat_grouping = 'csi_band' and responses.csi_score is not null)
-                or (groupings.repeat_grouping = 'csat_band' and responses.csat_score is not null)
-            )
+    where
+        (groupings.repeat_grouping = 'csi_band' and responses.csi_score is not null)
+        or (groupings.repeat_grouping = 'csat_band' and responses.csat_score is not null)
 
 ),
 
@@ -175,14 +167,17 @@ churn_members as (
 
     select
         active_customer_months.month_start_date,
-        coalesce(nps_history.nps_category, 'no_response') as group_value,
+        coalesce(churn_responses.nps_category, 'no_response') as group_value,
         case when active_customer_months.is_churned then 1 else 0 end as numerator_count
     from active_customer_months
-    left join nps_history
+    left join churn_responses
         on
-            active_customer_months.customer_id = nps_history.customer_id
-            and active_customer_months.month_start_date = nps_history.month_start_date
-            and nps_history.recency_rank = 1
+            active_customer_months.customer_id = churn_responses.customer_id
+            and active_customer_months.month_start_at > churn_responses.submitted_at
+            and (
+                churn_responses.next_submitted_at is null
+                or active_customer_months.month_start_at <= churn_responses.next_submitted_at
+            )
 
 ),
 
@@ -190,14 +185,17 @@ repeat_members as (
 
     select
         buyer_months.month_start_date,
-        coalesce(csi_history.band, 'no_response') as group_value,
+        coalesce(repeat_responses.band, 'no_response') as group_value,
         case when buyer_months.valid_orders >= 2 then 1 else 0 end as numerator_count
     from buyer_months
-    left join csi_history
+    left join repeat_responses
         on
-            buyer_months.customer_id = csi_history.customer_id
-            and buyer_months.month_start_date = csi_history.month_start_date
-            and csi_history.recency_rank = 1
+            buyer_months.customer_id = repeat_responses.customer_id
+            and buyer_months.month_start_at > repeat_responses.submitted_at
+            and (
+                repeat_responses.next_submitted_at is null
+                or buyer_months.month_start_at <= repeat_responses.next_submitted_at
+            )
 
 ),
 
