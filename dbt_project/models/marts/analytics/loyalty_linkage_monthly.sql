@@ -173,11 +173,7 @@ churn_members as (
     left join churn_responses
         on
             active_customer_months.customer_id = churn_responses.customer_id
-            and active_customer_months.month_start_at > churn_responses.submitted_at
-            and (
-                churn_responses.next_submitted_at is null
-                or active_customer_months.month_start_at <= churn_responses.next_submitted_at
-            )
+            and {{ is_latest_before('churn_responses', 'active_customer_months.month_start_at') }}
 
 ),
 
@@ -191,11 +187,7 @@ repeat_members as (
     left join repeat_responses
         on
             buyer_months.customer_id = repeat_responses.customer_id
-            and buyer_months.month_start_at > repeat_responses.submitted_at
-            and (
-                repeat_responses.next_submitted_at is null
-                or buyer_months.month_start_at <= repeat_responses.next_submitted_at
-            )
+            and {{ is_latest_before('repeat_responses', 'buyer_months.month_start_at') }}
 
 ),
 
