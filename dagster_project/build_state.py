@@ -23,7 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.ingestion.warehouse import RAW_SCHEMA
+from dagster_project.ingestion.warehouse import RAW_SCHEMA, transaction
+from dagster_project.sql_text import quote
 
 STATE_TABLE = f"{RAW_SCHEMA}.dbt_build_state"
 
@@ -99,16 +100,15 @@ def plan(con: duckdb.DuckDBPyConnection, current_fingerprint: str) -> BuildPlan:
 def record(con: duckdb.DuckDBPyConnection, build: BuildPlan) -> None:
     """After a build that passed: the next build starts from this one's watermark."""
     _ensure_table(con)
-    con.execute("begin transaction")
-    con.execute(f"delete from {STATE_TABLE}")
-    con.execute(
-        f"insert into {STATE_TABLE} values (?, cast(? as timestamp), cast(current_timestamp as timestamp))",
-        [build.fingerprint, build.watermark],
-    )
-    con.execute("commit")
+    with transaction(con):
+        con.execute(f"delete from {STATE_TABLE}")
+        con.execute(
+            f"insert into {STATE_TABLE} values (?, cast(? as timestamp), cast(current_timestamp as timestamp))",
+            [build.fingerprint, build.watermark],
+        )
 
 
 def forget(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> None:
     """The next build is a full refresh (after an erasure, or when asked for)."""
-    prefix = f'"{catalog}".' if catalog else ""
+    prefix = f"{quote(catalog)}." if catalog else ""
     con.execute(f"drop table if exists {prefix}{STATE_TABLE}")

@@ -14,12 +14,10 @@ responses as (
 
 ),
 
-item_scores as (
+changed_item_responses as (
 
-    select
-        response_id,
-        loaded_at
-    from {{ ref('stg_survey__survey_item_scores') }}
+    select distinct response_id from {{ ref('stg_survey__survey_item_scores') }}
+    where {{ loaded_since_last_build('loaded_at') }}
 
 ),
 
@@ -49,23 +47,17 @@ changed_stores as (
 
 months as (
 
-    select month_start_date from responses
-    where {{ loaded_since_last_build('loaded_at') }}
-
-    union all
-
+    -- a response delivered since, or its item scores, or the order it points at
     select responses.month_start_date
     from responses
-    inner join item_scores
-        on responses.response_id = item_scores.response_id
-    where {{ loaded_since_last_build('item_scores.loaded_at') }}
-
-    union all
-
-    select responses.month_start_date
-    from responses
-    inner join changed_orders
+    left join changed_item_responses
+        on responses.response_id = changed_item_responses.response_id
+    left join changed_orders
         on responses.order_id = changed_orders.order_id
+    where
+        {{ loaded_since_last_build('responses.loaded_at') }}
+        or changed_item_responses.response_id is not null
+        or changed_orders.order_id is not null
 
     union all
 
