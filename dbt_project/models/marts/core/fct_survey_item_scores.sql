@@ -1,6 +1,6 @@
-{#- Incremental like fct_survey_responses, whose scope it follows: an item row is recomputed with its
-    response (in a month or of a customer to rebuild); re-delivered responses or item rows drop their
-    earlier rows first (macros/incremental_scope.sql). -#}
+{#- Incremental like fct_survey_responses, whose scope it follows: an item row is recomputed
+    with its response (in a month or of a customer to rebuild); re-delivered responses or item
+    rows drop their earlier rows first (macros/incremental_scope.sql). -#}
 {{ config(
     materialized=incremental_materialization(),
     incremental_strategy='append',
