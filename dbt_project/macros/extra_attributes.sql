@@ -1,5 +1,5 @@
-{#- Slice attributes of one entity (seed slice_attributes): one row per key of the latest raw
-    version and attribute, the value read from the `_extra` JSON in the form the KPI slices use
+{#- Slice attributes of one entity (seed slice_attributes): one row per key (raw holds one per
+    key) and attribute, the value read from the `_extra` JSON in the form the KPI slices use
     (trimmed, lower-cased, `unknown` when missing). Empty when the seed names none for the entity.
     The two staging models that read attributes (responses, customers) share this body. -#}
 {% macro extra_attributes(raw_relation, key_column, entity) -%}
@@ -9,11 +9,7 @@ source as (
 
     select
         {{ key_column }},
-        _extra,
-        row_number() over (
-            partition by {{ key_column }}
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        _extra
     from {{ raw_relation }}
 
 ),
@@ -37,7 +33,6 @@ final as (
             as attribute_value
     from source
     cross join attributes
-    where source.version_rank = 1
 
 )
 

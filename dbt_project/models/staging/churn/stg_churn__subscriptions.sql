@@ -11,7 +11,6 @@ source as (
         mrr,
         cancel_reason,
         _source_file,
-        _row_number,
         _loaded_at
     from {{ source('churn', 'subscriptions') }}
 
@@ -28,30 +27,9 @@ typed as (
         cast(mrr as {{ dbt.type_numeric() }}) as mrr,
         {{ clean_enum('cancel_reason') }} as cancel_reason,
         _source_file as source_file,
-        _loaded_at as loaded_at,
-        row_number() over (
-            partition by subscription_id
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        _loaded_at as loaded_at
     from source
-
-),
-
-final as (
-
-    select
-        subscription_id,
-        customer_id,
-        plan,
-        started_at,
-        ended_at,
-        mrr,
-        cancel_reason,
-        source_file,
-        loaded_at
-    from typed
-    where version_rank = 1
 
 )
 
-select * from final
+select * from typed

@@ -23,7 +23,6 @@ source as (
         company_response_at,
         sla_met,
         _source_file,
-        _row_number,
         _loaded_at
     from {{ source('complaints', 'tickets') }}
 
@@ -52,42 +51,9 @@ typed as (
         cast(company_response_at as {{ dbt.type_timestamp() }}) as company_response_at,
         cast(sla_met as {{ dbt.type_boolean() }}) as is_sla_met_by_source,
         _source_file as source_file,
-        _loaded_at as loaded_at,
-        row_number() over (
-            partition by ticket_id
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        _loaded_at as loaded_at
     from source
-
-),
-
-final as (
-
-    select
-        ticket_id,
-        customer_id,
-        ticket_type,
-        channel,
-        category,
-        severity,
-        opened_at,
-        first_response_at,
-        resolved_at,
-        closed_at,
-        status,
-        reopen_count,
-        contact_count,
-        is_escalated,
-        agent_id,
-        order_id,
-        description,
-        company_response_at,
-        is_sla_met_by_source,
-        source_file,
-        loaded_at
-    from typed
-    where version_rank = 1
 
 )
 
-select * from final
+select * from typed

@@ -15,7 +15,6 @@ source as (
         account_manager_id,
         updated_at,
         _source_file,
-        _row_number,
         _loaded_at
     from {{ source('crm', 'customers') }}
 
@@ -34,32 +33,9 @@ typed as (
         nullif(trim(cast(account_manager_id as {{ dbt.type_string() }})), '') as account_manager_id,
         cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
         _source_file as source_file,
-        _loaded_at as loaded_at,
-        row_number() over (
-            partition by customer_id
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        _loaded_at as loaded_at
     from source
-
-),
-
-final as (
-
-    select
-        customer_id,
-        gender,
-        city,
-        region,
-        segment,
-        signup_at,
-        store_id,
-        account_manager_id,
-        updated_at,
-        source_file,
-        loaded_at
-    from typed
-    where version_rank = 1
 
 )
 
-select * from final
+select * from typed

@@ -10,7 +10,6 @@ source as (
         store_id,
         hired_at,
         _source_file,
-        _row_number,
         _loaded_at
     from {{ source('crm', 'employees') }}
 
@@ -25,28 +24,9 @@ typed as (
         nullif(trim(cast(store_id as {{ dbt.type_string() }})), '') as store_id,
         cast(hired_at as date) as hired_date,
         _source_file as source_file,
-        _loaded_at as loaded_at,
-        row_number() over (
-            partition by employee_id
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        _loaded_at as loaded_at
     from source
-
-),
-
-final as (
-
-    select
-        employee_id,
-        role,
-        team,
-        store_id,
-        hired_date,
-        source_file,
-        loaded_at
-    from typed
-    where version_rank = 1
 
 )
 
-select * from final
+select * from typed

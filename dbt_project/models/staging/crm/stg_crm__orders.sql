@@ -13,7 +13,6 @@ source as (
         amount,
         currency,
         _source_file,
-        _row_number,
         _loaded_at
     from {{ source('crm', 'orders') }}
 
@@ -32,32 +31,9 @@ typed as (
         cast(amount as {{ dbt.type_numeric() }}) as amount,
         nullif(upper(trim(currency)), '') as currency,
         _source_file as source_file,
-        _loaded_at as loaded_at,
-        row_number() over (
-            partition by order_id
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        _loaded_at as loaded_at
     from source
-
-),
-
-final as (
-
-    select
-        order_id,
-        customer_id,
-        ordered_at,
-        status,
-        channel,
-        store_id,
-        product_category,
-        amount,
-        currency,
-        source_file,
-        loaded_at
-    from typed
-    where version_rank = 1
 
 )
 
-select * from final
+select * from typed

@@ -9,7 +9,6 @@ source as (
         region,
         opened_at,
         _source_file,
-        _row_number,
         _loaded_at
     from {{ source('crm', 'stores') }}
 
@@ -24,28 +23,9 @@ typed as (
         {{ clean_enum('region') }} as region,
         cast(opened_at as date) as opened_date,
         _source_file as source_file,
-        _loaded_at as loaded_at,
-        row_number() over (
-            partition by store_id
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        _loaded_at as loaded_at
     from source
-
-),
-
-final as (
-
-    select
-        store_id,
-        store_name,
-        city,
-        region,
-        opened_date,
-        source_file,
-        loaded_at
-    from typed
-    where version_rank = 1
 
 )
 
-select * from final
+select * from typed

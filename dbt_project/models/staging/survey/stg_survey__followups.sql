@@ -14,8 +14,7 @@ source as (
         channel,
         employee_id,
         outcome,
-        _loaded_at,
-        _row_number
+        _loaded_at
     from {{ source('survey', 'followups') }}
 
 ),
@@ -30,29 +29,9 @@ typed as (
         cast(followed_up_at as {{ dbt.type_timestamp() }}) as followed_up_at,
         {{ clean_enum('channel') }} as channel,
         nullif(trim(cast(employee_id as {{ dbt.type_string() }})), '') as employee_id,
-        cast(outcome as {{ dbt.type_string() }}) as outcome,
-        row_number() over (
-            partition by followup_id
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        cast(outcome as {{ dbt.type_string() }}) as outcome
     from source
-
-),
-
-final as (
-
-    select
-        followup_id,
-        response_id,
-        customer_id,
-        ticket_id,
-        followed_up_at,
-        channel,
-        employee_id,
-        outcome
-    from typed
-    where version_rank = 1
 
 )
 
-select * from final
+select * from typed

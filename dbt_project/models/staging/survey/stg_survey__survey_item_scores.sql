@@ -10,7 +10,6 @@ source as (
         expectation_score,
         perception_score,
         _source_file,
-        _row_number,
         _loaded_at
     from {{ source('survey', 'survey_item_scores') }}
 
@@ -30,11 +29,7 @@ typed as (
         cast(expectation_score as {{ dbt.type_bigint() }}) as expectation_score,
         cast(perception_score as {{ dbt.type_bigint() }}) as perception_score,
         _source_file as source_file,
-        _loaded_at as loaded_at,
-        row_number() over (
-            partition by response_id, item_code
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        _loaded_at as loaded_at
     from source
 
 ),
@@ -57,7 +52,6 @@ final as (
     from typed
     left join survey_items
         on typed.item_code = upper(trim(survey_items.item_code))
-    where typed.version_rank = 1
 
 )
 

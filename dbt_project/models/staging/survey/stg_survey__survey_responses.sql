@@ -21,7 +21,6 @@ source as (
         comment,
         is_satisfied,
         _source_file,
-        _row_number,
         _loaded_at
     from {{ source('survey', 'survey_responses') }}
 
@@ -48,40 +47,9 @@ typed as (
         cast(comment as {{ dbt.type_string() }}) as comment,
         cast(is_satisfied as {{ dbt.type_boolean() }}) as is_satisfied,
         _source_file as source_file,
-        _loaded_at as loaded_at,
-        row_number() over (
-            partition by response_id
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
+        _loaded_at as loaded_at
     from source
-
-),
-
-final as (
-
-    select
-        response_id,
-        survey_id,
-        customer_id,
-        submitted_at,
-        channel,
-        touchpoint,
-        likelihood_to_recommend,
-        csat_score,
-        effort_score,
-        overall_satisfaction,
-        expectation_confirmation,
-        ideal_comparison,
-        order_id,
-        ticket_id,
-        language,
-        comment,
-        is_satisfied,
-        source_file,
-        loaded_at
-    from typed
-    where version_rank = 1
 
 )
 
-select * from final
+select * from typed
