@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import dagster as dg
 
+from dagster_project.assets.quality import MART_CHECKS_STEP, RAW_CHECKS_STEP
 from dagster_project.contract import ENTITIES
 from dagster_project.ingestion.warehouse import connect
 
@@ -117,8 +118,10 @@ _CHECK_COUNTS = ("checks_passed", "checks_failed", "checks_warned")
 
 def stage_of(step_key: str) -> str:
     """The stage a pipeline step belongs to, from its step key (the job's op names)."""
-    if step_key.endswith("_great_expectations"):
-        return "raw checks" if step_key.startswith("raw__") else "mart checks"
+    if step_key == RAW_CHECKS_STEP:
+        return "raw checks"
+    if step_key == MART_CHECKS_STEP:
+        return "mart checks"
     if step_key.startswith("raw__"):
         return "ingestion"
     if step_key in ("warehouse_models", "driver_importance_quarterly"):  # dbt, and the key drivers from its tables

@@ -10,10 +10,9 @@ from dagster_project.run_summary import RunProgress, stage_of
 STEPS = [
     "raw__survey_responses",
     "raw__orders",
-    "raw__survey_responses_great_expectations",
-    "raw__orders_great_expectations",
+    "raw_quality_checks",
     "warehouse_models",
-    "kpi_monthly_great_expectations",
+    "mart_quality_checks",
     "published_warehouse",
     "scorecard",
 ]
@@ -31,11 +30,11 @@ def _successful_run(progress: RunProgress) -> None:
         progress.materialized(step, {"files_loaded": 3, "rows_loaded": 1200, "rows_rejected": 4, "files_failed": 0})
         clock += seconds
         progress.step_finished(step, clock)
-    for step in ("raw__survey_responses_great_expectations", "raw__orders_great_expectations"):
-        progress.step_started(step, clock)
-        progress.check_evaluated(step, passed=True, blocking=True)
-        clock += 0.5
-        progress.step_finished(step, clock)
+    progress.step_started("raw_quality_checks", clock)
+    for _ in range(2):  # one check per suite, in one step
+        progress.check_evaluated("raw_quality_checks", passed=True, blocking=True)
+    clock += 1.0
+    progress.step_finished("raw_quality_checks", clock)
     progress.step_started("warehouse_models", clock)
     for _ in range(3):
         progress.materialized("warehouse_models", {})
@@ -43,9 +42,9 @@ def _successful_run(progress: RunProgress) -> None:
     progress.check_evaluated("warehouse_models", passed=False, blocking=False)
     clock += 40.25
     progress.step_finished("warehouse_models", clock)
-    progress.step_started("kpi_monthly_great_expectations", clock)
-    progress.check_evaluated("kpi_monthly_great_expectations", passed=True, blocking=True)
-    progress.step_finished("kpi_monthly_great_expectations", clock + 1)
+    progress.step_started("mart_quality_checks", clock)
+    progress.check_evaluated("mart_quality_checks", passed=True, blocking=True)
+    progress.step_finished("mart_quality_checks", clock + 1)
     progress.step_started("published_warehouse", clock + 1)
     progress.materialized("published_warehouse", {"dagster/row_count": 5000})
     progress.step_finished("published_warehouse", clock + 3)
@@ -86,15 +85,27 @@ def test_a_failed_run_names_the_failure_and_the_stages_that_did_not_run():
     progress.step_finished("raw__survey_responses", 1.0, "failure")
     progress.step_started("raw__orders", 1.0)
     progress.step_finished("raw__orders", 2.0)
-    progress.step_started("raw__orders_great_expectations", 2.0)
-    progress.check_evaluated("raw__orders_great_expectations", passed=False, blocking=True)
-    progress.step_finished("raw__orders_great_expectations", 3.0)
     progress.finish()
     lines = _lines(out)
     assert "1 files FAILED (1 step FAILED)" in lines[0]
-    assert "1 FAILED" in lines[1] and "(1 steps not run)" in lines[1]
-    assert [line for line in lines if "not run (an earlier stage failed)" in line] == lines[2:]
+    assert [line for line in lines if "not run (an earlier stage failed)" in line] == lines[1:]
     assert len(lines) == 6 and all(LINE.match(line) for line in lines)
+
+
+def test_a_failed_check_is_counted_and_stops_the_stages_after_it():
+    out = io.StringIO()
+    progress = RunProgress(STEPS, out=out, tty=False)
+    for step in ("raw__survey_responses", "raw__orders"):
+        progress.step_started(step, 0.0)
+        progress.step_finished(step, 1.0)
+    progress.step_started("raw_quality_checks", 1.0)
+    progress.check_evaluated("raw_quality_checks", passed=True, blocking=True)
+    progress.check_evaluated("raw_quality_checks", passed=False, blocking=True)
+    progress.step_finished("raw_quality_checks", 2.0)
+    progress.finish()
+    lines = _lines(out)
+    assert "1 suites passed, 1 FAILED" in lines[1], lines[1]
+    assert [line for line in lines if "not run (an earlier stage failed)" in line] == lines[2:]
 
 
 def test_a_progress_bar_on_a_terminal_is_cleared_before_each_stage_line():

@@ -5,13 +5,14 @@ violating rows and a bounded sample of them), since Great Expectations' SQL data
 duckdb_engine did not work here and its pandas batches would pull whole tables into memory. An
 expectation type `sql_checks` cannot translate runs with GX on a bounded sample of the batch.
 Results are stored in a file-backed GX context under the quality folder, and the HTML Data Docs are
-rebuilt after each suite into `<quality>/data_docs/` (index.html)."""
+rendered into `<quality>/data_docs/` (index.html) by `build_data_docs`."""
 
 from __future__ import annotations
 
 import json
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -519,15 +520,28 @@ def validate_suite(
                 by_spec[id(spec)] = result
         outcome.outcomes += [by_spec[id(e)] for e in batch.expectations]
     if build_docs:
-        # Render only this suite's new results (the index still lists every run's results).
-        prefix = f"{suite.name}."
-        keys = [
-            k
-            for k in context.validation_results_store.list_keys()
-            if k.run_id.run_name == run_id.run_name
-            and k.run_id.run_time == run_id.run_time
-            and k.expectation_suite_identifier.name.startswith(prefix)
-        ]
-        context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=keys or None)
-        outcome.data_docs = data_docs_index(quality_dir)
+        outcome.data_docs = build_data_docs(
+            quality_dir, run_name=run_id.run_name, suite_names=[suite.name], run_time=now
+        )
     return outcome
+
+
+def build_data_docs(
+    quality_dir: str | Path, *, run_name: str, suite_names: Iterable[str], run_time: datetime | None = None
+) -> Path:
+    """Render the Data Docs pages of the results of `suite_names` in run `run_name` (at `run_time`,
+    UTC, when given), and the index, which lists every stored run's results. GX walks every stored
+    result to do it, so callers render once for many suites. Returns the index page."""
+    context = gx_context(quality_dir)
+    prefixes = tuple(f"{name}." for name in suite_names)
+    at = run_time.replace(tzinfo=UTC) if run_time is not None else None
+    keys = [
+        k
+        for k in context.validation_results_store.list_keys()
+        if k.run_id.run_name == run_name
+        and (at is None or k.run_id.run_time == at)
+        and k.expectation_suite_identifier.name.startswith(prefixes)
+    ]
+    if keys:  # none when every batch query failed (nothing stored); None would render every result
+        context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=keys)
+    return data_docs_index(quality_dir)
