@@ -394,7 +394,13 @@ def run_pipeline(label: str, landing: Path, workdir: Path, env: dict[str, str]) 
     return {**measured, "stages": stages, "stage_seconds": _stage_seconds(stages, dbt), "dbt_node_seconds": dbt}
 
 
-def bench(responses: int, memory_limit: str | None, increment: bool = True, engine: str = "duckdb") -> dict:
+def bench(
+    responses: int,
+    memory_limit: str | None,
+    increment: bool = True,
+    engine: str = "duckdb",
+    dbt_threads: int | None = None,
+) -> dict:
     root = BENCH_DIR / "data" / f"pipeline-{responses}"
     landing, day = prepare_data(responses, root)
     workdir = root / ("run" if engine == "duckdb" else f"run-{engine}")
@@ -412,6 +418,8 @@ def bench(responses: int, memory_limit: str | None, increment: bool = True, engi
     env.pop("CSAT_SPARK_DIR", None)  # Spark's folder beside this run's warehouse
     if memory_limit:
         env["CSAT_DUCKDB_MEMORY_LIMIT"] = memory_limit
+    if dbt_threads:
+        env["CSAT_DBT_THREADS"] = str(dbt_threads)
     landing_mb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
 
     print("yardstick: bare DuckDB ...", flush=True)
@@ -442,6 +450,7 @@ def bench(responses: int, memory_limit: str | None, increment: bool = True, engi
         "engine": engine,
         "landing_mb": round(landing_mb, 1),
         "memory_limit": memory_limit,
+        "dbt_threads": dbt_threads,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "yardstick": yard,
@@ -460,6 +469,7 @@ def markdown(result: dict) -> str:
         f"{result['machine']}; measured {result['measured_at']}"
         + (f"; dbt on {result['engine']}" if result.get("engine", "duckdb") != "duckdb" else "")
         + (f"; CSAT_DUCKDB_MEMORY_LIMIT={result['memory_limit']}" if result["memory_limit"] else "")
+        + (f"; CSAT_DBT_THREADS={result['dbt_threads']}" if result.get("dbt_threads") else "")
         + ".",
         "",
         "| stage | full build (s) | daily increment (s) |",
@@ -502,6 +512,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--responses", type=int, default=200_000)
     parser.add_argument("--memory-limit", help="CSAT_DUCKDB_MEMORY_LIMIT for the pipeline (and the yardstick)")
+    parser.add_argument("--dbt-threads", type=int, help="CSAT_DBT_THREADS for the pipeline (default: the profile's 2)")
     parser.add_argument("--no-increment", action="store_true", help="skip the daily-increment run")
     parser.add_argument("--yardstick", nargs=2, metavar=("LANDING", "WORKDIR"), help=argparse.SUPPRESS)
     parser.add_argument("--results", default=str(BENCH_DIR / "results"), help="folder of the results files")
@@ -510,7 +521,13 @@ def main() -> int:
     if args.yardstick:
         yardstick(Path(args.yardstick[0]), Path(args.yardstick[1]), args.memory_limit)
         return 0
-    result = bench(args.responses, args.memory_limit, increment=not args.no_increment, engine=args.engine)
+    result = bench(
+        args.responses,
+        args.memory_limit,
+        increment=not args.no_increment,
+        engine=args.engine,
+        dbt_threads=args.dbt_threads,
+    )
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     name = f"pipeline_{args.responses}" + ("" if args.engine == "duckdb" else f"_{args.engine}")

@@ -64,6 +64,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("CSAT_SEEDS_DIR", "", "overrides the deployment file's `seeds_dir`"),
         Setting("CSAT_DUCKDB_MEMORY_LIMIT", "", "DuckDB's memory cap, e.g. `4GB` or `50%` (unset: 80% of RAM)"),
         Setting("CSAT_DBT_TARGET_KEEP", str(DEFAULT_DBT_TARGET_KEEP), "dbt's per-run target folders kept"),
+        # Read by dbt's profile (dbt_project/profiles.yml), like the memory limit.
+        Setting("CSAT_DBT_THREADS", "2", "models dbt builds at once"),
         Setting("CSAT_ENGINE", ENGINES[0], "engine dbt builds the models on: `duckdb` or `spark`"),
         Setting("CSAT_SPARK_DIR", "`<warehouse>.spark`", "Spark mode: raw Parquet export, Spark tables, metastore"),
         Setting("CSAT_SPARK_DRIVER_MEMORY", DEFAULT_SPARK_DRIVER_MEMORY, "Spark mode: the local driver's heap"),

@@ -1,5 +1,5 @@
-{%- set repeat_slices = ['segment', 'region', 'channel'] -%}
-{%- set cohort_slices = ['segment', 'region'] -%}
+{#- The buyer's current segment and region: one value per customer. The channel is the order's. -#}
+{%- set customer_slices = ['segment', 'region'] -%}
 -- Commercial order KPIs per month and slice on the full grid: repeat-purchase rate (buyers of the
 -- month with two or more valid orders in the month, within the slice) and 90-day repurchase rate
 -- (month = cohort month of the first valid order; is_mature once 90 days have passed since the
@@ -37,24 +37,45 @@ valid_orders as (
 
 ),
 
-order_slices as (
-
-    {{ unpivot_slices('valid_orders', repeat_slices, [
-        'month_start_date', 'customer_id', 'order_id'
-    ]) }}
-
-),
-
+-- Buyers are counted from one row per buyer and month (with the buyer's segment and region, the
+-- same on each of the buyer's orders) and one per buyer, month and channel, not from every order
+-- repeated once per slice: at 10M responses that aggregate (63M rows) exhausted a 2 GB memory
+-- limit.
 buyer_months as (
 
     select
         month_start_date,
-        slice_column,
-        slice_value,
         customer_id,
+        segment,
+        region,
         count(*) as valid_order_count
-    from order_slices
-    group by month_start_date, slice_column, slice_value, customer_id
+    from valid_orders
+    group by month_start_date, customer_id, segment, region
+
+),
+
+buyer_channel_months as (
+
+    select
+        month_start_date,
+        customer_id,
+        channel,
+        count(*) as valid_order_count
+    from valid_orders
+    group by month_start_date, customer_id, channel
+
+),
+
+buyer_slices as (
+
+    {{ unpivot_slices('buyer_months', customer_slices, ['month_start_date', 'valid_order_count']) }}
+    union all
+    select
+        'channel' as slice_column,
+        channel as slice_value,
+        month_start_date,
+        valid_order_count
+    from buyer_channel_months
 
 ),
 
@@ -66,14 +87,14 @@ repeat_totals as (
         slice_value,
         count(*) as buyers,
         sum(case when valid_order_count >= 2 then 1 else 0 end) as repeat_buyers
-    from buyer_months
+    from buyer_slices
     group by month_start_date, slice_column, slice_value
 
 ),
 
 cohort_slices as (
 
-    {{ unpivot_slices('first_orders', cohort_slices, [
+    {{ unpivot_slices('first_orders', customer_slices, [
         'cohort_month_start_date as month_start_date', 'customer_id', 'has_repurchase_90d'
     ]) }}
 
@@ -97,7 +118,7 @@ repeat_domain as (
     select distinct
         slice_column,
         slice_value
-    from order_slices
+    from buyer_slices
     union
     select
         'all' as slice_column,
@@ -108,7 +129,7 @@ repeat_domain as (
 cohort_domain as (
 
     select * from repeat_domain
-    where slice_column in ('all', {{ "'" ~ cohort_slices | join("', '") ~ "'" }})
+    where slice_column in ('all', {{ "'" ~ customer_slices | join("', '") ~ "'" }})
 
 ),
 
