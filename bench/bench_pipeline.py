@@ -365,7 +365,8 @@ def _stage_seconds(stages: list[dict], dbt: dict) -> dict[str, float]:
     models_share = dbt.get("models", 0.0) / node_total if node_total else 1.0
     return {
         "ingestion": by_name.get("ingestion", 0.0),
-        # dbt builds models and tests interleaved on 2 threads: its wall time is split by node times.
+        # dbt builds models and tests interleaved (on 2 threads by default): its wall time is split by
+        # node times.
         "dbt models": dbt_wall * models_share,
         "dbt tests": dbt_wall * (1 - models_share),
         "quality checks": by_name.get("raw checks", 0.0) + by_name.get("mart checks", 0.0),
@@ -464,6 +465,7 @@ def bench(
 def markdown(result: dict) -> str:
     full, daily, yard = result["full"], result["daily"], result["yardstick"]
     nodes = full["dbt_node_seconds"]
+    threads = result.get("dbt_threads") or 2  # the profile's default
     lines = [
         f"Scale: {result['responses']:,} survey responses ({result['landing_mb']:,.0f} MB of landing files); "
         f"{result['machine']}; measured {result['measured_at']}"
@@ -497,7 +499,7 @@ def markdown(result: dict) -> str:
             else ""
         ),
         "",
-        f"dbt node times (sum over {nodes.get('nodes', 0)} nodes, 2 threads): "
+        f"dbt node times (sum over {nodes.get('nodes', 0)} nodes, {threads} thread{'s' if threads > 1 else ''}): "
         f"models {nodes.get('models', 0):.1f} s, tests {nodes.get('tests', 0):.1f} s. "
         "Slowest nodes:",
         "",
