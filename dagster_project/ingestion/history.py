@@ -25,6 +25,7 @@ from __future__ import annotations
 import duckdb
 
 from dagster_project.contract import CUSTOMERS
+from dagster_project.sql_text import quote
 
 HISTORY_TABLE = "raw.customers_history"
 LEGACY_SNAPSHOT = "snapshots.snap_crm__customers"
@@ -41,12 +42,8 @@ METADATA = {
 }
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _columns() -> str:
-    return ", ".join(_q(c) for c in TRACKED_COLUMNS)
+    return ", ".join(quote(c) for c in TRACKED_COLUMNS)
 
 
 def ensure_history(con: duckdb.DuckDBPyConnection) -> None:
@@ -61,7 +58,7 @@ def ensure_history(con: duckdb.DuckDBPyConnection) -> None:
 
 def _ddl_body() -> str:
     return ",\n    ".join(
-        [*(f"{_q(c)} {_TYPES[c]}" for c in TRACKED_COLUMNS), *(f"{n} {t}" for n, t in METADATA.items())]
+        [*(f"{quote(c)} {_TYPES[c]}" for c in TRACKED_COLUMNS), *(f"{n} {t}" for n, t in METADATA.items())]
     )
 
 
@@ -69,12 +66,12 @@ def record_versions(con: duckdb.DuckDBPyConnection, checked_table: str, files_ta
     """Append the kept customer rows of a batch being loaded (in the caller's transaction): one
     version per file in which a customer differs from its previous version."""
     columns = _columns()
-    distinct = " or ".join(f"{_q(c)} is distinct from lag({_q(c)}) over w" for c in TRACKED_COLUMNS)
+    distinct = " or ".join(f"{quote(c)} is distinct from lag({quote(c)}) over w" for c in TRACKED_COLUMNS)
     con.execute(
         f"""
         insert into {HISTORY_TABLE} ({columns}, {", ".join(METADATA)})
         with delivered as (
-            select {", ".join(f"c.{_q(col)}" for col in TRACKED_COLUMNS)}, b.source_label, c._row_number,
+            select {", ".join(f"c.{quote(col)}" for col in TRACKED_COLUMNS)}, b.source_label, c._row_number,
                 b.file_sha256, c._file_index
             from {checked_table} as c
             inner join {files_table} as b on b.file_index = c._file_index

@@ -20,6 +20,7 @@ import duckdb
 
 from dagster_project.privacy.pseudonyms import KEYS_TABLE, PSEUDONYMISED, hmac_sql
 from dagster_project.privacy.register import RegisterEntry
+from dagster_project.sql_text import literal, quote
 
 CUSTOMERS = "_csat_erase_customers"
 RESPONSES = "_csat_erase_responses"
@@ -38,14 +39,6 @@ ERASED_ROWS_DDL = """raw.erased_rows (
 # Tables of the working warehouse whose id columns can name a customer (found by column name in
 # every schema): the id columns erase_in_catalog() matches.
 _ID_COLUMNS = ("customer_id", "response_id", "customer_key")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def create_erase_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -85,7 +78,7 @@ def collect_from_raw(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
         con.execute(
             f"""
             insert or ignore into {RESPONSES}
-            select distinct trim(response_id) from {_q(catalog)}.raw.survey_responses
+            select distinct trim(response_id) from {quote(catalog)}.raw.survey_responses
             where trim(customer_id) in (select customer_id from {CUSTOMERS}) and response_id is not null
             """
         )
@@ -95,7 +88,7 @@ def collect_from_raw(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
             con.execute(
                 f"""
                 insert or ignore into {CONTACTS}
-                select distinct {expr} from {_q(catalog)}.raw.customers
+                select distinct {expr} from {quote(catalog)}.raw.customers
                 where trim(customer_id) in (select customer_id from {CUSTOMERS}) and {expr} <> ''
                 """
             )
@@ -105,7 +98,7 @@ def collect_from_raw(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
             con.execute(
                 f"""
                 insert or ignore into {CONTACTS}
-                select distinct {from_json} from {_q(catalog)}.raw.load_rejects
+                select distinct {from_json} from {quote(catalog)}.raw.load_rejects
                 where entity = 'customers'
                     and trim(raw_values->>'customer_id') in (select customer_id from {CUSTOMERS})
                     and {from_json} <> ''
@@ -121,7 +114,7 @@ def erase_in_catalog(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, 
             con.execute(
                 f"""
                 insert or ignore into {KEYS}
-                select distinct cast(customer_key as varchar) from {_q(catalog)}.{_q(schema)}.{_q(table)}
+                select distinct cast(customer_key as varchar) from {quote(catalog)}.{quote(schema)}.{quote(table)}
                 where trim(cast(customer_id as varchar)) in (select customer_id from {CUSTOMERS})
                     and customer_key is not null
                 """
@@ -148,15 +141,15 @@ def erase_in_catalog(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, 
         if schema == "raw" and "_file_sha256" in columns:
             # Per delivered file, how many of its rows were erased: the re-delivery checks
             # (expectations/raw_survey_*.yml) compare a file's loaded rows with the rows still in raw.
-            con.execute(f"create table if not exists {_q(catalog)}.{ERASED_ROWS_DDL}")
+            con.execute(f"create table if not exists {quote(catalog)}.{ERASED_ROWS_DDL}")
             con.execute(
                 f"""
-                insert into {_q(catalog)}.raw.erased_rows
-                select {_lit(table)}, _file_sha256, count(*), cast(current_timestamp as timestamp)
-                from {_q(catalog)}.{_q(schema)}.{_q(table)} where {where} group by _file_sha256
+                insert into {quote(catalog)}.raw.erased_rows
+                select {literal(table)}, _file_sha256, count(*), cast(current_timestamp as timestamp)
+                from {quote(catalog)}.{quote(schema)}.{quote(table)} where {where} group by _file_sha256
                 """
             )
-        deleted = con.execute(f"delete from {_q(catalog)}.{_q(schema)}.{_q(table)} where {where}").fetchone()
+        deleted = con.execute(f"delete from {quote(catalog)}.{quote(schema)}.{quote(table)} where {where}").fetchone()
         if deleted and deleted[0]:
             counts[f"{schema}.{table}"] = int(deleted[0])
     return counts
@@ -176,12 +169,12 @@ def match_register(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
     tables = base_tables(con, catalog)
     for kind, column, target in (("customer", "customer_id", CUSTOMERS), ("response", "response_id", RESPONSES)):
         sources = [
-            f"select trim(cast({column} as varchar)) as id from {_q(catalog)}.{_q(s)}.{_q(t)}"
+            f"select trim(cast({column} as varchar)) as id from {quote(catalog)}.{quote(s)}.{quote(t)}"
             for (s, t), columns in tables.items()
             if s == "raw" and column in columns
         ]
         if ("raw", "load_rejects") in tables:
-            sources.append(f"select trim(raw_values->>'{column}') as id from {_q(catalog)}.raw.load_rejects")
+            sources.append(f"select trim(raw_values->>'{column}') as id from {quote(catalog)}.raw.load_rejects")
         if not sources:
             continue
         con.execute(
@@ -192,7 +185,7 @@ def match_register(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
             from ids
             cross join {KEYS_TABLE} as k
             inner join {REGISTER} as r
-                on r.kind = {_lit(kind)} and r.key_fingerprint = k.fingerprint
+                on r.kind = {literal(kind)} and r.key_fingerprint = k.fingerprint
                 and r.pseudonym = {hmac_sql("ids.id", "k")}
             """
         )

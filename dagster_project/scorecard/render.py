@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 
 from dagster_project.scorecard.charts import RAG_COLOURS, bar_chart, empty_chart, line_chart
 from dagster_project.scorecard.data import (
@@ -337,6 +338,9 @@ def render_scorecard(data: ScorecardData, *, generated_at: datetime | None = Non
         if data.published_at
         else "Publication time unknown"
     )
+    # The file name only: the page is mailed to executives, to whom a server path says nothing and
+    # whose mailboxes should not learn the host's layout.
+    source = Path(data.database_path).name
     cards = "".join(_card(data, h.kpi, h.label, h.description) for h in HEADLINE_KPIS)
     trends = "".join(_trend(data, h.kpi, h.label) for h in HEADLINE_KPIS)
     breakdowns = "".join(_breakdown(data, d) for d in BREAKDOWN_DIMENSIONS)
@@ -352,7 +356,7 @@ def render_scorecard(data: ScorecardData, *, generated_at: datetime | None = Non
 <header>
 <h1>Customer satisfaction scorecard</h1>
 <p class="scorecard-month"><strong>{escape(month_label(data.month))}</strong> ({escape(completeness)})</p>
-<p>{published} · source: {escape(str(data.database_path))}</p>
+<p>{published} · source: {escape(source)}</p>
 </header>
 <main>
 <h2>Headline KPIs</h2>
