@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from dagster_project.cli import STAGES_LOG_PREFIX, run_log_path  # noqa: E402
 from dagster_project.contract import ENTITIES  # noqa: E402
+from dagster_project.settings import SETTINGS  # noqa: E402
 
 LAST_DAY = "2026-10-31"  # the generator's default history ends on 2026-11-01 (exclusive)
 DAY_PREFIX = "2026-10-31_day_"  # name of the held-back delivery's files
@@ -365,8 +366,7 @@ def _stage_seconds(stages: list[dict], dbt: dict) -> dict[str, float]:
     models_share = dbt.get("models", 0.0) / node_total if node_total else 1.0
     return {
         "ingestion": by_name.get("ingestion", 0.0),
-        # dbt builds models and tests interleaved (on 2 threads by default): its wall time is split by
-        # node times.
+        # dbt builds models and tests interleaved on its threads: its wall time is split by node times.
         "dbt models": dbt_wall * models_share,
         "dbt tests": dbt_wall * (1 - models_share),
         "quality checks": by_name.get("raw checks", 0.0) + by_name.get("mart checks", 0.0),
@@ -421,6 +421,7 @@ def bench(
         env["CSAT_DUCKDB_MEMORY_LIMIT"] = memory_limit
     if dbt_threads:
         env["CSAT_DBT_THREADS"] = str(dbt_threads)
+    threads = env.get("CSAT_DBT_THREADS")  # the flag's, else one the caller exported; unset: the default
     landing_mb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
 
     print("yardstick: bare DuckDB ...", flush=True)
@@ -451,7 +452,7 @@ def bench(
         "engine": engine,
         "landing_mb": round(landing_mb, 1),
         "memory_limit": memory_limit,
-        "dbt_threads": dbt_threads,
+        "dbt_threads": int(threads) if threads else None,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "yardstick": yard,
@@ -465,7 +466,7 @@ def bench(
 def markdown(result: dict) -> str:
     full, daily, yard = result["full"], result["daily"], result["yardstick"]
     nodes = full["dbt_node_seconds"]
-    threads = result.get("dbt_threads") or 2  # the profile's default
+    threads = int(result.get("dbt_threads") or SETTINGS["CSAT_DBT_THREADS"].default)
     lines = [
         f"Scale: {result['responses']:,} survey responses ({result['landing_mb']:,.0f} MB of landing files); "
         f"{result['machine']}; measured {result['measured_at']}"

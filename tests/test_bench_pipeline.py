@@ -97,6 +97,9 @@ def test_the_results_table_states_ratio_and_stage_costs(bench):
     assert "**Daily increment / full build: 50 %**" in text
     assert all(f"| {stage} | 1.0 | 1.0 |" in text for stage in bench.STAGE_ORDER)
     assert "| start-up and between steps | 4.0 | -1.0 |" in text
+    assert "nodes, 2 threads)" in text  # the profile's default when the run set none
+    one_thread = bench.markdown({**result, "dbt_threads": 1})
+    assert "CSAT_DBT_THREADS=1" in one_thread and "nodes, 1 thread)" in one_thread
 
 
 @pytest.mark.pipeline  # runs `csat run` twice (minutes)

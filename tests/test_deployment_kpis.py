@@ -127,6 +127,8 @@ def test_scorecard_reports_the_last_complete_month_and_no_data(register, tmp_pat
     nps = result.data.current("nps")
     assert (nps.actual, nps.status, nps.null_reason) == (None, "no_data", "not delivered: survey_responses")
     page = result.path.read_text(encoding="utf-8")
+    # the header names the published file, not where it lies on the server
+    assert f"source: {database.name}</p>" in page and str(database.parent) not in page
     # the NPS card is grey "No data" with its reason, never green
     card = page[page.index('<section class="card status-no_data" data-kpi="nps">') :]
     card = card[: card.index("</section>")]

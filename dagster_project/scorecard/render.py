@@ -338,8 +338,8 @@ def render_scorecard(data: ScorecardData, *, generated_at: datetime | None = Non
         if data.published_at
         else "Publication time unknown"
     )
-    # The file name only: the page is mailed to executives, to whom a server path says nothing and
-    # whose mailboxes should not learn the host's layout.
+    # The file name only: the page is shared beyond the server, where its path means nothing to a
+    # reader and would show the host's layout.
     source = Path(data.database_path).name
     cards = "".join(_card(data, h.kpi, h.label, h.description) for h in HEADLINE_KPIS)
     trends = "".join(_trend(data, h.kpi, h.label) for h in HEADLINE_KPIS)
