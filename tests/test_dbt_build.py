@@ -397,6 +397,17 @@ def test_build_succeeds_and_marts_have_rows(built_warehouse: Path) -> None:
     assert query(built_warehouse, "select count(*) from marts.scorecard_monthly")[0][0] > 0
 
 
+def test_the_build_ran_and_passed_every_dbt_unit_test(built_warehouse: Path) -> None:
+    # The pipeline's build leaves dbt's unit tests out (fixed inline rows, not the run's data); this
+    # build is where they run on DuckDB, so it must have run all of them.
+    target = built_warehouse.parent / "target"
+    declared = json.loads((target / "manifest.json").read_text())["unit_tests"]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert len(declared) >= 20 and set(ran) == set(declared)
+    assert set(ran.values()) == {"pass"}
+
+
 def test_grid_has_one_row_per_month_kpi_and_slice(built_warehouse: Path) -> None:
     months = query(built_warehouse, "select distinct month_start_date from marts.kpi_monthly order by 1")
     # first month: subscription SB2 started 2023-11; last: valid (pending) order O7 in 2024-04

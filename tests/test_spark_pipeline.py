@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import bench_modules
@@ -124,6 +127,23 @@ def test_a_redelivery_with_a_rejected_row_builds_the_same_on_both_engines(builds
             "select rule from raw.load_rejects where source_file like '%zz_redelivery.csv'"
         ).fetchall()
     assert rejects == [("required",)]
+
+
+def test_every_dbt_unit_test_passes_on_spark(builds, tmp_path):
+    # A pipeline run leaves dbt's unit tests out (they check logic on fixed inline rows): here they
+    # run on Spark, against the last run's Spark folder and raw export.
+    spark_dir = builds["spark"] / "warehouse" / "csat.spark"
+    [export] = [p for p in (spark_dir / "raw").iterdir() if not p.name.endswith(".partial")]
+    dbt_vars = {"csat_spark_dir": str(spark_dir), "csat_raw_parquet_dir": str(export)}
+    command = [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit"]
+    command += ["--target", "spark", "--vars", json.dumps(dbt_vars), "--target-path", str(tmp_path / "target")]
+    command += ["--log-path", str(tmp_path), "--project-dir", str(REPO / "dbt_project"), "--profiles-dir"]
+    finished = subprocess.run([*command, str(REPO / "dbt_project")], capture_output=True, text=True, cwd=tmp_path)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    declared = json.loads((tmp_path / "target" / "manifest.json").read_text())["unit_tests"]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert len(declared) >= 20 and set(ran) == set(declared) and set(ran.values()) == {"pass"}
 
 
 def test_a_failed_spark_build_publishes_nothing(builds, monkeypatch):
