@@ -1055,6 +1055,16 @@ def invoke_dbt(args: list[str], work_dir: Path, project_dir: Path = DBT_PROJECT_
     return dbtRunner(manifest=_MANIFESTS[key]).invoke([*args, *paths])
 
 
+def unit_test_statuses(target: Path) -> tuple[set[str], dict[str, str]]:
+    """The unit tests the manifest in dbt's `target` folder declares, and the status of each unit test
+    the run recorded there (run_results.json) ran."""
+    import json
+
+    declared = set(json.loads((target / "manifest.json").read_text())["unit_tests"])
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return declared, {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+
+
 def run_dbt(args: list[str], *, warehouse_path: Path, work_dir: Path, project_dir: Path = DBT_PROJECT_DIR) -> DbtRun:
     """`dbt <args>` in-process on the given warehouse file, target and logs under work_dir."""
     import os

@@ -27,6 +27,8 @@ from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.publication.layout import DATABASE_FILE
 from dagster_project.run_summary import failure_lines, skipped_steps
 
+from kpi_reference import unit_test_statuses
+
 pytestmark = pytest.mark.spark
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,15 +137,14 @@ def test_every_dbt_unit_test_passes_on_spark(builds, tmp_path):
     spark_dir = builds["spark"] / "warehouse" / "csat.spark"
     [export] = [p for p in (spark_dir / "raw").iterdir() if not p.name.endswith(".partial")]
     dbt_vars = {"csat_spark_dir": str(spark_dir), "csat_raw_parquet_dir": str(export)}
-    command = [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit"]
-    command += ["--target", "spark", "--vars", json.dumps(dbt_vars), "--target-path", str(tmp_path / "target")]
-    command += ["--log-path", str(tmp_path), "--project-dir", str(REPO / "dbt_project"), "--profiles-dir"]
-    finished = subprocess.run([*command, str(REPO / "dbt_project")], capture_output=True, text=True, cwd=tmp_path)
+    project = str(REPO / "dbt_project")
+    command = [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit", "--target", "spark"]
+    command += ["--vars", json.dumps(dbt_vars), "--project-dir", project, "--profiles-dir", project]
+    command += ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path)]
+    finished = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
-    declared = json.loads((tmp_path / "target" / "manifest.json").read_text())["unit_tests"]
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
-    ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
-    assert len(declared) >= 20 and set(ran) == set(declared) and set(ran.values()) == {"pass"}
+    declared, ran = unit_test_statuses(tmp_path / "target")
+    assert len(declared) >= 20 and set(ran) == declared and set(ran.values()) == {"pass"}
 
 
 def test_a_failed_spark_build_publishes_nothing(builds, monkeypatch):
