@@ -563,34 +563,83 @@ def test_every_model_and_column_is_documented(built_warehouse: Path) -> None:
     assert problems == []
 
 
-def test_not_null_columns_names_each_column_that_holds_nulls(built_warehouse: Path, tmp_path: Path) -> None:
-    """The model-level not_null test (one scan for all of a model's not-null columns) fails with one
-    row per column holding NULLs, and the number of NULL rows."""
+# A model-level test folds one dbt test per column into one scan and one node (dbt's per-node cost
+# dominated sample-data builds); each must still fail with one row per broken column and its count.
+# (test, model, statements that break a copy of the built warehouse, expected failure rows; `{n}` is
+# the model's row count)
+FOLDED_TESTS = {
+    "not_null_columns": (
+        "marts.dim_customer",
+        [
+            "update marts.dim_customer set segment = null",
+            "update marts.dim_customer set region = null where customer_id = 'C1'",
+        ],
+        [("region", 1), ("segment", "{n}")],
+    ),
+    "relationships_columns": (
+        "marts.fct_survey_responses",
+        [
+            "update marts.fct_survey_responses set channel_key = 'no such channel'",
+            "update marts.fct_survey_responses set order_key = null",  # NULL is not an orphan
+            # `unknown` is allowed without a parent (the test's `where`); another value is not
+            "update marts.fct_survey_responses set touchpoint = 'unknown'",
+            "update marts.fct_survey_responses set touchpoint = 'no such touchpoint'"
+            " where response_id = (select min(response_id) from marts.fct_survey_responses)",
+        ],
+        [("channel_key", "dim_channel", "{n}"), ("touchpoint", "touchpoints", 1)],
+    ),
+    "accepted_values_columns": (
+        "marts.scorecard_monthly",
+        [
+            "update marts.scorecard_monthly set status = 'purple'",
+            "update marts.scorecard_monthly set status = null"  # NULL is the not-null test's
+            " where kpi = (select min(kpi) from marts.scorecard_monthly)",
+        ],
+        [("status", "{n} - rows of min(kpi)")],
+    ),
+}
+
+
+@pytest.mark.parametrize("test_name", sorted(FOLDED_TESTS))
+def test_a_folded_test_names_each_broken_column_and_its_rows(
+    built_warehouse: Path, tmp_path: Path, test_name: str
+) -> None:
+    """not_null_columns, relationships_columns and accepted_values_columns fail with one row per
+    broken column, carrying the number of rows that break it; untouched columns pass."""
+    relation, statements, expected = FOLDED_TESTS[test_name]
     broken = tmp_path / "csat.duckdb"
     with duckdb.connect(str(built_warehouse)) as con:
         con.execute("checkpoint")  # the copy below takes the file alone, without its write-ahead log
     shutil.copy(built_warehouse, broken)
     with duckdb.connect(str(broken)) as con:
-        con.execute("update marts.dim_customer set segment = null")
-        con.execute("update marts.dim_customer set region = null where customer_id = 'C1'")
+        rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
+        first_kpi = con.execute(
+            f"select count(*) from {relation} where kpi = (select min(kpi) from {relation})"
+        ).fetchone()[0] if test_name == "accepted_values_columns" else 0
+        for statement in statements:
+            con.execute(statement)
+    assert rows > 1
+    counts = {"{n}": rows, "{n} - rows of min(kpi)": rows - first_kpi}
+    model = relation.split(".")[1]
     mp = pytest.MonkeyPatch()
     mp.setenv("CSAT_WAREHOUSE_PATH", str(broken))
     try:
-        selection = "dim_customer,test_name:not_null_columns"
-        result = invoke_dbt(["test", "--select", selection, "--store-failures"], tmp_path)
+        result = invoke_dbt(["test", "--select", f"{model},test_name:{test_name}", "--store-failures"], tmp_path)
     finally:
         mp.undo()
     assert not result.success
-    failures = query(
-        broken,
-        "select * from information_schema.tables where table_name like 'not_null_columns_dim_customer%'",
-    )
-    [table] = [f"{row[1]}.{row[2]}" for row in failures]
-    segments = query(broken, "select count(*) from marts.dim_customer")[0][0]
-    assert sorted(query(broken, f"select column_name, null_rows from {table}")) == [
-        ("region", 1),
-        ("segment", segments),
+    # --store-failures keeps a table per selected test (the tests of models that reference this one
+    # too); only the broken model's own test has rows
+    tables = [
+        f"{schema}.{name}"
+        for schema, name in query(
+            broken,
+            f"select table_schema, table_name from information_schema.tables where table_name like '{test_name}%'",
+        )
     ]
+    [failures] = [rows for rows in (query(broken, f"select * from {table}") for table in tables) if rows]
+    failures = sorted(failures)
+    assert failures == sorted(tuple(counts.get(v, v) for v in row) for row in expected)
 
 
 def test_customer_history_grows_delivery_by_delivery(built_warehouse: Path) -> None:

@@ -134,7 +134,7 @@ def test_mart_suites_leave_keys_and_relationships_to_dbt():
                 for test in column.get("data_tests") or []:
                     name = test if isinstance(test, str) else next(iter(test))
                     dbt_tests.add((name, model["name"], column["name"]))
-    assert {("unique", "fct_orders", "order_key"), ("not_null", "fct_orders", "order_key")} <= dbt_tests
+    assert {("unique", "fct_orders", "order_id"), ("not_null", "fct_orders", "order_key")} <= dbt_tests
     mapping = {"expect_column_values_to_be_unique": "unique", "expect_column_values_to_not_be_null": "not_null"}
     for suite in SUITES:
         if suite.is_raw:
