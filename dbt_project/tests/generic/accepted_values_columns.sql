@@ -5,36 +5,10 @@
     `accepted_values_from_seed` instead. -#}
 {% test accepted_values_columns(model, columns) %}
 
-with
-
-unexpected_counts as (
-
-    select
-        {% for column, values in columns.items() %}
-            sum(
-                case
-                    when {{ column }} not in ('{{ values | join("', '") }}') then 1 else 0
-                end
-            ) as {{ column }}
-            {{- "," if not loop.last }}
-        {% endfor %}
-    from {{ model }}
-
-),
-
-per_column as (
-
-    {% for column in columns %}
-        select
-            '{{ column }}' as column_name,
-            {{ column }} as unexpected_rows
-        from unexpected_counts
-        {{ "union all" if not loop.last }}
-    {% endfor %}
-
-)
-
-select * from per_column
-where unexpected_rows > 0
+    {%- set conditions = {} -%}
+    {%- for column, values in columns.items() -%}
+        {%- do conditions.update({column: column ~ " not in ('" ~ values | join("', '") ~ "')"}) -%}
+    {%- endfor -%}
+    {{ rows_failing_per_column(model, conditions, "unexpected_rows") }}
 
 {% endtest %}

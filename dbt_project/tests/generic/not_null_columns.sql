@@ -3,32 +3,10 @@
     and a scan each: 283 of them). Declared once per model, under the model's data_tests. -#}
 {% test not_null_columns(model, column_names) %}
 
-with
-
-null_counts as (
-
-    select
-        {% for column in column_names %}
-            sum(case when {{ column }} is null then 1 else 0 end) as {{ column }}
-            {{- "," if not loop.last }}
-        {% endfor %}
-    from {{ model }}
-
-),
-
-per_column as (
-
-    {% for column in column_names %}
-        select
-            '{{ column }}' as column_name,
-            {{ column }} as null_rows
-        from null_counts
-        {{ "union all" if not loop.last }}
-    {% endfor %}
-
-)
-
-select * from per_column
-where null_rows > 0
+    {%- set conditions = {} -%}
+    {%- for column in column_names -%}
+        {%- do conditions.update({column: column ~ " is null"}) -%}
+    {%- endfor -%}
+    {{ rows_failing_per_column(model, conditions, "null_rows") }}
 
 {% endtest %}
