@@ -9,7 +9,7 @@
 | `published` | PublishedWarehouseResource | CSAT_PUBLISHED_DIR |
 | `reports` | ReportsResource | CSAT_REPORTS_DIR |
 | `postgres_publication` | PostgresPublicationResource | CSAT_PUBLISH_POSTGRES_URL (secret), _SCHEMA, _READERS |
-| `dbt` | DbtCliResource | (the repo's dbt project; the run's paths go to dbt as vars) |
+| `dbt` | DbtResource (dagster-dbt's DbtCliResource) | (the repo's dbt project; the run's paths go to dbt as vars) |
 
 Values come from `dagster_project.settings`. Secrets reach Dagster as `dg.EnvVar` references
 (resolved when a run starts; snapshots and the UI show the variable's name only). Folders are plain
@@ -180,9 +180,7 @@ def build_resources(
 ) -> dict[str, dg.ConfigurableResource]:
     """Every resource of the pipeline; arguments override the settings (`csat run --warehouse`, tests).
     `crm_database_url` given here is plain (tests); from the settings it is an `EnvVar` reference."""
-    from dagster_dbt import DbtCliResource
-
-    from dagster_project.assets.warehouse import DBT_PROJECT_DIR, dbt_executable
+    from dagster_project.assets.warehouse import DBT_PROJECT_DIR, DbtResource, dbt_executable
 
     def folder(value: str | Path | None, default: Path) -> str:
         return str(Path(value).resolve() if value else default)
@@ -195,7 +193,7 @@ def build_resources(
         "reports": ReportsResource(path=folder(reports_dir, settings.reports_dir())),
         "postgres_publication": postgres_publication_resource(),
         # The project folder only (no file read): dbt's own paths come per invocation, as vars.
-        "dbt": DbtCliResource(
+        "dbt": DbtResource(
             project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
         ),
         "crm_database": CrmDatabaseResource(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
+import dagster_dbt.core.resource
+from dagster_dbt import DbtCliResource
+from packaging.version import Version
 
-from dagster_project.assets.warehouse import dbt_project
+from dagster_project.assets.warehouse import DBT_PROJECT_DIR, dbt_project
 from dagster_project.contract import ENTITIES
 from dagster_project.definitions import build_definitions
 
@@ -84,3 +89,21 @@ def test_key_driver_asset_runs_after_its_statistics_and_before_its_check_and_pub
     # the mart's rows come from the asset, not from a dbt node of the same name
     nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
     assert not any(n["name"] == "driver_importance_quarterly" for n in nodes)
+
+
+def test_the_dbt_resource_starts_without_running_dbt_or_loading_its_adapter(monkeypatch):
+    """dagster-dbt learns the dbt version by running `dbt --version` once per run (a dbt start-up and a
+    PyPI request: 6 s here) and builds dbt's adapter in-process (5-8 s: every macro loaded), used only
+    by row-count / column metadata fetching; the pipeline's resource does neither."""
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"ran a subprocess: {args}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
+    # what DbtResource overrides is still what dagster-dbt calls
+    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(vars(DbtCliResource))
+    dbt = build_definitions().resources["dbt"]
+    assert isinstance(dbt, DbtCliResource)
+    assert Path(dbt.project_dir) == DBT_PROJECT_DIR
+    assert dbt._cli_version == Version(importlib.metadata.version("dbt-core"))
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None

@@ -16,13 +16,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster_dbt import DbtCliResource
 
 from csat_sample_data import generate_sample_data, write_columns_mismatch_file
 from dagster_project.assets.ingestion import ingestion_assets
 from dagster_project.assets.key_drivers import key_driver_assets
 from dagster_project.assets.quality import CHECK_NAME, quality_check_keys, quality_checks
-from dagster_project.assets.warehouse import dbt_executable, dbt_project, warehouse_models
+from dagster_project.assets.warehouse import DbtResource, dbt_executable, dbt_project, warehouse_models
 from dagster_project.contract import entity
 from dagster_project.publication.assets import build_publish_assets
 from dagster_project.publication.published_copy import DATABASE_FILE
@@ -47,7 +46,7 @@ def resources(root: Path) -> dict:
         "warehouse": WarehouseResource(path=str(root / "warehouse" / "csat.duckdb")),
         "landing": LandingZoneResource(path=str(root / "landing")),
         "crm_database": CrmDatabaseResource(),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": DbtResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "quality": QualityResource(path=str(root / "quality")),
         "published": PublishedWarehouseResource(path=str(root / "published")),
     }
