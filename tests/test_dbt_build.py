@@ -613,9 +613,11 @@ def test_a_folded_test_names_each_broken_column_and_its_rows(
     shutil.copy(built_warehouse, broken)
     with duckdb.connect(str(broken)) as con:
         rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
-        first_kpi = con.execute(
-            f"select count(*) from {relation} where kpi = (select min(kpi) from {relation})"
-        ).fetchone()[0] if test_name == "accepted_values_columns" else 0
+        first_kpi = (
+            con.execute(f"select count(*) from {relation} where kpi = (select min(kpi) from {relation})").fetchone()[0]
+            if test_name == "accepted_values_columns"
+            else 0
+        )
         for statement in statements:
             con.execute(statement)
     assert rows > 1
