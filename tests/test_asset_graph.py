@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 import dagster_dbt.core.resource
-import pytest
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
-from dagster_project.assets.warehouse import DBT_PROJECT_DIR, child_environment, dbt_project
+from dagster_project.assets.warehouse import DBT_PROJECT_DIR, dbt_project
 from dagster_project.contract import ENTITIES
 from dagster_project.definitions import build_definitions
 
@@ -109,14 +107,3 @@ def test_the_dbt_resource_starts_without_running_dbt_or_loading_its_adapter(monk
     assert Path(dbt.project_dir) == DBT_PROJECT_DIR
     assert dbt._cli_version == Version(importlib.metadata.version("dbt-core"))
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
-
-
-def test_the_dbt_child_environment_is_set_for_the_call_and_restored(monkeypatch):
-    """The incremental watermark reaches dbt through the environment dagster-dbt copies when it starts
-    dbt: set (or unset) inside the block only, and this process's environment restored after."""
-    monkeypatch.setenv("CSAT_TEST_KEPT", "before")
-    monkeypatch.delenv("CSAT_TEST_NEW", raising=False)
-    with pytest.raises(RuntimeError), child_environment({"CSAT_TEST_KEPT": None, "CSAT_TEST_NEW": "x"}):
-        assert "CSAT_TEST_KEPT" not in os.environ and os.environ["CSAT_TEST_NEW"] == "x"
-        raise RuntimeError("dbt failed to start")
-    assert os.environ["CSAT_TEST_KEPT"] == "before" and "CSAT_TEST_NEW" not in os.environ

@@ -9,7 +9,6 @@ when missing) and the assets are built on first use, by `build_warehouse_assets(
 call it). `dbt_project` and `warehouse_models` stay importable names for that first use.
 """
 
-import contextlib
 import functools
 import json
 import os
@@ -17,8 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -152,44 +150,13 @@ def dbt_invocation_vars(warehouse_path: str | Path, seeds_copy: Path | None) -> 
     """dbt vars of a pipeline build: the deployment's (reporting time zone) and where this run's
     warehouse and seeds are. The profile and dbt_project.yml read `csat_warehouse_path` and
     `csat_seed_path` before the environment variables a dbt command typed by hand uses, so the run
-    passes them explicitly rather than through this process's environment."""
+    passes them explicitly and never changes this process's environment."""
     seeds = seeds_copy if seeds_copy is not None else repo_root() / "seeds"
     return {
         **dbt_vars(),
         "csat_warehouse_path": str(Path(warehouse_path).resolve()),
         "csat_seed_path": os.path.relpath(seeds, DBT_PROJECT_DIR),
     }
-
-
-# The incremental facts' watermark (dbt_project/macros/incremental_scope.sql): an environment variable
-# of the dbt child, not a dbt var, since dbt parses the whole project again whenever its vars change
-# (16 s on sample data) and the watermark changes every run; an environment variable re-parses only
-# the few files that read it.
-CHANGED_SINCE_ENV = "CSAT_CHANGED_SINCE"
-_environment_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def child_environment(values: Mapping[str, str | None]) -> Iterator[None]:
-    """`values` (None: unset) in the environment of a child process started inside the block, and
-    this process's environment as it was afterwards. dagster-dbt's `cli` starts dbt with a copy of
-    this process's environment and takes no variables of its own."""
-    with _environment_lock:
-        saved = {name: os.environ.get(name) for name in values}
-        try:
-            for name, value in values.items():
-                _set_environment(name, value)
-            yield
-        finally:
-            for name, value in saved.items():
-                _set_environment(name, value)
-
-
-def _set_environment(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
 
 
 def spark_invocation_vars(warehouse: WarehouseResource, raw_dir: Path) -> dict[str, str]:
@@ -218,7 +185,6 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
         # (tests/test_dbt_build.py, on Spark tests/test_spark_pipeline.py), a pipeline run does not.
         args = ["build", "--exclude-resource-type", "unit_test"]
         build = None
-        child_env: dict[str, str | None] = {CHANGED_SINCE_ENV: None}  # none: every row is in scope
         if warehouse.engine == "duckdb":  # incremental facts: what changed since the last build
             fingerprint = build_state.fingerprint(DBT_PROJECT_DIR, seeds or repo_root() / "seeds", dbt_vars)
             with warehouse.connect(read_only=True) as con:
@@ -226,7 +192,7 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
             if build.full_refresh:
                 args.append("--full-refresh")
             else:
-                child_env[CHANGED_SINCE_ENV] = build.changed_since
+                dbt_vars["csat_changed_since"] = build.changed_since
             context.log.info(
                 "full refresh" if build.full_refresh else f"incremental: rows loaded after {build.changed_since}"
             )
@@ -237,8 +203,7 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
             dbt_vars |= spark_invocation_vars(warehouse, raw_dir)
             args += ["--target", "spark"]
         try:
-            with child_environment(child_env):
-                invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars)], context=context)
+            invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars)], context=context)
             yield from invocation.stream()
             keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
             if build is not None:  # only after a build that passed (stream() raises on a failure)

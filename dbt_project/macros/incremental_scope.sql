@@ -1,12 +1,10 @@
 {#- Month-partitioned incremental facts (DECISIONLOG "Incremental builds").
 
-    A pipeline build passes the environment variable CSAT_CHANGED_SINCE to dbt: the newest raw load
-    the previous successful build had read (dagster_project/build_state.py). Not a dbt var: dbt parses
-    the whole project again whenever its vars change, which this value does on every run, while an
-    environment variable only re-parses the few files that read it. Rows loaded after it are the
+    A pipeline build passes the dbt var `csat_changed_since`: the newest raw load the previous
+    successful build had read (dagster_project/build_state.py). Rows loaded after it are the
     changes; int_rebuild_months and int_rebuild_customers turn them into the rows each incremental
     fact recomputes: its months touched by the changes, and every row of a customer whose changes
-    reach across months (attribute versions, order ranks). Without it (a build typed by hand)
+    reach across months (attribute versions, order ranks). Without the var (a build typed by hand)
     every row is in scope, so an incremental run recomputes the whole model, never a stale part. Code, seeds or
     vars that changed, an erasure, or `csat run --full-refresh` make the pipeline pass --full-refresh.
 
@@ -24,14 +22,9 @@
     {{- return('incremental') -}}
 {%- endmacro %}
 
-{#- The watermark of a pipeline build (CSAT_CHANGED_SINCE), none without one. -#}
-{% macro changed_since() -%}
-    {{- return(env_var('CSAT_CHANGED_SINCE', '') or none) -}}
-{%- endmacro %}
-
 {#- A row loaded after the previous successful build (every row when there is none). -#}
 {% macro loaded_since_last_build(loaded_at) -%}
-    {%- set since = changed_since() -%}
+    {%- set since = var('csat_changed_since', none) -%}
     {%- if since is none -%}
         true
     {%- else -%}
@@ -46,7 +39,7 @@
 {% macro in_rebuild_scope(month_column, customer_column) -%}
     {%- set months = ref('int_rebuild_months') -%}
     {%- set customers = ref('int_rebuild_customers') -%}
-    {%- if is_incremental() and changed_since() is not none -%}
+    {%- if is_incremental() and var('csat_changed_since', none) is not none -%}
         (
             {{ month_column }} in (select month_start_date from {{ months }})
             or {{ customer_column }} in (select customer_id from {{ customers }})
