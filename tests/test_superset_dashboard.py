@@ -93,12 +93,19 @@ def superset(sample_published, tmp_path_factory):  # noqa: F811
 
 
 def login(page: Browser, base: str, home: launcher.Home) -> None:
-    page.goto(f"{base}/login/")
-    page.wait_for("!!document.getElementById('csrf_token')")
+    """Logs the browser in from Superset's plain-text /health page, not from the login page.
+
+    The login page's scripts send requests of their own. In one CI run the login POST reached
+    /superset/welcome/, which sent it back to /login/: the session cookie was replaced, most likely
+    by one of those requests answering after the login. From /health no other request is in flight.
+    """
+    page.goto(f"{base}/health")
     status = page.evaluate(
         f"""(async () => {{
+          const form = await (await fetch('/login/', {{credentials: 'same-origin'}})).text();
+          const token = new DOMParser().parseFromString(form, 'text/html').getElementById('csrf_token').value;
           const body = new URLSearchParams({{username: {json.dumps(home.admin_user)},
-            password: {json.dumps(home.admin_password)}, csrf_token: document.getElementById('csrf_token').value}});
+            password: {json.dumps(home.admin_password)}, csrf_token: token}});
           const r = await fetch('/login/', {{method: 'POST', body, credentials: 'same-origin'}});
           const me = await fetch('/api/v1/me/', {{credentials: 'same-origin'}});
           return r.url + ' /api/v1/me/: ' + me.status; }})()"""
