@@ -24,6 +24,7 @@ import pytest
 
 from csat_sample_data import generate_sample_data
 from dagster_project import build_state
+from dagster_project.assets.warehouse import DBT_PROJECT_DIR
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.run_summary import failure_lines
@@ -144,14 +145,14 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run(landing, incremental)  # build 1: full
     shutil.copytree(day, landing, dirs_exist_ok=True)
     changed = deliver_awkward_files(landing)
-    run(landing, incremental)  # build 2: incremental
+    second = run(landing, incremental)  # build 2: incremental
     full = root / "full"
     full.mkdir()
     shutil.copy(incremental / "csat.duckdb", full / "csat.duckdb")
     with connect(full / "csat.duckdb") as con:  # what `csat run --full-refresh` does first
         build_state.forget(con)
     run(landing, full)  # build 3: full refresh of the same raw data
-    return {"incremental": incremental, "full": full, "changed": changed}
+    return {"incremental": incremental, "full": full, "changed": changed, "second_run_id": second.run_id}
 
 
 def rebuilt_months(warehouse: Path) -> set[str]:
@@ -167,6 +168,15 @@ def test_the_incremental_build_recomputed_only_the_touched_months(builds):
     # the day (2026-10), the late responses' and orders' months, the re-delivered orders' month, the
     # moved order's new month; not the rest
     assert "2026-10" in touched and len(touched) < len(everything)
+
+
+def test_the_incremental_build_reused_the_previous_build_s_parse(builds):
+    """The watermark is read from the warehouse, not passed as a dbt var: a var that changes every run
+    would make dbt parse the whole project again (16-17 s on sample data) on every run."""
+    [log] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{builds['second_run_id'][:7]}-*/dbt.log")
+    text = log.read_text(encoding="utf-8")
+    assert "Unable to do partial parsing" not in text
+    assert "Partial parsing enabled" in text
 
 
 def test_incremental_marts_equal_a_full_rebuild(builds):

@@ -191,8 +191,9 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
                 build = build_state.plan(con, fingerprint)
             if build.full_refresh:
                 args.append("--full-refresh")
-            else:
-                dbt_vars["csat_changed_since"] = build.changed_since
+            # The models read the watermark from this table (macros/incremental_scope.sql): the var's
+            # value never changes, so dbt's saved parse stays valid from one run to the next.
+            dbt_vars["csat_build_state"] = build_state.STATE_TABLE
             context.log.info(
                 "full refresh" if build.full_refresh else f"incremental: rows loaded after {build.changed_since}"
             )

@@ -1,11 +1,13 @@
 {#- Month-partitioned incremental facts (DECISIONLOG "Incremental builds").
 
-    A pipeline build passes the dbt var `csat_changed_since`: the newest raw load the previous
-    successful build had read (dagster_project/build_state.py). Rows loaded after it are the
-    changes; int_rebuild_months and int_rebuild_customers turn them into the rows each incremental
+    A pipeline build passes the dbt var `csat_build_state`: the table where the pipeline keeps the
+    newest raw load the previous successful build had read (dagster_project/build_state.py). Rows
+    loaded after it are the changes; int_rebuild_months and int_rebuild_customers turn them into the rows each incremental
     fact recomputes: its months touched by the changes, and every row of a customer whose changes
-    reach across months (attribute versions, order ranks). Without the var (a build typed by hand)
-    every row is in scope, so an incremental run recomputes the whole model, never a stale part. Code, seeds or
+    reach across months (attribute versions, order ranks). The watermark is read from that table when
+    a model runs, not passed as a var of its own: dbt keys its saved parse on every var, so a value that
+    changes each run would make each run parse the whole project again. Without the var (a build typed
+    by hand) every row is in scope, so an incremental run recomputes the whole model, never a stale part. Code, seeds or
     vars that changed, an erasure, or `csat run --full-refresh` make the pipeline pass --full-refresh.
 
     Engines without DELETE on plain tables (Spark with Parquet) build these models as tables. -#}
@@ -22,9 +24,20 @@
     {{- return('incremental') -}}
 {%- endmacro %}
 
+{#- The newest raw load the previous successful pipeline build had read; none outside a pipeline's
+    incremental build (no var, --full-refresh) and while dbt parses (no query runs then). -#}
+{% macro last_build_watermark() -%}
+    {%- set state_table = var('csat_build_state', none) -%}
+    {%- if state_table is none or flags.FULL_REFRESH or not execute -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set found = run_query('select cast(max(watermark) as varchar) from ' ~ state_table) -%}
+    {{- return(found.columns[0].values()[0]) -}}
+{%- endmacro %}
+
 {#- A row loaded after the previous successful build (every row when there is none). -#}
 {% macro loaded_since_last_build(loaded_at) -%}
-    {%- set since = var('csat_changed_since', none) -%}
+    {%- set since = last_build_watermark() -%}
     {%- if since is none -%}
         true
     {%- else -%}
@@ -39,7 +52,7 @@
 {% macro in_rebuild_scope(month_column, customer_column) -%}
     {%- set months = ref('int_rebuild_months') -%}
     {%- set customers = ref('int_rebuild_customers') -%}
-    {%- if is_incremental() and var('csat_changed_since', none) is not none -%}
+    {%- if is_incremental() and last_build_watermark() is not none -%}
         (
             {{ month_column }} in (select month_start_date from {{ months }})
             or {{ customer_column }} in (select customer_id from {{ customers }})
