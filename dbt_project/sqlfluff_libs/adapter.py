@@ -2,9 +2,7 @@
 renders the DuckDB implementation of the project's dispatched macros (for sqlfluff only)."""
 
 _IMPLEMENTATIONS = {
-    "hours_between": lambda start_at, end_at: (
-        f"(date_diff('microsecond', {start_at}, {end_at}) / 3600000000.0)"
-    ),
+    "hours_between": lambda start_at, end_at: f"(date_diff('microsecond', {start_at}, {end_at}) / 3600000000.0)",
     "type_double": lambda: "double",
     "to_reporting_time": lambda utc_at, time_zone: f"timezone('{time_zone}', timezone('UTC', {utc_at}))",
     "from_reporting_time": lambda local_at, time_zone: f"timezone('UTC', timezone('{time_zone}', {local_at}))",
