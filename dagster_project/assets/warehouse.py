@@ -9,6 +9,8 @@ when missing) and the assets are built on first use, by `build_warehouse_assets(
 call it). `dbt_project` and `warehouse_models` stay importable names for that first use.
 """
 
+import contextlib
+import fcntl
 import functools
 import json
 import os
@@ -16,7 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +156,7 @@ def dbt_invocation_vars(warehouse_path: str | Path, seeds_copy: Path | None) -> 
     seeds = seeds_copy if seeds_copy is not None else repo_root() / "seeds"
     return {
         **dbt_vars(),
-        "csat_warehouse_path": str(Path(warehouse_path).resolve()),
+        "csat_warehouse_path": str(warehouse_path),
         "csat_seed_path": os.path.relpath(seeds, DBT_PROJECT_DIR),
     }
 
@@ -177,48 +179,56 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
 
     @dbt_assets(manifest=ensure_manifest(), project=project, dagster_dbt_translator=TRANSLATOR)
     def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
-        # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
-        seeds = deployment_seeds()
-        dbt_vars = dbt_invocation_vars(warehouse.path, seeds)
-        # dbt's unit tests check model logic on fixed inline rows, not this run's data: CI runs them
-        # (tests/test_dbt_build.py, on Spark tests/test_spark_pipeline.py), a pipeline run does not.
-        args = ["build", "--exclude-resource-type", "unit_test"]
-        build = None
-        if warehouse.engine == "duckdb":  # incremental facts: what changed since the last build
-            fingerprint = build_state.fingerprint(DBT_PROJECT_DIR, seeds or repo_root() / "seeds", dbt_vars)
-            with warehouse.connect(read_only=True) as con:
-                build = build_state.plan(con, fingerprint)
-            if build.full_refresh:
-                args.append("--full-refresh")
-            # The models read the watermark from this table (macros/incremental_scope.sql): the var's
-            # value never changes, so dbt's saved parse stays valid from one run to the next.
-            dbt_vars["csat_build_state"] = build_state.STATE_TABLE
-            context.log.info(
-                "full refresh" if build.full_refresh else f"incremental: rows loaded after {build.changed_since}"
-            )
-        if warehouse.engine == "spark":  # raw goes to Spark as Parquet first (dagster_project/spark/)
-            with warehouse.connect(read_only=True) as con:
-                raw_dir = export_raw(con, warehouse.spark_dir)
-            context.log.info(f"raw layer exported for Spark: {raw_dir}")
-            dbt_vars |= spark_invocation_vars(warehouse, raw_dir)
-            args += ["--target", "spark"]
-        try:
-            invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars)], context=context)
-            yield from invocation.stream()
-            keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
-            if build is not None:  # only after a build that passed (stream() raises on a failure)
-                with warehouse.connect() as con:
-                    build_state.record(con, build)
-            if warehouse.engine == "spark":  # only after a build that passed: the views read its files
-                tables = spark_tables(Path(invocation.target_path) / "manifest.json", warehouse.spark_dir)
-                with warehouse.connect() as con:
-                    mounted = mount_spark_tables(con, tables)
-                context.log.info(f"{len(mounted)} Spark tables readable in the working DuckDB")
-        finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
-            prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
+        with dbt_folders_of_this_run(warehouse.path) as warehouse_link:
+            yield from build_models(context, dbt, warehouse, warehouse_link)
 
     return warehouse_models
+
+
+def build_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, warehouse_link: Path
+):
+    """The body of the dbt assets: `dbt build` of the selected models, seeds and tests."""
+    # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
+    # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
+    seeds = deployment_seeds()
+    dbt_vars = dbt_invocation_vars(warehouse_link, seeds)
+    # dbt's unit tests check model logic on fixed inline rows, not this run's data: CI runs them
+    # (tests/test_dbt_build.py, on Spark tests/test_spark_pipeline.py), a pipeline run does not.
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    build = None
+    if warehouse.engine == "duckdb":  # incremental facts: what changed since the last build
+        fingerprint = build_state.fingerprint(DBT_PROJECT_DIR, seeds or repo_root() / "seeds", dbt_vars)
+        with warehouse.connect(read_only=True) as con:
+            build = build_state.plan(con, fingerprint)
+        if build.full_refresh:
+            args.append("--full-refresh")
+        # The models read the watermark from this table (macros/incremental_scope.sql): the var's
+        # value never changes, so dbt's saved parse stays valid from one run to the next.
+        dbt_vars["csat_build_state"] = build_state.STATE_TABLE
+        context.log.info(
+            "full refresh" if build.full_refresh else f"incremental: rows loaded after {build.changed_since}"
+        )
+    if warehouse.engine == "spark":  # raw goes to Spark as Parquet first (dagster_project/spark/)
+        with warehouse.connect(read_only=True) as con:
+            raw_dir = export_raw(con, warehouse.spark_dir)
+        context.log.info(f"raw layer exported for Spark: {raw_dir}")
+        dbt_vars |= spark_invocation_vars(warehouse, raw_dir)
+        args += ["--target", "spark"]
+    try:
+        invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars)], context=context)
+        yield from invocation.stream()
+        keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
+        if build is not None:  # only after a build that passed (stream() raises on a failure)
+            with warehouse.connect() as con:
+                build_state.record(con, build)
+        if warehouse.engine == "spark":  # only after a build that passed: the views read its files
+            tables = spark_tables(Path(invocation.target_path) / "manifest.json", warehouse.spark_dir)
+            with warehouse.connect() as con:
+                mounted = mount_spark_tables(con, tables)
+            context.log.info(f"{len(mounted)} Spark tables readable in the working DuckDB")
+    finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
+        prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
 
 
 def __getattr__(name: str):
@@ -228,6 +238,31 @@ def __getattr__(name: str):
     if name == "warehouse_models":
         return build_warehouse_assets()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@contextlib.contextmanager
+def dbt_folders_of_this_run(warehouse_path: str | Path) -> Iterator[Path]:
+    """The warehouse as dbt sees it: `target/run_warehouse/<file name>`, the link pointing at the
+    folder of this run's warehouse; held for the run's dbt step by a lock on the dbt project.
+
+    dbt keeps its parse for the next command only while the vars and the profile's connection stay
+    the same, and the warehouse path is in both: each warehouse file (every test, every deployment)
+    made dbt parse the whole project again (16-26 s). Through the link the path is the same for every
+    warehouse of that file name. The link is to the folder, not the file, so DuckDB's write-ahead log
+    (`<path>.wal`) lands next to the warehouse itself. The lock keeps two runs from one checkout (on
+    different warehouses: each warehouse has its own run lock) from repointing the link, or rewriting
+    the deployment seeds' copy, under each other; the second waits."""
+    target = DBT_PROJECT_DIR / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    warehouse = Path(warehouse_path).resolve()
+    link = target / "run_warehouse"
+    with open(target / "run_warehouse.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        staged = target / f"run_warehouse.{os.getpid()}"
+        staged.unlink(missing_ok=True)
+        staged.symlink_to(warehouse.parent, target_is_directory=True)
+        staged.replace(link)  # atomic: a symlink replaces a symlink
+        yield link / warehouse.name
 
 
 def deployment_seeds() -> Path | None:
@@ -244,7 +279,7 @@ def deployment_seeds() -> Path | None:
     repo_seeds = (repo_root() / "seeds").resolve()
     if seeds_dir == repo_seeds:
         return None
-    # One fixed folder (runs never overlap: the run lock), so dbt's partial parse stays valid.
+    # One fixed folder (one dbt step at a time: dbt_folders_of_this_run), so dbt's saved parse stays valid.
     copy = DBT_PROJECT_DIR / "target" / "deployment_seeds"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(repo_seeds, copy)
