@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
+
+import duckdb
 
 from dagster_project.assets.warehouse import (
     DBT_PROJECT_DIR,
     PROJECT_SOURCES,
+    dbt_folders_of_this_run,
     keep_partial_parse,
     manifest_is_stale,
 )
@@ -41,3 +45,36 @@ def test_a_manifest_older_than_a_project_file_is_stale(tmp_path):
     assert not manifest_is_stale(manifest)
     os.utime(manifest, (newest - 60, newest - 60))
     assert manifest_is_stale(manifest)
+
+
+def test_dbt_sees_every_warehouse_at_one_path_that_leads_to_its_folder(tmp_path):
+    """One path for every warehouse file of a name (the vars and profile dbt keys its parse on stay the
+    same); the link is to the folder, so DuckDB's files land next to the warehouse itself."""
+    first, second = tmp_path / "a" / "csat.duckdb", tmp_path / "b" / "csat.duckdb"
+    first.parent.mkdir()
+    second.parent.mkdir()
+    with dbt_folders_of_this_run(first) as seen_first:
+        pass
+    with dbt_folders_of_this_run(second) as seen_second:
+        with duckdb.connect(str(seen_second)) as con:
+            con.execute("create table t as select 1 as x")
+    assert seen_first == seen_second and seen_second.name == "csat.duckdb"
+    assert second.is_file() and not first.exists()
+    assert sorted(p.name for p in second.parent.iterdir()) == ["csat.duckdb"]
+
+
+def test_a_second_run_from_the_checkout_waits_for_the_first_s_dbt_step(tmp_path):
+    order = []
+
+    def second_run():
+        with dbt_folders_of_this_run(tmp_path / "b" / "csat.duckdb") as seen:
+            order.append(("second", seen.resolve().parent))
+
+    with dbt_folders_of_this_run(tmp_path / "a" / "csat.duckdb") as seen:
+        waiting = threading.Thread(target=second_run)
+        waiting.start()
+        waiting.join(timeout=1)
+        assert waiting.is_alive()  # blocked on the lock, the link not repointed under the first
+        order.append(("first", seen.resolve().parent))
+    waiting.join(timeout=30)
+    assert order == [("first", tmp_path.resolve() / "a"), ("second", tmp_path.resolve() / "b")]
