@@ -149,8 +149,8 @@ TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_so
 
 
 def dbt_invocation_vars(warehouse_path: str | Path, seeds_copy: Path | None) -> dict[str, str]:
-    """dbt vars of a pipeline build: the deployment's (reporting time zone) and where this run's
-    warehouse and seeds are. The profile and dbt_project.yml read `csat_warehouse_path` and
+    """dbt vars of a pipeline build: the deployment's (reporting time zone) and where dbt finds this
+    run's warehouse (the path of `dbt_folders_of_this_run`) and seeds. The profile and dbt_project.yml read `csat_warehouse_path` and
     `csat_seed_path` before the environment variables a dbt command typed by hand uses, so the run
     passes them explicitly and never changes this process's environment."""
     seeds = seeds_copy if seeds_copy is not None else repo_root() / "seeds"
@@ -187,7 +187,7 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
 
 def build_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, warehouse_link: Path
-):
+) -> Iterator[Any]:
     """The body of the dbt assets: `dbt build` of the selected models, seeds and tests."""
     # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
     # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
@@ -203,8 +203,7 @@ def build_models(
             build = build_state.plan(con, fingerprint)
         if build.full_refresh:
             args.append("--full-refresh")
-        # The models read the watermark from this table (macros/incremental_scope.sql): the var's
-        # value never changes, so dbt's saved parse stays valid from one run to the next.
+        # The table the models read the watermark from (macros/incremental_scope.sql).
         dbt_vars["csat_build_state"] = build_state.STATE_TABLE
         context.log.info(
             "full refresh" if build.full_refresh else f"incremental: rows loaded after {build.changed_since}"

@@ -1,14 +1,15 @@
 {#- Month-partitioned incremental facts (DECISIONLOG "Incremental builds").
 
     A pipeline build passes the dbt var `csat_build_state`: the table where the pipeline keeps the
-    newest raw load the previous successful build had read (dagster_project/build_state.py). Rows
-    loaded after it are the changes; int_rebuild_months and int_rebuild_customers turn them into the rows each incremental
-    fact recomputes: its months touched by the changes, and every row of a customer whose changes
-    reach across months (attribute versions, order ranks). The watermark is read from that table when
-    a model runs, not passed as a var of its own: dbt keys its saved parse on every var, so a value that
-    changes each run would make each run parse the whole project again. Without the var (a build typed
-    by hand) every row is in scope, so an incremental run recomputes the whole model, never a stale part. Code, seeds or
-    vars that changed, an erasure, or `csat run --full-refresh` make the pipeline pass --full-refresh.
+    newest raw load the previous successful build had read (dagster_project/build_state.py); the
+    models read that watermark when they run (a var holding it would change every run, and dbt
+    parses the whole project again when a var changes: DECISIONLOG "dbt's saved parse kept from one
+    run to the next"). Rows loaded after it are the changes; int_rebuild_months and int_rebuild_customers
+    turn them into the rows each incremental fact recomputes: its months touched by the changes, and
+    every row of a customer whose changes reach across months (attribute versions, order ranks).
+    Without the var (a build typed by hand) every row is in scope, so an incremental run recomputes
+    the whole model, never a stale part. Code, seeds or vars that changed, an erasure, or
+    `csat run --full-refresh` make the pipeline pass --full-refresh.
 
     Engines without DELETE on plain tables (Spark with Parquet) build these models as tables. -#}
 
