@@ -150,9 +150,10 @@ TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_so
 
 def dbt_invocation_vars(warehouse_path: str | Path, seeds_copy: Path | None) -> dict[str, str]:
     """dbt vars of a pipeline build: the deployment's (reporting time zone) and where dbt finds this
-    run's warehouse (the path of `dbt_folders_of_this_run`) and seeds. The profile and dbt_project.yml read `csat_warehouse_path` and
-    `csat_seed_path` before the environment variables a dbt command typed by hand uses, so the run
-    passes them explicitly and never changes this process's environment."""
+    run's warehouse (the path of `dbt_folders_of_this_run`) and seeds. The profile and
+    dbt_project.yml read `csat_warehouse_path` and `csat_seed_path` before the environment variables
+    a dbt command typed by hand uses, so the run passes them explicitly and never changes this
+    process's environment."""
     seeds = seeds_copy if seeds_copy is not None else repo_root() / "seeds"
     return {
         **dbt_vars(),
