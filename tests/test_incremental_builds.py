@@ -34,7 +34,12 @@ pytestmark = pytest.mark.pipeline
 bench_pipeline = bench_modules.load("bench_pipeline")
 compare_engines = bench_modules.load("compare_engines")
 
-INCREMENTAL_FACTS = ("fct_orders", "fct_survey_item_scores", "fct_survey_responses")
+# the incremental models (schema.table)
+INCREMENTAL_MODELS = (
+    "marts.fct_orders",
+    "marts.fct_survey_item_scores",
+    "marts.fct_survey_responses",
+)
 
 
 def run(landing: Path, root: Path) -> dg.ExecuteInProcessResult:
@@ -83,8 +88,16 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
     )
     # An order delivered again under another month and another customer, in the newest file (its old
     # row must go; survey responses cannot move: answers are immutable, the raw gate fails a re-delivery).
+    # Its old customer has a later valid order, which must be renumbered, and nothing else delivered
+    # for them (orders of the re-delivered month, the day or the last month would put them in scope).
+    valid = "status not in ('cancelled', 'refunded')"
+    untouched = [orders[0], orders[2], orders[-2], orders[-1]]
     moved, old_customer = con.execute(
-        f"select order_id, customer_id from read_parquet('{orders[3]}') order by order_id limit 1"
+        f"select order_id, customer_id from read_parquet('{orders[3]}') as o where {valid} "
+        f"and customer_id in (select customer_id from read_parquet({[str(f) for f in orders[4:-2]]}) "
+        f"where {valid} and ordered_at > o.ordered_at) "
+        f"and customer_id not in (select customer_id from read_parquet({[str(f) for f in untouched]})) "
+        "order by order_id limit 1"
     ).fetchone()
     new_customer = con.execute(
         f"select customer_id from read_parquet('{orders[-1]}') where customer_id <> '{old_customer}' limit 1"
@@ -132,7 +145,13 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
         writer = csv.DictWriter(f, fieldnames=list(customer))
         writer.writeheader()
         writer.writerow(customer)
-    return {"moved": moved, "new_customer": new_customer, "cancelled": cancelled, "customer": customer["customer_id"]}
+    return {
+        "moved": moved,
+        "old_customer": old_customer,
+        "new_customer": new_customer,
+        "cancelled": cancelled,
+        "customer": customer["customer_id"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -190,14 +209,14 @@ def test_incremental_marts_equal_a_full_rebuild(builds):
     assert {r.mart: str(r) for r in results if not r.same} == {}
 
 
-def test_incremental_facts_equal_a_full_rebuild_row_for_row(builds):
+def test_incremental_models_equal_a_full_rebuild_row_for_row(builds):
     con = duckdb.connect()
     con.execute(f"attach '{builds['incremental'] / 'csat.duckdb'}' as inc (read_only)")
     con.execute(f"attach '{builds['full'] / 'csat.duckdb'}' as rebuilt (read_only)")
-    for fact in INCREMENTAL_FACTS:
+    for model in INCREMENTAL_MODELS:
         for a, b in (("inc", "rebuilt"), ("rebuilt", "inc")):
-            extra = con.execute(f"select count(*) from (from {a}.marts.{fact} except all from {b}.marts.{fact})")
-            assert extra.fetchone()[0] == 0, (fact, a)
+            extra = con.execute(f"select count(*) from (from {a}.{model} except all from {b}.{model})")
+            assert extra.fetchone()[0] == 0, (model, a)
 
 
 def test_the_edge_cases_reached_the_incremental_facts(builds):
@@ -205,6 +224,13 @@ def test_the_edge_cases_reached_the_incremental_facts(builds):
     con = duckdb.connect(str(builds["incremental"] / "csat.duckdb"), read_only=True)
     moved = con.execute("select customer_id from marts.fct_orders where order_id = ?", [changed["moved"]]).fetchall()
     assert moved == [(changed["new_customer"],)]  # one row: the old version is gone
+    # the old customer's later orders moved up a rank (only the previous build knew them as its owner)
+    assert changed["old_customer"] != changed["customer"]
+    ranks = con.execute(
+        "select list(valid_order_number order by ordered_at) from marts.fct_orders where customer_id = ? and is_valid",
+        [changed["old_customer"]],
+    ).fetchone()[0]
+    assert len(ranks) >= 1 and ranks == list(range(1, len(ranks) + 1))
     assert (
         con.execute("select count(*) from marts.fct_survey_responses where response_id like 'LATE-%'").fetchone()[0]
         == 3

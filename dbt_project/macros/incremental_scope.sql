@@ -46,6 +46,25 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The customers the previous build gave the keys of `fact` (a model name) that were delivered again
+    since (`changed_keys`, a query): a replaced row may have moved to another customer, whose other
+    rows change too (the later orders' ranks). Read from the fact as the previous build left it: the
+    model that calls this runs before the fact (the fact's scope reads it), so it must not ref it (a
+    cycle). None outside a pipeline's incremental build, or before the fact's first build. -#}
+{% macro previous_customers_of(fact, key_column, changed_keys) -%}
+    {%- if last_build_watermark() is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == fact -%}
+        {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
+        {%- if relation is not none -%}
+            {{- return('select customer_id from ' ~ relation ~ ' where ' ~ key_column
+                ~ ' in (' ~ changed_keys ~ ')') -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(none) -}}
+{%- endmacro %}
+
 {#- The rows an incremental build recomputes: in a month to rebuild, or of a customer to rebuild;
     every row without the pipeline's watermark (then int_rebuild_* may be from another build, e.g.
     `dbt build --select fct_orders` by hand). The refs stand outside the `if` so that dbt records them
