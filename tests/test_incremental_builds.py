@@ -36,6 +36,8 @@ compare_engines = bench_modules.load("compare_engines")
 
 # the incremental models (schema.table)
 INCREMENTAL_MODELS = (
+    "intermediate.int_survey_responses_scored",
+    "intermediate.int_servqual_item_gaps",
     "marts.fct_orders",
     "marts.fct_survey_item_scores",
     "marts.fct_survey_responses",

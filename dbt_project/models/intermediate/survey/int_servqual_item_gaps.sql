@@ -1,3 +1,13 @@
+{#- Incremental like fct_survey_item_scores: an item row is recomputed with its response (in a
+    month or of a customer to rebuild); re-delivered responses or item rows drop their earlier rows
+    first (macros/incremental_scope.sql). -#}
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuild_scope('response_id in (select response_id from ' ~ ref('int_survey_responses_scored') ~ ' where ' ~ in_rebuild_scope('month_start_date', 'customer_id') ~ ')', 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id') ~ ' union all ' ~ keys_loaded_since(ref('stg_survey__survey_item_scores'), 'response_id')) }}"
+) }}
+-- depends_on: {{ ref('stg_survey__survey_responses') }} (the pre-hook's changed keys)
 -- Survey item scores with the item's dimension and scale and the slices and month of the response
 -- they belong to: the SERVQUAL gap (perception - expectation; NULL without both scores) and the
 -- perception as a 0-100 index on the item's own scale ((score - scale_min) / (scale_max -
@@ -13,6 +23,7 @@ item_scores as (
 responses as (
 
     select * from {{ ref('int_survey_responses_scored') }}
+    where {{ in_rebuild_scope('month_start_date', 'customer_id') }}
 
 ),
 

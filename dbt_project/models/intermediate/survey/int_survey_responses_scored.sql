@@ -1,3 +1,12 @@
+{#- Incremental like fct_survey_responses, which reads it in the same scope: a response is
+    recomputed in a month or of a customer to rebuild (its current segment and region)
+    (macros/incremental_scope.sql). -#}
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id'), 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id')) }}"
+) }}
 -- Survey responses with their KPI slices (customer's current segment and region, survey channel,
 -- touchpoint) and per-response scores: NPS category, CSAT top-2-box, CES easy, CSI.
 with
@@ -5,6 +14,7 @@ with
 survey_responses as (
 
     select * from {{ ref('stg_survey__survey_responses') }}
+    where {{ in_rebuild_scope(reporting_month('submitted_at'), 'customer_id') }}
 
 ),
 
