@@ -38,6 +38,7 @@ compare_engines = bench_modules.load("compare_engines")
 INCREMENTAL_MODELS = (
     "intermediate.int_survey_responses_scored",
     "intermediate.int_servqual_item_gaps",
+    "intermediate.int_orders_classified",
     "marts.fct_orders",
     "marts.fct_survey_item_scores",
     "marts.fct_survey_responses",

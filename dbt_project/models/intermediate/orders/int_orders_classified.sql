@@ -1,3 +1,12 @@
+{#- Incremental like fct_orders, which reads it in the same scope (macros/incremental_scope.sql).
+    A rank is a window over the buyer's whole history, so the buyers with an order in scope are
+    ranked over all their orders; only the orders in scope are kept. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id'), 'order_id', keys_loaded_since(ref('stg_crm__orders'), 'order_id')) }}"
+) }}
 -- Orders with their validity (status not cancelled or refunded), the buyer's current segment and
 -- region, the order channel as a KPI slice, and the rank of each valid order of the buyer.
 with
@@ -36,6 +45,13 @@ classified as (
 
 ),
 
+buyers_in_scope as (
+
+    select distinct customer_id from classified
+    where {{ in_rebuild_scope('month_start_date', 'customer_id') }}
+
+),
+
 ranked as (
 
     select
@@ -45,6 +61,7 @@ ranked as (
             order by ordered_at, order_id
         ) as rank_within_validity
     from classified
+    where customer_id in (select buyers_in_scope.customer_id from buyers_in_scope)
 
 ),
 
@@ -69,6 +86,7 @@ final as (
             when is_valid then cast(rank_within_validity as {{ dbt.type_bigint() }})
         end as valid_order_number
     from ranked
+    where {{ in_rebuild_scope('month_start_date', 'customer_id') }}
 
 )
 
