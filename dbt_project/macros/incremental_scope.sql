@@ -46,11 +46,12 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The customers the previous build gave the keys of `fact` (a model name) that were delivered again
-    since (`changed_keys`, a query): a replaced row may have moved to another customer, whose other
-    rows change too (the later orders' ranks). Read from the fact as the previous build left it: the
-    model that calls this runs before the fact (the fact's scope reads it), so it must not ref it (a
-    cycle). None outside a pipeline's incremental build, or before the fact's first build. -#}
+{#- The customers the previous build gave the keys of `fact` (a model name) that were delivered
+    again since (`changed_keys`, a query): a replaced row may have moved to another customer, whose
+    other rows change too (the later orders' ranks). Read from the fact as the previous build left
+    it: the model that calls this runs before the fact (the fact's scope reads it), so it must not
+    ref it (a cycle). None outside a pipeline's incremental build, or before the fact's first
+    build. -#}
 {% macro previous_customers_of(fact, key_column, changed_keys) -%}
     {%- if last_build_watermark() is none -%}
         {{- return(none) -}}
