@@ -56,14 +56,13 @@
     {%- if last_build_watermark() is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == fact -%}
-        {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
-        {%- if relation is not none -%}
-            {{- return('select customer_id from ' ~ relation ~ ' where ' ~ key_column
-                ~ ' in (' ~ changed_keys ~ ')') -}}
-        {%- endif -%}
-    {%- endfor -%}
-    {{- return(none) -}}
+    {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ fact] -%}
+    {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
+    {%- if relation is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {{- return('select customer_id from ' ~ relation ~ ' where ' ~ key_column
+        ~ ' in (' ~ changed_keys ~ ')') -}}
 {%- endmacro %}
 
 {#- The rows an incremental build recomputes: in a month to rebuild, or of a customer to rebuild;
