@@ -33,7 +33,7 @@ STATE_TABLE = f"{RAW_SCHEMA}.dbt_build_state"
 _PROJECT_PARTS = ("models", "macros", "dbt_project.yml")
 
 # dbt vars that say where things are, not what the marts hold.
-_LOCATION_VARS = ("csat_warehouse_path", "csat_seed_path")
+_LOCATION_VARS = ("csat_warehouse_path", "csat_seed_path", "csat_build_state")
 
 
 @dataclass(frozen=True)

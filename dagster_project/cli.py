@@ -238,6 +238,13 @@ def _execute_with_progress(job, warehouse: Path):
             log.write(STAGES_LOG_PREFIX + json.dumps(stages) + "\n")
 
 
+def cmd_parse(args: argparse.Namespace) -> int:
+    from dagster_project.assets.warehouse import ensure_manifest
+
+    print(f"dbt manifest: {ensure_manifest(force=True)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="csat", description="Customer-satisfaction warehouse.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -289,6 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     fgt.add_argument("--landing", help="landing folder for the rebuild of the marts (default: $CSAT_LANDING_DIR)")
     fgt.add_argument("--no-run", action="store_true", help="erase only; do not run the pipeline to rebuild the marts")
     fgt.set_defaults(func=cmd_forget)
+
+    prs = sub.add_parser(
+        "parse",
+        help="parse the dbt project into the manifest Dagster builds its assets from, with the vars of a pipeline "
+        "build (so the next build starts from this parse instead of parsing again)",
+    )
+    prs.set_defaults(func=cmd_parse)
 
     args = parser.parse_args(argv)
     if getattr(args, "force", False) and not args.rebuild:

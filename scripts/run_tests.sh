@@ -9,6 +9,6 @@ python -m ruff format --check dagster_project csat_sample_data tests bench scrip
 echo ">> sqlfluff (dbt models)"
 sqlfluff lint dbt_project --processes 2 --disable-progress-bar
 echo ">> dbt parse"
-dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+csat parse
 echo ">> pytest"
 python -m pytest "$@"

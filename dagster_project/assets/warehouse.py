@@ -32,7 +32,7 @@ from dagster_dbt import (
 )
 from packaging.version import Version
 
-from dagster_project import build_state
+from dagster_project import build_state, settings
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import dbt_target_keep, repo_root
 from dagster_project.spark.mount import mount_spark_tables, spark_tables
@@ -126,6 +126,10 @@ def ensure_manifest(*, force: bool = False) -> Path:
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
+            # The vars of a build of the configured warehouse: dbt keeps a parse only for the vars and
+            # profile it was made with, so the first build starts from this one (keep_partial_parse).
+            "--vars",
+            json.dumps(build_vars(dbt_path_of(settings.warehouse_path()), None, settings.engine())),
         ]
         completed = subprocess.run(command, capture_output=True, text=True, check=False)
         if completed.returncode != 0:
@@ -148,18 +152,22 @@ class WarehouseTranslator(DagsterDbtTranslator):
 TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
 
-def dbt_invocation_vars(warehouse_path: str | Path, seeds_copy: Path | None) -> dict[str, str]:
-    """dbt vars of a pipeline build: the deployment's (reporting time zone) and where dbt finds this
-    run's warehouse (the path of `dbt_folders_of_this_run`) and seeds. The profile and
-    dbt_project.yml read `csat_warehouse_path` and `csat_seed_path` before the environment variables
-    a dbt command typed by hand uses, so the run passes them explicitly and never changes this
-    process's environment."""
+def build_vars(warehouse_path: str | Path, seeds_copy: Path | None, engine: str) -> dict[str, str]:
+    """dbt vars of a pipeline build: the deployment's (reporting time zone), where dbt finds this
+    run's warehouse (the path of `dbt_folders_of_this_run`) and seeds, and on DuckDB the table the
+    incremental models read the previous build's watermark from (macros/incremental_scope.sql). The
+    profile and dbt_project.yml read `csat_warehouse_path` and `csat_seed_path` before the
+    environment variables a dbt command typed by hand uses, so the run passes them explicitly and
+    never changes this process's environment."""
     seeds = seeds_copy if seeds_copy is not None else repo_root() / "seeds"
-    return {
+    found = {
         **dbt_vars(),
         "csat_warehouse_path": str(warehouse_path),
         "csat_seed_path": os.path.relpath(seeds, DBT_PROJECT_DIR),
     }
+    if engine == "duckdb":
+        found["csat_build_state"] = build_state.STATE_TABLE
+    return found
 
 
 def spark_invocation_vars(warehouse: WarehouseResource, raw_dir: Path) -> dict[str, str]:
@@ -193,7 +201,7 @@ def build_models(
     # dbt reads the seeds ingestion checked against: the deployment's seeds folder (deployment file or
     # CSAT_SEEDS_DIR), through a copy inside target/ (see deployment_seeds), relative to the project.
     seeds = deployment_seeds()
-    dbt_vars = dbt_invocation_vars(warehouse_link, seeds)
+    dbt_vars = build_vars(warehouse_link, seeds, warehouse.engine)
     # dbt's unit tests check model logic on fixed inline rows, not this run's data: CI runs them
     # (tests/test_dbt_build.py, on Spark tests/test_spark_pipeline.py), a pipeline run does not.
     args = ["build", "--exclude-resource-type", "unit_test"]
@@ -204,8 +212,6 @@ def build_models(
             build = build_state.plan(con, fingerprint)
         if build.full_refresh:
             args.append("--full-refresh")
-        # The table the models read the watermark from (macros/incremental_scope.sql).
-        dbt_vars["csat_build_state"] = build_state.STATE_TABLE
         context.log.info(
             "full refresh" if build.full_refresh else f"incremental: rows loaded after {build.changed_since}"
         )
@@ -255,14 +261,19 @@ def dbt_folders_of_this_run(warehouse_path: str | Path) -> Iterator[Path]:
     target = DBT_PROJECT_DIR / "target"
     target.mkdir(parents=True, exist_ok=True)
     warehouse = Path(warehouse_path).resolve()
-    link = target / "run_warehouse"
+    seen = dbt_path_of(warehouse)
     with open(target / "run_warehouse.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         staged = target / f"run_warehouse.{os.getpid()}"
         staged.unlink(missing_ok=True)
         staged.symlink_to(warehouse.parent, target_is_directory=True)
-        staged.replace(link)  # atomic: a symlink replaces a symlink
-        yield link / warehouse.name
+        staged.replace(seen.parent)  # atomic: a symlink replaces a symlink
+        yield seen
+
+
+def dbt_path_of(warehouse_path: str | Path) -> Path:
+    """Where dbt finds a warehouse file during its build: in the link `target/run_warehouse`."""
+    return DBT_PROJECT_DIR / "target" / "run_warehouse" / Path(warehouse_path).name
 
 
 def deployment_seeds() -> Path | None:
