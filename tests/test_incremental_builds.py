@@ -14,6 +14,7 @@ unrounded doubles within 1e-9 relative: hash aggregation sums in no fixed order)
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -39,6 +40,8 @@ INCREMENTAL_MODELS = (
     "intermediate.int_survey_responses_scored",
     "intermediate.int_servqual_item_gaps",
     "intermediate.int_orders_classified",
+    "intermediate.int_customer_months",
+    "marts.fct_customer_months",
     "marts.fct_orders",
     "marts.fct_survey_item_scores",
     "marts.fct_survey_responses",
@@ -138,6 +141,7 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
         "parquet",
     )
     con.close()
+    moved_subscription, old_subscriber = move_a_subscription(landing / "churn" / "subscriptions")
     # A customer with another segment (the CRM export is GB18030, as the generator writes it).
     folder = landing / "crm" / "customers"
     with open(sorted(folder.glob("*.csv"))[0], newline="", encoding="gb18030") as f:
@@ -154,7 +158,29 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
         "new_customer": new_customer,
         "cancelled": cancelled,
         "customer": customer["customer_id"],
+        "moved_subscription": moved_subscription,
+        "old_subscriber": old_subscriber,
     }
+
+
+def move_a_subscription(folder: Path) -> tuple[str, str]:
+    """Deliver an old subscription again under another customer, in a new file. Its old customer has
+    no other subscription, so their customer x month rows must all go (only the previous build's
+    fct_subscriptions knew them as its owner). Returns the subscription and its old customer."""
+    files = sorted(folder.glob("*.jsonl"))
+    rows = [json.loads(line) for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+    subscriptions_of: dict[str, int] = {}
+    for row in rows:
+        subscriptions_of[row["customer_id"]] = subscriptions_of.get(row["customer_id"], 0) + 1
+    first_file = [json.loads(line) for line in files[1].read_text(encoding="utf-8").splitlines()]
+    moved = next(
+        r for r in sorted(first_file, key=lambda r: r["subscription_id"]) if subscriptions_of[r["customer_id"]] == 1
+    )
+    new_customer = next(r["customer_id"] for r in rows if r["customer_id"] != moved["customer_id"])
+    (folder / "zz_moved_subscription.jsonl").write_text(
+        json.dumps({**moved, "customer_id": new_customer}) + "\n", encoding="utf-8"
+    )
+    return moved["subscription_id"], moved["customer_id"]
 
 
 @pytest.fixture(scope="module")
@@ -241,6 +267,14 @@ def test_the_edge_cases_reached_the_incremental_facts(builds):
         con.execute("select count(*) from marts.fct_survey_responses where response_id like 'LATE-%'").fetchone()[0]
         == 3
     )
+    # the moved subscription's old customer has no subscription left, so no customer x month rows
+    subscriber = con.execute(
+        "select customer_id from marts.fct_subscriptions where subscription_id = ?", [changed["moved_subscription"]]
+    ).fetchone()[0]
+    assert subscriber != changed["old_subscriber"]
+    for model in ("intermediate.int_customer_months", "marts.fct_customer_months"):
+        left = con.execute(f"select count(*) from {model} where customer_id = ?", [changed["old_subscriber"]])
+        assert left.fetchone()[0] == 0, model
     assert (
         con.execute("select count(*) from marts.fct_survey_item_scores where response_id like 'LATE-%'").fetchone()[0]
         > 0

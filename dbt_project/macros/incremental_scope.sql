@@ -98,3 +98,32 @@
         where {{ scope }} or {{ key_column }} in ({{ changed_keys }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- The customer x month rows an incremental build recomputes (int_customer_months,
+    fct_customer_months): every row of a customer in int_rebuild_subscribers, and every row of a grid
+    month the table does not hold yet (the grid grew: the first day of a new month, or late data
+    before its first month). Every row without the pipeline's watermark, as in_rebuild_scope. -#}
+{% macro in_customer_month_scope(month_column, customer_column) -%}
+    {%- set customers = ref('int_rebuild_subscribers') -%}
+    {%- if is_incremental() and last_build_watermark() is not none -%}
+        (
+            {{ customer_column }} in (select customer_id from {{ customers }})
+            or {{ month_column }} not in (select month_start_date from {{ this }})
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of a customer x month model: delete the rows of the customers to rebuild, and the rows
+    of months no longer in the grid (a re-delivered row can move the data's last month back). In the
+    model's transaction, as delete_rebuild_scope. -#}
+{% macro delete_customer_month_scope() -%}
+    {%- set months = ref('int_months') -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            {{ in_customer_month_scope('month_start_date', 'customer_id') }}
+            or month_start_date not in (select month_start_date from {{ months }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,8 +1,16 @@
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_customer_month_scope() }}"
+) }}
 -- Customer x month activity from subscriptions, for every grid month in which the customer had a
 -- subscription overlapping the month. Whether a subscription is active at an instant is the macro
 -- is_subscription_active (the one definition every mart uses), evaluated at the month's start and
 -- at its end (the next month's start). Churned = active at the start of the month and not active
--- at its end (so the last subscription ended inside the month).
+-- at its end (so the last subscription ended inside the month). Incremental on DuckDB: the rows of
+-- the customers in int_rebuild_subscribers and of grid months not built yet
+-- (in_customer_month_scope).
 with
 
 subscriptions as (
@@ -52,6 +60,7 @@ subscription_months as (
                 subscriptions.ended_at is null
                 or subscriptions.ended_at >= months.month_start_at
             )
+    where {{ in_customer_month_scope('months.month_start_date', 'subscriptions.customer_id') }}
 
 ),
 

@@ -1,5 +1,12 @@
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_customer_month_scope() }}"
+) }}
 -- Customer x month activity from subscriptions (every grid month in which the customer had a
 -- subscription overlapping the month): active at start / end, churned, MRR at start and end.
+-- Incremental on DuckDB, with the scope of int_customer_months (in_customer_month_scope).
 with
 
 customer_months as (
@@ -44,6 +51,9 @@ final as (
             customer_months.customer_id = customers.customer_id
             and months.month_start_at >= customers.effective_from_at
             and months.month_start_at < customers.effective_to_at
+    where {{ in_customer_month_scope(
+        'customer_months.month_start_date', 'customer_months.customer_id'
+    ) }}
 
 )
 

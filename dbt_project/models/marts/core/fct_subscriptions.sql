@@ -1,3 +1,5 @@
+-- depends_on: {{ ref('fct_customer_months') }} (built after the customer x month models, whose
+-- incremental scope reads this table's previous build: int_rebuild_subscribers)
 -- Subscriptions, one row per subscription, with the customer version valid at its start. is_active
 -- is the one definition of an active subscription (macro is_subscription_active) at the marts'
 -- as-of time (int_calendar_bounds: the latest thing that happened in the data, not the clock), so
