@@ -4,7 +4,8 @@
     'csat_score', 'is_csat_satisfied', 'effort_score', 'is_ces_easy', 'csi_score', 'is_satisfied'
 ] -%}
 {%- set gap_columns = [
-    'month_start_date', 'response_id', 'dimension', 'gap_score', 'perception_index'
+    'month_start_date', 'response_id', 'dimension',
+    'gap_sum', 'gap_count', 'perception_sum', 'perception_count'
 ] -%}
 -- Survey KPIs (NPS, CSAT, CES, CSI, satisfied share, SERVQUAL gaps, perception scores) per month
 -- and slice, on the full grid of months x observed slice values, in the long shape of kpi_monthly
@@ -75,9 +76,30 @@ response_slices as (
 
 ),
 
+response_dimensions as (
+
+    -- one row per response and dimension, before the slices multiply the rows: a response has one
+    -- value per slicing column (and per attribute: int_survey_response_attributes is unique per
+    -- response and attribute), so in every group below a response is one row, and responses are
+    -- counted without count(distinct) over every item row of every slice
+    select
+        month_start_date,
+        response_id,
+        dimension,
+        {{ slices | join(', ') }},
+        sum(gap_score) as gap_sum,
+        count(gap_score) as gap_count,
+        sum(perception_index) as perception_sum,
+        count(perception_index) as perception_count
+    from item_gaps
+    where dimension is not null
+    group by month_start_date, response_id, dimension, {{ slices | join(', ') }}
+
+),
+
 gap_columns as (
 
-    {{ unpivot_slices('item_gaps', slices, gap_columns) }}
+    {{ unpivot_slices('response_dimensions', slices, gap_columns) }}
 
 ),
 
@@ -89,11 +111,11 @@ gap_slices as (
         response_attributes.attribute_name as slice_column,
         response_attributes.attribute_value as slice_value,
         {%- for column in gap_columns %}
-            item_gaps.{{ column }}{% if not loop.last %},{% endif %}
+            response_dimensions.{{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from item_gaps
+    from response_dimensions
     inner join response_attributes
-        on item_gaps.response_id = response_attributes.response_id
+        on response_dimensions.response_id = response_attributes.response_id
 
 ),
 
@@ -156,15 +178,13 @@ dimension_totals as (
         slice_column,
         slice_value,
         dimension,
-        sum(gap_score) as gap_sum,
-        count(gap_score) as gap_count,
-        count(distinct case when gap_score is not null then response_id end) as gap_responses,
-        sum(perception_index) as perception_sum,
-        count(perception_index) as perception_count,
-        count(distinct case when perception_index is not null then response_id end)
-            as perception_responses
+        sum(gap_sum) as gap_sum,
+        cast(sum(gap_count) as {{ dbt.type_bigint() }}) as gap_count,
+        count(case when gap_count > 0 then response_id end) as gap_responses,
+        sum(perception_sum) as perception_sum,
+        cast(sum(perception_count) as {{ dbt.type_bigint() }}) as perception_count,
+        count(case when perception_count > 0 then response_id end) as perception_responses
     from gap_slices
-    where dimension is not null
     group by month_start_date, slice_column, slice_value, dimension
 
 ),
@@ -175,12 +195,10 @@ item_totals as (
         month_start_date,
         slice_column,
         slice_value,
-        count(distinct case when gap_score is not null then response_id end)
-            as servqual_responses,
-        count(distinct case when perception_index is not null then response_id end)
+        count(distinct case when gap_count > 0 then response_id end) as servqual_responses,
+        count(distinct case when perception_count > 0 then response_id end)
             as perception_responses
     from gap_slices
-    where dimension is not null
     group by month_start_date, slice_column, slice_value
 
 ),
