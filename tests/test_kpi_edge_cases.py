@@ -17,6 +17,8 @@ The data, in short (all UTC, 2024):
   T2 C2 Jan complaint low, reopened once and finally resolved Feb 14 (840 h), escalated;
   T3 C4 Feb complaint, resolved Feb 3 then reopened and still open; T4 Mar inquiry (not a complaint);
   T5 C5 Apr complaint, open, escalated NULL.
+- item scores: R1 and R4 rate one item per SERVQUAL dimension, R2 two tangibles items; R2 also rates
+  EMP1's perception without an expectation and REL1's expectation without a perception.
 - subscriptions: C5 Jan 1 - Feb 15 (20); C3 Feb 3 - Feb 20 (joins and leaves in February, 10);
   C4 Jan 2 - Mar 10 (30) then again from Mar 25 (35); C1 from Jan 3 (100) with an end scheduled
   for 2025-06-30 (after everything else: it must not make the February repurchase cohort mature);
@@ -140,7 +142,13 @@ CASES = [
     Case("complaint_times", "2024-03-01", "complaint_volume", 0, "channel", "phone"),  # T4 is an inquiry
     # SERVQUAL: dimension gap = mean of the item gaps of the dimension in the group
     Case("servqual", "2024-01-01", "servqual_gap_tangibles", -1.0),
-    Case("servqual", "2024-01-01", "servqual_gap_empathy", 3.0),
+    # R2 rated EMP1's perception without an expectation: no gap, so not in the gap's sample, but in
+    # the perception score's: (6-1)/6 and (5-1)/6 of the 1-7 scale, as 0-100 indices
+    Case("servqual", "2024-01-01", "servqual_gap_empathy", 3.0, sample_size=1),
+    Case("servqual", "2024-01-01", "perception_score_empathy", 75.0, sample_size=2),
+    # R2 left REL1's perception blank: neither a gap nor a perception, in neither sample
+    Case("servqual", "2024-01-01", "servqual_gap_reliability", -2.0, sample_size=1),
+    Case("servqual", "2024-01-01", "perception_score_reliability", 50.0, sample_size=1),
     Case("servqual", "2024-01-01", "servqual_gap", -0.4),
     Case("servqual", "2024-01-01", "servqual_gap_weighted", -0.65),  # seed weights .11 .32 .22 .19 .16
 ]
