@@ -49,9 +49,9 @@
 {#- The customers the previous build gave the keys of `fact` (a model name) that were delivered
     again since (`changed_keys`, a query): a replaced row may have moved to another customer, whose
     other rows change too (the later orders' ranks). Read from the fact as the previous build left
-    it: the model that calls this runs before the fact (the fact's scope reads it), so it must not
-    ref it (a cycle). None outside a pipeline's incremental build, or before the fact's first
-    build. -#}
+    it: the scope model that calls this runs before the fact is rebuilt (the fact reads the scope,
+    or depends on the models that do), so it must not ref it (a cycle). None outside a pipeline's
+    incremental build, or before the fact's first build. -#}
 {% macro previous_customers_of(fact, key_column, changed_keys) -%}
     {%- if last_build_watermark() is none -%}
         {{- return(none) -}}
@@ -115,9 +115,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of a customer x month model: delete the rows of the customers to rebuild, and the rows
-    of months no longer in the grid (a re-delivered row can move the data's last month back). In the
-    model's transaction, as delete_rebuild_scope. -#}
+{#- Pre-hook of a customer x month model: delete the rows of the customers to rebuild (the scope's
+    months not built yet have no rows), and the rows of months no longer in the grid (a re-delivered
+    row can move the data's last month back). In the model's transaction, as delete_rebuild_scope. -#}
 {% macro delete_customer_month_scope() -%}
     {%- set months = ref('int_months') -%}
     {%- if is_incremental() -%}
