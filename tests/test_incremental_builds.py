@@ -190,17 +190,20 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     generate_sample_data(landing, responses=1200, months=12, seed=11)
     bench_pipeline.hold_back_last_day(landing, day)
     incremental = root / "incremental"
-    ensure_manifest(force=True)  # `csat parse`, as the test command runs it first
-    first = run(landing, incremental)  # build 1: full
-    shutil.copytree(day, landing, dirs_exist_ok=True)
-    changed = deliver_awkward_files(landing)
-    second = run(landing, incremental)  # build 2: incremental
-    full = root / "full"
-    full.mkdir()
-    shutil.copy(incremental / "csat.duckdb", full / "csat.duckdb")
-    with connect(full / "csat.duckdb") as con:  # what `csat run --full-refresh` does first
-        build_state.forget(con)
-    third = run(landing, full)  # build 3: full refresh of the same raw data, another warehouse file
+    with pytest.MonkeyPatch.context() as env:
+        # dbt says whether it reused its parse only at debug level (its log file is at info)
+        env.setenv("DBT_LOG_LEVEL_FILE", "debug")
+        ensure_manifest(force=True)  # `csat parse`, as the test command runs it first
+        first = run(landing, incremental)  # build 1: full
+        shutil.copytree(day, landing, dirs_exist_ok=True)
+        changed = deliver_awkward_files(landing)
+        second = run(landing, incremental)  # build 2: incremental
+        full = root / "full"
+        full.mkdir()
+        shutil.copy(incremental / "csat.duckdb", full / "csat.duckdb")
+        with connect(full / "csat.duckdb") as con:  # what `csat run --full-refresh` does first
+            build_state.forget(con)
+        third = run(landing, full)  # build 3: full refresh of the same raw data, another warehouse file
     runs = {"first_run_id": first.run_id, "second_run_id": second.run_id, "third_run_id": third.run_id}
     return {"incremental": incremental, "full": full, "changed": changed, **runs}
 
