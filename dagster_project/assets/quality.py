@@ -9,7 +9,8 @@ Each layer's suites run in one step (`raw_quality_checks`, `mart_quality_checks`
 suite in the UI, each selectable on its own), which renders the Great Expectations Data Docs
 (`<quality>/data_docs/index.html`) once at its end, pass or fail. Rendering walks every stored
 result (up to 30 runs of 33 suites): 2-3 s at a month of daily runs, paid once per layer instead of
-once per suite.
+once per suite. When every raw suite passed, the raw layer's results are stored and rendered while
+dbt builds (Great Expectations' own thread); the mart step waits for them before it ends.
 """
 
 import functools
@@ -20,7 +21,7 @@ import dagster as dg
 
 from dagster_project.quality import SuiteOutcome, SuiteSpec, load_suites
 from dagster_project.quality.delivery import GatePlan, plan_suite
-from dagster_project.quality.validation import build_data_docs, data_docs_index, validate_suite
+from dagster_project.quality.validation import build_data_docs, data_docs_index, validate_suite, wait_for_gx
 from dagster_project.resources import QualityResource, WarehouseResource
 
 CHECK_NAME = "great_expectations"
@@ -134,10 +135,19 @@ def check_spec(suite: SuiteSpec, model_keys: Mapping[str, dg.AssetKey] | None = 
 
 
 def build_layer_checks(
-    step: str, suites: Sequence[SuiteSpec], model_keys: Mapping[str, dg.AssetKey] | None = None
+    step: str,
+    suites: Sequence[SuiteSpec],
+    model_keys: Mapping[str, dg.AssetKey] | None = None,
+    *,
+    record_in_background: bool = False,
 ) -> dg.AssetChecksDefinition:
     """One blocking check per suite of a layer, evaluated in one step `step` that renders the Data
-    Docs of the results once at its end."""
+    Docs of the results once at its end. The pass or fail of a check is decided in DuckDB; storing
+    the results and rendering the Data Docs is Great Expectations' work, on its own thread
+    (quality.validation). The step waits for it, and for what earlier steps left there, unless
+    `record_in_background` and every suite passed (the run goes on): then the step ends first and
+    the next step that waits (or the end of `csat run`) finds it done or waits; a recording that
+    failed fails that step."""
     by_key = {check_key(s, model_keys): s for s in suites}
 
     @dg.multi_asset_check(
@@ -150,6 +160,7 @@ def build_layer_checks(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, quality: QualityResource
     ) -> Iterator[dg.AssetCheckResult]:
         validated = []
+        run_goes_on, blocked = False, False  # a run that stops here has nothing for the recording to overlap
         try:
             with warehouse.connect(read_only=True) as con:
                 for key, suite in by_key.items():
@@ -169,6 +180,7 @@ def build_layer_checks(
                         run_name=context.run.run_id,
                         run_started_at=_run_started_at(context),
                         build_docs=False,
+                        wait=False,
                     )
                     validated.append(plan.suite.name)
                     outcome.data_docs = data_docs_index(quality.path)  # rendered when the step ends
@@ -181,10 +193,14 @@ def build_layer_checks(
                     )
                     log(outcome.summary() + (f" ({plan.reason})" if plan.reason else ""))
                     yield check_result(outcome, suite, key, plan)
+                    blocked = blocked or bool(outcome.errors)
+            run_goes_on = not blocked
         finally:
             if validated:
-                docs = build_data_docs(quality.path, run_name=context.run.run_id, suite_names=validated)
+                docs = build_data_docs(quality.path, run_name=context.run.run_id, suite_names=validated, wait=False)
                 context.log.info(f"Great Expectations Data Docs: {docs}")
+            if not (record_in_background and run_goes_on):
+                wait_for_gx()
 
     return _checks
 
@@ -199,8 +215,9 @@ def build_quality_checks(
         model_keys = dbt_model_keys()
     raw = [s for s in suites if s.is_raw]
     marts = [s for s in suites if not s.is_raw]
+    # The raw layer's results are recorded while dbt builds; the mart step waits for them.
     return [
-        build_layer_checks(step, group, model_keys)
+        build_layer_checks(step, group, model_keys, record_in_background=step == RAW_CHECKS_STEP)
         for step, group in ((RAW_CHECKS_STEP, raw), (MART_CHECKS_STEP, marts))
         if group
     ]

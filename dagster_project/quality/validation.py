@@ -5,14 +5,17 @@ violating rows and a bounded sample of them), since Great Expectations' SQL data
 duckdb_engine did not work here and its pandas batches would pull whole tables into memory. An
 expectation type `sql_checks` cannot translate runs with GX on a bounded sample of the batch.
 Results are stored in a file-backed GX context under the quality folder, and the HTML Data Docs are
-rendered into `<quality>/data_docs/` (index.html) by `build_data_docs`."""
+rendered into `<quality>/data_docs/` (index.html) by `build_data_docs`, both on the GX thread (below):
+pass or fail never waits for Great Expectations, the report may."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,6 +36,38 @@ FALLBACK_ROWS = 100_000
 _GX_SEVERITY = {"error": "critical", "warning": "warning"}
 _contexts: dict[Path, Any] = {}
 _lock = threading.Lock()
+
+# Great Expectations runs on one thread of its own, the GX thread: its file-backed context is not made
+# for use from two threads at once, and a step can queue the recording of its results there and go
+# on. Its import (3-4 s) and the storing and rendering of the raw layer's results (2-3 s more) then
+# happen while dbt builds, instead of before. Queued work is done before the process exits (the
+# executor's thread is joined at exit); wait_for_gx() waits for it and raises what went wrong.
+_gx_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="great-expectations")
+_queued: list[Future] = []
+_queued_lock = threading.Lock()
+
+
+def on_gx_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+    """Queue `fn(*args, **kwargs)` on the GX thread (work runs in the order queued)."""
+    future = _gx_thread.submit(fn, *args, **kwargs)
+    with _queued_lock:
+        _queued.append(future)
+    return future
+
+
+def run_on_gx_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """`fn(*args, **kwargs)` on the GX thread, after the work queued before; its result."""
+    return _gx_thread.submit(fn, *args, **kwargs).result()
+
+
+def wait_for_gx() -> None:
+    """Wait until everything queued on the GX thread so far is done; raise the first error."""
+    with _queued_lock:
+        queued = list(_queued)
+        _queued.clear()
+    errors = [error for error in (future.exception() for future in queued) if error is not None]
+    if errors:
+        raise errors[0]
 
 
 def data_docs_dir(quality_dir: str | Path) -> Path:
@@ -328,10 +363,22 @@ def fetch_sample(con: duckdb.DuckDBPyConnection, batch: BatchSpec, parameters: d
     return con.execute(sql, args).df(), rows
 
 
-def _gx_results(context, datasource, name: str, batch: BatchSpec, specs, df, suite_path, gx_parameters, run_id):
-    """Run `specs` with Great Expectations on the DataFrame `df` (a bounded sample); results in order."""
+def _run_identifier(run_name: str, now: datetime):
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    return RunIdentifier(run_name=run_name, run_time=now.replace(tzinfo=UTC))
+
+
+def _gx_results(quality_dir, name: str, batch: BatchSpec, specs, df, suite_path, gx_parameters, run_name, now):
+    """Run `specs` with Great Expectations on the DataFrame `df` (a bounded sample); results in
+    order. On the GX thread."""
     import great_expectations as gx
 
+    context = gx_context(quality_dir)
+    try:
+        datasource = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, LookupError):
+        datasource = context.data_sources.add_pandas(DATASOURCE)
     try:
         asset = datasource.get_asset(name)
     except LookupError:
@@ -354,14 +401,15 @@ def _gx_results(context, datasource, name: str, batch: BatchSpec, specs, df, sui
         batch_parameters={"dataframe": df},
         expectation_parameters=gx_parameters,
         result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
-        run_id=run_id,
+        run_id=_run_identifier(run_name, now),
     )
     by_id = {r.expectation_config.id: r for r in result.results}
     return [by_id.get(e.id) for e in gx_suite.expectations]
 
 
-def _store_sql_results(context, name: str, batch: BatchSpec, specs, results, suite_path, parameters, run_id) -> None:
-    """Store expectations evaluated in DuckDB as a GX validation result (for the Data Docs)."""
+def _store_sql_results(quality_dir, name: str, batch: BatchSpec, specs, results, suite_path, parameters, run_name, now):
+    """Store expectations evaluated in DuckDB as a GX validation result (for the Data Docs). On the
+    GX thread."""
     import great_expectations as gx
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
     from great_expectations.data_context.types.resource_identifiers import (
@@ -369,6 +417,8 @@ def _store_sql_results(context, name: str, batch: BatchSpec, specs, results, sui
         ValidationResultIdentifier,
     )
 
+    context = gx_context(quality_dir)
+    run_id = _run_identifier(run_name, now)
     gx_suite = context.suites.add_or_update(
         gx.ExpectationSuite(
             name=name,
@@ -430,6 +480,7 @@ def validate_suite(
     run_started_at: datetime | None = None,
     now: datetime | None = None,
     build_docs: bool = True,
+    wait: bool = True,
 ) -> SuiteOutcome:
     """Validate every batch of `suite` against the warehouse behind `con` (read-only is enough).
 
@@ -438,25 +489,24 @@ def validate_suite(
     of the batch. `run_started_at` (UTC, naive) scopes delivery checks to the files of this run;
     `now` (UTC, naive) is the reference for "no timestamps in the future". A batch whose query
     fails counts as a failed error-severity expectation (the data cannot be checked, so it must
-    not pass).
+    not pass). The results are stored in the GX context (and with `build_docs` rendered) on the GX
+    thread; with `wait` false the outcome is returned without waiting for that (wait_for_gx()).
     """
     import pandas as pd
-    from great_expectations.core.run_identifier import RunIdentifier
 
     from dagster_project.deployment import load_deployment
     from dagster_project.quality.contract_suites import bind_seed_values
 
     # Allowed values from the deployment's seeds, which ingestion validated against.
     suite = bind_seed_values(suite, load_deployment().seeds_dir)
-    context = gx_context(quality_dir)
     now = now or utc_now()
     run_started_at = run_started_at or now
     # Months are cut in the reporting time zone, as the marts cut them ($reporting_time_zone).
     parameters = {"now": now, "run_started_at": run_started_at, "reporting_time_zone": time_zone_of_months()}
     gx_parameters = {"now": pd.Timestamp(now), "run_started_at": pd.Timestamp(run_started_at)}
-    run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=now.replace(tzinfo=UTC))
+    run_name = run_name or "adhoc"
     outcome = SuiteOutcome(suite=suite.name)
-    datasource = None
+    records: list[Callable[[], None]] = []  # storing the results evaluated in DuckDB, for the GX thread
 
     for batch in suite.batches:
         name = f"{suite.name}.{batch.name}"
@@ -483,7 +533,11 @@ def validate_suite(
         if in_sql:
             rows, results = sql_checks.evaluate_batch(con, batch, in_sql, parameters)
             outcome.batch_rows[batch.name] = rows
-            _store_sql_results(context, name, batch, in_sql, results, suite.path, parameters, run_id)
+            records.append(
+                functools.partial(
+                    _store_sql_results, quality_dir, name, batch, in_sql, results, suite.path, parameters, run_name, now
+                )
+            )
             for spec, r in zip(in_sql, results, strict=True):
                 by_spec[id(spec)] = _outcome(suite, batch, spec, r.success, r.result, r.exception, r.sample)
         sampled = [e for e in batch.expectations if not sql_checks.supported(e)]
@@ -495,16 +549,20 @@ def validate_suite(
             else:
                 failed = None
             outcome.batch_rows[batch.name] = rows
-            if datasource is None:
-                try:
-                    datasource = context.data_sources.get(DATASOURCE)
-                except (KeyError, ValueError, LookupError):
-                    datasource = context.data_sources.add_pandas(DATASOURCE)
             gx_results = (
                 [None] * len(sampled)
                 if df is None
-                else _gx_results(
-                    context, datasource, f"{name}.sampled", batch, sampled, df, suite.path, gx_parameters, run_id
+                else run_on_gx_thread(
+                    _gx_results,
+                    quality_dir,
+                    f"{name}.sampled",
+                    batch,
+                    sampled,
+                    df,
+                    suite.path,
+                    gx_parameters,
+                    run_name,
+                    now,
                 )
             )
             for spec, r in zip(sampled, gx_results, strict=True):
@@ -519,19 +577,36 @@ def validate_suite(
                     result.observed += f" (on a sample of {len(df)} of {rows} rows)"
                 by_spec[id(spec)] = result
         outcome.outcomes += [by_spec[id(e)] for e in batch.expectations]
+    for record in records:
+        on_gx_thread(record)
     if build_docs:
         outcome.data_docs = build_data_docs(
-            quality_dir, run_name=run_id.run_name, suite_names=[suite.name], run_time=now
+            quality_dir, run_name=run_name, suite_names=[suite.name], run_time=now, wait=False
         )
+    if wait:
+        wait_for_gx()
     return outcome
 
 
 def build_data_docs(
-    quality_dir: str | Path, *, run_name: str, suite_names: Iterable[str], run_time: datetime | None = None
+    quality_dir: str | Path,
+    *,
+    run_name: str,
+    suite_names: Iterable[str],
+    run_time: datetime | None = None,
+    wait: bool = True,
 ) -> Path:
     """Render the Data Docs pages of the results of `suite_names` in run `run_name` (at `run_time`,
-    UTC, when given), and the index, which lists every stored run's results. GX walks every stored
+    UTC, when given), and the index, which lists every stored run's results, on the GX thread after
+    the results queued before; with `wait`, wait for it (wait_for_gx()). GX walks every stored
     result to do it, so callers render once for many suites. Returns the index page."""
+    on_gx_thread(_render_data_docs, quality_dir, run_name, tuple(suite_names), run_time)
+    if wait:
+        wait_for_gx()
+    return data_docs_index(quality_dir)
+
+
+def _render_data_docs(quality_dir: str | Path, run_name: str, suite_names: tuple[str, ...], run_time) -> None:
     context = gx_context(quality_dir)
     prefixes = tuple(f"{name}." for name in suite_names)
     at = run_time.replace(tzinfo=UTC) if run_time is not None else None
@@ -544,4 +619,3 @@ def build_data_docs(
     ]
     if keys:  # none when every batch query failed (nothing stored); None would render every result
         context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=keys)
-    return data_docs_index(quality_dir)
