@@ -3,6 +3,7 @@ refresh, and the watermark an incremental build starts from."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -76,3 +77,27 @@ def test_forget_drops_the_state_in_an_attached_copy_too(tmp_path):
         assert tables == 0
         build_state.forget(con)
         assert build_state.plan(con, "f1").full_refresh
+
+
+def test_an_incremental_build_leaves_out_error_seed_only_data_tests(tmp_path):
+    from dagster_project.assets.warehouse import seed_only_data_tests
+
+    def test(name: str, parents: list[str], severity: str = "ERROR") -> dict:
+        return {
+            "name": name,
+            "resource_type": "test",
+            "config": {"severity": severity},
+            "depends_on": {"nodes": parents},
+        }
+
+    nodes = [
+        test("unique_channels_code", ["seed.p.channels"]),
+        test("channels_match_groups", ["seed.p.channels", "seed.p.channel_groups"]),
+        test("channels_warn", ["seed.p.channels"], severity="warn"),  # warnings keep showing
+        test("fct_channel_in_seed", ["model.p.fct", "seed.p.channels"]),  # reads new rows
+        test("not_null_fct", ["model.p.fct"]),
+        {"name": "channels", "resource_type": "seed", "config": {}, "depends_on": {"nodes": []}},
+    ]
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"nodes": {f"n{i}": n for i, n in enumerate(nodes)}}))
+    assert seed_only_data_tests(manifest) == ["channels_match_groups", "unique_channels_code"]

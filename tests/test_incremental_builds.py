@@ -25,7 +25,7 @@ import pytest
 
 from csat_sample_data import generate_sample_data
 from dagster_project import build_state
-from dagster_project.assets.warehouse import DBT_PROJECT_DIR, ensure_manifest
+from dagster_project.assets.warehouse import DBT_PROJECT_DIR, ensure_manifest, get_dbt_project, seed_only_data_tests
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.run_summary import failure_lines
@@ -234,6 +234,27 @@ def test_a_build_reuses_the_previous_build_s_parse(builds, run_id):
     text = log.read_text(encoding="utf-8")
     assert "Unable to do partial parsing" not in text
     assert "Partial parsing enabled" in text
+
+
+def test_an_incremental_build_leaves_out_only_the_seed_only_data_tests(builds):
+    """An incremental build reads the seed files the previous build loaded and tested (the
+    fingerprint says so), so it leaves out the error-severity tests that read seeds only; every
+    other test runs, those of models against seeds included."""
+    manifest = json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))["nodes"]
+    seed_tests = {
+        u for u, node in manifest.items() if node["name"] in seed_only_data_tests(get_dbt_project().manifest_path)
+    }
+
+    def tests_run(run_id: str) -> set[str]:
+        [results] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{builds[run_id][:7]}-*/run_results.json")
+        return {
+            r["unique_id"] for r in json.loads(results.read_text())["results"] if r["unique_id"].startswith("test.")
+        }
+
+    full, incremental = tests_run("first_run_id"), tests_run("second_run_id")
+    assert len(seed_tests) > 40 and seed_tests <= full
+    assert incremental == full - seed_tests
+    assert any("seed." in str(manifest[u]["depends_on"]["nodes"]) for u in incremental)  # models against seeds
 
 
 def test_incremental_marts_equal_a_full_rebuild(builds):
