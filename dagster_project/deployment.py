@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
-from dagster_project import settings
+from dagster_project import settings, yaml_files
 from dagster_project.contract import ENTITIES, ENTITIES_BY_NAME
 
 KEYS = ("entities", "reporting_time_zone", "seeds_dir", "mappings_dir")
@@ -138,7 +136,7 @@ def load_deployment(path: Path | None = None) -> Deployment:
             )
         return parse_deployment({})
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
+        data = yaml_files.safe_load(path.read_text(encoding="utf-8"))
+    except yaml_files.YAMLError as error:
         raise DeploymentConfigError(f"{path}: not valid YAML: {error}") from error
     return parse_deployment(data, path=path)

@@ -23,8 +23,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import yaml
 
+from dagster_project import yaml_files
 from dagster_project.ingestion.warehouse import transaction
 
 MART_SPEC = Path(__file__).with_name("driver_importance_quarterly.yml")
@@ -54,7 +54,7 @@ class MartSpec:
 
 @functools.cache
 def mart_spec(path: Path = MART_SPEC) -> MartSpec:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = yaml_files.safe_load(path.read_text(encoding="utf-8"))
     return MartSpec(
         name=doc["name"],
         table=doc["table"],

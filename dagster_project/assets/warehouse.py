@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import functools
 import json
-import logging
 import os
 import re
 import shutil
@@ -149,6 +148,17 @@ class WarehouseTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return GROUP
 
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        # A test of seeds alone gates nothing in Dagster: when it fails, dbt's build fails, which
+        # stops the run. An incremental build leaves it out (seed_only_data_tests), and a blocking
+        # check without a result is a warning on the terminal for each of them, every day.
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is not None and is_seed_only_error_test(manifest["nodes"][unique_id]):
+            return spec._replace(blocking=False)
+        return spec
+
 
 TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
@@ -202,31 +212,19 @@ def seed_only_data_tests(manifest_path: Path) -> list[str]:
     exactly these rows and cannot fail now. Tests with a model among their parents (a mart's codes
     against a seed) read new rows and run; warnings run too, so they keep showing."""
     nodes = json.loads(manifest_path.read_text(encoding="utf-8"))["nodes"]
-    return sorted(
-        node["name"]
-        for node in nodes.values()
-        if node["resource_type"] == "test"
-        and str(node["config"].get("severity", "error")).lower() == "error"
-        and node["depends_on"]["nodes"]
-        and all(parent.startswith("seed.") for parent in node["depends_on"]["nodes"])
+    return sorted(node["name"] for node in nodes.values() if is_seed_only_error_test(node))
+
+
+def is_seed_only_error_test(node: Mapping[str, Any]) -> bool:
+    """Whether a manifest node is an error-severity data test whose every parent is a seed."""
+    if node.get("resource_type") != "test":
+        return False
+    parents = node.get("depends_on", {}).get("nodes", [])
+    return (
+        str(node.get("config", {}).get("severity", "error")).lower() == "error"
+        and bool(parents)
+        and all(parent.startswith("seed.") for parent in parents)
     )
-
-
-class _UnrunSeedTests(logging.Filter):
-    """Drops Dagster's warning that a blocking check emitted no result when the check is a test of
-    seeds alone that the incremental build left out on purpose: 55 lines on the terminal every day.
-    Any other check without a result still warns (a Dagster that words it differently warns again)."""
-
-    _WARNING = re.compile(r"Blocking asset check '[^']*:([^':]+)' emitted no result")
-    names: frozenset[str] = frozenset()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        found = self._WARNING.match(record.getMessage())
-        return found is None or found.group(1) not in self.names
-
-
-_GATING_LOGGER = "dagster._core.execution.plan.active"  # where the warning comes from
-_UNRUN_SEED_TESTS = _UnrunSeedTests()
 
 
 def build_models(
@@ -249,8 +247,6 @@ def build_models(
             args.append("--full-refresh")
         elif seed_tests := seed_only_data_tests(get_dbt_project().manifest_path):
             args += ["--exclude", " ".join(seed_tests)]  # one value: how dagster-dbt reads --exclude
-            _UNRUN_SEED_TESTS.names = frozenset(seed_tests)
-            logging.getLogger(_GATING_LOGGER).addFilter(_UNRUN_SEED_TESTS)  # once: the same filter
             context.log.info(f"{len(seed_tests)} tests of seeds alone not rerun: they passed on these seed files")
         context.log.info(
             "full refresh" if build.full_refresh else f"incremental: rows loaded after {build.changed_since}"

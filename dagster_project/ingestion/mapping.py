@@ -32,8 +32,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
-import yaml
 
+from dagster_project import yaml_files
 from dagster_project.contract import Entity
 from dagster_project.ingestion.files import ContractError
 from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
@@ -197,8 +197,8 @@ def load_mapping(mappings_dir: Path | None, entity: Entity) -> EntityMapping | N
     if path is None:
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
+        data = yaml_files.safe_load(path.read_text(encoding="utf-8"))
+    except yaml_files.YAMLError as error:
         raise MappingError(f"{path}: not valid YAML: {error}") from error
     return parse_mapping(data, entity, path=path)
 

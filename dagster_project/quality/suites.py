@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from dagster_project import yaml_files
 from dagster_project.settings import repo_root
 
 SEVERITIES = ("error", "warning")
@@ -204,8 +203,8 @@ def parse_suite(data: Any, *, path: Path | None = None) -> SuiteSpec:
 
 def load_suite(path: Path) -> SuiteSpec:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
+        data = yaml_files.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml_files.YAMLError as error:
         raise SuiteFileError(f"{path}: not valid YAML: {error}") from error
     return parse_suite(data, path=Path(path))
 
