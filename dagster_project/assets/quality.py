@@ -9,8 +9,10 @@ Each layer's suites run in one step (`raw_quality_checks`, `mart_quality_checks`
 suite in the UI, each selectable on its own), which renders the Great Expectations Data Docs
 (`<quality>/data_docs/index.html`) once at its end, pass or fail. Rendering walks every stored
 result (up to 30 runs of 33 suites): 2-3 s at a month of daily runs, paid once per layer instead of
-once per suite. When every raw suite passed, the raw layer's results are stored and rendered while
-dbt builds (Great Expectations' own thread); the mart step waits for them before it ends.
+once per suite. When every suite of a layer passed, its results are stored and rendered on Great
+Expectations' own thread while the run goes on (the raw layer's while dbt builds, the marts' while
+the publication copies them); the publication waits for them before it swaps its files in, and
+`csat run` before it ends.
 """
 
 import functools
@@ -135,19 +137,15 @@ def check_spec(suite: SuiteSpec, model_keys: Mapping[str, dg.AssetKey] | None = 
 
 
 def build_layer_checks(
-    step: str,
-    suites: Sequence[SuiteSpec],
-    model_keys: Mapping[str, dg.AssetKey] | None = None,
-    *,
-    record_in_background: bool = False,
+    step: str, suites: Sequence[SuiteSpec], model_keys: Mapping[str, dg.AssetKey] | None = None
 ) -> dg.AssetChecksDefinition:
     """One blocking check per suite of a layer, evaluated in one step `step` that renders the Data
     Docs of the results once at its end. The pass or fail of a check is decided in DuckDB; storing
     the results and rendering the Data Docs is Great Expectations' work, on its own thread
-    (quality.validation). The step waits for it, and for what earlier steps left there, unless
-    `record_in_background` and every suite passed (the run goes on): then the step ends first and
-    the next step that waits (or the end of `csat run`) finds it done or waits; a recording that
-    failed fails that step."""
+    (quality.validation). When every suite passed (the run goes on) the step ends without waiting
+    for it: the publication waits before it swaps its files in, `csat run` before it ends. When one
+    failed the run stops here, so the step waits (for what earlier steps queued too) and fails if
+    the results could not be recorded."""
     by_key = {check_key(s, model_keys): s for s in suites}
 
     @dg.multi_asset_check(
@@ -199,7 +197,7 @@ def build_layer_checks(
             if validated:
                 docs = build_data_docs(quality.path, run_name=context.run.run_id, suite_names=validated, wait=False)
                 context.log.info(f"Great Expectations Data Docs: {docs}")
-            if not (record_in_background and run_goes_on):
+            if not run_goes_on:
                 wait_for_gx()
 
     return _checks
@@ -215,9 +213,10 @@ def build_quality_checks(
         model_keys = dbt_model_keys()
     raw = [s for s in suites if s.is_raw]
     marts = [s for s in suites if not s.is_raw]
-    # The raw layer's results are recorded while dbt builds; the mart step waits for them.
+    # The raw layer's results are recorded while dbt builds, the marts' while the publication copies
+    # them; the publication waits for both before it swaps its files in (publication/assets.py).
     return [
-        build_layer_checks(step, group, model_keys, record_in_background=step == RAW_CHECKS_STEP)
+        build_layer_checks(step, group, model_keys)
         for step, group in ((RAW_CHECKS_STEP, raw), (MART_CHECKS_STEP, marts))
         if group
     ]

@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_project.publication.gate import unmet_checks
 from dagster_project.publication.postgres import URL_ENV, publish_to_postgres
 from dagster_project.publication.published_copy import PublicationError, publish_marts
+from dagster_project.quality.validation import wait_for_gx
 from dagster_project.resources import PostgresPublicationResource, PublishedWarehouseResource, WarehouseResource
 
 GROUP = "publish"
@@ -41,7 +42,9 @@ def build_publish_asset(
             raise PublicationError(
                 "not published: the quality gate has not passed on the current data:\n- " + "\n- ".join(problems)
             )
-        report = publish_marts(warehouse.path, published.path, marts=marts, run_id=context.run.run_id)
+        report = publish_marts(
+            warehouse.path, published.path, marts=marts, run_id=context.run.run_id, before_swap=quality_report_written
+        )
         context.log.info(f"Published warehouse: {report.database_path} (Parquet: {report.parquet_dir})")
         table = ["| mart | rows |", "|---|---:|"] + [f"| {m} | {n} |" for m, n in report.row_counts.items()]
         return dg.MaterializeResult(
@@ -55,6 +58,17 @@ def build_publish_asset(
         )
 
     return published_warehouse
+
+
+def quality_report_written() -> None:
+    """Wait for the quality checks' results to be stored and rendered (Great Expectations' thread,
+    quality.validation): the publication goes out with its report, or not at all."""
+    try:
+        wait_for_gx()
+    except Exception as error:
+        raise PublicationError(
+            f"not published: Great Expectations could not record the quality checks' results: {error}"
+        ) from error
 
 
 def build_publish_assets(checks: Sequence[dg.AssetChecksDefinition] | None = None) -> list[dg.AssetsDefinition]:

@@ -10,7 +10,7 @@ there are no lock conflicts). Layout: `dagster_project/publication/layout.py`.
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,12 +54,14 @@ def publish_marts(
     marts: Sequence[str],
     run_id: str,
     published_at: datetime | None = None,
+    before_swap: Callable[[], None] | None = None,
 ) -> PublicationReport:
     """Copy `marts` (tables of the working warehouse's `marts` schema) into the published folder.
 
-    Everything is written under temporary names first; only when all of it is complete are the
-    files swapped in (Parquet files first, the DuckDB file last). Raises PublicationError, leaving
-    the published copy as it was, when a mart is missing or has a personal-data column.
+    Everything is written under temporary names first; only when all of it is complete (and
+    `before_swap`, if given, returned) are the files swapped in (Parquet files first, the DuckDB
+    file last). Raises PublicationError, leaving the published copy as it was, when a mart is
+    missing or has a personal-data column; an error of `before_swap` leaves it as it was too.
     """
     published_dir = Path(published_dir).resolve()
     parquet_dir = published_dir / PARQUET_DIR
@@ -135,6 +137,8 @@ def publish_marts(
             con.execute("checkpoint")
         finally:
             con.close()
+        if before_swap is not None:
+            before_swap()
         # Swap in: each rename is atomic; readers of the old files keep them until they close.
         for part in sorted(tmp_parquet.iterdir()):
             os.chmod(part, READ_ONLY_MODE)
