@@ -114,22 +114,20 @@ def test_a_failed_publication_leaves_the_previous_copy_untouched(working, tmp_pa
 
 
 def test_a_quality_report_that_could_not_be_written_leaves_the_previous_copy_untouched(working, tmp_path):
-    """The checks' results are recorded on Great Expectations' thread while the copy is written;
-    the publication waits for them before it swaps its files in, and goes out with its report or
-    not at all."""
+    """The checks' results are recorded in Great Expectations' worker process while the copy is
+    written; the publication waits for them before it swaps its files in, and goes out with its
+    report or not at all."""
     from dagster_project.publication.assets import quality_report_written
-    from dagster_project.quality.validation import on_gx_thread
+    from dagster_project.quality import validation
 
     out = tmp_path / "published"
     publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
     before = sha(out / DATABASE_FILE), sha(out / "parquet" / "kpi_monthly.parquet")
     make_working(working, 99)
-
-    def disk_full() -> None:
-        raise OSError("No space left on device")
-
-    on_gx_thread(disk_full)
-    with pytest.raises(PublicationError, match="could not record .*No space left"):
+    not_a_folder = tmp_path / "quality"
+    not_a_folder.write_text("a file where the quality folder should be\n")
+    validation.build_data_docs(not_a_folder, run_name="run-2", suite_names=["raw.orders"], wait=False)
+    with pytest.raises(PublicationError, match="could not record .*File exists"):
         publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2", before_swap=quality_report_written)
     assert (sha(out / DATABASE_FILE), sha(out / "parquet" / "kpi_monthly.parquet")) == before
     assert sorted(p.name for p in out.iterdir()) == [DATABASE_FILE, "parquet"]

@@ -10,7 +10,7 @@ suite in the UI, each selectable on its own), which renders the Great Expectatio
 (`<quality>/data_docs/index.html`) once at its end, pass or fail. Rendering walks every stored
 result (up to 30 runs of 33 suites): 2-3 s at a month of daily runs, paid once per layer instead of
 once per suite. When every suite of a layer passed, its results are stored and rendered on Great
-Expectations' own thread while the run goes on (the raw layer's while dbt builds, the marts' while
+Expectations' own worker process while the run goes on (the raw layer's while dbt builds, the marts' while
 the publication copies them); the publication waits for them before it swaps its files in, and
 `csat run` before it ends.
 """
@@ -141,7 +141,7 @@ def build_layer_checks(
 ) -> dg.AssetChecksDefinition:
     """One blocking check per suite of a layer, evaluated in one step `step` that renders the Data
     Docs of the results once at its end. The pass or fail of a check is decided in DuckDB; storing
-    the results and rendering the Data Docs is Great Expectations' work, on its own thread
+    the results and rendering the Data Docs is Great Expectations' work, in its own worker process
     (quality.validation). When every suite passed (the run goes on) the step ends without waiting
     for it: the publication waits before it swaps its files in, `csat run` before it ends. When one
     failed the run stops here, so the step waits (for what earlier steps queued too) and fails if

@@ -5,17 +5,18 @@ violating rows and a bounded sample of them), since Great Expectations' SQL data
 duckdb_engine did not work here and its pandas batches would pull whole tables into memory. An
 expectation type `sql_checks` cannot translate runs with GX on a bounded sample of the batch.
 Results are stored in a file-backed GX context under the quality folder, and the HTML Data Docs are
-rendered into `<quality>/data_docs/` (index.html) by `build_data_docs`, both on the GX thread (below):
+rendered into `<quality>/data_docs/` (index.html) by `build_data_docs`, both in the GX worker (below):
 pass or fail never waits for Great Expectations, the report may."""
 
 from __future__ import annotations
 
-import functools
 import json
 import math
+import multiprocessing
+import sys
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,31 +38,55 @@ _GX_SEVERITY = {"error": "critical", "warning": "warning"}
 _contexts: dict[Path, Any] = {}
 _lock = threading.Lock()
 
-# Great Expectations runs on one thread of its own, the GX thread: its file-backed context is not made
-# for use from two threads at once, and a step can queue the recording of its results there and go
-# on. Its import (3-4 s) and the storing and rendering of the raw layer's results (2-3 s more) then
-# happen while dbt builds, instead of before. Queued work is done before the process exits (the
-# executor's thread is joined at exit); wait_for_gx() waits for it and raises what went wrong.
-_gx_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="great-expectations")
+# Great Expectations runs in a worker process of its own, the GX worker, started on first use: a step
+# queues the recording of its results there and goes on. Its import (3-4 s) and the storing and
+# rendering of the results (2-3 s per layer) then happen while dbt builds or the publication copies,
+# on the other core, instead of in the run's path. A process, not a thread: GX imports a large module
+# tree (SQLAlchemy among it) that Dagster imports lazily at the same time, and two threads importing
+# one tree can meet a partially initialised module (seen here: `sqlalchemy.orm.exc`). One worker, so
+# the file-backed context sees one writer and the work runs in the order queued; "spawn", since
+# forking a process with DuckDB's and Dagster's threads is unsafe. Queued work is done before the
+# process exits (the executor waits for it at exit); wait_for_gx() waits and raises what went wrong.
+_gx_worker: ProcessPoolExecutor | None = None
 _queued: list[Future] = []
 _queued_lock = threading.Lock()
 
 
-def on_gx_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-    """Queue `fn(*args, **kwargs)` on the GX thread (work runs in the order queued)."""
-    future = _gx_thread.submit(fn, *args, **kwargs)
+def _worker() -> ProcessPoolExecutor:
+    global _gx_worker
+    with _queued_lock:
+        if _gx_worker is None:
+            _gx_worker = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_name_the_main_module
+            )
+        return _gx_worker
+
+
+def _name_the_main_module() -> None:
+    """In the GX worker: give its main module a file when it has none. A spawned child of a program
+    run as a package (`python -m pytest`) keeps multiprocessing's `-c` bootstrap as `__main__`, and
+    PySpark, which GX imports when it is installed, takes a main module without a file or spec for
+    a doctest run and exits the process (`pyspark.sql.connect.utils.check_dependencies`)."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__file__ = __file__
+
+
+def on_gx_worker(fn: Callable[..., Any], /, *args: Any) -> Future:
+    """Queue `fn(*args)` (a module-level function; the arguments are pickled) on the GX worker."""
+    future = _worker().submit(fn, *args)
     with _queued_lock:
         _queued.append(future)
     return future
 
 
-def run_on_gx_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    """`fn(*args, **kwargs)` on the GX thread, after the work queued before; its result."""
-    return _gx_thread.submit(fn, *args, **kwargs).result()
+def run_on_gx_worker(fn: Callable[..., Any], /, *args: Any) -> Any:
+    """`fn(*args)` on the GX worker, after the work queued before; its result."""
+    return _worker().submit(fn, *args).result()
 
 
 def wait_for_gx() -> None:
-    """Wait until everything queued on the GX thread so far is done; raise the first error."""
+    """Wait until everything queued on the GX worker so far is done; raise the first error."""
     with _queued_lock:
         queued = list(_queued)
         _queued.clear()
@@ -363,6 +388,15 @@ def fetch_sample(con: duckdb.DuckDBPyConnection, batch: BatchSpec, parameters: d
     return con.execute(sql, args).df(), rows
 
 
+@dataclass
+class GxResult:
+    """What validation reads of one GX expectation result: plain values, to cross from the worker."""
+
+    success: bool
+    result: dict[str, Any]
+    exception_info: Any
+
+
 def _run_identifier(run_name: str, now: datetime):
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -371,7 +405,7 @@ def _run_identifier(run_name: str, now: datetime):
 
 def _gx_results(quality_dir, name: str, batch: BatchSpec, specs, df, suite_path, gx_parameters, run_name, now):
     """Run `specs` with Great Expectations on the DataFrame `df` (a bounded sample); results in
-    order. On the GX thread."""
+    order, as plain `GxResult`s. In the GX worker."""
     import great_expectations as gx
 
     context = gx_context(quality_dir)
@@ -404,12 +438,13 @@ def _gx_results(quality_dir, name: str, batch: BatchSpec, specs, df, suite_path,
         run_id=_run_identifier(run_name, now),
     )
     by_id = {r.expectation_config.id: r for r in result.results}
-    return [by_id.get(e.id) for e in gx_suite.expectations]
+    found = [by_id.get(e.id) for e in gx_suite.expectations]
+    return [None if r is None else GxResult(bool(r.success), dict(r.result or {}), r.exception_info) for r in found]
 
 
 def _store_sql_results(quality_dir, name: str, batch: BatchSpec, specs, results, suite_path, parameters, run_name, now):
     """Store expectations evaluated in DuckDB as a GX validation result (for the Data Docs). On the
-    GX thread."""
+    GX worker."""
     import great_expectations as gx
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
     from great_expectations.data_context.types.resource_identifiers import (
@@ -506,7 +541,7 @@ def validate_suite(
     gx_parameters = {"now": pd.Timestamp(now), "run_started_at": pd.Timestamp(run_started_at)}
     run_name = run_name or "adhoc"
     outcome = SuiteOutcome(suite=suite.name)
-    records: list[Callable[[], None]] = []  # storing the results evaluated in DuckDB, for the GX thread
+    records: list[tuple] = []  # the results evaluated in DuckDB, for the GX worker to store
 
     for batch in suite.batches:
         name = f"{suite.name}.{batch.name}"
@@ -533,11 +568,7 @@ def validate_suite(
         if in_sql:
             rows, results = sql_checks.evaluate_batch(con, batch, in_sql, parameters)
             outcome.batch_rows[batch.name] = rows
-            records.append(
-                functools.partial(
-                    _store_sql_results, quality_dir, name, batch, in_sql, results, suite.path, parameters, run_name, now
-                )
-            )
+            records.append((quality_dir, name, batch, in_sql, results, suite.path, parameters, run_name, now))
             for spec, r in zip(in_sql, results, strict=True):
                 by_spec[id(spec)] = _outcome(suite, batch, spec, r.success, r.result, r.exception, r.sample)
         sampled = [e for e in batch.expectations if not sql_checks.supported(e)]
@@ -552,7 +583,7 @@ def validate_suite(
             gx_results = (
                 [None] * len(sampled)
                 if df is None
-                else run_on_gx_thread(
+                else run_on_gx_worker(
                     _gx_results,
                     quality_dir,
                     f"{name}.sampled",
@@ -578,7 +609,7 @@ def validate_suite(
                 by_spec[id(spec)] = result
         outcome.outcomes += [by_spec[id(e)] for e in batch.expectations]
     for record in records:
-        on_gx_thread(record)
+        on_gx_worker(_store_sql_results, *record)
     if build_docs:
         outcome.data_docs = build_data_docs(
             quality_dir, run_name=run_name, suite_names=[suite.name], run_time=now, wait=False
@@ -597,10 +628,10 @@ def build_data_docs(
     wait: bool = True,
 ) -> Path:
     """Render the Data Docs pages of the results of `suite_names` in run `run_name` (at `run_time`,
-    UTC, when given), and the index, which lists every stored run's results, on the GX thread after
+    UTC, when given), and the index, which lists every stored run's results, in the GX worker after
     the results queued before; with `wait`, wait for it (wait_for_gx()). GX walks every stored
     result to do it, so callers render once for many suites. Returns the index page."""
-    on_gx_thread(_render_data_docs, quality_dir, run_name, tuple(suite_names), run_time)
+    on_gx_worker(_render_data_docs, quality_dir, run_name, tuple(suite_names), run_time)
     if wait:
         wait_for_gx()
     return data_docs_index(quality_dir)
