@@ -241,9 +241,8 @@ def test_an_incremental_build_leaves_out_only_the_seed_only_data_tests(builds):
     fingerprint says so), so it leaves out the error-severity tests that read seeds only; every
     other test runs, those of models against seeds included."""
     manifest = json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))["nodes"]
-    seed_tests = {
-        u for u, node in manifest.items() if node["name"] in seed_only_data_tests(get_dbt_project().manifest_path)
-    }
+    names = set(seed_only_data_tests(get_dbt_project().manifest_path))
+    seed_tests = {u for u, node in manifest.items() if node["name"] in names}
 
     def tests_run(run_id: str) -> set[str]:
         [results] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{builds[run_id][:7]}-*/run_results.json")
