@@ -9,10 +9,10 @@ Each layer's suites run in one step (`raw_quality_checks`, `mart_quality_checks`
 suite in the UI, each selectable on its own), which renders the Great Expectations Data Docs
 (`<quality>/data_docs/index.html`) once at its end, pass or fail. Rendering walks every stored
 result (up to 30 runs of 33 suites): 2-3 s at a month of daily runs, paid once per layer instead of
-once per suite. When every suite of a layer passed, its results are stored and rendered on Great
-Expectations' own worker process while the run goes on (the raw layer's while dbt builds, the marts' while
-the publication copies them); the publication waits for them before it swaps its files in, and
-`csat run` before it ends.
+once per suite. When every suite of a layer passed, its results are stored and rendered in Great
+Expectations' own worker process while the run goes on (the raw layer's while dbt builds, the
+marts' while the publication copies them); the publication waits for them before it swaps its files
+in, and `csat run` before it ends.
 """
 
 import functools
@@ -158,7 +158,9 @@ def build_layer_checks(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, quality: QualityResource
     ) -> Iterator[dg.AssetCheckResult]:
         validated = []
-        run_goes_on, blocked = False, False  # a run that stops here has nothing for the recording to overlap
+        # Whether every selected suite was checked and none blocked: only then does the run go on, with
+        # something for the recording to overlap.
+        run_goes_on, blocked = False, False
         try:
             with warehouse.connect(read_only=True) as con:
                 for key, suite in by_key.items():

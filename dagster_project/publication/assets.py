@@ -61,8 +61,8 @@ def build_publish_asset(
 
 
 def quality_report_written() -> None:
-    """Wait for the quality checks' results to be stored and rendered (Great Expectations' worker process,
-    quality.validation): the publication goes out with its report, or not at all."""
+    """Wait for the quality checks' results to be stored and rendered (Great Expectations' worker
+    process, quality.validation): the publication goes out with its report, or not at all."""
     try:
         wait_for_gx()
     except Exception as error:

@@ -443,7 +443,7 @@ def _gx_results(quality_dir, name: str, batch: BatchSpec, specs, df, suite_path,
 
 
 def _store_sql_results(quality_dir, name: str, batch: BatchSpec, specs, results, suite_path, parameters, run_name, now):
-    """Store expectations evaluated in DuckDB as a GX validation result (for the Data Docs). On the
+    """Store expectations evaluated in DuckDB as a GX validation result (for the Data Docs). In the
     GX worker."""
     import great_expectations as gx
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
@@ -524,8 +524,8 @@ def validate_suite(
     of the batch. `run_started_at` (UTC, naive) scopes delivery checks to the files of this run;
     `now` (UTC, naive) is the reference for "no timestamps in the future". A batch whose query
     fails counts as a failed error-severity expectation (the data cannot be checked, so it must
-    not pass). The results are stored in the GX context (and with `build_docs` rendered) on the GX
-    thread; with `wait` false the outcome is returned without waiting for that (wait_for_gx()).
+    not pass). The results are stored in the GX context (and with `build_docs` rendered) by the GX
+    worker; with `wait` false the outcome is returned without waiting for that (wait_for_gx()).
     """
     import pandas as pd
 
@@ -541,7 +541,6 @@ def validate_suite(
     gx_parameters = {"now": pd.Timestamp(now), "run_started_at": pd.Timestamp(run_started_at)}
     run_name = run_name or "adhoc"
     outcome = SuiteOutcome(suite=suite.name)
-    records: list[tuple] = []  # the results evaluated in DuckDB, for the GX worker to store
 
     for batch in suite.batches:
         name = f"{suite.name}.{batch.name}"
@@ -568,7 +567,9 @@ def validate_suite(
         if in_sql:
             rows, results = sql_checks.evaluate_batch(con, batch, in_sql, parameters)
             outcome.batch_rows[batch.name] = rows
-            records.append((quality_dir, name, batch, in_sql, results, suite.path, parameters, run_name, now))
+            on_gx_worker(
+                _store_sql_results, quality_dir, name, batch, in_sql, results, suite.path, parameters, run_name, now
+            )
             for spec, r in zip(in_sql, results, strict=True):
                 by_spec[id(spec)] = _outcome(suite, batch, spec, r.success, r.result, r.exception, r.sample)
         sampled = [e for e in batch.expectations if not sql_checks.supported(e)]
@@ -608,8 +609,6 @@ def validate_suite(
                     result.observed += f" (on a sample of {len(df)} of {rows} rows)"
                 by_spec[id(spec)] = result
         outcome.outcomes += [by_spec[id(e)] for e in batch.expectations]
-    for record in records:
-        on_gx_worker(_store_sql_results, *record)
     if build_docs:
         outcome.data_docs = build_data_docs(
             quality_dir, run_name=run_name, suite_names=[suite.name], run_time=now, wait=False
