@@ -379,6 +379,20 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     columns = ", ".join(f"c.{quote(c)}" for c in entity.column_names)
     # By name: a raw table created by an older contract has its newer columns at the end.
     target = ", ".join([*(quote(c) for c in entity.column_names), *METADATA_COLUMNS])
+    # A key kept in two files of the batch: the latest file's row wins. A file's own duplicates were
+    # settled when it was checked, so (file, key) is unique among kept rows, and rows join to their
+    # key's latest file (a window over the batch would sort it: twice the insert's cost). Most
+    # batches repeat no key, and then the join is skipped too.
+    repeated = con.execute(f"select count(*) > count(distinct ({keys})) from {CHECKED_TABLE} where _keep").fetchone()[0]
+    latest_file = ""
+    if repeated:
+        key_match = " and ".join(f"c.{quote(k)} = latest.{quote(k)}" for k in entity.key)
+        latest_file = f"""
+            inner join (
+                select {keys}, max(_file_index) as _file_index from {CHECKED_TABLE} where _keep group by {keys}
+            ) as latest
+                on {key_match} and c._file_index = latest._file_index
+        """
     con.execute(
         f"""
         insert into {table} ({target})
@@ -386,9 +400,8 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
             cast(current_timestamp as timestamp)
         from {CHECKED_TABLE} as c
         inner join {FILES_TABLE} as b on b.file_index = c._file_index
+        {latest_file}
         where c._keep
-        qualify row_number() over (partition by {", ".join("c." + quote(k) for k in entity.key)}
-            order by c._file_index desc) = 1
         """
     )
 

@@ -215,13 +215,25 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
         con.execute("drop table if exists _csv_reject_scans")
         malformed_check = None
     else:
-        members = ", ".join(
-            f"case when json_type(json) = 'OBJECT' then json ->> {_json_pointer(n)} end as {quote(n)}" for n in names
+        # One extraction of every member per line: `json ->> member` per column parses the line
+        # once per column (a third of the time for 18 members).
+        pointers = "[" + ", ".join(_json_pointer(n) for n in names) + "]"
+        members = "".join(
+            f"case when _json_type = 'OBJECT' then _members[{i}] end as {quote(n)}, "
+            for i, n in enumerate(names, start=1)
         )
         con.execute(
-            f"create or replace temp table _parsed as select {members}{', ' if names else ''}"
-            f"coalesce(json_type(json), 'INVALID') as _json_type, {_PATH_COLUMN} "
-            f"from {_json_objects(paths, with_path=True)}"
+            f"""
+            create or replace temp table _parsed as
+            select {members}_json_type, {_PATH_COLUMN}
+            from (
+                select
+                    {f"json_extract_string(json, {pointers})" if names else "null"} as _members,
+                    coalesce(json_type(json), 'INVALID') as _json_type,
+                    {_PATH_COLUMN}
+                from {_json_objects(paths, with_path=True)}
+            )
+            """
         )
         malformed = []
         all_null = " and ".join(f"p.{quote(n)} is null" for n in names) or "true"
