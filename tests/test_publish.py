@@ -113,6 +113,38 @@ def test_a_failed_publication_leaves_the_previous_copy_untouched(working, tmp_pa
     assert sorted(p.name for p in (out / "parquet").iterdir()) == ["kpi_monthly.parquet", "publication.parquet"]
 
 
+def test_a_parquet_file_that_could_not_be_written_leaves_the_previous_copy_untouched(working, tmp_path, monkeypatch):
+    """Parquet files are written on a second connection while the next marts are copied; a failed
+    write there (here: the disk filled up writing dim_store's file) fails the publication as one
+    on the main connection would, once the marts queued after it are done."""
+    from dagster_project.publication import published_copy
+
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    before = sha(out / DATABASE_FILE), sha(out / "parquet" / "dim_store.parquet")
+    make_working(working, 99)
+    write_parquet = published_copy.write_parquet
+    attempted = []
+
+    def disk_full_for_dim_store(con, relation, path):
+        attempted.append(path.name)
+        if path.name == "dim_store.parquet":
+            raise duckdb.IOException("No space left on device")
+        write_parquet(con, relation, path)
+
+    monkeypatch.setattr(published_copy, "write_parquet", disk_full_for_dim_store)
+    with pytest.raises(duckdb.IOException, match="No space left"):
+        publish_marts(working, out, marts=["dim_store", "kpi_monthly"], run_id="run-2")
+    assert attempted == ["dim_store.parquet", "kpi_monthly.parquet"]
+    assert (sha(out / DATABASE_FILE), sha(out / "parquet" / "dim_store.parquet")) == before
+    assert sorted(p.name for p in out.iterdir()) == [DATABASE_FILE, "parquet"]
+    assert sorted(p.name for p in (out / "parquet").iterdir()) == [
+        "dim_store.parquet",
+        "kpi_monthly.parquet",
+        "publication.parquet",
+    ]
+
+
 def test_a_quality_report_that_could_not_be_written_leaves_the_previous_copy_untouched(working, tmp_path):
     """The checks' results are recorded in Great Expectations' worker process while the copy is
     written; the publication waits for them before it swaps its files in, and goes out with its
