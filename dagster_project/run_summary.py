@@ -215,7 +215,9 @@ class RunProgress:
         out: TextIO,
         units: Mapping[str, int] | None = None,
         tty: bool | None = None,
-        clock: Callable[[], float] = time.time,  # the clock of logging.LogRecord.created
+        # Monotonic: a stage's time must not take in a step of the wall clock (NTP, a virtual
+        # machine's clock catching up), which logging.LogRecord.created would.
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.out = out
         self.tty = out.isatty() if tty is None else tty
@@ -324,7 +326,8 @@ class _ProgressHandler(logging.Handler):
         if event is None or not event.step_key:
             return
         try:
-            self._dispatch(event, record.created)
+            # Handlers run as the event is logged (the run is in this process): now is its time.
+            self._dispatch(event, self.progress.clock())
         except Exception:  # noqa: BLE001 - progress output must never fail a run
             pass
 
