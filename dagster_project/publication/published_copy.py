@@ -99,7 +99,8 @@ def publish_marts(
                 raise PublicationError(f"marts missing from the working warehouse: {', '.join(missing)}")
             con.execute(f"create schema {MART_SCHEMA}")
             # Each mart's Parquet file is written on a second connection while the next marts are
-            # copied: one copy at a time leaves a core idle for much of it (1M: 14 -> 12 s).
+            # copied: one statement at a time left part of the second core idle (DECISIONLOG.md,
+            # "Ingestion's statements, and the publication's two connections").
             parquet_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-parquet")
             parquet_con = con.cursor()
             try:
@@ -176,6 +177,7 @@ def _copy_mart(
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path) -> None:
+    """Write `relation` to the Parquet file `path`: every published Parquet file comes from here."""
     con.execute(f"copy {relation} to {literal(str(path))} (format parquet)")
 
 
