@@ -6,8 +6,9 @@ a full build without that day. Then the day arrives together with the awkward de
 life, and build 2 runs incrementally: late survey responses (with item scores) and a late order for
 an old month, an old month's orders re-delivered with a cancelled order (the customer's later orders
 are renumbered) and a changed amount, a survey response re-delivered under another month and
-customer (its old row must go), a customer re-delivered with another segment. Build 3 is a full
-refresh of a copy of build 2's warehouse. Every mart must be the same (keys, texts, integers exactly;
+customer (its old row must go), a customer re-delivered with another segment, a resolved complaint
+re-delivered as reopened (the key-driver statistics of its survey response's quarter change). Build 3
+is a full refresh of a copy of build 2's warehouse. Every mart must be the same (keys, texts, integers exactly;
 unrounded doubles within 1e-9 relative: hash aggregation sums in no fixed order).
 """
 
@@ -152,6 +153,9 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
         writer = csv.DictWriter(f, fieldnames=list(customer))
         writer.writeheader()
         writer.writerow(customer)
+    reopened_ticket, reopened_quarter = reopen_a_complaint(
+        landing, avoid=[responses[1], responses[-1]], customer=customer
+    )
     return {
         "moved": moved,
         "old_customer": old_customer,
@@ -160,7 +164,39 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
         "customer": customer["customer_id"],
         "moved_subscription": moved_subscription,
         "old_subscriber": old_subscriber,
+        "reopened_ticket": reopened_ticket,
+        "reopened_quarter": reopened_quarter,
     }
+
+
+def reopen_a_complaint(landing: Path, avoid: list[Path], customer: dict) -> tuple[str, str]:
+    """Deliver a resolved complaint again as reopened (no longer resolved), in a new file. A survey
+    response is about it, in a quarter nothing else delivered here touches (not the quarters of the
+    response files `avoid`, nor of `customer`'s responses), so only the ticket puts that quarter in
+    the key-driver statistics' scope. Returns the ticket and the quarter (YYYY-MM of its first month)."""
+    folder = landing / "complaints" / "tickets"
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")  # the reporting time zone of these builds
+    responses = f"read_csv('{landing / 'survey' / 'survey_responses'}/*.csv', all_varchar = true)"
+    quarter = "strftime(date_trunc('quarter', cast(submitted_at as timestamptz)), '%Y-%m')"
+    avoided = f"read_csv({[str(f) for f in avoid]}, all_varchar = true)"
+    ticket_id, quarter_of = con.execute(
+        f"select ticket_id, {quarter} from {responses} "
+        f"where ticket_id in (select ticket_id from read_json('{folder}/*.jsonl') "
+        "where ticket_type = 'complaint' and status = 'resolved') "
+        f"and {quarter} not in (select {quarter} from {avoided}) "
+        f"and {quarter} not in (select {quarter} from {responses} where customer_id = ?) "
+        "order by ticket_id limit 1",
+        [customer["customer_id"]],
+    ).fetchone()
+    con.close()
+    rows = [
+        json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.read_text("utf-8").splitlines()
+    ]
+    ticket = next(r for r in rows if r["ticket_id"] == ticket_id)
+    reopened = {**ticket, "status": "open", "resolved_at": None, "closed_at": None, "reopen_count": 1}
+    (folder / "zz_reopened_ticket.jsonl").write_text(json.dumps(reopened, ensure_ascii=False) + "\n", encoding="utf-8")
+    return ticket_id, quarter_of
 
 
 def move_a_subscription(folder: Path) -> tuple[str, str]:
@@ -205,7 +241,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
             build_state.forget(con)
         third = run(landing, full)  # build 3: full refresh of the same raw data, another warehouse file
     runs = {"first_run_id": first.run_id, "second_run_id": second.run_id, "third_run_id": third.run_id}
-    return {"incremental": incremental, "full": full, "changed": changed, **runs}
+    return {"landing": landing, "incremental": incremental, "full": full, "changed": changed, **runs}
 
 
 def rebuilt_months(warehouse: Path) -> set[str]:
@@ -221,6 +257,48 @@ def test_the_incremental_build_recomputed_only_the_touched_months(builds):
     # the day (2026-10), the late responses' and orders' months, the re-delivered orders' month, the
     # moved order's new month; not the rest
     assert "2026-10" in touched and len(touched) < len(everything)
+
+
+def rebuilt_quarters(warehouse: Path) -> set[str]:
+    with duckdb.connect(str(warehouse / "csat.duckdb"), read_only=True) as con:
+        rows = con.execute("select strftime(quarter_start_date, '%Y-%m') from intermediate.int_rebuild_quarters")
+        return {q for (q,) in rows.fetchall()}
+
+
+def test_the_key_driver_statistics_recomputed_only_the_touched_quarters(builds):
+    """The late responses' quarter, the day's and the reopened complaint's response's are recomputed,
+    not every quarter; the published key-driver mart equals a full rebuild's (the test above), so
+    the quarters left alone were right to be."""
+    everything = rebuilt_quarters(builds["full"])
+    touched = rebuilt_quarters(builds["incremental"])
+    assert len(everything) == 5
+    assert {"2025-10", "2026-10", builds["changed"]["reopened_quarter"]} <= touched
+    assert len(touched) < len(everything)
+
+
+def test_the_key_driver_statistics_recompute_every_quarter_when_the_pairs_change(builds, tmp_path):
+    """Every quarter's statistics are made of the pairs of outcomes and drivers of the whole history
+    (int_driver_pairs): an item delivered for the first time, or an outcome delivered at last, changes
+    them all. Simulated by changing one driver's scale in the statistics the previous build left: with
+    nothing delivered since, the next build recomputes every quarter, and its statistics are a full
+    rebuild's again."""
+    again = tmp_path / "again"
+    shutil.copytree(builds["incremental"], again)
+    statistics = "intermediate.int_driver_correlations"
+    with connect(again / "csat.duckdb") as con:
+        con.execute(
+            f"update {statistics} set scale_max = scale_max + 1 where driver = (select min(driver) from {statistics})"
+        )
+    run(builds["landing"], again)
+    assert rebuilt_quarters(again) == rebuilt_quarters(builds["full"])
+    con = duckdb.connect()
+    con.execute(f"attach '{again / 'csat.duckdb'}' as again (read_only)")
+    con.execute(f"attach '{builds['full'] / 'csat.duckdb'}' as rebuilt (read_only)")
+    exact = "quarter_start_date, segment, outcome, is_outcome_delivered, driver, scale_min, scale_max, sample_size"
+    for a, b in (("again", "rebuilt"), ("rebuilt", "again")):
+        difference = f"select {exact} from {a}.{statistics} except all select {exact} from {b}.{statistics}"
+        extra = con.execute(f"select count(*) from ({difference})")
+        assert extra.fetchone()[0] == 0, a
 
 
 @pytest.mark.parametrize("run_id", ["first_run_id", "second_run_id", "third_run_id"])

@@ -53,16 +53,23 @@
     or depends on the models that do), so it must not ref it (a cycle). None outside a pipeline's
     incremental build, or before the fact's first build. -#}
 {% macro previous_customers_of(fact, key_column, changed_keys) -%}
-    {%- if last_build_watermark() is none -%}
-        {{- return(none) -}}
-    {%- endif -%}
-    {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ fact] -%}
-    {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
+    {%- set relation = previous_build_relation(fact) -%}
     {%- if relation is none -%}
         {{- return(none) -}}
     {%- endif -%}
     {{- return('select customer_id from ' ~ relation ~ ' where ' ~ key_column
         ~ ' in (' ~ changed_keys ~ ')') -}}
+{%- endmacro %}
+
+{#- The table of `model` (a model name) as the previous build left it, for a model that reads it
+    before `model` is rebuilt (and so must not ref it: a cycle). None outside a pipeline's
+    incremental build, or before the model's first build. -#}
+{% macro previous_build_relation(model) -%}
+    {%- if last_build_watermark() is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ model] -%}
+    {{- return(adapter.get_relation(node.database, node.schema, node.alias)) -}}
 {%- endmacro %}
 
 {#- The rows an incremental build recomputes: in a month to rebuild, or of a customer to rebuild;
@@ -125,5 +132,22 @@
         where
             {{ in_customer_month_scope('month_start_date', 'customer_id') }}
             or month_start_date not in (select month_start_date from {{ months }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Quarter-partitioned key-driver statistics (int_driver_correlations,
+    int_driver_regression_inputs): the rows of the quarters in int_rebuild_quarters, which lists
+    every quarter in a full build. The response-grain views under them read only those quarters
+    too, so their tests do. -#}
+{% macro in_rebuild_quarters(quarter_column) -%}
+    {{ quarter_column }} in (select quarter_start_date from {{ ref('int_rebuild_quarters') }})
+{%- endmacro %}
+
+{#- Pre-hook of the key-driver statistics: delete the quarters the build recomputes. In the model's
+    transaction, as delete_rebuild_scope. -#}
+{% macro delete_rebuild_quarters() -%}
+    {%- set scope = in_rebuild_quarters('quarter_start_date') -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ scope }}
     {%- endif -%}
 {%- endmacro %}

@@ -1,3 +1,9 @@
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuild_quarters() }}"
+) }}
 -- The pairwise results of the key-driver analysis (driver_importance_quarterly): one row per
 -- quarter, segment (`all` = every response), outcome (seed driver_outcomes) and driver
 -- (int_drivers; CSAT does not explain itself when it is the outcome), over the responses with both
@@ -7,18 +13,20 @@
 -- nothing was measured, so the mart says why a result is missing instead of leaving the row out.
 -- The dimensions' regression (weights, R squared, relative weights) and the ranks and quadrants
 -- are computed from this and int_driver_regression_inputs by the Dagster asset
--- driver_importance_quarterly (dagster_project/assets/key_drivers.py).
+-- driver_importance_quarterly (dagster_project/assets/key_drivers.py). Incremental by quarter on
+-- DuckDB: only the quarters of int_rebuild_quarters are recomputed.
 with
 
 observations as (
 
     select * from {{ ref('int_driver_observations') }}
+    where {{ in_rebuild_quarters('quarter_start_date') }}
 
 ),
 
-drivers as (
+driver_pairs as (
 
-    select * from {{ ref('int_drivers') }}
+    select * from {{ ref('int_driver_pairs') }}
 
 ),
 
@@ -37,12 +45,6 @@ response_outcomes as (
 regression_inputs as (
 
     select * from {{ ref('int_driver_regression_inputs') }}
-
-),
-
-driver_outcomes as (
-
-    select * from {{ ref('driver_outcomes') }}
 
 ),
 
@@ -69,35 +71,14 @@ analysis_groups as (
 
 ),
 
-delivered_outcomes as (
-
-    -- an outcome with a value on any response; one never delivered says so instead of a result
-    select distinct outcome
-    from response_outcomes
-
-),
-
 grid as (
 
     select
         analysis_groups.quarter_start_date,
         analysis_groups.segment,
-        driver_outcomes.outcome,
-        driver_outcomes.measure as outcome_measure,
-        delivered_outcomes.outcome is not null as is_outcome_delivered,
-        drivers.driver,
-        drivers.driver_group,
-        drivers.driver_measure,
-        drivers.is_lower_better,
-        drivers.scale_min,
-        drivers.scale_max,
-        drivers.performance_basis
+        driver_pairs.*
     from analysis_groups
-    cross join driver_outcomes
-    cross join drivers
-    left join delivered_outcomes
-        on driver_outcomes.outcome = delivered_outcomes.outcome
-    where drivers.driver_measure <> driver_outcomes.measure
+    cross join driver_pairs
 
 ),
 
@@ -202,10 +183,14 @@ final as (
         segment,
         outcome,
         outcome_measure,
+        is_outcome_delivered,
         driver,
         driver_group,
         driver_measure,
         is_lower_better,
+        scale_min,
+        scale_max,
+        performance_basis,
         sample_size,
         is_sample_sufficient,
         correlation,

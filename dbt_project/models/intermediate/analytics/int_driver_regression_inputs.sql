@@ -1,3 +1,9 @@
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuild_quarters() }}"
+) }}
 -- The inputs of the joint regression of each outcome on the questionnaire's dimensions
 -- (driver_importance_quarterly), as correlations: one row per quarter, segment (`all` included),
 -- outcome and pair of dimensions (dimension <= paired_dimension, so each pair once), over the
@@ -7,7 +13,8 @@
 -- (diagonal rows, with whether the dimension or the outcome has no variance). The matrix algebra
 -- is in dagster_project/analytics/key_drivers.py. Correlations are those of the sample whether
 -- the spreads are taken as population or sample ones (the factor cancels); rounding can step a
--- correlation past +-1, so it is clipped.
+-- correlation past +-1, so it is clipped. Incremental by quarter on DuckDB, as
+-- int_driver_correlations: its inputs hold only the quarters of int_rebuild_quarters.
 with
 
 drivers as (

@@ -3,18 +3,16 @@
 -- its customer's segment and `all` (every response). The outcome columns of
 -- int_driver_observations are unpivoted here (the seed's accepted measures), so the statistics
 -- join one long table. A view: response-grain rows are only read by the int_driver_* statistics
--- (small tables), never stored.
+-- (small tables), never stored. Only the quarters the build recomputes (int_rebuild_quarters: all
+-- of them in a full build), so the statistics and the tests here read no more.
 {{ config(materialized='view') }}
-
-{%- set outcome_measures = [
-    'csi_score', 'likelihood_to_recommend', 'overall_satisfaction', 'csat_score', 'is_satisfied'
-] %}
 
 with
 
 observations as (
 
     select * from {{ ref('int_driver_observations') }}
+    where {{ in_rebuild_quarters('quarter_start_date') }}
 
 ),
 
@@ -44,7 +42,7 @@ response_groups as (
 
 measure_values as (
 
-    {%- for measure in outcome_measures %}
+    {%- for measure in driver_outcome_measures() %}
         select
             response_id,
             '{{ measure }}' as outcome_measure,

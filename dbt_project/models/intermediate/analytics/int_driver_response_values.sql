@@ -4,7 +4,9 @@
 -- items' scales differ), an item's value its perception score, and the transactional drivers
 -- the response's CSAT, effort and the resolution time of its resolved complaint (with whether
 -- that met its SLA, for resolution time's performance). A view: response-grain rows are only
--- read by the int_driver_* statistics (small tables), never stored.
+-- read by the int_driver_* statistics (small tables), never stored. Only the responses of the
+-- quarters the build recomputes (int_rebuild_quarters: all of them in a full build), so the
+-- statistics and the tests here read no more.
 {{ config(materialized='view') }}
 
 with
@@ -12,12 +14,15 @@ with
 observations as (
 
     select * from {{ ref('int_driver_observations') }}
+    where {{ in_rebuild_quarters('quarter_start_date') }}
 
 ),
 
 item_scores as (
 
+    -- filtered before the per-response averages below, not after them
     select * from {{ ref('int_driver_item_scores') }}
+    where response_id in (select observations.response_id from observations)
 
 ),
 
