@@ -2,7 +2,11 @@
 -- dimension drivers of the key-driver analysis. Scores are kept on the item's own scale
 -- (perception_score, scale_min, scale_max) and as a 0-100 index on that scale, so that a
 -- dimension mixing scales averages comparable numbers. "Not applicable" answers are NULL in
--- staging and left out here.
+-- staging and left out here. A view: a filter of int_servqual_item_gaps (a table), read by
+-- int_drivers and the response-grain view int_driver_response_values; storing it copied every item
+-- score on every run.
+{{ config(materialized='view') }}
+
 with
 
 item_gaps as (
