@@ -26,16 +26,16 @@ driver_outcomes as (
 
 ),
 
+outcome_rows as (
+
+    {{ driver_outcome_rows('observations') }}
+
+),
+
 delivered_measures as (
 
-    {%- for measure in driver_outcome_measures() %}
-        select distinct '{{ measure }}' as measure
-        from observations
-        where {{ measure }} is not null
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+    select distinct outcome_measure as measure
+    from outcome_rows
 
 ),
 

@@ -42,17 +42,7 @@ response_groups as (
 
 measure_values as (
 
-    {%- for measure in driver_outcome_measures() %}
-        select
-            response_id,
-            '{{ measure }}' as outcome_measure,
-            {{ measure }} as outcome_value
-        from observations
-        where {{ measure }} is not null
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+    {{ driver_outcome_rows('observations') }}
 
 ),
 

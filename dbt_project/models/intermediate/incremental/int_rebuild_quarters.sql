@@ -45,17 +45,7 @@ responses as (
 
     driver_pairs as (
 
-        select
-            outcome,
-            outcome_measure,
-            is_outcome_delivered,
-            driver,
-            driver_group,
-            driver_measure,
-            is_lower_better,
-            scale_min,
-            scale_max,
-            performance_basis
+        select {{ driver_pair_columns() }}
         from {{ driver_pairs }}
 
     ),
@@ -68,17 +58,7 @@ responses as (
 
     previous_pairs as (
 
-        select distinct
-            outcome,
-            outcome_measure,
-            is_outcome_delivered,
-            driver,
-            driver_group,
-            driver_measure,
-            is_lower_better,
-            scale_min,
-            scale_max,
-            performance_basis
+        select distinct {{ driver_pair_columns() }}
         from previous_statistics
 
     ),
