@@ -41,6 +41,7 @@ INCREMENTAL_MODELS = (
     "intermediate.int_survey_responses_scored",
     "intermediate.int_servqual_item_gaps",
     "intermediate.int_orders_classified",
+    "intermediate.int_customers_first_orders",
     "intermediate.int_customer_months",
     "marts.fct_customer_months",
     "marts.fct_orders",

@@ -89,6 +89,26 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The rows of a customer-grain model an incremental build recomputes: those of a customer to
+    rebuild (int_rebuild_customers); every row without the pipeline's watermark, as in_rebuild_scope. -#}
+{% macro in_rebuild_customers(customer_column) -%}
+    {%- set customers = ref('int_rebuild_customers') -%}
+    {%- if is_incremental() and last_build_watermark() is not none -%}
+        {{ customer_column }} in (select customer_id from {{ customers }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of a model incremental by one scope (in_rebuild_quarters, in_rebuild_customers): delete
+    the rows in `scope` (a condition on the model's columns), in the model's transaction, as
+    delete_rebuild_scope. -#}
+{% macro delete_in_scope(scope) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ scope }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The keys of `relation` loaded since the previous build (a query). -#}
 {% macro keys_loaded_since(relation, key_column) -%}
     select {{ key_column }} from {{ relation }}
@@ -141,13 +161,4 @@
     too, so their tests do. -#}
 {% macro in_rebuild_quarters(quarter_column) -%}
     {{ quarter_column }} in (select quarter_start_date from {{ ref('int_rebuild_quarters') }})
-{%- endmacro %}
-
-{#- Pre-hook of the key-driver statistics: delete the quarters the build recomputes. In the model's
-    transaction, as delete_rebuild_scope. -#}
-{% macro delete_rebuild_quarters() -%}
-    {%- set scope = in_rebuild_quarters('quarter_start_date') -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where {{ scope }}
-    {%- endif -%}
 {%- endmacro %}

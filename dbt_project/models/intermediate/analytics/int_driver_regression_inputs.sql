@@ -2,7 +2,7 @@
     materialized=incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_rebuild_quarters() }}"
+    pre_hook="{{ delete_in_scope(in_rebuild_quarters('quarter_start_date')) }}"
 ) }}
 -- The inputs of the joint regression of each outcome on the questionnaire's dimensions
 -- (driver_importance_quarterly), as correlations: one row per quarter, segment (`all` included),

@@ -1,10 +1,20 @@
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_in_scope(in_rebuild_customers('customer_id')) }}"
+) }}
 -- One row per customer with a valid order: the first valid order ever (the 90-day repurchase
--- cohort) and whether another valid order followed within 90 days of it.
+-- cohort) and whether another valid order followed within 90 days of it. A customer's row reads
+-- only their own orders (with their current segment and region), so it is incremental by customer
+-- on DuckDB: the customers of int_rebuild_customers (orders delivered since, for their new and old
+-- buyer; customers delivered since), whose orders int_orders_classified has just recomputed.
 with
 
 orders as (
 
     select * from {{ ref('int_orders_classified') }}
+    where {{ in_rebuild_customers('customer_id') }}
 
 ),
 
