@@ -242,7 +242,17 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
             build_state.forget(con)
         third = run(landing, full)  # build 3: full refresh of the same raw data, another warehouse file
     runs = {"first_run_id": first.run_id, "second_run_id": second.run_id, "third_run_id": third.run_id}
-    return {"landing": landing, "incremental": incremental, "full": full, "changed": changed, **runs}
+    published = {"second_publication": publication_changes(second)}
+    return {"landing": landing, "incremental": incremental, "full": full, "changed": changed, **runs, **published}
+
+
+def publication_changes(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    """What the run's publication did to each mart (its materialization's table: mart, rows, change)."""
+    [event] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["published_warehouse"])
+    ]
+    lines = event.materialization.metadata["marts"].value.splitlines()[2:]
+    return {cells[0]: cells[2] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines)}
 
 
 def rebuilt_months(warehouse: Path) -> set[str]:
@@ -341,6 +351,23 @@ def test_incremental_marts_equal_a_full_rebuild(builds):
     )
     assert len(results) > 20
     assert {r.mart: str(r) for r in results if not r.same} == {}
+
+
+def test_the_publication_took_the_changed_rows_and_equals_a_fresh_one(builds):
+    """The incremental build's publication started from the first one's copy and took the rows that
+    changed; its copy and Parquet files equal the full rebuild's fresh publication."""
+    changes = builds["second_publication"]
+    assert "unchanged" in changes.values() and "copied" not in changes.values()
+    assert changes["fct_survey_responses"].endswith(" rows"), changes
+    incremental, fresh = builds["incremental"] / "published", builds["full"] / "published"
+    results = compare_engines.compare_published(incremental / "csat.duckdb", fresh / "csat.duckdb", skip=set())
+    assert len(results) > 20
+    assert {r.mart: str(r) for r in results if not r.same} == {}
+    con = duckdb.connect(str(incremental / "csat.duckdb"), read_only=True)
+    for mart in changes:
+        parquet = f"read_parquet('{incremental / 'parquet' / mart}.parquet')"
+        for a, b in ((f"marts.{mart}", parquet), (parquet, f"marts.{mart}")):
+            assert con.execute(f"select count(*) from (from {a} except all from {b})").fetchone()[0] == 0, (mart, a)
 
 
 def test_incremental_models_equal_a_full_rebuild_row_for_row(builds):

@@ -24,14 +24,14 @@ from dagster_project.publication.published_copy import (
 from dagster_project.resources import PublishedWarehouseResource, WarehouseResource
 
 
-def make_working(path: Path, value: int) -> None:
+def make_working(path: Path, value: int, stores: int = 3) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute("create schema if not exists marts")
         con.execute(
             "create or replace table marts.kpi_monthly as select date '2026-01-01' as month_start_date, "
             f"'nps' as kpi, {value}.0 as value"
         )
-        con.execute("create or replace table marts.dim_store as select 'S' || i as store_id from range(3) t(i)")
+        con.execute(f"create or replace table marts.dim_store as select 'S' || i as store_id from range({stores}) t(i)")
 
 
 def sha(path: Path) -> str:
@@ -122,15 +122,15 @@ def test_a_parquet_file_that_could_not_be_written_leaves_the_previous_copy_untou
     out = tmp_path / "published"
     publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
     before = sha(out / DATABASE_FILE), sha(out / "parquet" / "dim_store.parquet")
-    make_working(working, 99)
+    make_working(working, 99, stores=4)
     write_parquet = published_copy.write_parquet
     attempted = []
 
-    def disk_full_for_dim_store(con, relation, path):
+    def disk_full_for_dim_store(con, relation, path, fingerprint=None):
         attempted.append(path.name)
         if path.name == "dim_store.parquet":
             raise duckdb.IOException("No space left on device")
-        write_parquet(con, relation, path)
+        write_parquet(con, relation, path, fingerprint)
 
     monkeypatch.setattr(published_copy, "write_parquet", disk_full_for_dim_store)
     with pytest.raises(duckdb.IOException, match="No space left"):
@@ -165,6 +165,95 @@ def test_a_quality_report_that_could_not_be_written_leaves_the_previous_copy_unt
     assert sorted(p.name for p in out.iterdir()) == [DATABASE_FILE, "parquet"]
     publish_marts(working, out, marts=["kpi_monthly"], run_id="run-3", before_swap=quality_report_written)
     assert sha(out / DATABASE_FILE) != before[0]  # the error was reported once; the next one goes out
+
+
+# ------------------------------------------------------------------- publication by changed rows
+
+
+def published_rows(out: Path, mart: str) -> tuple[list, list]:
+    """A published mart's rows, sorted, from the DuckDB file and from its Parquet file."""
+    with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
+        table = sorted(con.execute(f"from marts.{mart}").fetchall(), key=repr)
+        parquet = sorted(con.execute(f"from '{out / 'parquet' / mart}.parquet'").fetchall(), key=repr)
+    return table, parquet
+
+
+def working_rows(working: Path, mart: str) -> list:
+    with duckdb.connect(str(working), read_only=True) as con:
+        return sorted(con.execute(f"from marts.{mart}").fetchall(), key=repr)
+
+
+def test_a_publication_takes_only_the_rows_that_changed(working, tmp_path):
+    out = tmp_path / "published"
+    first = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    assert first.changes == {"kpi_monthly": "copied", "dim_store": "copied"}
+    store_file = os.stat(out / "parquet" / "dim_store.parquet")
+    with duckdb.connect(str(working)) as con:  # one row changed, one gone, two new; dim_store as it was
+        con.execute(
+            "create or replace table marts.kpi_monthly as select * from (values "
+            "(date '2026-01-01', 'nps', 12.0), (date '2026-02-01', 'nps', 11.0), (date '2026-02-01', 'csat', 80.0)) "
+            "t(month_start_date, kpi, value)"
+        )
+    second = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
+    assert second.changes == {"kpi_monthly": "-1 +3 rows", "dim_store": "unchanged"}
+    assert second.row_counts == {"kpi_monthly": 3, "dim_store": 3}
+    for mart in ("kpi_monthly", "dim_store"):
+        assert published_rows(out, mart) == (working_rows(working, mart),) * 2, mart
+    assert os.stat(out / "parquet" / "dim_store.parquet").st_ino == store_file.st_ino, "not rewritten"
+    assert [r[1:] for r in read_publication(out)] == [("run-2", "dim_store", 3), ("run-2", "kpi_monthly", 3)]
+    third = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-3")
+    assert third.changes == {"kpi_monthly": "unchanged", "dim_store": "unchanged"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # duplicate rows: matched by hash, one copy of a row looks like two (the check after catches it)
+        "create or replace table marts.dim_store as select 'S' || (i % 2) as store_id from range(3) t(i)",
+        # a column more: the rows cannot be matched with the published ones
+        "create or replace table marts.dim_store as select 'S' || i as store_id, 1 as n from range(3) t(i)",
+    ],
+    ids=["duplicate rows", "another column"],
+)
+def test_a_mart_whose_changes_cannot_be_matched_row_by_row_is_copied(working, tmp_path, change):
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["dim_store"], run_id="run-1")
+    with duckdb.connect(str(working)) as con:
+        con.execute(change)
+    report = publish_marts(working, out, marts=["dim_store"], run_id="run-2")
+    assert report.changes == {"dim_store": "copied"}
+    assert published_rows(out, "dim_store") == (working_rows(working, "dim_store"),) * 2
+
+
+def test_a_parquet_file_is_rewritten_when_it_does_not_hold_what_the_record_says(working, tmp_path):
+    """An interrupted publication swaps its Parquet files in before its database file: the next one
+    finds a Parquet file that does not match the published table, and writes it again."""
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["dim_store"], run_id="run-1")
+    stray = out / "parquet" / "dim_store.parquet"
+    stray.chmod(0o644)
+    with duckdb.connect() as con:
+        con.execute(f"copy (select 'S9' as store_id) to '{stray}' (format parquet)")
+    report = publish_marts(working, out, marts=["dim_store"], run_id="run-2")
+    assert report.changes == {"dim_store": "unchanged"}  # the database file held it already
+    assert published_rows(out, "dim_store") == (working_rows(working, "dim_store"),) * 2
+
+
+def test_a_publication_starts_afresh_from_a_copy_without_fingerprints(working, tmp_path):
+    """A copy published before fingerprints were recorded cannot be compared: every mart is copied,
+    and a mart no longer published leaves the database file."""
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    (out / DATABASE_FILE).chmod(0o644)
+    with duckdb.connect(str(out / DATABASE_FILE)) as con:
+        con.execute("alter table marts.publication drop column content_fingerprint")
+    report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
+    assert report.changes == {"kpi_monthly": "copied", "dim_store": "copied"}
+    report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-3")
+    assert report.changes == {"kpi_monthly": "unchanged"}
+    with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
+        tables = con.execute("select table_name from information_schema.tables order by 1").fetchall()
+    assert tables == [("kpi_monthly",), ("publication",)]
 
 
 # ------------------------------------------------------------------------------------------ the gate

@@ -46,7 +46,9 @@ def build_publish_asset(
             warehouse.path, published.path, marts=marts, run_id=context.run.run_id, before_swap=quality_report_written
         )
         context.log.info(f"Published warehouse: {report.database_path} (Parquet: {report.parquet_dir})")
-        table = ["| mart | rows |", "|---|---:|"] + [f"| {m} | {n} |" for m, n in report.row_counts.items()]
+        table = ["| mart | rows | change |", "|---|---:|---|"] + [
+            f"| {m} | {n} | {report.changes[m]} |" for m, n in report.row_counts.items()
+        ]
         return dg.MaterializeResult(
             metadata={
                 "published_database": dg.MetadataValue.path(str(report.database_path)),

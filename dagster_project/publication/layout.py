@@ -2,7 +2,8 @@
 
 csat.duckdb                  schema `marts`: one table per mart + `marts.publication`
 parquet/<mart>.parquet       the same marts
-parquet/publication.parquet  when and from which Dagster run
+parquet/publication.parquet  when and from which Dagster run, and each mart's content fingerprint
+                             (also in the key-value metadata of its Parquet file: mart_changes.py)
 """
 
 import re
@@ -14,6 +15,7 @@ PUBLICATION_TABLE = "publication"
 # The publication record sits with the marts (BI tools list one schema); it names the working
 # warehouse by file name only: a server path means nothing to a BI user and says too much.
 PUBLICATION = f"{MART_SCHEMA}.{PUBLICATION_TABLE}"
+FINGERPRINT_COLUMN = "content_fingerprint"
 READ_ONLY_MODE = 0o444  # published files: readable by BI tools, written only by the pipeline's renames
 # Temporary names of a publication in progress: `.csat.duckdb.<run>-<pid>.tmp[.wal]`, `parquet/.tmp-<run>-<pid>/`.
 TEMPORARY_NAME = re.compile(r"^(?:\." + re.escape(DATABASE_FILE) + r"\.|\.tmp-).*-(\d+)(?:\.tmp(?:\.wal)?)?$")

@@ -2,7 +2,9 @@
 
 The marts (tables of the working warehouse's `marts` schema that have an expectation suite) are
 copied into a new DuckDB file and one Parquet file per mart, written next to the published copy under
-temporary names and swapped in with `os.replace`. So a failed publication never touches the published
+temporary names and swapped in with `os.replace`. The new DuckDB file starts as a copy of the
+previous one and takes only the rows that changed; Parquet files are rewritten only for marts that
+changed (mart_changes.py). So a failed publication never touches the published
 copy, and a BI tool that holds the old file open read-only keeps reading it (the rename swaps the
 directory entry; the old file lives on until closed; the pipeline never opens the published file, so
 there are no lock conflicts). Layout: `dagster_project/publication/layout.py`.
@@ -22,12 +24,20 @@ from dagster_project import settings
 from dagster_project.contract import ENTITIES
 from dagster_project.publication.layout import (
     DATABASE_FILE,
+    FINGERPRINT_COLUMN,
     MART_SCHEMA,
     PARQUET_DIR,
     PUBLICATION,
     PUBLICATION_TABLE,
     READ_ONLY_MODE,
     TEMPORARY_NAME,
+)
+from dagster_project.publication.mart_changes import (
+    apply_row_changes,
+    content_fingerprint,
+    mart_columns,
+    open_previous_copy,
+    parquet_fingerprint,
 )
 from dagster_project.run_lock import pid_alive
 from dagster_project.sql_text import literal, quote
@@ -46,6 +56,7 @@ class PublicationReport:
     published_at: datetime
     run_id: str
     row_counts: dict[str, int] = field(default_factory=dict)
+    changes: dict[str, str] = field(default_factory=dict)  # mart: "unchanged", "-<n> +<m> rows" or "copied"
 
 
 def publish_marts(
@@ -80,7 +91,7 @@ def publish_marts(
         database_path=published_dir / DATABASE_FILE, parquet_dir=parquet_dir, published_at=published_at, run_id=run_id
     )
     try:
-        con = duckdb.connect(str(tmp_db), config=settings.duckdb_config())
+        con, previous = open_previous_copy(report.database_path, tmp_db, settings.duckdb_config())
         try:
             con.execute("set TimeZone = 'UTC'")
             # Marts have no row order; keeping it would buffer every copied table (memory at 10M).
@@ -97,21 +108,28 @@ def publish_marts(
             missing = [m for m in marts if m not in existing]
             if missing:
                 raise PublicationError(f"marts missing from the working warehouse: {', '.join(missing)}")
-            con.execute(f"create schema {MART_SCHEMA}")
+            con.execute(f"create schema if not exists {MART_SCHEMA}")
+            for table in _tables(con) - set(marts):  # marts no longer published, and the old record
+                con.execute(f"drop table {MART_SCHEMA}.{quote(table)}")
             # Each mart's Parquet file is written on a second connection while the next marts are
             # copied: one statement at a time left part of the second core idle (DECISIONLOG.md,
             # "Ingestion's statements, and the publication's two connections").
             parquet_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-parquet")
             parquet_con = con.cursor()
             try:
-                written = [_copy_mart(con, parquet_con, parquet_writer, mart, tmp_parquet) for mart in marts]
+                written = [
+                    _publish_mart(con, parquet_con, parquet_writer, mart, tmp_parquet, previous.get(mart))
+                    for mart in marts
+                ]
             except BaseException:
                 parquet_writer.shutdown(cancel_futures=True)  # waits for the write under way
                 raise
             parquet_writer.shutdown()
-            for mart, (rows, parquet_written) in zip(marts, written, strict=True):
-                parquet_written.result()  # raises if the mart's Parquet file could not be written
-                report.row_counts[mart] = rows
+            fingerprints = {}
+            for mart, (rows, fingerprint, change, parquet_written) in zip(marts, written, strict=True):
+                if parquet_written is not None:
+                    parquet_written.result()  # raises if the mart's Parquet file could not be written
+                report.row_counts[mart], report.changes[mart], fingerprints[mart] = rows, change, fingerprint
             parquet_con.close()
             con.execute(
                 f"""
@@ -120,13 +138,17 @@ def publish_marts(
                     dagster_run_id varchar not null,
                     mart varchar not null,
                     row_count bigint not null,
-                    source_warehouse varchar not null
+                    source_warehouse varchar not null,
+                    {FINGERPRINT_COLUMN} varchar not null
                 )
                 """
             )
             con.executemany(
-                f"insert into {PUBLICATION} values (?, ?, ?, ?, ?)",
-                [[published_at, run_id, m, n, Path(warehouse_path).name] for m, n in report.row_counts.items()],
+                f"insert into {PUBLICATION} values (?, ?, ?, ?, ?, ?)",
+                [
+                    [published_at, run_id, m, n, Path(warehouse_path).name, fingerprints[m]]
+                    for m, n in report.row_counts.items()
+                ],
             )
             write_parquet(con, PUBLICATION, tmp_parquet / f"{PUBLICATION_TABLE}.parquet")
             con.execute("detach working")
@@ -148,37 +170,57 @@ def publish_marts(
     return report
 
 
-def _copy_mart(
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables in the new copy's `marts` schema (those of the previous copy it started from)."""
+    return {
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_catalog = current_database() "
+            "and table_schema = ?",
+            [MART_SCHEMA],
+        ).fetchall()
+    }
+
+
+def _publish_mart(
     con: duckdb.DuckDBPyConnection,
     parquet_con: duckdb.DuckDBPyConnection,
     parquet_writer: ThreadPoolExecutor,
     mart: str,
-    parquet_dir: Path,
-) -> tuple[int, Future]:
-    """Copy one mart into the new DuckDB file and queue its Parquet file on the writer: its row
-    count, and the Parquet write's future. A mart with a personal-data column is refused before
-    anything of it is written."""
-    columns = [
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_catalog = 'working' and table_schema = ? and table_name = ?",
-            [MART_SCHEMA, mart],
-        ).fetchall()
-    ]
-    personal = sorted(c for c in columns if c.lower() in PERSONAL_COLUMNS)
+    tmp_parquet: Path,
+    previous_fingerprint: str | None,
+) -> tuple[int, str, str, Future | None]:
+    """Bring one mart of the new DuckDB file up to date with the working warehouse, and queue its
+    Parquet file on the writer unless the published one already holds the same rows: its row count,
+    fingerprint, what changed, and the Parquet write's future (None: none needed). A mart with a
+    personal-data column is refused before anything of it is written."""
+    columns = mart_columns(con, "working", mart)
+    personal = sorted(c for c, _ in columns if c.lower() in PERSONAL_COLUMNS)
     if personal:
         raise PublicationError(f"mart {mart} has personal data in clear ({', '.join(personal)}): not published")
-    source = f"working.{MART_SCHEMA}.{quote(mart)}"
-    parquet_written = parquet_writer.submit(write_parquet, parquet_con, source, parquet_dir / f"{mart}.parquet")
-    target = f"{MART_SCHEMA}.{quote(mart)}"
-    con.execute(f"create table {target} as select * from {source}")
-    return con.execute(f"select count(*) from {target}").fetchone()[0], parquet_written
+    source, target = f"working.{MART_SCHEMA}.{quote(mart)}", f"{MART_SCHEMA}.{quote(mart)}"
+    rows, fingerprint = content_fingerprint(con, source, columns)
+    parquet_written = None
+    published_parquet = tmp_parquet.parent / f"{mart}.parquet"  # the temporary folder sits beside it
+    if parquet_fingerprint(con, published_parquet) != fingerprint:
+        parquet_written = parquet_writer.submit(
+            write_parquet, parquet_con, source, tmp_parquet / f"{mart}.parquet", fingerprint
+        )
+    if previous_fingerprint == fingerprint:
+        return rows, fingerprint, "unchanged", parquet_written
+    if previous_fingerprint is not None and mart_columns(con, None, mart) == columns:
+        deleted, inserted = apply_row_changes(con, target, source)
+        if content_fingerprint(con, target, columns)[1] == fingerprint:
+            return rows, fingerprint, f"-{deleted} +{inserted} rows", parquet_written
+    con.execute(f"create or replace table {target} as select * from {source}")
+    return rows, fingerprint, "copied", parquet_written
 
 
-def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path) -> None:
-    """Write `relation` to the Parquet file `path`: every published Parquet file comes from here."""
-    con.execute(f"copy {relation} to {literal(str(path))} (format parquet)")
+def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path, fingerprint: str | None = None) -> None:
+    """Write `relation` to the Parquet file `path`, with its content fingerprint in the file's
+    key-value metadata: every published Parquet file comes from here."""
+    metadata = f", kv_metadata {{{FINGERPRINT_COLUMN}: {literal(fingerprint)}}}" if fingerprint else ""
+    con.execute(f"copy {relation} to {literal(str(path))} (format parquet{metadata})")
 
 
 def remove_stale_temporaries(published_dir: str | Path) -> list[Path]:
