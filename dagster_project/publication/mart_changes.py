@@ -2,26 +2,31 @@
 
 A daily increment changes a few months of the large facts and leaves most marts as they were, yet
 copying every mart in full cost 15-28 s at 1M survey responses (DECISIONLOG.md, "Publication by
-changed rows"). So the new copy starts from the previous published file and each mart is compared
-with the working warehouse by a content fingerprint: its row count, the sum of its rows' hashes and
-its columns. An equal fingerprint keeps the mart; a different one deletes the rows the working mart
-no longer has and inserts the ones it gained (rows matched by the hash of the whole row), and the
-result must then have the working mart's fingerprint, or the mart is copied in full (duplicate rows,
-for one, defeat matching by hash). The fingerprint is recorded in the publication table and in each
-Parquet file's key-value metadata, so the two are checked on their own: an interrupted publication
-that swapped some Parquet files in and not the database leaves each telling what it holds.
+changed months"). So the new copy starts from the previous published file, and each mart is
+compared with the working warehouse by its content: row count, sum of the rows' hashes and columns,
+per month for a mart with a month column (`month_start_date`, the marts' month grain). An unchanged
+mart is kept; a mart by month has the months whose content differs replaced (deleted, then inserted
+from the working warehouse); any other changed mart is copied whole. Matching single rows by hash
+instead cost as much as copying (hashing both sides of a 5.8M-row fact). The result must have the
+working mart's fingerprint, or the mart is copied whole.
+
+The fingerprint is recorded in the publication table and in each Parquet file's key-value metadata,
+so the two are checked on their own: an interrupted publication that swapped some Parquet files in
+and not the database file leaves each telling what it holds.
 """
 
 import hashlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from dagster_project.publication.layout import FINGERPRINT_COLUMN, MART_SCHEMA, PUBLICATION, PUBLICATION_TABLE
-from dagster_project.sql_text import literal
+from dagster_project.sql_text import literal, quote
 
 Columns = list[tuple[str, str]]  # (name, type), in order
+MONTH_COLUMN = "month_start_date"  # the marts' month grain: a mart that has it is brought up to date by month
 
 
 def mart_columns(con: duckdb.DuckDBPyConnection, catalog: str | None, mart: str) -> Columns:
@@ -37,12 +42,49 @@ def mart_columns(con: duckdb.DuckDBPyConnection, catalog: str | None, mart: str)
     ]
 
 
-def content_fingerprint(con: duckdb.DuckDBPyConnection, relation: str, columns: Columns) -> tuple[int, str]:
-    """The row count of `relation` and its fingerprint: `<rows>:<sum of row hashes>:<columns' digest>`.
-    A sum, not an ordered digest: marts have no row order."""
-    rows, hash_sum = con.execute(f"select count(*), coalesce(sum(hash(r)), 0) from {relation} r").fetchone()
+@dataclass(frozen=True)
+class Content:
+    """What a mart holds: rows, fingerprint (`<rows>:<sum of row hashes>:<columns' digest>`: a sum,
+    not an ordered digest, as marts have no row order), and (rows, hash sum) by month (None: the mart
+    has no month column)."""
+
+    rows: int
+    fingerprint: str
+    months: dict[object, tuple[int, int]] | None
+
+
+def read_content(con: duckdb.DuckDBPyConnection, relation: str, columns: Columns) -> Content:
+    """The content of `relation` (one scan)."""
+    by_month = MONTH_COLUMN in (name for name, _ in columns)
+    month = quote(MONTH_COLUMN) if by_month else "null"
+    parts = {
+        m: (n, h)
+        for m, n, h in con.execute(
+            f"select {month}, count(*), coalesce(sum(hash(r)), 0) from {relation} r group by all"
+        ).fetchall()
+    }
+    rows, hash_sum = sum(n for n, _ in parts.values()), sum(h for _, h in parts.values())
     schema = hashlib.sha256(repr(columns).encode()).hexdigest()[:16]
-    return rows, f"{rows}:{hash_sum}:{schema}"
+    return Content(rows, f"{rows}:{hash_sum}:{schema}", parts if by_month else None)
+
+
+def replace_changed_months(
+    con: duckdb.DuckDBPyConnection, target: str, source: str, columns: Columns, content: Content
+) -> tuple[int, int, int]:
+    """Replace the months of `target` whose content differs from `source` (same columns, `content`
+    its content by month): (months replaced, rows deleted, rows inserted)."""
+    published = read_content(con, target, columns).months
+    changed = [m for m in content.months.keys() | published.keys() if content.months.get(m) != published.get(m)]
+    month = quote(MONTH_COLUMN)
+    con.execute(f"create or replace temp table changed_months as select {month} from {source} where false")
+    con.executemany("insert into changed_months values (?)", [[m] for m in changed if m is not None])
+    in_changed = f"{month} in (select {month} from changed_months)"
+    if None in changed:
+        in_changed = f"({in_changed} or {month} is null)"
+    [(deleted,)] = con.execute(f"delete from {target} where {in_changed}").fetchall()
+    [(inserted,)] = con.execute(f"insert into {target} select * from {source} where {in_changed}").fetchall()
+    con.execute("drop table changed_months")
+    return len(changed), deleted, inserted
 
 
 def parquet_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
@@ -54,21 +96,6 @@ def parquet_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | Non
         [FINGERPRINT_COLUMN],
     ).fetchall()
     return rows[0][0] if rows else None
-
-
-def apply_row_changes(con: duckdb.DuckDBPyConnection, target: str, source: str) -> tuple[int, int]:
-    """Make `target` hold the rows of `source` (same columns) by deleting the rows `source` does not
-    have and inserting those `target` lacks, rows matched by the hash of the whole row: (deleted,
-    inserted). The caller checks the result's fingerprint (duplicate rows are not matched one to one)."""
-    con.execute(f"create or replace temp table source_row_hashes as select hash(r) as row_hash from {source} r")
-    [(deleted,)] = con.execute(
-        f"delete from {target} r where hash(r) not in (select row_hash from source_row_hashes)"
-    ).fetchall()
-    [(inserted,)] = con.execute(
-        f"insert into {target} select * from {source} r where hash(r) not in (select hash(t) from {target} t)"
-    ).fetchall()
-    con.execute("drop table source_row_hashes")
-    return deleted, inserted
 
 
 def open_previous_copy(

@@ -3,8 +3,8 @@
 The marts (tables of the working warehouse's `marts` schema that have an expectation suite) are
 copied into a new DuckDB file and one Parquet file per mart, written next to the published copy under
 temporary names and swapped in with `os.replace`. The new DuckDB file starts as a copy of the
-previous one and takes only the rows that changed; Parquet files are rewritten only for marts that
-changed (mart_changes.py). So a failed publication never touches the published
+previous one and takes only the marts and months that changed; Parquet files are rewritten only for
+marts that changed (mart_changes.py). So a failed publication never touches the published
 copy, and a BI tool that holds the old file open read-only keeps reading it (the rename swaps the
 directory entry; the old file lives on until closed; the pipeline never opens the published file, so
 there are no lock conflicts). Layout: `dagster_project/publication/layout.py`.
@@ -33,11 +33,11 @@ from dagster_project.publication.layout import (
     TEMPORARY_NAME,
 )
 from dagster_project.publication.mart_changes import (
-    apply_row_changes,
-    content_fingerprint,
     mart_columns,
     open_previous_copy,
     parquet_fingerprint,
+    read_content,
+    replace_changed_months,
 )
 from dagster_project.run_lock import pid_alive
 from dagster_project.sql_text import literal, quote
@@ -56,7 +56,7 @@ class PublicationReport:
     published_at: datetime
     run_id: str
     row_counts: dict[str, int] = field(default_factory=dict)
-    changes: dict[str, str] = field(default_factory=dict)  # mart: "unchanged", "-<n> +<m> rows" or "copied"
+    changes: dict[str, str] = field(default_factory=dict)  # mart: "unchanged", "copied" or the months replaced
 
 
 def publish_marts(
@@ -199,21 +199,22 @@ def _publish_mart(
     if personal:
         raise PublicationError(f"mart {mart} has personal data in clear ({', '.join(personal)}): not published")
     source, target = f"working.{MART_SCHEMA}.{quote(mart)}", f"{MART_SCHEMA}.{quote(mart)}"
-    rows, fingerprint = content_fingerprint(con, source, columns)
+    content = read_content(con, source, columns)
     parquet_written = None
     published_parquet = tmp_parquet.parent / f"{mart}.parquet"  # the temporary folder sits beside it
-    if parquet_fingerprint(con, published_parquet) != fingerprint:
+    if parquet_fingerprint(con, published_parquet) != content.fingerprint:
         parquet_written = parquet_writer.submit(
-            write_parquet, parquet_con, source, tmp_parquet / f"{mart}.parquet", fingerprint
+            write_parquet, parquet_con, source, tmp_parquet / f"{mart}.parquet", content.fingerprint
         )
-    if previous_fingerprint == fingerprint:
-        return rows, fingerprint, "unchanged", parquet_written
-    if previous_fingerprint is not None and mart_columns(con, None, mart) == columns:
-        deleted, inserted = apply_row_changes(con, target, source)
-        if content_fingerprint(con, target, columns)[1] == fingerprint:
-            return rows, fingerprint, f"-{deleted} +{inserted} rows", parquet_written
+    if previous_fingerprint == content.fingerprint:
+        return content.rows, content.fingerprint, "unchanged", parquet_written
+    if previous_fingerprint and content.months is not None and mart_columns(con, None, mart) == columns:
+        months, deleted, inserted = replace_changed_months(con, target, source, columns, content)
+        if read_content(con, target, columns).fingerprint == content.fingerprint:
+            change = f"months replaced: {months} (-{deleted} +{inserted} rows)"
+            return content.rows, content.fingerprint, change, parquet_written
     con.execute(f"create or replace table {target} as select * from {source}")
-    return rows, fingerprint, "copied", parquet_written
+    return content.rows, content.fingerprint, "copied", parquet_written
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path, fingerprint: str | None = None) -> None:
