@@ -35,7 +35,9 @@ Grain = the columns that identify a row (from the model's uniqueness tests).
 
 Beside the marts, `marts.publication` (every target: DuckDB copy, Parquet `publication.parquet`,
 PostgreSQL) records the publication, one row per mart: `published_at` (UTC), `dagster_run_id`,
-`mart`, `row_count` and `source_warehouse` (the working warehouse's file name, no server path).
+`mart`, `row_count`, `source_warehouse` (the working warehouse's file name, no server path) and
+`content_fingerprint` (row count, sum of row hashes and columns: the next publication compares it
+to take only the marts and months that changed; each Parquet file carries it in its metadata).
 For the headline KPIs of the latest complete month use `scorecard_latest` (no date filter needed).
 """
 
