@@ -281,6 +281,24 @@ def test_a_publication_starts_afresh_from_a_copy_without_fingerprints(working, t
     assert tables == [("kpi_monthly",), ("publication",)]
 
 
+def test_a_copy_mostly_free_space_is_not_reused(working, tmp_path):
+    """Rows deleted by publications leave free blocks in the file; once they are more than half of
+    it, the next publication writes a fresh file (here a mart that shrank from 500,000 rows to 3)."""
+    out = tmp_path / "published"
+    with duckdb.connect(str(working)) as con:
+        con.execute("create or replace table marts.dim_store as select 'S' || i as store_id from range(500000) t(i)")
+    publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    big = (out / DATABASE_FILE).stat().st_size
+    make_working(working, 10)
+    report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
+    assert report.changes == {"kpi_monthly": "unchanged", "dim_store": "copied"}
+    assert (out / DATABASE_FILE).stat().st_size >= big / 2  # the copy kept the freed blocks
+    report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-3")
+    assert report.changes == {"kpi_monthly": "copied", "dim_store": "copied"}  # written afresh
+    assert (out / DATABASE_FILE).stat().st_size < big / 2
+    assert published_rows(out, "dim_store") == (working_rows(working, "dim_store"),) * 2
+
+
 # ------------------------------------------------------------------------------------------ the gate
 
 
