@@ -281,6 +281,16 @@ def test_a_publication_starts_afresh_from_a_copy_without_fingerprints(working, t
     assert tables == [("kpi_monthly",), ("publication",)]
 
 
+def test_a_damaged_previous_copy_is_not_reused(working, tmp_path):
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
+    (out / DATABASE_FILE).chmod(0o644)
+    (out / DATABASE_FILE).write_bytes(b"not a DuckDB file" * 1000)
+    report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
+    assert report.changes == {"kpi_monthly": "copied"}
+    assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
+
+
 def test_a_copy_mostly_free_space_is_not_reused(working, tmp_path):
     """Rows deleted by publications leave free blocks in the file; once they are more than half of
     it, the next publication writes a fresh file (here a mart that shrank from 500,000 rows to 3)."""

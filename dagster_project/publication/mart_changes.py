@@ -107,17 +107,15 @@ def open_previous_copy(
     one more than half free space (rows deleted by past publications; a fresh file compacts it)."""
     if previous.is_file():
         shutil.copyfile(previous, copy)
+        con, fingerprints = None, {}
         try:
             con = duckdb.connect(str(copy), config=config)
-        except duckdb.Error:
-            con = None
+            fingerprints = _recorded_fingerprints(con)
+        except duckdb.Error:  # another DuckDB's storage, or a damaged file: start afresh
+            pass
+        if fingerprints:
+            return con, fingerprints
         if con is not None:
-            try:
-                fingerprints = _recorded_fingerprints(con)
-                if fingerprints:
-                    return con, fingerprints
-            except duckdb.Error:
-                pass
             con.close()
         copy.unlink(missing_ok=True)
         Path(f"{copy}.wal").unlink(missing_ok=True)
@@ -125,12 +123,10 @@ def open_previous_copy(
 
 
 def _recorded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The marts' fingerprints the copy's publication record holds ({}: not reusable)."""
     [(used, free)] = con.execute(
         "select used_blocks, free_blocks from pragma_database_size() where database_name = current_database()"
     ).fetchall()
-    if free > used:
-        return {}
-    recorded = {c for c, _ in mart_columns(con, None, PUBLICATION_TABLE)}
-    if FINGERPRINT_COLUMN not in recorded:
+    if free > used or FINGERPRINT_COLUMN not in {c for c, _ in mart_columns(con, None, PUBLICATION_TABLE)}:
         return {}
     return dict(con.execute(f"select mart, {FINGERPRINT_COLUMN} from {PUBLICATION}").fetchall())
