@@ -185,6 +185,8 @@ def stage_detail(tally: StageTally) -> str:
             text += f", {c['checks_failed']:,} FAILED"
     elif tally.name == "publication":
         text = f"{c['rows_published']:,} mart rows published"
+        if c["marts_published"]:
+            text += f", {c['marts_changed']:,} of {c['marts_published']:,} marts changed"
     elif tally.name == "scorecard":
         text = f"scorecard for {c['month']}" if c["month"] else "scorecard written"
     else:
@@ -259,6 +261,8 @@ class RunProgress:
             tally.counts[key] += int(metadata.get(key) or 0)
         if tally.name == "publication":
             tally.counts["rows_published"] += int(metadata.get("dagster/row_count") or 0)
+            for key in ("marts_published", "marts_changed"):
+                tally.counts[key] += int(metadata.get(key) or 0)
         if tally.name == "scorecard" and metadata.get("month"):
             tally.counts["month"] = metadata["month"]
         self._draw_bar(tally)

@@ -46,7 +46,7 @@ def _successful_run(progress: RunProgress) -> None:
     progress.check_evaluated("mart_quality_checks", passed=True, blocking=True)
     progress.step_finished("mart_quality_checks", clock + 1)
     progress.step_started("published_warehouse", clock + 1)
-    progress.materialized("published_warehouse", {"dagster/row_count": 5000})
+    progress.materialized("published_warehouse", {"dagster/row_count": 5000, "marts_published": 24, "marts_changed": 9})
     progress.step_finished("published_warehouse", clock + 3)
     progress.step_started("scorecard", clock + 3)
     progress.materialized("scorecard", {"month": "2026-10"})
@@ -71,7 +71,7 @@ def test_one_line_per_stage_with_counts_and_time_in_stage_order():
     assert "2 suites passed" in lines[1] and lines[1].endswith("1.0 s")
     assert "3 models and seeds built, 1 tests passed, 1 warned" in lines[2]
     assert lines[2].endswith("40.2 s") or lines[2].endswith("40.3 s")
-    assert "5,000 mart rows published" in lines[4]
+    assert "5,000 mart rows published, 9 of 24 marts changed" in lines[4]
     assert "scorecard for 2026-10" in lines[5]
     assert {t["stage"]: t["seconds"] for t in tallies}["dbt build"] == 40.25
     assert "\r" not in out.getvalue()  # no progress bar when the output is not a terminal

@@ -56,6 +56,8 @@ def build_publish_asset(
                 "published_at": dg.MetadataValue.text(report.published_at.isoformat() + "Z"),
                 "marts": dg.MetadataValue.md("\n".join(table)),
                 "dagster/row_count": dg.MetadataValue.int(sum(report.row_counts.values())),
+                "marts_published": dg.MetadataValue.int(len(report.changes)),
+                "marts_changed": dg.MetadataValue.int(sum(c != "unchanged" for c in report.changes.values())),
             }
         )
 
