@@ -219,6 +219,10 @@ def test_a_publication_takes_only_the_marts_and_months_that_changed(working, tmp
     assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
     fourth = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-4")
     assert fourth.changes == {"kpi_monthly": "unchanged", "dim_store": "unchanged"}
+    set_kpis(working, "(date '2026-01-01', 'nps', 10.0), (date '2026-02-01', 'nps', 12.0), (null, 'nps', 1.0)")
+    fifth = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-5")  # the NULL month alone
+    assert fifth.changes == {"kpi_monthly": "months replaced: 1 (-0 +1 rows)"}
+    assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
 
 
 def test_duplicate_rows_are_published_as_many_times_as_they_are_in_the_mart(working, tmp_path):

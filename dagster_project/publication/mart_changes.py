@@ -77,7 +77,9 @@ def replace_changed_months(
     changed = [m for m in content.months.keys() | published.keys() if content.months.get(m) != published.get(m)]
     month = quote(MONTH_COLUMN)
     con.execute(f"create or replace temp table changed_months as select {month} from {source} where false")
-    con.executemany("insert into changed_months values (?)", [[m] for m in changed if m is not None])
+    months = [[m] for m in changed if m is not None]
+    if months:  # DuckDB refuses an empty executemany (only the NULL month changed)
+        con.executemany("insert into changed_months values (?)", months)
     in_changed = f"{month} in (select {month} from changed_months)"
     if None in changed:
         in_changed = f"({in_changed} or {month} is null)"
