@@ -57,7 +57,7 @@ def build_publish_asset(
                 "marts": dg.MetadataValue.md("\n".join(table)),
                 "dagster/row_count": dg.MetadataValue.int(sum(report.row_counts.values())),
                 "marts_published": dg.MetadataValue.int(len(report.changes)),
-                "marts_changed": dg.MetadataValue.int(sum(c != "unchanged" for c in report.changes.values())),
+                "marts_changed": dg.MetadataValue.int(report.marts_changed),
             }
         )
 

@@ -43,6 +43,7 @@ from dagster_project.run_lock import pid_alive
 from dagster_project.sql_text import literal, quote
 
 PERSONAL_COLUMNS = frozenset(c.name for e in ENTITIES for c in e.columns if c.personal)
+UNCHANGED, COPIED = "unchanged", "copied"  # what a publication did to a mart (or "months replaced: ...")
 
 
 class PublicationError(RuntimeError):
@@ -56,7 +57,11 @@ class PublicationReport:
     published_at: datetime
     run_id: str
     row_counts: dict[str, int] = field(default_factory=dict)
-    changes: dict[str, str] = field(default_factory=dict)  # mart: "unchanged", "copied" or the months replaced
+    changes: dict[str, str] = field(default_factory=dict)  # mart: UNCHANGED, COPIED or the months replaced
+
+    @property
+    def marts_changed(self) -> int:
+        return sum(change != UNCHANGED for change in self.changes.values())
 
 
 def publish_marts(
@@ -207,14 +212,14 @@ def _publish_mart(
             write_parquet, parquet_con, source, tmp_parquet / f"{mart}.parquet", content.fingerprint
         )
     if previous_fingerprint == content.fingerprint:
-        return content.rows, content.fingerprint, "unchanged", parquet_written
+        return content.rows, content.fingerprint, UNCHANGED, parquet_written
     if previous_fingerprint and content.months is not None and mart_columns(con, None, mart) == columns:
         months, deleted, inserted = replace_changed_months(con, target, source, columns, content)
         if read_content(con, target, columns).fingerprint == content.fingerprint:
             change = f"months replaced: {months} (-{deleted} +{inserted} rows)"
             return content.rows, content.fingerprint, change, parquet_written
     con.execute(f"create or replace table {target} as select * from {source}")
-    return content.rows, content.fingerprint, "copied", parquet_written
+    return content.rows, content.fingerprint, COPIED, parquet_written
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path, fingerprint: str | None = None) -> None:
