@@ -278,8 +278,9 @@ def test_a_publication_starts_afresh_from_a_copy_without_fingerprints(working, t
         con.execute("alter table marts.publication drop column content_fingerprint")
     report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
     assert report.changes == {"kpi_monthly": "copied", "dim_store": "copied"}
+    assert "no content fingerprints" in report.fresh_copy_reason
     report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-3")
-    assert report.changes == {"kpi_monthly": "unchanged"}
+    assert report.changes == {"kpi_monthly": "unchanged"} and report.fresh_copy_reason is None
     with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
         tables = con.execute("select table_name from information_schema.tables order by 1").fetchall()
     assert tables == [("kpi_monthly",), ("publication",)]
@@ -292,6 +293,7 @@ def test_a_damaged_previous_copy_is_not_reused(working, tmp_path):
     (out / DATABASE_FILE).write_bytes(b"not a DuckDB file" * 1000)
     report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
     assert report.changes == {"kpi_monthly": "copied"}
+    assert report.fresh_copy_reason.startswith("previous published copy not reused: it cannot be read")
     assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
 
 
@@ -309,6 +311,7 @@ def test_a_copy_mostly_free_space_is_not_reused(working, tmp_path):
     assert (out / DATABASE_FILE).stat().st_size >= big / 2  # the copy kept the freed blocks
     report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-3")
     assert report.changes == {"kpi_monthly": "copied", "dim_store": "copied"}  # written afresh
+    assert "more than half of it is free space" in report.fresh_copy_reason
     assert (out / DATABASE_FILE).stat().st_size < big / 2
     assert published_rows(out, "dim_store") == (working_rows(working, "dim_store"),) * 2
 

@@ -45,6 +45,8 @@ def build_publish_asset(
         report = publish_marts(
             warehouse.path, published.path, marts=marts, run_id=context.run.run_id, before_swap=quality_report_written
         )
+        if report.fresh_copy_reason:
+            context.log.warning(f"{report.fresh_copy_reason}: every mart copied afresh")
         context.log.info(f"Published warehouse: {report.database_path} (Parquet: {report.parquet_dir})")
         table = ["| mart | rows | change |", "|---|---:|---|"] + [
             f"| {m} | {n} | {report.changes[m]} |" for m, n in report.row_counts.items()

@@ -102,33 +102,37 @@ def parquet_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | Non
 
 def open_previous_copy(
     previous: Path, copy: Path, config: dict[str, str]
-) -> tuple[duckdb.DuckDBPyConnection, dict[str, str]]:
+) -> tuple[duckdb.DuckDBPyConnection, dict[str, str], str | None]:
     """Open `copy`, a new DuckDB file, started from the previous published file when that is usable:
-    the connection, and the fingerprint of each mart in it ({} when starting empty). Not usable: no
-    previous file, one written before fingerprints were recorded or that this DuckDB cannot read, or
-    one more than half free space (rows deleted by past publications; a fresh file compacts it)."""
-    if previous.is_file():
-        shutil.copyfile(previous, copy)
-        con, fingerprints = None, {}
-        try:
-            con = duckdb.connect(str(copy), config=config)
-            fingerprints = _recorded_fingerprints(con)
-        except duckdb.Error:  # another DuckDB's storage, or a damaged file: start afresh
-            pass
-        if fingerprints:
-            return con, fingerprints
-        if con is not None:
-            con.close()
-        copy.unlink(missing_ok=True)
-        Path(f"{copy}.wal").unlink(missing_ok=True)
-    return duckdb.connect(str(copy), config=config), {}
+    the connection, the fingerprint of each mart in it ({} when starting empty), and why the previous
+    file was not used (None: it was, or there is none). Not usable: one written before fingerprints
+    were recorded or that this DuckDB cannot read, or one more than half free space (rows deleted by
+    past publications; a fresh file compacts it)."""
+    if not previous.is_file():
+        return duckdb.connect(str(copy), config=config), {}, None
+    shutil.copyfile(previous, copy)
+    con = None
+    try:
+        con = duckdb.connect(str(copy), config=config)
+        problem = _reuse_problem(con)
+        if problem is None:
+            return con, dict(con.execute(f"select mart, {FINGERPRINT_COLUMN} from {PUBLICATION}").fetchall()), None
+    except duckdb.Error as error:  # another DuckDB's storage, or a damaged file
+        problem = f"it cannot be read ({error})"
+    if con is not None:
+        con.close()
+    copy.unlink(missing_ok=True)
+    Path(f"{copy}.wal").unlink(missing_ok=True)
+    return duckdb.connect(str(copy), config=config), {}, f"previous published copy not reused: {problem}"
 
 
-def _recorded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """The marts' fingerprints the copy's publication record holds ({}: not reusable)."""
+def _reuse_problem(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why the copy of the previous published file cannot be brought up to date (None: it can)."""
     [(used, free)] = con.execute(
         "select used_blocks, free_blocks from pragma_database_size() where database_name = current_database()"
     ).fetchall()
-    if free > used or FINGERPRINT_COLUMN not in {c for c, _ in mart_columns(con, None, PUBLICATION_TABLE)}:
-        return {}
-    return dict(con.execute(f"select mart, {FINGERPRINT_COLUMN} from {PUBLICATION}").fetchall())
+    if free > used:
+        return f"more than half of it is free space ({free} of {used + free} blocks)"
+    if FINGERPRINT_COLUMN not in {c for c, _ in mart_columns(con, None, PUBLICATION_TABLE)}:
+        return "it records no content fingerprints (published by an older version)"
+    return None

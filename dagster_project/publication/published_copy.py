@@ -58,6 +58,7 @@ class PublicationReport:
     run_id: str
     row_counts: dict[str, int] = field(default_factory=dict)
     changes: dict[str, str] = field(default_factory=dict)  # mart: UNCHANGED, COPIED or the months replaced
+    fresh_copy_reason: str | None = None  # why the previous published copy was not brought up to date
 
     @property
     def marts_changed(self) -> int:
@@ -96,7 +97,9 @@ def publish_marts(
         database_path=published_dir / DATABASE_FILE, parquet_dir=parquet_dir, published_at=published_at, run_id=run_id
     )
     try:
-        con, previous = open_previous_copy(report.database_path, tmp_db, settings.duckdb_config())
+        con, previous, report.fresh_copy_reason = open_previous_copy(
+            report.database_path, tmp_db, settings.duckdb_config()
+        )
         try:
             con.execute("set TimeZone = 'UTC'")
             # Marts have no row order; keeping it would buffer every copied table (memory at 10M).
