@@ -246,7 +246,7 @@ def test_a_mart_whose_months_cannot_be_matched_is_copied(working, tmp_path, monk
     report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
     assert report.changes == {"kpi_monthly": "copied"}
     assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
-    monkeypatch.setattr(published_copy, "replace_changed_months", lambda *args: (0, 0, 0))
+    monkeypatch.setattr(published_copy, "replace_months", lambda *args: (0, 0))
     with duckdb.connect(str(working)) as con:
         con.execute("update marts.kpi_monthly set target = 50")
     report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-3")

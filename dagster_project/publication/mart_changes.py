@@ -7,8 +7,8 @@ compared with the working warehouse by its content: row count, sum of the rows' 
 per month for a mart with a month column (`month_start_date`, the marts' month grain). An unchanged
 mart is kept; a mart by month has the months whose content differs replaced (deleted, then inserted
 from the working warehouse); any other changed mart is copied whole. Matching single rows by hash
-instead cost as much as copying (hashing both sides of a 5.8M-row fact). The result must have the
-working mart's fingerprint, or the mart is copied whole.
+instead cost as much as copying (hashing both sides of a 5.8M-row fact). The replaced months must
+then hold the working mart's rows (the other months were not touched), or the mart is copied whole.
 
 The fingerprint is recorded in the publication table and in each Parquet file's key-value metadata,
 so the two are checked on their own: an interrupted publication that swapped some Parquet files in
@@ -56,37 +56,59 @@ class Content:
 def read_content(con: duckdb.DuckDBPyConnection, relation: str, columns: Columns) -> Content:
     """The content of `relation` (one scan)."""
     by_month = MONTH_COLUMN in (name for name, _ in columns)
-    month = quote(MONTH_COLUMN) if by_month else "null"
-    parts = {
-        m: (n, h)
-        for m, n, h in con.execute(
-            f"select {month}, count(*), coalesce(sum(hash(r)), 0) from {relation} r group by all"
-        ).fetchall()
-    }
+    parts = _content_by_month(con, relation, quote(MONTH_COLUMN) if by_month else "null")
     rows, hash_sum = sum(n for n, _ in parts.values()), sum(h for _, h in parts.values())
     schema = hashlib.sha256(repr(columns).encode()).hexdigest()[:16]
     return Content(rows, f"{rows}:{hash_sum}:{schema}", parts if by_month else None)
 
 
-def replace_changed_months(
-    con: duckdb.DuckDBPyConnection, target: str, source: str, columns: Columns, content: Content
-) -> tuple[int, int, int]:
-    """Replace the months of `target` whose content differs from `source` (same columns, `content`
-    its content by month): (months replaced, rows deleted, rows inserted)."""
-    published = read_content(con, target, columns).months
-    changed = [m for m in content.months.keys() | published.keys() if content.months.get(m) != published.get(m)]
+def changed_months(published: Content, working: Content) -> list:
+    """The months whose (rows, hash sum) differ between two contents by month (None: the NULL month)."""
+    return [
+        m for m in working.months.keys() | published.months.keys() if working.months.get(m) != published.months.get(m)
+    ]
+
+
+def replace_months(con: duckdb.DuckDBPyConnection, target: str, source: str, months: list) -> tuple[int, int]:
+    """Replace the rows of `months` in `target` by those of `source` (same columns): (rows deleted,
+    rows inserted)."""
+    condition, parameters = _in_months(months)
+    [(deleted,)] = con.execute(f"delete from {target} where {condition}", parameters).fetchall()
+    [(inserted,)] = con.execute(f"insert into {target} select * from {source} where {condition}", parameters).fetchall()
+    return deleted, inserted
+
+
+def holds_months(con: duckdb.DuckDBPyConnection, relation: str, working: Content, months: list) -> bool:
+    """Whether `relation`, after its `months` were replaced, holds `working`: the same (rows, hash sum)
+    in those months, and as many rows in all. It reads only those months: the other months' rows
+    were not touched, and the comparison found them equal."""
+    condition, parameters = _in_months(months)
+    replaced = _content_by_month(con, relation, quote(MONTH_COLUMN), condition, parameters)
+    [(rows,)] = con.execute(f"select count(*) from {relation}").fetchall()
+    return rows == working.rows and replaced == {m: working.months[m] for m in months if m in working.months}
+
+
+def _content_by_month(
+    con: duckdb.DuckDBPyConnection, relation: str, month: str, condition: str = "true", parameters: list = ()
+) -> dict[object, tuple[int, int]]:
+    """(rows, sum of row hashes) by `month` (an expression) of the rows of `relation` that meet `condition`."""
+    return {
+        m: (n, h)
+        for m, n, h in con.execute(
+            f"select {month}, count(*), coalesce(sum(hash(r)), 0) from {relation} r where {condition} group by all",
+            list(parameters),
+        ).fetchall()
+    }
+
+
+def _in_months(months: list) -> tuple[str, list]:
+    """A condition on the month column true in `months` (None among them: the NULL month), and its
+    parameters."""
     month = quote(MONTH_COLUMN)
-    con.execute(f"create or replace temp table changed_months as select {month} from {source} where false")
-    months = [[m] for m in changed if m is not None]
-    if months:  # DuckDB refuses an empty executemany (only the NULL month changed)
-        con.executemany("insert into changed_months values (?)", months)
-    in_changed = f"{month} in (select {month} from changed_months)"
-    if None in changed:
-        in_changed = f"({in_changed} or {month} is null)"
-    [(deleted,)] = con.execute(f"delete from {target} where {in_changed}").fetchall()
-    [(inserted,)] = con.execute(f"insert into {target} select * from {source} where {in_changed}").fetchall()
-    con.execute("drop table changed_months")
-    return len(changed), deleted, inserted
+    condition = f"list_contains(?, {month})"
+    if None in months:
+        condition = f"({condition} or {month} is null)"
+    return condition, [[m for m in months if m is not None]]
 
 
 def parquet_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:

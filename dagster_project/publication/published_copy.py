@@ -33,11 +33,13 @@ from dagster_project.publication.layout import (
     TEMPORARY_NAME,
 )
 from dagster_project.publication.mart_changes import (
+    changed_months,
+    holds_months,
     mart_columns,
     open_previous_copy,
     parquet_fingerprint,
     read_content,
-    replace_changed_months,
+    replace_months,
 )
 from dagster_project.run_lock import pid_alive
 from dagster_project.sql_text import literal, quote
@@ -217,9 +219,10 @@ def _publish_mart(
     if previous_fingerprint == content.fingerprint:
         return content.rows, content.fingerprint, UNCHANGED, parquet_written
     if previous_fingerprint and content.months is not None and mart_columns(con, None, mart) == columns:
-        months, deleted, inserted = replace_changed_months(con, target, source, columns, content)
-        if read_content(con, target, columns).fingerprint == content.fingerprint:
-            change = f"months replaced: {months} (-{deleted} +{inserted} rows)"
+        months = changed_months(read_content(con, target, columns), content)
+        deleted, inserted = replace_months(con, target, source, months)
+        if holds_months(con, target, content, months):
+            change = f"months replaced: {len(months)} (-{deleted} +{inserted} rows)"
             return content.rows, content.fingerprint, change, parquet_written
     con.execute(f"create or replace table {target} as select * from {source}")
     return content.rows, content.fingerprint, COPIED, parquet_written
