@@ -3,6 +3,14 @@
     (cast({{ numerator }} as {{ type_double() }}) / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
+{#- The sum of a double expression, the same whatever order the rows are added in: a parallel
+    aggregate adds doubles in an order that varies from run to run, which changed sums (and the
+    numerators kpi_monthly publishes) in their last bits, so an unchanged month was published again
+    after every build. Each value is rounded to 12 decimals and added exactly, as a decimal. -#}
+{% macro exact_sum(expression) -%}
+    cast(sum(cast({{ expression }} as decimal(38, 12))) as {{ type_double() }})
+{%- endmacro %}
+
 {#- One KPI's rows of a kpi family model, in the long shape kpi_monthly unions. `kpi` is the KPI's
     name, or with kpi_is_expression an SQL expression giving it per row (one KPI per dimension). -#}
 {% macro kpi_rows(

@@ -89,7 +89,7 @@ response_dimensions as (
         {{ slices | join(', ') }},
         sum(gap_score) as gap_sum,
         count(gap_score) as gap_count,
-        sum(perception_index) as perception_sum,
+        {{ exact_sum('perception_index') }} as perception_sum,
         count(perception_index) as perception_count
     from item_gaps
     where dimension is not null
@@ -157,7 +157,7 @@ response_totals as (
         sum(effort_score) as effort_sum,
         sum(case when is_ces_easy then 1 else 0 end) as ces_easy,
         count(csi_score) as csi_responses,
-        sum(csi_score) as csi_sum,
+        {{ exact_sum('csi_score') }} as csi_sum,
         count(is_satisfied) as satisfied_flagged,
         sum(case when is_satisfied then 1 else 0 end) as satisfied_responses
     from response_slices
@@ -181,7 +181,7 @@ dimension_totals as (
         sum(gap_sum) as gap_sum,
         cast(sum(gap_count) as {{ dbt.type_bigint() }}) as gap_count,
         count(case when gap_count > 0 then response_id end) as gap_responses,
-        sum(perception_sum) as perception_sum,
+        {{ exact_sum('perception_sum') }} as perception_sum,
         cast(sum(perception_count) as {{ dbt.type_bigint() }}) as perception_count,
         count(case when perception_count > 0 then response_id end) as perception_responses
     from gap_slices
@@ -247,8 +247,9 @@ gap_overall as (
         dimension_grid.slice_column,
         dimension_grid.slice_value,
         count(dimension_grid.gap) as gap_dimensions_present,
-        sum(dimension_grid.gap) as gap_sum_present,
-        sum(dimension_grid.gap * servqual_weights.weight) as weighted_gap_sum_present
+        {{ exact_sum('dimension_grid.gap') }} as gap_sum_present,
+        {{ exact_sum('dimension_grid.gap * servqual_weights.weight') }}
+            as weighted_gap_sum_present
     from dimension_grid
     inner join servqual_weights
         on dimension_grid.dimension = servqual_weights.dimension
@@ -266,7 +267,7 @@ perception_overall as (
         slice_value,
         count(*) as catalogue_dimensions,
         count(perception) as perception_dimensions_present,
-        sum(perception) as perception_sum_present
+        {{ exact_sum('perception') }} as perception_sum_present
     from dimension_grid
     group by month_start_date, slice_column, slice_value
 
