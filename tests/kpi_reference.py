@@ -1055,6 +1055,16 @@ def invoke_dbt(args: list[str], work_dir: Path, project_dir: Path = DBT_PROJECT_
     return dbtRunner(manifest=_MANIFESTS[key]).invoke([*args, *paths])
 
 
+def dbt_show(query: str, work_dir: Path, monkeypatch) -> list:
+    """The rows of `dbt show --inline <query>` (the project's profile and macros) on a scratch warehouse
+    file in work_dir."""
+    monkeypatch.setenv("CSAT_WAREHOUSE_PATH", str(work_dir / "w.duckdb"))
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    result = invoke_dbt(["show", "--inline", query, "--quiet"], work_dir)
+    assert result.success, result.exception
+    return list(result.result.results[0].agate_table.rows)
+
+
 def unit_test_statuses(target: Path) -> tuple[set[str], dict[str, str]]:
     """The unit tests the manifest in dbt's `target` folder declares, and the status of each unit test
     the run recorded there (run_results.json) ran."""

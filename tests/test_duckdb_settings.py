@@ -7,7 +7,7 @@ import pytest
 
 from dagster_project.ingestion import warehouse
 
-from kpi_reference import invoke_dbt
+from kpi_reference import dbt_show
 
 LIMIT = "1GB"
 
@@ -38,10 +38,5 @@ def test_unset_leaves_duckdb_default(monkeypatch, tmp_path):
 
 @pytest.mark.pipeline  # starts dbt
 def test_dbt_profile_has_the_memory_limit(limited, monkeypatch, tmp_path):
-    monkeypatch.setenv("CSAT_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
-    monkeypatch.setenv("DO_NOT_TRACK", "1")
-    query = "select current_setting('memory_limit') as memory_limit"
-    result = invoke_dbt(["show", "--inline", query, "--quiet"], tmp_path)
-    assert result.success, result.exception
-    table = result.result.results[0].agate_table
-    assert table.rows[0]["memory_limit"] == limited
+    [row] = dbt_show("select current_setting('memory_limit') as memory_limit", tmp_path, monkeypatch)
+    assert row["memory_limit"] == limited
