@@ -8,7 +8,13 @@
     numerators kpi_monthly publishes) in their last bits, so an unchanged month was published again
     after every build. Each value is rounded to 12 decimals and added exactly, as a decimal. -#}
 {% macro exact_sum(expression) -%}
-    cast(sum(cast({{ expression }} as decimal(38, 12))) as {{ type_double() }})
+    cast({{ decimal_sum(expression) }} as {{ type_double() }})
+{%- endmacro %}
+
+{#- exact_sum before its cast to a double: a partial sum (a decimal) that a later exact_sum or
+    `sum` adds up exactly, so a total made of partial sums equals the sum of every value. -#}
+{% macro decimal_sum(expression) -%}
+    sum(cast({{ expression }} as decimal(38, 12)))
 {%- endmacro %}
 
 {#- One KPI's rows of a kpi family model, in the long shape kpi_monthly unions. `kpi` is the KPI's

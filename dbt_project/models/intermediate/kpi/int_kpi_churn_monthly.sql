@@ -16,11 +16,26 @@ months as (
 
 ),
 
+customer_month_cells as (
+
+    -- customer months added up per cell (a month and a value of every slicing column) before the
+    -- slices multiply the rows: each slice adds up cells, not customer months
+    select
+        month_start_date,
+        {{ slices | join(', ') }},
+        sum(case when is_active_at_start then 1 else 0 end) as active_customers,
+        sum(case when is_churned then 1 else 0 end) as churned_customers,
+        sum(mrr_at_start) as mrr_at_start,
+        sum(churned_mrr) as churned_mrr
+    from customer_months
+    group by month_start_date, {{ slices | join(', ') }}
+
+),
+
 customer_month_slices as (
 
-    {{ unpivot_slices('customer_months', slices, [
-        'month_start_date', 'customer_id', 'is_active_at_start', 'is_churned',
-        'mrr_at_start', 'churned_mrr'
+    {{ unpivot_slices('customer_month_cells', slices, [
+        'month_start_date', 'active_customers', 'churned_customers', 'mrr_at_start', 'churned_mrr'
     ]) }}
 
 ),
@@ -31,8 +46,8 @@ churn_totals as (
         month_start_date,
         slice_column,
         slice_value,
-        sum(case when is_active_at_start then 1 else 0 end) as active_customers,
-        sum(case when is_churned then 1 else 0 end) as churned_customers,
+        sum(active_customers) as active_customers,
+        sum(churned_customers) as churned_customers,
         sum(mrr_at_start) as mrr_at_start,
         sum(churned_mrr) as churned_mrr
     from customer_month_slices

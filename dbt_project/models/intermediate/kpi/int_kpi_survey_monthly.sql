@@ -1,12 +1,32 @@
 {%- set slices = ['segment', 'region', 'channel', 'touchpoint'] -%}
-{%- set response_columns = [
-    'month_start_date', 'response_id', 'likelihood_to_recommend', 'nps_contribution',
-    'csat_score', 'is_csat_satisfied', 'effort_score', 'is_ces_easy', 'csi_score', 'is_satisfied'
-] -%}
-{%- set gap_columns = [
-    'month_start_date', 'response_id', 'dimension',
-    'gap_sum', 'gap_count', 'perception_sum', 'perception_count'
-] -%}
+{#- Each measure added up per cell (below), then per slice: the cells' partial sums add up exactly
+    (counts, integer sums, decimal_sum), so a slice's total equals the sum over its responses. -#}
+{%- set response_sums = {
+    'nps_responses': 'count(likelihood_to_recommend)',
+    'nps_net': 'sum(nps_contribution)',
+    'csat_responses': 'count(csat_score)',
+    'csat_satisfied': 'sum(case when is_csat_satisfied then 1 else 0 end)',
+    'ces_responses': 'count(effort_score)',
+    'effort_sum': 'sum(effort_score)',
+    'ces_easy': 'sum(case when is_ces_easy then 1 else 0 end)',
+    'csi_responses': 'count(csi_score)',
+    'csi_sum': decimal_sum('csi_score'),
+    'satisfied_flagged': 'count(is_satisfied)',
+    'satisfied_responses': 'sum(case when is_satisfied then 1 else 0 end)',
+} -%}
+{%- set dimension_sums = {
+    'gap_sum': 'sum(gap_sum)',
+    'gap_count': 'sum(gap_count)',
+    'gap_responses': 'count(case when gap_count > 0 then 1 end)',
+    'perception_sum': decimal_sum('perception_sum'),
+    'perception_count': 'sum(perception_count)',
+    'perception_responses': 'count(case when perception_count > 0 then 1 end)',
+} -%}
+{%- set decimal_sums = ['csi_sum', 'perception_sum'] -%}
+{%- set item_sums = {
+    'servqual_responses': 'sum(has_gap)',
+    'perception_responses': 'sum(has_perception)',
+} -%}
 -- Survey KPIs (NPS, CSAT, CES, CSI, satisfied share, SERVQUAL gaps, perception scores) per month
 -- and slice, on the full grid of months x observed slice values, in the long shape of kpi_monthly
 -- (slices: the fixed slicing columns and the attributes of the seed slice_attributes)
@@ -52,27 +72,46 @@ response_attributes as (
 
 ),
 
-response_columns as (
+response_cells as (
 
-    {{ unpivot_slices('responses', slices, response_columns) }}
+    -- the responses added up per cell (a month and a value of every slicing column: about 12,000
+    -- cells for 1M responses) before the slices multiply the rows: each slice adds up cells, not
+    -- responses (a response has one value per slicing column)
+    select
+        month_start_date,
+        {{ slices | join(', ') }},
+        {%- for name, expression in response_sums.items() %}
+            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from responses
+    group by month_start_date, {{ slices | join(', ') }}
 
 ),
 
-response_slices as (
+response_cell_slices as (
 
     -- the fixed slicing columns, plus one slice per attribute of the seed slice_attributes
-    -- (slice_column = the attribute's label; kpi_monthly puts it in attribute_name)
-    select * from response_columns
+    -- (slice_column = the attribute's label; kpi_monthly puts it in attribute_name), added up per
+    -- month and attribute value directly (int_survey_response_attributes is unique per response
+    -- and attribute)
+    {{ unpivot_slices(
+        'response_cells', slices, ['month_start_date'] + response_sums.keys() | list
+    ) }}
     union all
     select
         response_attributes.attribute_name as slice_column,
         response_attributes.attribute_value as slice_value,
-        {%- for column in response_columns %}
-            responses.{{ column }}{% if not loop.last %},{% endif %}
+        responses.month_start_date,
+        {%- for name, expression in response_sums.items() %}
+            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from responses
     inner join response_attributes
         on responses.response_id = response_attributes.response_id
+    group by
+        response_attributes.attribute_name,
+        response_attributes.attribute_value,
+        responses.month_start_date
 
 ),
 
@@ -97,25 +136,91 @@ response_dimensions as (
 
 ),
 
-gap_columns as (
+dimension_cells as (
 
-    {{ unpivot_slices('response_dimensions', slices, gap_columns) }}
+    select
+        month_start_date,
+        dimension,
+        {{ slices | join(', ') }},
+        {%- for name, expression in dimension_sums.items() %}
+            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from response_dimensions
+    group by month_start_date, dimension, {{ slices | join(', ') }}
 
 ),
 
-gap_slices as (
+dimension_cell_slices as (
 
-    select * from gap_columns
+    {{ unpivot_slices(
+        'dimension_cells', slices, ['month_start_date', 'dimension'] + dimension_sums.keys() | list
+    ) }}
     union all
     select
         response_attributes.attribute_name as slice_column,
         response_attributes.attribute_value as slice_value,
-        {%- for column in gap_columns %}
-            response_dimensions.{{ column }}{% if not loop.last %},{% endif %}
+        response_dimensions.month_start_date,
+        response_dimensions.dimension,
+        {%- for name, expression in dimension_sums.items() %}
+            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from response_dimensions
     inner join response_attributes
         on response_dimensions.response_id = response_attributes.response_id
+    group by
+        response_attributes.attribute_name,
+        response_attributes.attribute_value,
+        response_dimensions.month_start_date,
+        response_dimensions.dimension
+
+),
+
+response_items as (
+
+    -- whether a response has a gap, and a perception score, in any dimension (counted once per
+    -- slice)
+    select
+        month_start_date,
+        response_id,
+        {{ slices | join(', ') }},
+        max(case when gap_count > 0 then 1 else 0 end) as has_gap,
+        max(case when perception_count > 0 then 1 else 0 end) as has_perception
+    from response_dimensions
+    group by month_start_date, response_id, {{ slices | join(', ') }}
+
+),
+
+item_cells as (
+
+    select
+        month_start_date,
+        {{ slices | join(', ') }},
+        {%- for name, expression in item_sums.items() %}
+            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from response_items
+    group by month_start_date, {{ slices | join(', ') }}
+
+),
+
+item_cell_slices as (
+
+    {{ unpivot_slices('item_cells', slices, ['month_start_date'] + item_sums.keys() | list) }}
+    union all
+    select
+        response_attributes.attribute_name as slice_column,
+        response_attributes.attribute_value as slice_value,
+        response_items.month_start_date,
+        {%- for name, expression in item_sums.items() %}
+            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from response_items
+    inner join response_attributes
+        on response_items.response_id = response_attributes.response_id
+    group by
+        response_attributes.attribute_name,
+        response_attributes.attribute_value,
+        response_items.month_start_date
 
 ),
 
@@ -124,7 +229,7 @@ slice_domain as (
     select distinct
         slice_column,
         slice_value
-    from response_slices
+    from response_cell_slices
     union
     select
         'all' as slice_column,
@@ -149,18 +254,14 @@ response_totals as (
         month_start_date,
         slice_column,
         slice_value,
-        count(likelihood_to_recommend) as nps_responses,
-        sum(nps_contribution) as nps_net,
-        count(csat_score) as csat_responses,
-        sum(case when is_csat_satisfied then 1 else 0 end) as csat_satisfied,
-        count(effort_score) as ces_responses,
-        sum(effort_score) as effort_sum,
-        sum(case when is_ces_easy then 1 else 0 end) as ces_easy,
-        count(csi_score) as csi_responses,
-        {{ exact_sum('csi_score') }} as csi_sum,
-        count(is_satisfied) as satisfied_flagged,
-        sum(case when is_satisfied then 1 else 0 end) as satisfied_responses
-    from response_slices
+        {%- for name in response_sums %}
+            {% if name in decimal_sums -%}
+                cast(sum({{ name }}) as {{ type_double() }})
+            {%- else -%}
+                cast(sum({{ name }}) as {{ dbt.type_bigint() }})
+            {%- endif %} as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from response_cell_slices
     group by month_start_date, slice_column, slice_value
 
 ),
@@ -178,13 +279,14 @@ dimension_totals as (
         slice_column,
         slice_value,
         dimension,
-        sum(gap_sum) as gap_sum,
-        cast(sum(gap_count) as {{ dbt.type_bigint() }}) as gap_count,
-        count(case when gap_count > 0 then response_id end) as gap_responses,
-        {{ exact_sum('perception_sum') }} as perception_sum,
-        cast(sum(perception_count) as {{ dbt.type_bigint() }}) as perception_count,
-        count(case when perception_count > 0 then response_id end) as perception_responses
-    from gap_slices
+        {%- for name in dimension_sums %}
+            {% if name in decimal_sums -%}
+                cast(sum({{ name }}) as {{ type_double() }})
+            {%- else -%}
+                cast(sum({{ name }}) as {{ dbt.type_bigint() }})
+            {%- endif %} as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from dimension_cell_slices
     group by month_start_date, slice_column, slice_value, dimension
 
 ),
@@ -195,10 +297,11 @@ item_totals as (
         month_start_date,
         slice_column,
         slice_value,
-        count(distinct case when gap_count > 0 then response_id end) as servqual_responses,
-        count(distinct case when perception_count > 0 then response_id end)
-            as perception_responses
-    from gap_slices
+        {%- for name in item_sums %}
+            cast(sum({{ name }}) as {{ dbt.type_bigint() }})
+                as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from item_cell_slices
     group by month_start_date, slice_column, slice_value
 
 ),
