@@ -64,18 +64,58 @@ subscription_months as (
 
 ),
 
-customer_months as (
+subscriptions_per_customer as (
 
     select
         customer_id,
-        month_start_date,
-        max(is_active_at_start) = 1 as is_active_at_start,
-        max(is_active_at_end) = 1 as is_active_at_end,
-        coalesce(sum(case when is_active_at_start = 1 then mrr end), 0) as mrr_at_start,
-        coalesce(sum(case when is_active_at_end = 1 then mrr end), 0) as mrr_at_end,
+        count(*) as subscriptions
+    from subscriptions
+    group by customer_id
+
+),
+
+customer_months as (
+
+    -- a customer with one subscription (most) has one row per month already: only the others'
+    -- rows go through the aggregate (an aggregate over every customer month took most of this
+    -- model's time); both halves have the aggregate's types (a sum of numeric(28,6) is
+    -- decimal(38,6) on DuckDB and Spark)
+    select
+        subscription_months.customer_id,
+        subscription_months.month_start_date,
+        subscription_months.is_active_at_start = 1 as is_active_at_start,
+        subscription_months.is_active_at_end = 1 as is_active_at_end,
+        cast(coalesce(
+            case when subscription_months.is_active_at_start = 1 then subscription_months.mrr end, 0
+        ) as decimal(38, 6)) as mrr_at_start,
+        cast(coalesce(
+            case when subscription_months.is_active_at_end = 1 then subscription_months.mrr end, 0
+        ) as decimal(38, 6)) as mrr_at_end,
+        cast(1 as {{ dbt.type_bigint() }}) as subscription_count
+    from subscription_months
+    inner join subscriptions_per_customer
+        on subscription_months.customer_id = subscriptions_per_customer.customer_id
+    where subscriptions_per_customer.subscriptions = 1
+
+    union all
+
+    select
+        subscription_months.customer_id,
+        subscription_months.month_start_date,
+        max(subscription_months.is_active_at_start) = 1 as is_active_at_start,
+        max(subscription_months.is_active_at_end) = 1 as is_active_at_end,
+        coalesce(sum(
+            case when subscription_months.is_active_at_start = 1 then subscription_months.mrr end
+        ), 0) as mrr_at_start,
+        coalesce(sum(
+            case when subscription_months.is_active_at_end = 1 then subscription_months.mrr end
+        ), 0) as mrr_at_end,
         count(*) as subscription_count
     from subscription_months
-    group by customer_id, month_start_date
+    inner join subscriptions_per_customer
+        on subscription_months.customer_id = subscriptions_per_customer.customer_id
+    where subscriptions_per_customer.subscriptions > 1
+    group by subscription_months.customer_id, subscription_months.month_start_date
 
 ),
 
