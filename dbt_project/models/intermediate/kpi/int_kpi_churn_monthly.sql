@@ -1,4 +1,12 @@
 {%- set slices = ['segment', 'region'] -%}
+{#- Customer months added up per cell (a month and a value of every slicing column), then per
+    slice (slice_sums). -#}
+{%- set churn_sums = {
+    'active_customers': 'sum(case when is_active_at_start then 1 else 0 end)',
+    'churned_customers': 'sum(case when is_churned then 1 else 0 end)',
+    'mrr_at_start': 'sum(mrr_at_start)',
+    'churned_mrr': 'sum(churned_mrr)',
+} -%}
 -- Churn KPIs per month and slice on the full grid: logo churn rate, gross revenue churn rate and
 -- retention rate (KPIS.md), from customer-month activity of subscriptions. Customers who joined
 -- during the month are in neither the numerator nor the denominator.
@@ -16,27 +24,9 @@ months as (
 
 ),
 
-customer_month_cells as (
+customer_month_cell_slices as (
 
-    -- customer months added up per cell (a month and a value of every slicing column) before the
-    -- slices multiply the rows: each slice adds up cells, not customer months
-    select
-        month_start_date,
-        {{ slices | join(', ') }},
-        sum(case when is_active_at_start then 1 else 0 end) as active_customers,
-        sum(case when is_churned then 1 else 0 end) as churned_customers,
-        sum(mrr_at_start) as mrr_at_start,
-        sum(churned_mrr) as churned_mrr
-    from customer_months
-    group by month_start_date, {{ slices | join(', ') }}
-
-),
-
-customer_month_slices as (
-
-    {{ unpivot_slices('customer_month_cells', slices, [
-        'month_start_date', 'active_customers', 'churned_customers', 'mrr_at_start', 'churned_mrr'
-    ]) }}
+    {{ slice_sums('customer_months', slices, [], churn_sums) }}
 
 ),
 
@@ -50,7 +40,7 @@ churn_totals as (
         sum(churned_customers) as churned_customers,
         sum(mrr_at_start) as mrr_at_start,
         sum(churned_mrr) as churned_mrr
-    from customer_month_slices
+    from customer_month_cell_slices
     group by month_start_date, slice_column, slice_value
 
 ),
@@ -60,7 +50,7 @@ slice_domain as (
     select distinct
         slice_column,
         slice_value
-    from customer_month_slices
+    from customer_month_cell_slices
     union
     select
         'all' as slice_column,

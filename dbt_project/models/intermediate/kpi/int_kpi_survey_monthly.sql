@@ -1,6 +1,7 @@
 {%- set slices = ['segment', 'region', 'channel', 'touchpoint'] -%}
-{#- Each measure added up per cell (below), then per slice: the cells' partial sums add up exactly
-    (counts, integer sums, decimal_sum), so a slice's total equals the sum over its responses. -#}
+{#- Each measure added up per cell, then per slice (slice_sums, slice_totals): the cells' partial
+    sums add up exactly (counts, integer sums, decimal_sum), so a slice's total equals the sum over
+    its responses. -#}
 {%- set response_sums = {
     'nps_responses': 'count(likelihood_to_recommend)',
     'nps_net': 'sum(nps_contribution)',
@@ -72,46 +73,13 @@ response_attributes as (
 
 ),
 
-response_cells as (
-
-    -- the responses added up per cell (a month and a value of every slicing column: about 12,000
-    -- cells for 1M responses) before the slices multiply the rows: each slice adds up cells, not
-    -- responses (a response has one value per slicing column)
-    select
-        month_start_date,
-        {{ slices | join(', ') }},
-        {%- for name, expression in response_sums.items() %}
-            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from responses
-    group by month_start_date, {{ slices | join(', ') }}
-
-),
-
 response_cell_slices as (
 
-    -- the fixed slicing columns, plus one slice per attribute of the seed slice_attributes
-    -- (slice_column = the attribute's label; kpi_monthly puts it in attribute_name), added up per
-    -- month and attribute value directly (int_survey_response_attributes is unique per response
-    -- and attribute)
-    {{ unpivot_slices(
-        'response_cells', slices, ['month_start_date'] + response_sums.keys() | list
-    ) }}
-    union all
-    select
-        response_attributes.attribute_name as slice_column,
-        response_attributes.attribute_value as slice_value,
-        responses.month_start_date,
-        {%- for name, expression in response_sums.items() %}
-            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from responses
-    inner join response_attributes
-        on responses.response_id = response_attributes.response_id
-    group by
-        response_attributes.attribute_name,
-        response_attributes.attribute_value,
-        responses.month_start_date
+    -- the responses added up per cell (a month and a value of every slicing column: about 12,000
+    -- cells for 1M responses), then per slice: the fixed slicing columns, plus one slice per
+    -- attribute of the seed slice_attributes (slice_column = the attribute's label; kpi_monthly
+    -- puts it in attribute_name)
+    {{ slice_sums('responses', slices, [], response_sums, 'response_attributes') }}
 
 ),
 
@@ -136,42 +104,11 @@ response_dimensions as (
 
 ),
 
-dimension_cells as (
-
-    select
-        month_start_date,
-        dimension,
-        {{ slices | join(', ') }},
-        {%- for name, expression in dimension_sums.items() %}
-            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from response_dimensions
-    group by month_start_date, dimension, {{ slices | join(', ') }}
-
-),
-
 dimension_cell_slices as (
 
-    {{ unpivot_slices(
-        'dimension_cells', slices, ['month_start_date', 'dimension'] + dimension_sums.keys() | list
+    {{ slice_sums(
+        'response_dimensions', slices, ['dimension'], dimension_sums, 'response_attributes'
     ) }}
-    union all
-    select
-        response_attributes.attribute_name as slice_column,
-        response_attributes.attribute_value as slice_value,
-        response_dimensions.month_start_date,
-        response_dimensions.dimension,
-        {%- for name, expression in dimension_sums.items() %}
-            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from response_dimensions
-    inner join response_attributes
-        on response_dimensions.response_id = response_attributes.response_id
-    group by
-        response_attributes.attribute_name,
-        response_attributes.attribute_value,
-        response_dimensions.month_start_date,
-        response_dimensions.dimension
 
 ),
 
@@ -190,37 +127,9 @@ response_items as (
 
 ),
 
-item_cells as (
-
-    select
-        month_start_date,
-        {{ slices | join(', ') }},
-        {%- for name, expression in item_sums.items() %}
-            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from response_items
-    group by month_start_date, {{ slices | join(', ') }}
-
-),
-
 item_cell_slices as (
 
-    {{ unpivot_slices('item_cells', slices, ['month_start_date'] + item_sums.keys() | list) }}
-    union all
-    select
-        response_attributes.attribute_name as slice_column,
-        response_attributes.attribute_value as slice_value,
-        response_items.month_start_date,
-        {%- for name, expression in item_sums.items() %}
-            {{ expression }} as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from response_items
-    inner join response_attributes
-        on response_items.response_id = response_attributes.response_id
-    group by
-        response_attributes.attribute_name,
-        response_attributes.attribute_value,
-        response_items.month_start_date
+    {{ slice_sums('response_items', slices, [], item_sums, 'response_attributes') }}
 
 ),
 
@@ -254,13 +163,7 @@ response_totals as (
         month_start_date,
         slice_column,
         slice_value,
-        {%- for name in response_sums %}
-            {% if name in decimal_sums -%}
-                cast(sum({{ name }}) as {{ type_double() }})
-            {%- else -%}
-                cast(sum({{ name }}) as {{ dbt.type_bigint() }})
-            {%- endif %} as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
+        {{ slice_totals(response_sums, decimal_sums) }}
     from response_cell_slices
     group by month_start_date, slice_column, slice_value
 
@@ -279,13 +182,7 @@ dimension_totals as (
         slice_column,
         slice_value,
         dimension,
-        {%- for name in dimension_sums %}
-            {% if name in decimal_sums -%}
-                cast(sum({{ name }}) as {{ type_double() }})
-            {%- else -%}
-                cast(sum({{ name }}) as {{ dbt.type_bigint() }})
-            {%- endif %} as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
+        {{ slice_totals(dimension_sums, decimal_sums) }}
     from dimension_cell_slices
     group by month_start_date, slice_column, slice_value, dimension
 
@@ -297,10 +194,7 @@ item_totals as (
         month_start_date,
         slice_column,
         slice_value,
-        {%- for name in item_sums %}
-            cast(sum({{ name }}) as {{ dbt.type_bigint() }})
-                as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
+        {{ slice_totals(item_sums) }}
     from item_cell_slices
     group by month_start_date, slice_column, slice_value
 
