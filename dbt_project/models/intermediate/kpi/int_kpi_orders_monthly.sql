@@ -66,34 +66,16 @@ buyer_channel_months as (
 
 ),
 
-buyer_cells as (
-
-    -- buyers added up per cell (a month and a value of every slicing column) before the slices
-    -- multiply the rows: each slice adds up cells, not buyers
-    select
-        month_start_date,
-        {{ customer_slices | join(', ') }},
-        count(*) as buyers,
-        sum(case when valid_order_count >= 2 then 1 else 0 end) as repeat_buyers
-    from buyer_months
-    group by month_start_date, {{ customer_slices | join(', ') }}
-
-),
-
 buyer_slices as (
 
-    {{ unpivot_slices(
-        'buyer_cells', customer_slices, ['month_start_date', 'buyers', 'repeat_buyers']
-    ) }}
+    {{ unpivot_slices('buyer_months', customer_slices, ['month_start_date', 'valid_order_count']) }}
     union all
     select
         'channel' as slice_column,
         channel as slice_value,
         month_start_date,
-        count(*) as buyers,
-        sum(case when valid_order_count >= 2 then 1 else 0 end) as repeat_buyers
+        valid_order_count
     from buyer_channel_months
-    group by channel, month_start_date
 
 ),
 
@@ -103,8 +85,8 @@ repeat_totals as (
         month_start_date,
         slice_column,
         slice_value,
-        cast(sum(buyers) as {{ dbt.type_bigint() }}) as buyers,
-        sum(repeat_buyers) as repeat_buyers
+        count(*) as buyers,
+        sum(case when valid_order_count >= 2 then 1 else 0 end) as repeat_buyers
     from buyer_slices
     group by month_start_date, slice_column, slice_value
 
