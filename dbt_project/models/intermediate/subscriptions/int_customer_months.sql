@@ -112,9 +112,10 @@ customer_months as (
         ), 0) as mrr_at_end,
         count(*) as subscription_count
     from subscription_months
-    inner join subscriptions_per_customer
+    -- every other row, a NULL customer's too (grouped as before the split, never dropped)
+    left join subscriptions_per_customer
         on subscription_months.customer_id = subscriptions_per_customer.customer_id
-    where subscriptions_per_customer.subscriptions > 1
+    where coalesce(subscriptions_per_customer.subscriptions, 0) <> 1
     group by subscription_months.customer_id, subscription_months.month_start_date
 
 ),
