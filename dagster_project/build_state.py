@@ -3,10 +3,11 @@
 The month-partitioned incremental facts (dbt_project/macros/incremental_scope.sql) recompute the
 rows touched by raw rows loaded after the previous successful build. This module keeps, in the
 working warehouse, the newest load that build had read (the watermark) and a fingerprint of what
-else decides the marts' contents: the dbt project's SQL, the seeds and the dbt vars. A build is
-incremental only when both are known and the fingerprint is unchanged; otherwise it is a full
-refresh. An erasure (`csat forget`), `csat run --full-refresh` or `--rebuild` (a new warehouse file)
-drop the state, so the next build is a full refresh too.
+else decides the marts' contents: the dbt project's SQL, the seeds, the dbt vars and which
+entities and columns the deployment has delivered. A build is incremental only when both are known
+and the fingerprint is unchanged; otherwise it is a full refresh. An erasure (`csat forget`),
+`csat run --full-refresh` or `--rebuild` (a new warehouse file) drop the state, so the next build is
+a full refresh too.
 
 The watermark is written only after a build that passed: after a failed build the next one starts
 from the same watermark and recomputes the same rows again (deleting before inserting, so never
@@ -65,6 +66,21 @@ def fingerprint(project_dir: Path, seeds_dir: Path, dbt_vars: Mapping[str, str])
                 digest.update(path.read_bytes() + b"\0")
     shaping = {k: v for k, v in dbt_vars.items() if k not in _LOCATION_VARS}
     digest.update(json.dumps(shaping, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def with_deliveries(con: duckdb.DuckDBPyConnection, project_fingerprint: str) -> str:
+    """`project_fingerprint` with what the deployment has delivered so far: the entities delivered
+    and the contract columns their files carried (raw.entity_delivery, raw.delivered_columns). They
+    decide models of every month (which measures make a response low, which KPIs have inputs), so
+    a first delivery of an entity or a column makes the next build a full refresh, as a changed
+    seed does."""
+    digest = hashlib.sha256(project_fingerprint.encode())
+    for query in (
+        f"select entity, is_declared, is_delivered from {RAW_SCHEMA}.entity_delivery order by all",
+        f"select distinct entity, column_name from {RAW_SCHEMA}.delivered_columns order by all",
+    ):
+        digest.update(json.dumps(con.execute(query).fetchall()).encode())
     return digest.hexdigest()
 
 

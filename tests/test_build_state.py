@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dagster_project import build_state
-from dagster_project.ingestion.warehouse import connect
+from dagster_project.ingestion.warehouse import connect, refresh_entity_delivery
 
 VARS = {"reporting_time_zone": "UTC", "csat_warehouse_path": "/a/csat.duckdb", "csat_seed_path": "../seeds"}
 
@@ -59,6 +59,25 @@ def test_a_first_build_is_a_full_refresh_and_the_next_starts_from_its_watermark(
         # a build that fails records nothing: the next plan is the same
         assert build_state.plan(con, "f1") == second
         assert build_state.plan(con, "f2").full_refresh  # the project, seeds or vars changed
+
+
+def test_a_first_delivery_of_an_entity_or_a_column_forces_a_full_refresh(tmp_path):
+    with connect(tmp_path / "csat.duckdb") as con:
+        refresh_entity_delivery(con, declared=())
+        before = build_state.with_deliveries(con, "f1")
+        assert build_state.with_deliveries(con, "f1") == before  # nothing new delivered: the same
+        assert build_state.with_deliveries(con, "f2") != before  # the project's part still counts
+        con.execute("insert into raw.delivered_columns values ('survey_responses', 'csat_score')")
+        with_column = build_state.with_deliveries(con, "f1")
+        assert with_column != before
+        con.execute("insert into raw.delivered_columns values ('survey_responses', 'csat_score')")
+        assert build_state.with_deliveries(con, "f1") == with_column  # the same column again: no change
+        con.execute(
+            "insert into raw.load_manifest values "
+            "('tickets', 'a.jsonl', 'sha', 'jsonl', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
+        )
+        refresh_entity_delivery(con, declared=())  # tickets are delivered now
+        assert build_state.with_deliveries(con, "f1") != with_column
 
 
 def test_forget_drops_the_state_in_an_attached_copy_too(tmp_path):

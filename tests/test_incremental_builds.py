@@ -43,6 +43,7 @@ INCREMENTAL_MODELS = (
     "intermediate.int_servqual_item_gaps",
     "intermediate.int_orders_classified",
     "intermediate.int_customers_first_orders",
+    "intermediate.int_analytics_responses",
     "intermediate.int_customer_months",
     "marts.fct_customer_months",
     "marts.fct_orders",
@@ -155,8 +156,8 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
         writer = csv.DictWriter(f, fieldnames=list(customer))
         writer.writeheader()
         writer.writerow(customer)
-    reopened_ticket, reopened_quarter = reopen_a_complaint(
-        landing, avoid=[responses[1], responses[-1]], customer=customer
+    reopened_ticket, reopened_quarter, reopening_agent = reopen_a_complaint(
+        landing, avoid=[responses[1], responses[-1]], customer=customer, order_customers=[old_customer]
     )
     return {
         "moved": moved,
@@ -168,37 +169,62 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
         "old_subscriber": old_subscriber,
         "reopened_ticket": reopened_ticket,
         "reopened_quarter": reopened_quarter,
+        "reopening_agent": reopening_agent,
     }
 
 
-def reopen_a_complaint(landing: Path, avoid: list[Path], customer: dict) -> tuple[str, str]:
-    """Deliver a resolved complaint again as reopened (no longer resolved), in a new file. A survey
+def reopen_a_complaint(
+    landing: Path, avoid: list[Path], customer: dict, order_customers: list[str]
+) -> tuple[str, str, str]:
+    """Deliver a resolved complaint again as reopened by another agent, in a new file. A survey
     response is about it, in a quarter nothing else delivered here touches (not the quarters of the
     response files `avoid`, nor of `customer`'s responses), so only the ticket puts that quarter in
-    the key-driver statistics' scope. Returns the ticket and the quarter (YYYY-MM of its first month)."""
+    the key-driver statistics' scope; and in a month no order delivered since touches, of a customer
+    whose orders were not delivered since (nor in `order_customers`), so only the ticket puts the
+    response in the attributions' scope (its new agent). Returns the ticket, the quarter (YYYY-MM of
+    its first month) and the new agent."""
     folder = landing / "complaints" / "tickets"
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")  # the reporting time zone of these builds
     responses = f"read_csv('{landing / 'survey' / 'survey_responses'}/*.csv', all_varchar = true)"
     quarter = "strftime(date_trunc('quarter', cast(submitted_at as timestamptz)), '%Y-%m')"
     avoided = f"read_csv({[str(f) for f in avoid]}, all_varchar = true)"
+    new_orders = [
+        str(f)
+        for f in (landing / "crm" / "orders").glob("*.parquet")
+        if f.name.startswith(("zz", bench_pipeline.DAY_PREFIX))
+    ]
+    touched_orders = f"read_parquet({new_orders})"
+    month = "cast(date_trunc('month', cast(submitted_at as timestamptz)) as date)"
     ticket_id, quarter_of = con.execute(
         f"select ticket_id, {quarter} from {responses} "
         f"where ticket_id in (select ticket_id from read_json('{folder}/*.jsonl') "
         "where ticket_type = 'complaint' and status = 'resolved') "
         f"and {quarter} not in (select {quarter} from {avoided}) "
         f"and {quarter} not in (select {quarter} from {responses} where customer_id = ?) "
+        f"and {month} not in (select cast(date_trunc('month', ordered_at) as date) from {touched_orders}) "
+        f"and customer_id not in (select customer_id from {touched_orders}) "
+        "and not list_contains(?, customer_id) "
         "order by ticket_id limit 1",
-        [customer["customer_id"]],
+        [customer["customer_id"], order_customers],
     ).fetchone()
     con.close()
     rows = [
         json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.read_text("utf-8").splitlines()
     ]
     ticket = next(r for r in rows if r["ticket_id"] == ticket_id)
-    reopened = {**ticket, "status": "open", "resolved_at": None, "closed_at": None, "reopen_count": 1}
+    # reopened by another agent: the response about it is attributed to them (int_analytics_responses)
+    agent = next(r["agent_id"] for r in rows if r.get("agent_id") not in (None, ticket.get("agent_id")))
+    reopened = {
+        **ticket,
+        "status": "open",
+        "resolved_at": None,
+        "closed_at": None,
+        "reopen_count": 1,
+        "agent_id": agent,
+    }
     (folder / "zz_reopened_ticket.jsonl").write_text(json.dumps(reopened, ensure_ascii=False) + "\n", encoding="utf-8")
-    return ticket_id, quarter_of
+    return ticket_id, quarter_of, agent
 
 
 def move_a_subscription(folder: Path) -> tuple[str, str]:
@@ -417,6 +443,12 @@ def test_the_edge_cases_reached_the_incremental_facts(builds):
     assert con.execute("select valid_order_number from marts.fct_orders where order_id like 'LATE-%'").fetchone() == (
         1,
     )
+    # the response about the reopened ticket, in a month nothing else touched, has its new agent
+    agents = con.execute(
+        "select distinct agent_id from intermediate.int_analytics_responses where ticket_id = ?",
+        [changed["reopened_ticket"]],
+    ).fetchall()
+    assert agents == [(changed["reopening_agent"],)]
 
 
 def test_the_build_state_decides_between_incremental_and_full_refresh(builds, tmp_path):

@@ -242,7 +242,7 @@ def build_models(
     if warehouse.engine == "duckdb":  # incremental facts: what changed since the last build
         fingerprint = build_state.fingerprint(DBT_PROJECT_DIR, seeds or repo_root() / "seeds", dbt_vars)
         with warehouse.connect(read_only=True) as con:
-            build = build_state.plan(con, fingerprint)
+            build = build_state.plan(con, build_state.with_deliveries(con, fingerprint))
         if build.full_refresh:
             args.append("--full-refresh")
         elif seed_tests := seed_only_data_tests(get_dbt_project().manifest_path):

@@ -89,6 +89,22 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The rows about an order or a ticket delivered since the previous build (their store, agent or
+    status may have changed), for a model that attributes rows to them (int_analytics_responses);
+    false without the pipeline's watermark, where in_rebuild_scope is true anyway. -#}
+{% macro about_changed_orders_or_tickets(order_column, ticket_column) -%}
+    {%- set orders = ref('stg_crm__orders') -%}
+    {%- set tickets = ref('stg_complaints__tickets') -%}
+    {%- if is_incremental() and last_build_watermark() is not none -%}
+        (
+            {{ order_column }} in ({{ keys_loaded_since(orders, 'order_id') }})
+            or {{ ticket_column }} in ({{ keys_loaded_since(tickets, 'ticket_id') }})
+        )
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The rows of a customer-grain model an incremental build recomputes: those of a customer to
     rebuild (int_rebuild_customers); every row without the pipeline's watermark, as in_rebuild_scope. -#}
 {% macro in_rebuild_customers(customer_column) -%}

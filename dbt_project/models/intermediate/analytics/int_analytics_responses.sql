@@ -1,3 +1,16 @@
+{#- Incremental like fct_survey_responses (macros/incremental_scope.sql): a response is recomputed
+    in a month or of a customer to rebuild (the customer's current home store and account manager),
+    and when the order or the ticket it is about was delivered again (the order's store, the
+    ticket's agent). Its own month, customer, order and ticket never change without the response
+    being delivered again (deleted by key), so the rows deleted and those inserted are the same
+    responses. The low-response rules follow the columns delivered: a first delivery of a column
+    makes the build a full refresh (dagster_project/build_state.py). -#}
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id') ~ ' or ' ~ about_changed_orders_or_tickets('order_id', 'ticket_id'), 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id')) }}"
+) }}
 -- Survey responses with what the analytics marts attribute them to: the customer's current home
 -- store and account manager (CRM), the agent of the ticket the response is about, and the store
 -- they count for (the store of the surveyed order when it has one, else the customer's home
@@ -7,15 +20,21 @@
 -- uses the measures it has), adapted to the columns delivered (int_low_response_rules).
 with
 
-responses as (
-
-    select * from {{ ref('int_survey_responses_scored') }}
-
-),
-
 survey_responses as (
 
     select * from {{ ref('stg_survey__survey_responses') }}
+
+),
+
+responses as (
+
+    select * from {{ ref('int_survey_responses_scored') }}
+    where
+        {{ in_rebuild_scope('month_start_date', 'customer_id') }}
+        or response_id in (
+            select survey_responses.response_id from survey_responses
+            where {{ about_changed_orders_or_tickets('order_id', 'ticket_id') }}
+        )
 
 ),
 
