@@ -116,7 +116,11 @@ responses as (
             or ticket_id in (select changed_tickets.ticket_id from changed_tickets)
         union all
         select quarter_start_date from previous_statistics
-        where quarter_start_date not in (select responses.quarter_start_date from responses)
+        where
+            quarter_start_date not in (
+                -- distinct: NOT IN builds its lookup from every row of its subquery
+                select distinct responses.quarter_start_date from responses
+            )
 
     ),
 
