@@ -7,8 +7,6 @@
     makes the build a full refresh (dagster_project/build_state.py). -#}
 {{ config(
     materialized=incremental_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
     pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id') ~ ' or ' ~ about_changed_orders_or_tickets('order_id', 'ticket_id'), 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id')) }}"
 ) }}
 -- Survey responses with what the analytics marts attribute them to: the customer's current home

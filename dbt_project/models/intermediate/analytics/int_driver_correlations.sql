@@ -1,7 +1,5 @@
 {{ config(
     materialized=incremental_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
     pre_hook="{{ delete_in_scope(in_rebuild_quarters('quarter_start_date')) }}"
 ) }}
 -- The pairwise results of the key-driver analysis (driver_importance_quarterly): one row per

@@ -1,7 +1,5 @@
 {{ config(
     materialized=incremental_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
     pre_hook="{{ delete_in_scope(in_rebuild_customers('customer_id')) }}"
 ) }}
 -- One row per customer with a valid order: the first valid order ever (the 90-day repurchase

@@ -3,8 +3,6 @@
     ranked over all their orders; only the orders in scope are kept. -#}
 {{ config(
     materialized=incremental_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
     pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id'), 'order_id', keys_loaded_since(ref('stg_crm__orders'), 'order_id')) }}"
 ) }}
 -- Orders with their validity (status not cancelled or refunded), the buyer's current segment and

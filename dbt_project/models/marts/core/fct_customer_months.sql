@@ -1,7 +1,5 @@
 {{ config(
     materialized=incremental_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
     pre_hook="{{ delete_customer_month_scope() }}"
 ) }}
 -- Customer x month activity from subscriptions (every grid month in which the customer had a

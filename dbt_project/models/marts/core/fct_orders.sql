@@ -1,7 +1,5 @@
 {{ config(
     materialized=incremental_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
     pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id'), 'order_id', keys_loaded_since(ref('stg_crm__orders'), 'order_id')) }}"
 ) }}
 -- depends_on: {{ ref('stg_crm__orders') }} (the pre-hook's changed keys)

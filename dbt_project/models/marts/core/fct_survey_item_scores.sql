@@ -3,8 +3,6 @@
     rows drop their earlier rows first (macros/incremental_scope.sql). -#}
 {{ config(
     materialized=incremental_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
     pre_hook="{{ delete_rebuild_scope('response_id in (select response_id from ' ~ ref('fct_survey_responses') ~ ' where ' ~ in_rebuild_scope('month_start_date', 'customer_id') ~ ')', 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id') ~ ' union all ' ~ keys_loaded_since(ref('stg_survey__survey_item_scores'), 'response_id')) }}"
 ) }}
 -- depends_on: {{ ref('stg_survey__survey_item_scores') }} (the pre-hook's changed keys)
