@@ -2,10 +2,10 @@
 -- driver_outcomes) the response has a value for. A response belongs to two groups of its quarter:
 -- its customer's segment and `all` (every response). The outcome columns of
 -- int_driver_observations are unpivoted here (the seed's accepted measures), so the statistics
--- join one long table. A view: response-grain rows are only read by the int_driver_* statistics
--- (small tables), never stored. Only the quarters the build recomputes (int_rebuild_quarters: all
--- of them in a full build), so the statistics and the tests here read no more.
-{{ config(materialized='view') }}
+-- join one long table. Only the quarters the build recomputes (int_rebuild_quarters: all of them
+-- in a full build), so the statistics and the tests here read no more. A table replaced by each
+-- build, as int_driver_response_values and for the same reason.
+{{ config(materialized='table') }}
 
 with
 

@@ -3,11 +3,12 @@
 -- is the mean score of its items the respondent rated (the mean of their 0-100 indices when the
 -- items' scales differ), an item's value its perception score, and the transactional drivers
 -- the response's CSAT, effort and the resolution time of its resolved complaint (with whether
--- that met its SLA, for resolution time's performance). A view: response-grain rows are only
--- read by the int_driver_* statistics (small tables), never stored. Only the responses of the
--- quarters the build recomputes (int_rebuild_quarters: all of them in a full build), so the
--- statistics and the tests here read no more.
-{{ config(materialized='view') }}
+-- that met its SLA, for resolution time's performance). Only the responses of the quarters the
+-- build recomputes (int_rebuild_quarters: all of them in a full build), so the statistics and the
+-- tests here read no more. A table, written once per build and replaced by the next: as a view it
+-- was evaluated again by each statistics model and each test (four evaluations of every item
+-- score's average; DECISIONLOG.md, "The key-driver working set, stored once per build").
+{{ config(materialized='table') }}
 
 with
 
