@@ -10,3 +10,12 @@
     {%- endfor -%}
     {{ dbt.hash(dbt.concat(parts)) }}
 {%- endmacro %}
+
+
+{#- An order's key (fct_orders.order_key). A fact about an order computes it from the order id
+    rather than joining fct_orders for it: at 10M responses that join carried 15M keys and spilled
+    (DECISIONLOG.md, "The key-driver working set, stored once per build; the order key without its
+    join"). -#}
+{% macro order_key(order_id) -%}
+    {{ surrogate_key([order_id]) }}
+{%- endmacro %}

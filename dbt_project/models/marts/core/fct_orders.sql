@@ -35,7 +35,7 @@ channels as (
 final as (
 
     select
-        {{ surrogate_key(['orders.order_id']) }} as order_key,
+        {{ order_key('orders.order_id') }} as order_key,
         orders.order_id,
         customers.customer_key,
         stores.store_key,

@@ -33,7 +33,9 @@ channels as (
 
 orders as (
 
-    select * from {{ ref('fct_orders') }}
+    -- only the order ids: the key is computed below, so the join's hash table does not carry
+    -- 15M 32-character keys at 10M responses (it spilled under a 2 GB memory limit)
+    select order_id from {{ ref('fct_orders') }}
 
 ),
 
@@ -45,7 +47,10 @@ final as (
         responses.survey_id,
         customers.customer_key,
         channels.channel_key,
-        orders.order_key,
+        -- fct_orders.order_key, for an order it holds (relationships test in _core__models.yml)
+        case
+            when orders.order_id is not null then {{ order_key('orders.order_id') }}
+        end as order_key,
         responses.customer_id,
         survey_responses.ticket_id,
         responses.submitted_at,
