@@ -8,6 +8,8 @@ rounding to 4 decimals, NULL only where NULL.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,6 +148,32 @@ def test_sample_is_not_trivial(reference):
         sliced = reference[(reference["kpi"] == kpi) & (reference[list(ref.SLICE_COLUMNS)] != ref.ALL).any(axis=1)]
         assert sliced["value"].notna().sum() >= 12 * len(ref.SLICES_BY_KPI[kpi]), f"{kpi}: few sliced values"
     assert reference["value"].isna().any()
+
+
+def test_survey_responses_carry_the_key_of_the_order_they_are_about(sample):
+    """fct_survey_responses computes its order key from the order id instead of joining fct_orders
+    for it (macro order_key): it must be fct_orders' key of that order, and NULL when the response
+    names no order or one that was never delivered. The expected keys are computed here, with
+    hashlib, from the raw tables."""
+    con = ref.open_warehouse(sample)
+    try:
+        delivered = {r[0] for r in con.execute("select nullif(trim(order_id), '') from raw.orders").fetchall()}
+        responses = con.execute(
+            "select f.response_id, nullif(trim(r.order_id), ''), f.order_key, o.order_key "
+            "from marts.fct_survey_responses f join raw.survey_responses r using (response_id) "
+            "left join marts.fct_orders o on o.order_id = nullif(trim(r.order_id), '')"
+        ).fetchall()
+    finally:
+        con.close()
+    wrong = []
+    for response_id, order_id, key, orders_key in responses:
+        expected = hashlib.md5(order_id.encode()).hexdigest() if order_id in delivered else None
+        if key != expected or key != orders_key:
+            wrong.append((response_id, order_id, key, expected, orders_key))
+    assert not wrong, f"(response, order, key, expected, fct_orders' key): {wrong[:5]}"
+    with_key = sum(key is not None for _, _, key, _ in responses)
+    without_order = sum(order_id is None for _, order_id, _, _ in responses)
+    assert with_key > 0 and without_order > 0, (with_key, without_order)  # both cases exercised
 
 
 def _expected_status(actual, target, direction: str, tolerance: float, n=None, min_n=None) -> str:
