@@ -154,7 +154,9 @@ def test_survey_responses_carry_the_key_of_the_order_they_are_about(sample):
     """fct_survey_responses computes its order key from the order id instead of joining fct_orders
     for it (macro order_key): it must be fct_orders' key of that order, and NULL when the response
     names no order or one that was never delivered. The expected keys are computed here, with
-    hashlib, from the raw tables."""
+    hashlib, from the raw tables. The sample has responses with an order and without one, but none
+    naming an order never delivered: the dbt unit test
+    survey_response_order_key_only_for_a_delivered_order has that case."""
     con = ref.open_warehouse(sample)
     try:
         delivered = {r[0] for r in con.execute("select nullif(trim(order_id), '') from raw.orders").fetchall()}
