@@ -12,10 +12,8 @@
 {%- endmacro %}
 
 
-{#- An order's key (fct_orders.order_key). A fact about an order computes it from the order id
-    rather than joining fct_orders for it: at 10M responses that join carried 15M keys and spilled
-    (DECISIONLOG.md, "The key-driver working set, stored once per build; the order key without its
-    join"). -#}
+{#- An order's key (fct_orders.order_key), for a fact that computes it from the order id rather
+    than reading it from fct_orders (fct_survey_responses: why, in its `orders` CTE). -#}
 {% macro order_key(order_id) -%}
     {{ surrogate_key([order_id]) }}
 {%- endmacro %}
