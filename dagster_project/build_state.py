@@ -24,7 +24,9 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.contract import ENTITIES_BY_NAME
 from dagster_project.ingestion.warehouse import RAW_SCHEMA, transaction
+from dagster_project.privacy.pseudonyms import PRIVACY_CHANGES_TABLE
 from dagster_project.sql_text import quote
 
 STATE_TABLE = f"{RAW_SCHEMA}.dbt_build_state"
@@ -44,6 +46,7 @@ class BuildPlan:
     fingerprint: str
     watermark: str | None  # the newest raw load this build reads
     changed_since: str | None
+    delivered: frozenset[str] = frozenset()  # entities with files loaded since (incremental builds)
 
     @property
     def full_refresh(self) -> bool:
@@ -91,8 +94,8 @@ def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    schema, table = STATE_TABLE.split(".")
+def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, table = qualified.split(".")
     found = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, table],
@@ -101,16 +104,24 @@ def _table_exists(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def plan(con: duckdb.DuckDBPyConnection, current_fingerprint: str) -> BuildPlan:
-    """Incremental from the last build's watermark when its fingerprint is this one; else full."""
-    newest = con.execute(f"select cast(max(loaded_at) as varchar) from {RAW_SCHEMA}.load_manifest").fetchone()
-    watermark = newest[0] if newest else None
+    """Incremental from the last build's watermark when its fingerprint is this one; else full. The
+    watermark is the newest change to raw: a load, or rows changed in place by the privacy
+    maintenance (raw.privacy_changes). The entities delivered since are those with files loaded
+    since, or all of them after rows changed in place (those rows carry no load time)."""
+    events = f"select entity, loaded_at as happened_at from {RAW_SCHEMA}.load_manifest"
+    if _exists(con, PRIVACY_CHANGES_TABLE):  # rows changed in place name no entity (NULL): all of them
+        events += f" union all select null, changed_at from {PRIVACY_CHANGES_TABLE}"
+    [(watermark,)] = con.execute(f"select cast(max(happened_at) as varchar) from ({events})").fetchall()
     previous = None
-    if _table_exists(con):
+    if _exists(con, STATE_TABLE):
         previous = con.execute(f"select fingerprint, cast(watermark as varchar) from {STATE_TABLE}").fetchone()
-    since = None
+    since, delivered = None, frozenset()
     if previous and previous[0] == current_fingerprint and previous[1] is not None:
         since = previous[1]
-    return BuildPlan(fingerprint=current_fingerprint, watermark=watermark, changed_since=since)
+        query = f"select distinct entity from ({events}) where happened_at > cast(? as timestamp)"
+        found = {entity for (entity,) in con.execute(query, [since]).fetchall()}
+        delivered = frozenset(ENTITIES_BY_NAME) if None in found else frozenset(found)
+    return BuildPlan(fingerprint=current_fingerprint, watermark=watermark, changed_since=since, delivered=delivered)
 
 
 def record(con: duckdb.DuckDBPyConnection, build: BuildPlan) -> None:

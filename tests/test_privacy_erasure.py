@@ -266,5 +266,8 @@ def test_a_redelivery_of_an_erased_customer_is_erased_again_at_ingestion(tmp_pat
         _deliver(con, landing, "2025-02.csv")  # the same rows again, under a new name
         loaded = con.execute("select count(*) from raw.load_manifest where source_file like '%2025-02%'").fetchone()
         assert loaded == (4,)
+        # recorded for the next build: raw rows deleted without a load (dagster_project/build_state.py)
+        erased = con.execute("select sum(rows_changed) from raw.privacy_changes where change = 'erasure applied again'")
+        assert erased.fetchone()[0] > 0
     assert duckdb_hits(warehouse, needles) == {}
     assert duckdb_hits(warehouse, ["C2", "R2", "c2@example.com"]).keys() == {"C2", "R2", "c2@example.com"}

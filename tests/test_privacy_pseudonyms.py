@@ -97,9 +97,13 @@ def test_pseudonyms_follow_a_new_delivery_and_a_new_key(con, landing, monkeypatc
     load_customers(con, landing, [{**PEOPLE[0], "email": "new@example.com"}], name="2025-02.csv")
     (email,) = con.execute("select email_pseudonym from raw.customer_pseudonyms").fetchone()
     assert email == hmac.new(KEY.encode(), b"new@example.com", hashlib.sha256).hexdigest()
-    # Rotation: the next load under a new key recomputes every pseudonym from raw.
+    assert con.execute("select count(*) from raw.privacy_changes").fetchone()[0] == 0  # loads, not in place
+    # Rotation: the next load under a new key recomputes every pseudonym from raw, and records it for
+    # the next build (every row's pseudonym changed without a load: dagster_project/build_state.py).
     monkeypatch.setenv("CSAT_PSEUDONYM_KEY", OTHER_KEY)
     load_customers(con, landing, PEOPLE[1:2], name="2025-03.csv")
+    changes = con.execute("select change, rows_changed from raw.privacy_changes").fetchall()
+    assert changes == [("pseudonym key rotated", 1)]
     rows = dict(con.execute("select customer_id, email_pseudonym from raw.customer_pseudonyms").fetchall())
     assert rows == {
         "C1": hmac.new(OTHER_KEY.encode(), b"new@example.com", hashlib.sha256).hexdigest(),
@@ -178,6 +182,8 @@ def test_retention_blanks_old_clear_text_but_keeps_pseudonyms(con, landing, monk
     }
     assert rows["C1"] == (None, None, None, None, None)
     assert rows["C2"][:3] == ("Bo Wang", "bo@example.com", "13800000002")  # younger than 30 days
+    # recorded for the next build (rows changed without a load); the rejected row's blanking is not
+    assert con.execute("select change, rows_changed from raw.privacy_changes").fetchall() == [("retention", 1)]
     after = dict(con.execute("select customer_id, email_pseudonym from raw.customer_pseudonyms").fetchall())
     assert after["C1"] == before["C1"] is not None
     (raw_values,) = con.execute("select raw_values from raw.load_rejects").fetchone()

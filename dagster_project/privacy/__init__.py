@@ -13,7 +13,12 @@ from dagster_project import settings
 from dagster_project.contract import Entity
 from dagster_project.privacy import erasure
 from dagster_project.privacy.keys import load_keys
-from dagster_project.privacy.pseudonyms import install_keys, refresh_customer_pseudonyms
+from dagster_project.privacy.pseudonyms import (
+    install_keys,
+    record_privacy_changes,
+    refresh_customer_pseudonyms,
+    rows_under_another_key,
+)
 from dagster_project.privacy.register import RegisterEntry, append_register, now_utc, read_register
 from dagster_project.privacy.retention import apply_retention
 
@@ -69,15 +74,20 @@ def after_load(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         return
     con.begin()
     try:
+        changes: dict[str, int] = {}  # raw rows changed in place, for the next build's scope
         if entity.name == "customers" or entries:
             install_keys(con, load_keys())
         if entity.name == "customers":
+            changes["pseudonym key rotated"] = rows_under_another_key(con, load_keys())
             refresh_customer_pseudonyms(con, load_keys())
             scrub_legacy_snapshot(con)
         if entries:
-            apply_register(con, entries, path)
+            erased = apply_register(con, entries, path)
+            changes["erasure applied again"] = sum(n for table, n in erased.items() if table.startswith("raw."))
         if days is not None:
-            apply_retention(con, days)
+            blanked = apply_retention(con, days)  # rejected rows too, which no model reads
+            changes["retention"] = sum(n for table, n in blanked.items() if not table.startswith("raw.load_rejects"))
+        record_privacy_changes(con, changes)
         con.commit()
     except BaseException:
         con.rollback()

@@ -30,6 +30,17 @@ PSEUDONYMISED = {
     }
 }
 
+# Raw rows changed in place, not by a load (a rotated key, an erasure applied again, retention): an
+# incremental build after one rebuilds what every entity reaches (dagster_project/build_state.py).
+PRIVACY_CHANGES_TABLE = "raw.privacy_changes"
+_CHANGES_DDL = f"""
+create table if not exists {PRIVACY_CHANGES_TABLE} (
+    change varchar not null,
+    rows_changed bigint not null,
+    changed_at timestamp not null
+)
+"""
+
 _PSEUDONYM_DDL = f"""
 create table if not exists {PSEUDONYM_TABLE} (
     customer_id varchar not null,
@@ -45,11 +56,13 @@ create table if not exists {PSEUDONYM_TABLE} (
 
 def create_pseudonym_table(con: duckdb.DuckDBPyConnection) -> None:
     """The raw tables of this package, created with the other raw tables: the pseudonyms (read by
-    stg_crm__customer_pseudonyms) and raw.erased_rows (rows erased per delivered file)."""
+    stg_crm__customer_pseudonyms), raw.erased_rows (rows erased per delivered file) and
+    raw.privacy_changes (raw rows changed in place, read by dagster_project/build_state.py)."""
     from dagster_project.privacy.erasure import ERASED_ROWS_DDL
 
     con.execute(_PSEUDONYM_DDL)
     con.execute(f"create table if not exists {ERASED_ROWS_DDL}")
+    con.execute(_CHANGES_DDL)
 
 
 def _pads(key: PseudonymKey) -> tuple[bytes, bytes]:
@@ -78,6 +91,24 @@ def hmac_sql(value_sql: str, keys_alias: str | None = None) -> str:
         ipad = f"(select ipad from {KEYS_TABLE} where is_current)"
         opad = f"(select opad from {KEYS_TABLE} where is_current)"
     return f"sha256({opad} || unhex(sha256({ipad} || encode({value_sql}))))"
+
+
+def rows_under_another_key(con: duckdb.DuckDBPyConnection, keys: KeyRing) -> int:
+    """Pseudonyms computed under another key than the current one: after a rotation, all of them."""
+    create_pseudonym_table(con)
+    [(rows,)] = con.execute(
+        f"select count(*) from {PSEUDONYM_TABLE} where key_fingerprint <> ?", [keys.current.fingerprint]
+    ).fetchall()
+    return int(rows)
+
+
+def record_privacy_changes(con: duckdb.DuckDBPyConnection, changes: dict[str, int]) -> None:
+    """Record the raw rows changed in place (rows by change), in the caller's transaction."""
+    rows = [[change, count] for change, count in changes.items() if count]
+    if rows:
+        con.executemany(
+            f"insert into {PRIVACY_CHANGES_TABLE} values (?, ?, cast(current_timestamp as timestamp))", rows
+        )
 
 
 def refresh_customer_pseudonyms(con: duckdb.DuckDBPyConnection, keys: KeyRing) -> int:
