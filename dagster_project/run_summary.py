@@ -178,7 +178,10 @@ def stage_detail(tally: StageTally) -> str:
     elif tally.name in ("raw checks", "mart checks"):
         text = _checks_detail(c)
     elif tally.name == "dbt build":
-        text = f"{c['materialized']:,} models and seeds built, {c['checks_passed']:,} tests passed"
+        text = f"{c['materialized'] - c['unchanged']:,} models and seeds built"
+        if c["unchanged"]:  # left out by an incremental build (build_scope.py)
+            text += f" ({c['unchanged']:,} unchanged: no new rows reach them)"
+        text += f", {c['checks_passed']:,} tests passed"
         if c["checks_warned"]:
             text += f", {c['checks_warned']:,} warned"
         if c["checks_failed"]:
@@ -257,6 +260,7 @@ class RunProgress:
     def materialized(self, step_key: str, metadata: Mapping[str, Any]) -> None:
         tally = self._stage(step_key)
         tally.counts["materialized"] += 1
+        tally.counts["unchanged"] += metadata.get("rebuilt") is False
         for key in ("files_loaded", "files_failed", "rows_loaded", "rows_rejected"):
             tally.counts[key] += int(metadata.get(key) or 0)
         if tally.name == "publication":

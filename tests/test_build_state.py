@@ -4,6 +4,7 @@ refresh, and the watermark an incremental build starts from."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -54,11 +55,31 @@ def test_a_first_build_is_a_full_refresh_and_the_next_starts_from_its_watermark(
             "('orders', 'b.csv', 'sha2', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-02 10:00:00')"
         )
         second = build_state.plan(con, "f1")
-        assert not second.full_refresh
+        assert not second.full_refresh and second.delivered == {"orders"} and not first.delivered
         assert (second.changed_since, second.watermark) == ("2026-11-01 10:00:00", "2026-11-02 10:00:00")
         # a build that fails records nothing: the next plan is the same
         assert build_state.plan(con, "f1") == second
         assert build_state.plan(con, "f2").full_refresh  # the project, seeds or vars changed
+
+
+def test_raw_rows_changed_in_place_count_as_every_entity_delivered(tmp_path):
+    """The privacy maintenance (a rotated key, retention, an erasure applied again) changes raw rows
+    without a load: the next build rebuilds what every entity reaches, and moves the watermark past
+    the change, so the build after it does not again."""
+    from dagster_project.contract import ENTITIES_BY_NAME
+
+    with connect(tmp_path / "csat.duckdb") as con:
+        con.execute(
+            "insert into raw.load_manifest values "
+            "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
+        )
+        build_state.record(con, build_state.plan(con, "f1"))
+        assert build_state.plan(con, "f1").delivered == frozenset()  # nothing since
+        con.execute("insert into raw.privacy_changes values ('retention', 3, timestamp '2026-11-03 00:00:00')")
+        after = build_state.plan(con, "f1")
+        assert after.delivered == set(ENTITIES_BY_NAME) and after.watermark == "2026-11-03 00:00:00"
+        build_state.record(con, after)
+        assert build_state.plan(con, "f1").delivered == frozenset()
 
 
 def test_a_first_delivery_of_an_entity_or_a_column_forces_a_full_refresh(tmp_path):
@@ -98,37 +119,89 @@ def test_forget_drops_the_state_in_an_attached_copy_too(tmp_path):
         assert build_state.plan(con, "f1").full_refresh
 
 
-def test_an_incremental_build_leaves_out_error_seed_only_data_tests(tmp_path):
-    from dagster_project.assets.warehouse import seed_only_data_tests
+def test_an_incremental_build_leaves_out_what_no_delivered_row_reaches():
+    """build_scope.left_out_nodes on a small graph: orders delivered reach their staging model, the
+    fact that joins customers and the test between the two; the customers' model and its tests
+    (a warning too), the seed and its test are left out; the model that reads the clock always
+    runs, and the tables every delivery rewrites count as delivered whenever anything was."""
+    from dagster_project import build_scope
 
-    def test(name: str, parents: list[str], severity: str = "ERROR") -> dict:
-        return {
+    def node(kind: str, name: str, parents: list[str], **config) -> tuple[str, dict]:
+        tags = config.pop("tags", [])
+        return f"{kind}.p.{name}", {
             "name": name,
-            "resource_type": "test",
-            "config": {"severity": severity},
-            "depends_on": {"nodes": parents},
+            "resource_type": kind,
+            "config": config,
+            "tags": tags,
+            "depends_on": {"nodes": parents} if parents else {"macros": []},  # as dbt writes a seed's
         }
 
-    nodes = [
-        test("unique_channels_code", ["seed.p.channels"]),
-        test("channels_match_groups", ["seed.p.channels", "seed.p.channel_groups"]),
-        test("channels_warn", ["seed.p.channels"], severity="warn"),  # warnings keep showing
-        test("fct_channel_in_seed", ["model.p.fct", "seed.p.channels"]),  # reads new rows
-        test("not_null_fct", ["model.p.fct"]),
-        {"name": "channels", "resource_type": "seed", "config": {}, "depends_on": {"nodes": []}},
+    def source(name: str) -> tuple[str, dict]:
+        return f"source.p.raw.{name}", {"identifier": name}
+
+    sources = dict([source("orders"), source("customers"), source("entity_delivery")])
+    nodes = dict(
+        [
+            node("model", "stg_orders", ["source.p.raw.orders"]),
+            node("model", "stg_customers", ["source.p.raw.customers"]),
+            node("model", "fct_orders", ["model.p.stg_orders", "model.p.stg_customers"]),
+            node("model", "delivery", ["source.p.raw.entity_delivery"]),
+            node("model", "latest", ["model.p.stg_customers"], tags=[build_scope.BUILD_TIME_TAG]),
+            node("seed", "channels", []),
+            node("test", "unique_channels", ["seed.p.channels"]),
+            node("test", "not_null_stg_customers", ["model.p.stg_customers"]),
+            node("test", "orphans_stg_customers", ["model.p.stg_customers"], severity="warn"),
+            node("test", "fct_orders_to_customers", ["model.p.fct_orders", "model.p.stg_customers"]),
+        ]
+    )
+    child_map: dict[str, list[str]] = {u: [] for u in [*sources, *nodes]}
+    for unique_id, n in nodes.items():
+        for parent in n["depends_on"].get("nodes", []):
+            child_map[parent].append(unique_id)
+    manifest = {"sources": sources, "nodes": nodes, "child_map": child_map}
+
+    assert sorted(build_scope.left_out_nodes(manifest, {"orders"})) == [
+        "model.p.stg_customers",
+        "seed.p.channels",
+        "test.p.not_null_stg_customers",
+        "test.p.orphans_stg_customers",
+        "test.p.unique_channels",
     ]
-    manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"nodes": {f"n{i}": n for i, n in enumerate(nodes)}}))
-    assert seed_only_data_tests(manifest) == ["channels_match_groups", "unique_channels_code"]
+    nothing = build_scope.left_out_nodes(manifest, set())
+    order = {unique_id: position for position, unique_id in enumerate(nothing)}  # Dagster's outputs: parents first
+    assert all(order[p] < order[u] for u in nothing for p in nodes[u]["depends_on"].get("nodes", []) if p in order)
+    assert set(nodes) - set(nothing) == {"model.p.latest"}
+    assert "model.p.delivery" in nothing and "model.p.delivery" not in build_scope.left_out_nodes(
+        manifest, {"customers"}
+    )
 
 
 def test_the_tests_of_seeds_alone_gate_nothing_in_dagster():
     """dbt's build fails on them by itself; an incremental build leaves them out, and a blocking
     check without a result would be a warning per test on the terminal."""
-    from dagster_project.assets.warehouse import build_warehouse_assets, get_dbt_project, seed_only_data_tests
+    from dagster_project.assets.warehouse import build_warehouse_assets, get_dbt_project, is_seed_only_error_test
 
     specs = {spec.name: spec for spec in build_warehouse_assets().check_specs}
-    seed_tests = set(seed_only_data_tests(get_dbt_project().manifest_path))
+    nodes = json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))["nodes"].values()
+    seed_tests = {node["name"] for node in nodes if is_seed_only_error_test(node)}
     assert len(seed_tests) > 40 and seed_tests <= set(specs)
     assert not any(specs[name].blocking for name in seed_tests)
     assert sum(spec.blocking for name, spec in specs.items() if name not in seed_tests) > 150
+
+
+def test_every_model_that_reads_the_clock_is_tagged_so():
+    """An incremental build with nothing new delivered rebuilds only what reads the build's clock,
+    found by its tag (build_scope.py): a model that read the clock untagged would keep a stale
+    month. The project's SQL and macros are searched for the clock (dbt's macro, DuckDB's and
+    Spark's functions)."""
+    from dagster_project import build_scope
+    from dagster_project.assets.warehouse import get_dbt_project
+
+    manifest = json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))
+    clock = re.compile(r"current_timestamp|current_date|\bnow\s*\(|\btoday\s*\(|localtimestamp", re.IGNORECASE)
+    macros = [m for m in manifest["macros"].values() if m["package_name"] == "csat_warehouse"]
+    assert [m["name"] for m in macros if clock.search(m["macro_sql"])] == []
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    reading = {n["name"] for n in models if clock.search(re.sub(r"--[^\n]*", "", n["raw_code"]))}
+    tagged = {n["name"] for n in models if build_scope.BUILD_TIME_TAG in n["tags"]}
+    assert reading == tagged == {"scorecard_latest"}

@@ -26,8 +26,13 @@ import duckdb
 import pytest
 
 from csat_sample_data import generate_sample_data
-from dagster_project import build_state
-from dagster_project.assets.warehouse import DBT_PROJECT_DIR, ensure_manifest, get_dbt_project, seed_only_data_tests
+from dagster_project import build_scope, build_state
+from dagster_project.assets.warehouse import (
+    DBT_PROJECT_DIR,
+    ensure_manifest,
+    get_dbt_project,
+    is_seed_only_error_test,
+)
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.run_summary import failure_lines
@@ -318,16 +323,19 @@ def test_the_key_driver_statistics_recompute_every_quarter_when_the_pairs_change
     """Every quarter's statistics are made of the pairs of outcomes and drivers of the whole history
     (int_driver_pairs): an item delivered for the first time, or an outcome delivered at last, changes
     them all. Simulated by changing one driver's scale in the statistics the previous build left: with
-    nothing delivered since, the next build recomputes every quarter, and its statistics are a full
-    rebuild's again."""
-    again = tmp_path / "again"
+    only the store list delivered again since (every delivery reaches the statistics, through the
+    record of what was delivered), the next build recomputes every quarter, and its statistics are a
+    full rebuild's again."""
+    again, landing = tmp_path / "again", tmp_path / "landing"
     shutil.copytree(builds["incremental"], again)
+    shutil.copytree(builds["landing"], landing)
+    redeliver_the_stores(landing)
     statistics = "intermediate.int_driver_correlations"
     with connect(again / "csat.duckdb") as con:
         con.execute(
             f"update {statistics} set scale_max = scale_max + 1 where driver = (select min(driver) from {statistics})"
         )
-    run(builds["landing"], again)
+    run(landing, again)
     assert rebuilt_quarters(again) == rebuilt_quarters(builds["full"])
     con = duckdb.connect()
     con.execute(f"attach '{again / 'csat.duckdb'}' as again (read_only)")
@@ -352,24 +360,65 @@ def test_a_build_reuses_the_previous_build_s_parse(builds, run_id):
     assert "Partial parsing enabled" in text
 
 
-def test_an_incremental_build_leaves_out_only_the_seed_only_data_tests(builds):
-    """An incremental build reads the seed files the previous build loaded and tested (the
-    fingerprint says so), so it leaves out the error-severity tests that read seeds only; every
-    other test runs, those of models against seeds included."""
-    manifest = json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))["nodes"]
-    names = set(seed_only_data_tests(get_dbt_project().manifest_path))
-    seed_tests = {u for u, node in manifest.items() if node["name"] in names}
+def redeliver_the_stores(landing: Path) -> None:
+    """The store list delivered again unchanged, in a new file (its rows in another order, so the
+    file is new to ingestion)."""
+    [stores] = (landing / "crm" / "stores").glob("*.csv")
+    header, *rows = stores.read_text(encoding="utf-8").splitlines(keepends=True)
+    (stores.parent / "zz_stores_again.csv").write_text(header + "".join(reversed(rows)), encoding="utf-8")
 
-    def tests_run(run_id: str) -> set[str]:
-        [results] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{builds[run_id][:7]}-*/run_results.json")
-        return {
-            r["unique_id"] for r in json.loads(results.read_text())["results"] if r["unique_id"].startswith("test.")
+
+def get_manifest() -> dict:
+    return json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))
+
+
+def nodes_run(run_id: str) -> set[str]:
+    [results] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{run_id[:7]}-*/run_results.json")
+    return {r["unique_id"] for r in json.loads(results.read_text())["results"]}
+
+
+def test_an_incremental_build_leaves_out_only_what_no_delivered_row_reaches(builds):
+    """Build 2 had most entities, not the stores and employees, delivered since build 1: it leaves out
+    what no delivered row reaches (build_scope.py): the seeds and the tests of seeds alone (the same
+    files, tested by build 1), the store and employee staging models; everything else runs, the
+    tests of models against seeds included."""
+    manifest = get_manifest()
+    nodes = manifest["nodes"]
+    full, incremental = nodes_run(builds["first_run_id"]), nodes_run(builds["second_run_id"])
+    with duckdb.connect(str(builds["incremental"] / "csat.duckdb"), read_only=True) as con:
+        # build 2's files: the held-back day and deliver_awkward_files' (named zz...)
+        delivered = {
+            entity
+            for (entity,) in con.execute(
+                "select distinct entity from raw.load_manifest where regexp_matches(source_file, ?)",
+                [f"(^|/)(zz|{bench_pipeline.DAY_PREFIX})[^/]*$"],
+            ).fetchall()
         }
+    assert delivered and not {"stores", "employees"} & delivered
+    left_out = set(build_scope.left_out_nodes(manifest, delivered))
+    seed_tests = {u for u, node in nodes.items() if is_seed_only_error_test(node)}
+    assert incremental == full - left_out
+    assert len(seed_tests) > 40 and seed_tests <= left_out
+    assert {"model.csat_warehouse.stg_crm__stores", "model.csat_warehouse.stg_crm__employees"} <= left_out
+    assert not any(u.startswith("seed.") for u in incremental)
+    assert any("seed." in str(nodes[u]["depends_on"]["nodes"]) for u in incremental if u.startswith("test."))
 
-    full, incremental = tests_run("first_run_id"), tests_run("second_run_id")
-    assert len(seed_tests) > 40 and seed_tests <= full
-    assert incremental == full - seed_tests
-    assert any("seed." in str(manifest[u]["depends_on"]["nodes"]) for u in incremental)  # models against seeds
+
+def test_a_run_with_nothing_delivered_rebuilds_what_reads_the_clock_and_publishes_the_same(builds, tmp_path):
+    """A run with no new file since the previous build rebuilds only scorecard_latest (the build's
+    clock decides its month) and runs its tests; checks and publication still run on the marts the
+    previous build left, and they equal a full rebuild's."""
+    again = tmp_path / "again"
+    shutil.copytree(builds["incremental"], again)
+    result = run(builds["landing"], again)
+    ran = {u for u in nodes_run(result.run_id) if u.startswith(("model.", "seed.", "test."))}
+    latest = "model.csat_warehouse.scorecard_latest"
+    tests = {u for u, node in get_manifest()["nodes"].items() if node["depends_on"].get("nodes") == [latest]}
+    assert len(tests) == 2 and ran == {latest, *tests}
+    assert publication_changes(result) and set(publication_changes(result).values()) == {"unchanged"}
+    results = compare_engines.compare_published(again / "csat.duckdb", builds["full"] / "csat.duckdb", skip=set())
+    assert len(results) > 20
+    assert {r.mart: str(r) for r in results if not r.same} == {}
 
 
 def test_incremental_marts_equal_a_full_rebuild(builds):

@@ -38,6 +38,7 @@ def _successful_run(progress: RunProgress) -> None:
     progress.step_started("warehouse_models", clock)
     for _ in range(3):
         progress.materialized("warehouse_models", {})
+    progress.materialized("warehouse_models", {"rebuilt": False})  # left out by an incremental build
     progress.check_evaluated("warehouse_models", passed=True, blocking=True)
     progress.check_evaluated("warehouse_models", passed=False, blocking=False)
     clock += 40.25
@@ -69,7 +70,7 @@ def test_one_line_per_stage_with_counts_and_time_in_stage_order():
     ], lines
     assert "6 new files, 2,400 rows loaded, 8 rejected" in lines[0] and lines[0].endswith("3.5 s")
     assert "2 suites passed" in lines[1] and lines[1].endswith("1.0 s")
-    assert "3 models and seeds built, 1 tests passed, 1 warned" in lines[2]
+    assert "3 models and seeds built (1 unchanged: no new rows reach them), 1 tests passed, 1 warned" in lines[2]
     assert lines[2].endswith("40.2 s") or lines[2].endswith("40.3 s")
     assert "5,000 mart rows published, 9 of 24 marts changed" in lines[4]
     assert "scorecard for 2026-10" in lines[5]

@@ -32,7 +32,7 @@ from dagster_dbt import (
 )
 from packaging.version import Version
 
-from dagster_project import build_state, settings
+from dagster_project import build_scope, build_state, settings
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import dbt_target_keep, repo_root
 from dagster_project.spark.mount import mount_spark_tables, spark_tables
@@ -152,7 +152,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
         self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> dg.AssetCheckSpec | None:
         # A test of seeds alone gates nothing in Dagster: when it fails, dbt's build fails, which
-        # stops the run. An incremental build leaves it out (seed_only_data_tests), and a blocking
+        # stops the run. An incremental build leaves it out (build_scope.py), and a blocking
         # check without a result is a warning on the terminal for each of them, every day.
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is not None and is_seed_only_error_test(manifest["nodes"][unique_id]):
@@ -205,14 +205,22 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
     return warehouse_models
 
 
-def seed_only_data_tests(manifest_path: Path) -> list[str]:
-    """The error-severity data tests that read seeds only (55 of 266 here), for an incremental build
-    to leave out. Such a build has the fingerprint of the previous successful one (build_state):
-    the same seed files, loaded again, and the same test SQL, so each of these tests passed on
-    exactly these rows and cannot fail now. Tests with a model among their parents (a mart's codes
-    against a seed) read new rows and run; warnings run too, so they keep showing."""
-    nodes = json.loads(manifest_path.read_text(encoding="utf-8"))["nodes"]
-    return sorted(node["name"] for node in nodes.values() if is_seed_only_error_test(node))
+def unchanged_outputs(
+    context: dg.AssetExecutionContext, left_out: Mapping[str, Mapping[str, Any]]
+) -> Iterator[dg.Output]:
+    """An output for each model and seed the build left out (build_scope.py): it holds what the
+    previous build wrote, and the assets downstream of it (checks, publication) run on it; without
+    an output Dagster would skip them. Its metadata says it was not rebuilt. A test left out gives no
+    check result: it was not run."""
+    output_names = {key: name for name, key in context.assets_def.keys_by_output_name.items()}
+    for node in left_out.values():  # parents first
+        key = TRANSLATOR.get_asset_key(node)
+        if node["resource_type"] != "test" and key in output_names and key in context.selected_asset_keys:
+            yield dg.Output(
+                None,
+                output_name=output_names[key],
+                metadata={"rebuilt": False, "why": "no row delivered since the previous build reaches it"},
+            )
 
 
 def is_seed_only_error_test(node: Mapping[str, Any]) -> bool:
@@ -238,19 +246,28 @@ def build_models(
     # dbt's unit tests check model logic on fixed inline rows, not this run's data: CI runs them
     # (tests/test_dbt_build.py, on Spark tests/test_spark_pipeline.py), a pipeline run does not.
     args = ["build", "--exclude-resource-type", "unit_test"]
-    build = None
+    build, left_out = None, {}
     if warehouse.engine == "duckdb":  # incremental facts: what changed since the last build
         fingerprint = build_state.fingerprint(DBT_PROJECT_DIR, seeds or repo_root() / "seeds", dbt_vars)
         with warehouse.connect(read_only=True) as con:
             build = build_state.plan(con, build_state.with_deliveries(con, fingerprint))
         if build.full_refresh:
             args.append("--full-refresh")
-        elif seed_tests := seed_only_data_tests(get_dbt_project().manifest_path):
-            args += ["--exclude", " ".join(seed_tests)]  # one value: how dagster-dbt reads --exclude
-            context.log.info(f"{len(seed_tests)} tests of seeds alone not rerun: they passed on these seed files")
-        context.log.info(
-            "full refresh" if build.full_refresh else f"incremental: rows loaded after {build.changed_since}"
-        )
+            context.log.info("full refresh")
+        else:
+            manifest = json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))
+            left_out = {u: manifest["nodes"][u] for u in build_scope.left_out_nodes(manifest, build.delivered)}
+            if left_out:  # one value: how dagster-dbt reads --exclude
+                args += ["--exclude", " ".join(node["name"] for node in left_out.values())]
+                # dbt's default (eager) would also drop every test with one left-out parent, such as
+                # a new fact's keys against an unchanged dimension; cautious drops only the tests
+                # whose parents are all left out, which the list names anyway.
+                args += ["--indirect-selection", "cautious"]
+            context.log.info(
+                f"incremental: rows loaded after {build.changed_since} "
+                f"(entities delivered since: {', '.join(sorted(build.delivered)) or 'none'}); "
+                f"{len(left_out)} models, seeds and tests they do not reach left out"
+            )
     if warehouse.engine == "spark":  # raw goes to Spark as Parquet first (dagster_project/spark/)
         with warehouse.connect(read_only=True) as con:
             raw_dir = export_raw(con, warehouse.spark_dir)
@@ -259,6 +276,8 @@ def build_models(
         args += ["--target", "spark"]
     try:
         invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars)], context=context)
+        # Outputs in the graph's order (Dagster's rule): nothing left out is downstream of a rebuilt model.
+        yield from unchanged_outputs(context, left_out)
         yield from invocation.stream()
         keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
         if build is not None:  # only after a build that passed (stream() raises on a failure)
