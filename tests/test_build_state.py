@@ -176,17 +176,16 @@ def test_an_incremental_build_leaves_out_what_no_delivered_row_reaches():
     )
 
 
-def test_the_tests_of_seeds_alone_gate_nothing_in_dagster():
-    """dbt's build fails on them by itself; an incremental build leaves them out, and a blocking
-    check without a result would be a warning per test on the terminal."""
-    from dagster_project.assets.warehouse import build_warehouse_assets, get_dbt_project, is_seed_only_error_test
+def test_dbt_s_tests_gate_through_dbt_s_build_not_as_blocking_checks():
+    """Every dbt test is an asset check, none blocking: an error-severity failure fails dbt's build,
+    which stops the run before anything downstream; an incremental build leaves tests out
+    (build_scope.py), and a blocking check without a result is a warning per test on the terminal."""
+    from dagster_project.assets.warehouse import build_warehouse_assets, get_dbt_project
 
-    specs = {spec.name: spec for spec in build_warehouse_assets().check_specs}
+    specs = list(build_warehouse_assets().check_specs)
     nodes = json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))["nodes"].values()
-    seed_tests = {node["name"] for node in nodes if is_seed_only_error_test(node)}
-    assert len(seed_tests) > 40 and seed_tests <= set(specs)
-    assert not any(specs[name].blocking for name in seed_tests)
-    assert sum(spec.blocking for name, spec in specs.items() if name not in seed_tests) > 150
+    assert len(specs) == sum(node["resource_type"] == "test" for node in nodes) > 200
+    assert not any(spec.blocking for spec in specs)
 
 
 def test_every_model_that_reads_the_clock_is_tagged_so():

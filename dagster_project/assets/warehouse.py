@@ -2,7 +2,8 @@
 
 dbt sources carry `meta: {dagster: {asset_key: ["raw", <entity>]}}`, so every staging model hangs
 off its ingestion asset and the graph runs from landing files to the KPI marts. dbt tests become
-asset checks (tests on sources too); error-severity tests block what is downstream.
+asset checks (tests on sources too), none blocking: an error-severity test that fails fails dbt's
+build, which stops the run before anything downstream.
 
 Nothing happens at import: the dbt project (which reads dbt_project.yml), its manifest (`dbt parse`
 when missing) and the assets are built on first use, by `build_warehouse_assets()` (the definitions
@@ -151,13 +152,12 @@ class WarehouseTranslator(DagsterDbtTranslator):
     def get_asset_check_spec(
         self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> dg.AssetCheckSpec | None:
-        # A test of seeds alone gates nothing in Dagster: when it fails, dbt's build fails, which
-        # stops the run. An incremental build leaves it out (build_scope.py), and a blocking
-        # check without a result is a warning on the terminal for each of them, every day.
+        # dbt's build is the gate of dbt's tests: an error-severity failure fails the build, which
+        # stops the run before anything downstream starts. So no check is blocking in Dagster too:
+        # an incremental build leaves tests out (build_scope.py), and a blocking check without a
+        # result is a warning on the terminal for each of them, every run.
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        if spec is not None and is_seed_only_error_test(manifest["nodes"][unique_id]):
-            return spec._replace(blocking=False)
-        return spec
+        return spec._replace(blocking=False) if spec is not None else None
 
 
 TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
@@ -221,18 +221,6 @@ def unchanged_outputs(
                 output_name=output_names[key],
                 metadata={"rebuilt": False, "why": "no row delivered since the previous build reaches it"},
             )
-
-
-def is_seed_only_error_test(node: Mapping[str, Any]) -> bool:
-    """Whether a manifest node is an error-severity data test whose every parent is a seed."""
-    if node.get("resource_type") != "test":
-        return False
-    parents = node.get("depends_on", {}).get("nodes", [])
-    return (
-        str(node.get("config", {}).get("severity", "error")).lower() == "error"
-        and bool(parents)
-        and all(parent.startswith("seed.") for parent in parents)
-    )
 
 
 def build_models(
