@@ -7,7 +7,8 @@ else decides the marts' contents: the dbt project's SQL, the seeds, the dbt vars
 entities and columns the deployment has delivered. A build is incremental only when both are known
 and the fingerprint is unchanged; otherwise it is a full refresh. An erasure (`csat forget`),
 `csat run --full-refresh` or `--rebuild` (a new warehouse file) drop the state, so the next build is
-a full refresh too.
+a full refresh too. The entities delivered since the watermark decide which models an
+incremental build rebuilds at all (build_scope.py).
 
 The watermark is written only after a build that passed: after a failed build the next one starts
 from the same watermark and recomputes the same rows again (deleting before inserting, so never
@@ -44,9 +45,9 @@ class BuildPlan:
     """How the next build runs: `changed_since` is None for a full refresh."""
 
     fingerprint: str
-    watermark: str | None  # the newest raw load this build reads
+    watermark: str | None  # the newest change to raw this build reads (a load, or rows changed in place)
     changed_since: str | None
-    delivered: frozenset[str] = frozenset()  # entities with files loaded since (incremental builds)
+    delivered: frozenset[str] = frozenset()  # entities changed since (incremental builds; see plan)
 
     @property
     def full_refresh(self) -> bool:
