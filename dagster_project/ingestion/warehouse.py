@@ -11,7 +11,7 @@ import duckdb
 from dagster_project import settings
 from dagster_project.contract import ENTITIES, Entity
 from dagster_project.ingestion.history import ensure_history
-from dagster_project.privacy.pseudonyms import create_pseudonym_table
+from dagster_project.privacy.pseudonyms import create_privacy_tables
 
 RAW_SCHEMA = "raw"
 METADATA_COLUMNS = {
@@ -122,7 +122,7 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         for column in entity.columns:
             if column.name not in existing:
                 con.execute(f'alter table {RAW_SCHEMA}.{entity.name} add column "{column.name}" {column.duckdb_type}')
-    create_pseudonym_table(con)  # keyed pseudonyms of e-mails and phones (dagster_project/privacy)
+    create_privacy_tables(con)  # pseudonyms, erased rows, rows changed in place (dagster_project/privacy)
     ensure_history(con)  # every delivered version of a customer (ingestion/history.py)
     backfill_delivered_columns(con)
     refresh_entity_delivery(con)

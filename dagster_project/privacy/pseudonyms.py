@@ -54,7 +54,7 @@ create table if not exists {PSEUDONYM_TABLE} (
 """
 
 
-def create_pseudonym_table(con: duckdb.DuckDBPyConnection) -> None:
+def create_privacy_tables(con: duckdb.DuckDBPyConnection) -> None:
     """The raw tables of this package, created with the other raw tables: the pseudonyms (read by
     stg_crm__customer_pseudonyms), raw.erased_rows (rows erased per delivered file) and
     raw.privacy_changes (raw rows changed in place, read by dagster_project/build_state.py)."""
@@ -95,7 +95,7 @@ def hmac_sql(value_sql: str, keys_alias: str | None = None) -> str:
 
 def rows_under_another_key(con: duckdb.DuckDBPyConnection, keys: KeyRing) -> int:
     """Pseudonyms computed under another key than the current one: after a rotation, all of them."""
-    create_pseudonym_table(con)
+    create_privacy_tables(con)
     [(rows,)] = con.execute(
         f"select count(*) from {PSEUDONYM_TABLE} where key_fingerprint <> ?", [keys.current.fingerprint]
     ).fetchall()
@@ -116,7 +116,7 @@ def refresh_customer_pseudonyms(con: duckdb.DuckDBPyConnection, keys: KeyRing) -
     once per delivered row (so pseudonyms survive the retention that later blanks the clear text),
     recomputed for every row when the current key changed (rotation, see SECURITY.md). Returns the
     number of rows computed."""
-    create_pseudonym_table(con)
+    create_privacy_tables(con)
     current = keys.current.fingerprint
     con.execute(
         f"""
