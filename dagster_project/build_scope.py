@@ -17,12 +17,12 @@ Always built (the roots, with everything downstream of them):
 
 A test runs when any of its parents is rebuilt (a new fact's keys against an unchanged dimension);
 a warning whose parents are all unchanged would warn as the previous build's did, and is left out
-too (dbt's cautious indirect selection, dagster_project/assets/warehouse.py).
+too. `exclude_args` says all this to dbt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from dagster_project.contract import ENTITIES_BY_NAME
@@ -53,6 +53,27 @@ def left_out_nodes(manifest: Mapping[str, Any], delivered: Iterable[str]) -> lis
         if node["resource_type"] in BUILT_TYPES and unique_id not in reached
     }
     return _parents_first(manifest, left_out)
+
+
+def exclude_args(manifest: Mapping[str, Any], left_out: Collection[str]) -> list[str]:
+    """dbt's arguments that leave the `left_out` nodes out of a build.
+
+    dbt's default (eager) indirect selection would also drop every test with one excluded parent,
+    such as a new fact's keys against an unchanged dimension; cautious drops the tests whose parents
+    are all excluded, and only those. So a left-out test is named only when dbt would not drop it
+    by itself (a parent of it is a source or is not left out): dbt matches each name against every
+    node of the project, and the 266 tests it drops by itself made the dbt command of a run with
+    nothing delivered 2.2 s slower at 1M responses (9.1-9.6 s instead of 7.1-7.2 s). The names are
+    one value, as dagster-dbt passes them on."""
+    nodes = manifest["nodes"]
+    named = [
+        u
+        for u in left_out
+        if nodes[u]["resource_type"] != "test" or not all(p in left_out for p in nodes[u]["depends_on"]["nodes"])
+    ]
+    if not named:
+        return []
+    return ["--exclude", " ".join(nodes[u]["name"] for u in named), "--indirect-selection", "cautious"]
 
 
 def _parents_first(manifest: Mapping[str, Any], unique_ids: set[str]) -> list[str]:

@@ -152,6 +152,7 @@ def test_an_incremental_build_leaves_out_what_no_delivered_row_reaches():
             node("test", "not_null_stg_customers", ["model.p.stg_customers"]),
             node("test", "orphans_stg_customers", ["model.p.stg_customers"], severity="warn"),
             node("test", "fct_orders_to_customers", ["model.p.fct_orders", "model.p.stg_customers"]),
+            node("test", "source_customers_id", ["source.p.raw.customers"]),
         ]
     )
     child_map: dict[str, list[str]] = {u: [] for u in [*sources, *nodes]}
@@ -165,8 +166,19 @@ def test_an_incremental_build_leaves_out_what_no_delivered_row_reaches():
         "seed.p.channels",
         "test.p.not_null_stg_customers",
         "test.p.orphans_stg_customers",
+        "test.p.source_customers_id",
         "test.p.unique_channels",
     ]
+    # dbt is told the models and seeds, and the tests it would not drop by itself (cautious indirect
+    # selection drops a test whose parents are all excluded; a source is never excluded).
+    left_out = build_scope.left_out_nodes(manifest, {"orders"})
+    assert build_scope.exclude_args(manifest, left_out) == [
+        "--exclude",
+        "stg_customers channels source_customers_id",
+        "--indirect-selection",
+        "cautious",
+    ]
+    assert build_scope.exclude_args(manifest, []) == []
     nothing = build_scope.left_out_nodes(manifest, set())
     order = {unique_id: position for position, unique_id in enumerate(nothing)}  # Dagster's outputs: parents first
     assert all(order[p] < order[u] for u in nothing for p in nodes[u]["depends_on"].get("nodes", []) if p in order)

@@ -245,12 +245,7 @@ def build_models(
         else:
             manifest = json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))
             left_out = {u: manifest["nodes"][u] for u in build_scope.left_out_nodes(manifest, build.delivered)}
-            if left_out:  # one value: how dagster-dbt reads --exclude
-                args += ["--exclude", " ".join(node["name"] for node in left_out.values())]
-                # dbt's default (eager) would also drop every test with one left-out parent, such as
-                # a new fact's keys against an unchanged dimension; cautious drops only the tests
-                # whose parents are all left out, which the list names anyway.
-                args += ["--indirect-selection", "cautious"]
+            args += build_scope.exclude_args(manifest, left_out)
             context.log.info(
                 f"incremental: rows loaded after {build.changed_since} "
                 f"(entities delivered since: {', '.join(sorted(build.delivered)) or 'none'}); "
