@@ -179,6 +179,9 @@ def test_an_incremental_build_leaves_out_what_no_delivered_row_reaches():
         "cautious",
     ]
     assert build_scope.exclude_args(manifest, []) == []
+    # A singular test that reads no node is dropped by no parent: it is named.
+    lone = {"nodes": {"test.p.lone": {"name": "lone", "resource_type": "test", "depends_on": {"nodes": []}}}}
+    assert build_scope.exclude_args(lone, ["test.p.lone"])[:2] == ["--exclude", "lone"]
     nothing = build_scope.left_out_nodes(manifest, set())
     order = {unique_id: position for position, unique_id in enumerate(nothing)}  # Dagster's outputs: parents first
     assert all(order[p] < order[u] for u in nothing for p in nodes[u]["depends_on"].get("nodes", []) if p in order)
