@@ -21,6 +21,15 @@ customers_current as (
 
 ),
 
+-- Found from the staging view itself: a CTE read twice is materialised whole (every order, at
+-- 10M 15M rows), so the buyers in scope are picked before the orders are read for the join.
+buyers_in_scope as (
+
+    select distinct customer_id from {{ ref('stg_crm__orders') }}
+    where {{ in_rebuild_scope(reporting_month('ordered_at'), 'customer_id') }}
+
+),
+
 classified as (
 
     select
@@ -40,13 +49,7 @@ classified as (
     from orders
     left join customers_current
         on orders.customer_id = customers_current.customer_id
-
-),
-
-buyers_in_scope as (
-
-    select distinct customer_id from classified
-    where {{ in_rebuild_scope('month_start_date', 'customer_id') }}
+    where orders.customer_id in (select buyers_in_scope.customer_id from buyers_in_scope)
 
 ),
 
@@ -59,7 +62,6 @@ ranked as (
             order by ordered_at, order_id
         ) as rank_within_validity
     from classified
-    where customer_id in (select buyers_in_scope.customer_id from buyers_in_scope)
 
 ),
 
