@@ -21,8 +21,8 @@ customers_current as (
 
 ),
 
--- Found from the staging view itself: a CTE read twice is materialised whole (every order, at
--- 10M 15M rows), so the buyers in scope are picked before the orders are read for the join.
+-- From the staging view, not from `classified`: DuckDB materialises a CTE that is read twice,
+-- which made every order (15M at 10M responses) a temporary table for a few percent of them.
 buyers_in_scope as (
 
     select distinct customer_id from {{ ref('stg_crm__orders') }}
