@@ -122,6 +122,20 @@ def test_duplicate_keys_are_caught(wh, tmp_path):
     assert failure.severity == "error" and failure.unexpected_count == 2
 
 
+def test_a_key_stored_untrimmed_is_caught(wh, tmp_path):
+    """' O1' beside 'O1' passes the uniqueness of stored keys but is two rows of one key in staging
+    (which trims keys, and has no unique test of its own): the trimmed-key rule blocks it."""
+    con, _ = wh
+    con.execute(
+        "insert into raw.orders by name select ' O1' as order_id, 'C1' as customer_id, "
+        "timestamp '2026-01-05' as ordered_at"
+    )
+    outcome = run(con, "raw.orders", tmp_path)
+    [failure] = failing(outcome, "order_id_trimmed")
+    assert failure.severity == "error" and failure.unexpected_count == 1
+    assert [o.expectation for o in outcome.failures] == [failure.expectation]  # stored keys are unique
+
+
 def test_type_drift_is_caught(wh, tmp_path):
     con, _ = wh
     con.execute("alter table raw.orders alter amount type double")

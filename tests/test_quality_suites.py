@@ -120,9 +120,9 @@ def test_allowed_values_are_read_from_the_deployment_seeds(tmp_path):
     assert severity.kwargs["value_set"] == ["low", "medium", "high", "critical"]  # the repo's sla_policies
 
 
-def test_mart_suites_leave_keys_and_relationships_to_dbt():
-    """dbt owns unique/not_null on keys and relationships (YAML data_tests); a mart suite repeating
-    them would run the same check twice with two homes."""
+def _dbt_key_tests() -> set[tuple]:
+    """(test, model, column) of the dbt project's column tests and not-null tests (one per column
+    of a not_null_columns test); ("unique", model, (columns, ...)) for a combination of columns."""
     dbt_tests = set()
     for path in (REPO_ROOT / "dbt_project" / "models").rglob("*.yml"):
         for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models") or []:
@@ -130,10 +130,20 @@ def test_mart_suites_leave_keys_and_relationships_to_dbt():
                 if isinstance(test, dict) and "not_null_columns" in test:
                     for column in test["not_null_columns"]["arguments"]["column_names"]:
                         dbt_tests.add(("not_null", model["name"], column))
+                if isinstance(test, dict) and "unique_combination_of_columns" in test:
+                    columns = test["unique_combination_of_columns"]["arguments"]["combination_of_columns"]
+                    dbt_tests.add(("unique", model["name"], tuple(columns)))
             for column in model.get("columns") or []:
                 for test in column.get("data_tests") or []:
                     name = test if isinstance(test, str) else next(iter(test))
                     dbt_tests.add((name, model["name"], column["name"]))
+    return dbt_tests
+
+
+def test_mart_suites_leave_keys_and_relationships_to_dbt():
+    """dbt owns unique/not_null on keys and relationships (YAML data_tests); a mart suite repeating
+    them would run the same check twice with two homes."""
+    dbt_tests = _dbt_key_tests()
     assert {("unique", "fct_orders", "order_id"), ("not_null", "fct_orders", "order_key")} <= dbt_tests
     mapping = {"expect_column_values_to_be_unique": "unique", "expect_column_values_to_not_be_null": "not_null"}
     for suite in SUITES:
@@ -144,6 +154,24 @@ def test_mart_suites_leave_keys_and_relationships_to_dbt():
                 assert (mapping[e.type], suite.asset[-1], e.kwargs["column"]) not in dbt_tests, (
                     f"{suite.name} repeats dbt's {mapping[e.type]} test on {e.kwargs['column']}"
                 )
+
+
+def test_the_raw_suites_own_one_row_per_key_and_staging_does_not_repeat_it():
+    """One row per stored key, each stored trimmed (the raw suites' contract batch, which stops dbt
+    before it starts) is one row per key of the staging view: a unique test there would read every
+    raw table again through its view for a check that cannot fail on its own."""
+    dbt_tests = _dbt_key_tests()
+    assert ("unique", "stg_crm__customers_history", ("customer_id", "delivery_seq")) in dbt_tests
+    for entity in ENTITIES:
+        batch = next(b for b in BY_NAME[f"raw.{entity.name}"].batches if b.name == CONTRACT_BATCH)
+        columns = {e.kwargs.get("column") for e in batch.expectations} | {
+            c for e in batch.expectations for c in e.kwargs.get("column_list", ())
+        }
+        for key in entity.key:
+            assert {key, f"{key}_trimmed"} <= columns, f"raw.{entity.name}: {key}"
+        staging = f"stg_{entity.source}__{entity.name}"
+        key = entity.key[0] if len(entity.key) == 1 else tuple(entity.key)
+        assert ("unique", staging, key) not in dbt_tests, f"{staging} repeats the raw suite's key test"
 
 
 @pytest.mark.parametrize("entity_name", ["survey_responses", "tickets", "orders"])

@@ -6,8 +6,12 @@ quality gate re-asserts them on what is stored (a table can also be written by a
 each raw suite gets two generated batches, never a hand-made copy:
 
 - `schema`: the column types in the DuckDB catalog are the contract's;
-- `contract`: one row per key, required columns present, ranges, allowed values, no future
-  timestamps, order rules.
+- `contract`: one row per key, keys stored trimmed, required columns present, ranges, allowed
+  values, no future timestamps, order rules.
+
+One row per stored key, each stored trimmed as staging reads it, is one row per staging key: dbt's
+staging views of the contract's entities carry no `unique` test of their own, which would read every
+raw table again through its view after this batch passed (a failure here stops dbt before it starts).
 
 The hand-written files in expectations/raw_*.yml keep what the contract cannot say: row counts,
 foreign-key coverage across tables, delivery reject shares, re-deliveries and freshness.
@@ -19,6 +23,7 @@ import dataclasses
 from pathlib import Path
 
 from dagster_project.contract import ENTITIES_BY_NAME, Entity, seed_values
+from dagster_project.ingestion.validation import typed_expression
 from dagster_project.quality.suites import BatchSpec, ExpectationSpec, SuiteSpec
 
 SCHEMA_BATCH = "schema"
@@ -57,6 +62,17 @@ def contract_batch(entity: Entity, seeds_dir: Path | None = None) -> BatchSpec:
                 "One row per key (latest delivery wins).",
                 column_list=list(entity.key),
             )
+        )
+    for column in (c for c in entity.columns if c.name in entity.key):
+        # The stored key is trimmed as ingestion and staging trim a key (NULL for a blank one, left
+        # to the required-column check): a row written by another path with ' R1' beside 'R1' would
+        # pass the uniqueness above and be two rows of one key in staging. (The listed spelling of
+        # an item code, also a key, is the deployment's seed: a stored 'q1' beside 'Q1' fails the
+        # unique test of fct_survey_item_scores' key.)
+        trimmed = f"{column.name}_trimmed"
+        derived[trimmed] = f"{column.name} = {typed_expression(column, column.name, key=True)}"
+        expectations.append(
+            _spec(IN_SET, f"{column.name} is stored trimmed, as staging reads it.", column=trimmed, value_set=[True])
         )
     for name in entity.required_columns:
         expectations.append(_spec("expect_column_values_to_not_be_null", column=name))
