@@ -10,7 +10,7 @@
    the landing files were read once untimed, so both sides find them in the page cache.
 3. Full build: `csat run` on a fresh warehouse, after `csat parse` (the one parse of a checkout, which
    the test command or a first `csat run` makes; not timed); wall time per stage from the run log's stage tallies
-   (dbt's share split into models and tests by dbt's own node times in run_results.json).
+   (dbt's share split into models and tests by dbt's own node times, which the pipeline records).
 4. Daily increment: the held-back day is delivered and `csat run` runs again.
 
 `--engine spark` runs the pipeline with dbt on local Spark (CSAT_ENGINE=spark, README "Running on
@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from dagster_project.cli import STAGES_LOG_PREFIX, run_log_path  # noqa: E402
 from dagster_project.contract import ENTITIES  # noqa: E402
+from dagster_project.dbt_node_results import NODE_RESULTS_FILE, read_node_results  # noqa: E402
 from dagster_project.settings import SETTINGS  # noqa: E402
 
 LAST_DAY = "2026-10-31"  # the generator's default history ends on 2026-11-01 (exclusive)
@@ -344,14 +345,14 @@ from state group by month;
 
 
 def _dbt_node_seconds(since: float) -> dict:
-    """Sum of dbt's own node times by kind, from the newest run_results.json written after `since`."""
-    results = [p for p in DBT_TARGET.glob("*/run_results.json") if p.stat().st_mtime >= since]
+    """Sum of dbt's own node times by kind, from the newest node results (dbt_node_results.py) written
+    after `since`."""
+    results = [p for p in DBT_TARGET.glob(f"*/{NODE_RESULTS_FILE}") if p.stat().st_mtime >= since]
     if not results:
         return {}
-    data = json.loads(max(results, key=lambda p: p.stat().st_mtime).read_text())
     sums: dict[str, float] = {}
     nodes = []
-    for result in data["results"]:
+    for result in read_node_results(max(results, key=lambda p: p.stat().st_mtime)):
         kind = result["unique_id"].split(".")[0]
         kind = "tests" if kind in ("test", "unit_test") else "models"
         sums[kind] = sums.get(kind, 0.0) + result["execution_time"]

@@ -28,6 +28,7 @@ import pytest
 from csat_sample_data import generate_sample_data
 from dagster_project import build_scope, build_state
 from dagster_project.assets.warehouse import DBT_PROJECT_DIR, ensure_manifest, get_dbt_project
+from dagster_project.dbt_node_results import NODE_RESULTS_FILE, read_node_results
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.run_summary import failure_lines
@@ -355,6 +356,20 @@ def test_a_build_reuses_the_previous_build_s_parse(builds, run_id):
     assert "Partial parsing enabled" in text
 
 
+@pytest.mark.parametrize("run_id", ["first_run_id", "second_run_id", "third_run_id"])
+def test_a_build_records_its_nodes_and_writes_no_manifest(builds, run_id):
+    """A pipeline build runs dbt with --no-write-json (dbt_node_results.py): its folder holds neither
+    dbt's manifests (about 14 MB of JSON, written twice) nor run_results.json, but the node results
+    the pipeline recorded from dbt's events, a status, a time and a thread for every node."""
+    [folder] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{builds[run_id][:7]}-*")
+    assert not {"manifest.json", "semantic_manifest.json", "run_results.json"} & {p.name for p in folder.iterdir()}
+    results = read_node_results(folder / NODE_RESULTS_FILE)
+    assert len(results) > 100 if run_id == "first_run_id" else results
+    for result in results:
+        assert result["status"] in ("success", "pass", "warn"), result
+        assert result["execution_time"] >= 0 and result["thread"] and result["finished_at"] >= result["started_at"]
+
+
 def redeliver_the_stores(landing: Path) -> None:
     """The store list delivered again unchanged, in a new file (its rows in another order, so the
     file is new to ingestion)."""
@@ -368,8 +383,8 @@ def get_manifest() -> dict:
 
 
 def nodes_run(run_id: str) -> set[str]:
-    [results] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{run_id[:7]}-*/run_results.json")
-    return {r["unique_id"] for r in json.loads(results.read_text())["results"]}
+    [results] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{run_id[:7]}-*/{NODE_RESULTS_FILE}")
+    return {r["unique_id"] for r in read_node_results(results)}
 
 
 def test_an_incremental_build_leaves_out_only_what_no_delivered_row_reaches(builds):

@@ -34,6 +34,7 @@ from dagster_dbt import (
 from packaging.version import Version
 
 from dagster_project import build_scope, build_state, settings
+from dagster_project.dbt_node_results import stream_recording_results
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import dbt_target_keep, repo_root
 from dagster_project.spark.mount import mount_spark_tables, spark_tables
@@ -77,7 +78,8 @@ class DbtResource(DbtCliResource):
 
 
 # dagster-dbt gives every invocation its own target folder, `<op>-<run id[:7]>-<uuid[:7]>` (or just
-# `<uuid[:7]>`), 13-22 MB each; dbt's own files (manifest.json, partial_parse.msgpack ...) sit beside.
+# `<uuid[:7]>`), 3-7 MB each (no manifest: dbt_node_results.py); dbt's own files (partial_parse.msgpack
+# ...) sit beside.
 _INVOCATION_DIR = re.compile(r"^(?:\w+-[0-9a-f]{7}-)?[0-9a-f-]{7}$")
 
 
@@ -234,6 +236,8 @@ def build_models(
     # dbt's unit tests check model logic on fixed inline rows, not this run's data: CI runs them
     # (tests/test_dbt_build.py, on Spark tests/test_spark_pipeline.py), a pipeline run does not.
     args = ["build", "--exclude-resource-type", "unit_test"]
+    if warehouse.engine == "duckdb":  # Spark mode reads the build's own manifest (spark_tables below)
+        args.append("--no-write-json")  # no manifest written twice per build: dbt_node_results.py
     build, left_out = None, {}
     if warehouse.engine == "duckdb":  # incremental facts: what changed since the last build
         fingerprint = build_state.fingerprint(DBT_PROJECT_DIR, seeds or repo_root() / "seeds", dbt_vars)
@@ -261,9 +265,9 @@ def build_models(
         invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars)], context=context)
         # Outputs in the graph's order (Dagster's rule): nothing left out is downstream of a rebuilt model.
         yield from unchanged_outputs(context, left_out)
-        yield from invocation.stream()
+        yield from stream_recording_results(invocation)
         keep_partial_parse(invocation.target_path, DBT_PROJECT_DIR / "target")
-        if build is not None:  # only after a build that passed (stream() raises on a failure)
+        if build is not None:  # only after a build that passed (the stream raises on a failure)
             with warehouse.connect() as con:
                 build_state.record(con, build)
         if warehouse.engine == "spark":  # only after a build that passed: the views read its files

@@ -189,17 +189,27 @@ def _open(path: Path):
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
-def fingerprint(path: Path, source_label: str | None = None, *, encoding: str | None = None) -> DeliveredFile:
-    """sha256 of the file's bytes, a check that a compressed file decompresses completely, and for
-    text formats the encoding (see `detect_encoding`; `encoding` is the entity's declared encoding for
-    text that is not UTF-8). Raises ContractError naming the file when it cannot be read; a file in a
-    guessed encoding is confirmed when it is transcoded (`utf8_copy`)."""
-    fmt = file_format(path)
-    label = source_label or str(path)
+def file_sha256(path: Path) -> str:
+    """sha256 of the file's bytes: what identifies a delivery in raw.load_manifest, whatever its name."""
     digest = hashlib.sha256()
     with open(path, "rb") as raw:
         while chunk := raw.read(_CHUNK):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint(
+    path: Path, source_label: str | None = None, *, encoding: str | None = None, sha256: str | None = None
+) -> DeliveredFile:
+    """sha256 of the file's bytes (`sha256` when the caller has it already), a check that a compressed
+    file decompresses completely, and for text formats the encoding (see `detect_encoding`; `encoding`
+    is the entity's declared encoding for text that is not UTF-8). Raises ContractError naming the file
+    when it cannot be read; a file in a guessed encoding is confirmed when it is transcoded
+    (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
+    only (`file_sha256` tells them apart)."""
+    fmt = file_format(path)
+    label = source_label or str(path)
+    sha256 = sha256 or file_sha256(path)
     try:
         certain = True
         if fmt in ("csv", "jsonl"):
@@ -218,7 +228,7 @@ def fingerprint(path: Path, source_label: str | None = None, *, encoding: str | 
         path=path,
         source_label=label,
         file_format=fmt,
-        sha256=digest.hexdigest(),
+        sha256=sha256,
         size=path.stat().st_size,
         encoding=detected,
         encoding_certain=certain,

@@ -26,7 +26,7 @@ import duckdb
 
 from dagster_project import privacy, settings
 from dagster_project.contract import ENTITIES, Entity, seed_rows, seed_values
-from dagster_project.ingestion.files import ContractError, DeliveredFile, fingerprint, scan_entity
+from dagster_project.ingestion.files import ContractError, DeliveredFile, file_sha256, fingerprint, scan_entity
 from dagster_project.ingestion.history import record_versions
 from dagster_project.ingestion.mapping import (
     ORIGINAL_STAGE_TABLE,
@@ -230,11 +230,14 @@ def _ingest(
     declared_encoding = settings.declared_encodings().get(entity.name)
     for path, label in files:
         try:
-            delivered = fingerprint(path, label, encoding=declared_encoding)
-            if delivered.sha256 in seen or already_loaded(con, entity, delivered.sha256):
-                report.files.append(FileLoadResult(delivered.source_label, delivered.sha256, skipped=True))
+            # A file loaded before is known by its checksum alone: its encoding is not read again
+            # (the whole file, every run: 0.5-0.8 s of a 1M-response landing folder).
+            sha256 = file_sha256(path)
+            if sha256 in seen or already_loaded(con, entity, sha256):
+                report.files.append(FileLoadResult(label or str(path), sha256, skipped=True))
                 continue
-            seen.add(delivered.sha256)
+            seen.add(sha256)
+            delivered = fingerprint(path, label, encoding=declared_encoding, sha256=sha256)
             readable, _ = prepare_file(con, _header_only(entity), delivered, workdir)
             match = match_columns(entity, delivered.source_label, list(readable.names), rules.mapping)
             ready.append((readable, match))
