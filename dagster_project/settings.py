@@ -169,7 +169,7 @@ def duckdb_config() -> dict[str, str]:
 
 
 def dbt_target_keep() -> int:
-    """How many of dbt's per-run target folders (`dbt_project/target/<op>-<run>-<id>/`, 3-7 MB each)
+    """How many of dbt's per-run target folders (`dbt_project/target/<op>-<run>-<id>/`, 3-7 MB each on DuckDB)
     to keep for debugging (CSAT_DBT_TARGET_KEEP, default 5); older ones are removed after each dbt build."""
     return _int_setting("CSAT_DBT_TARGET_KEEP", DEFAULT_DBT_TARGET_KEEP, minimum=0)
 
