@@ -3,7 +3,7 @@
 A pipeline build runs dbt with `--no-write-json` on DuckDB: dbt would otherwise write the whole
 manifest (about 14 MB of JSON, with its semantic manifest) into the build's target folder twice, at
 the start and at the end, and `run_results.json`; nothing of the pipeline reads the manifest it
-wrote (it builds from the one `csat parse` saved), and the writing took about 1 s of every run's
+wrote (it builds from the one `csat parse` saved), and the writing took about 0.6 s of every run's
 dbt step (DECISIONLOG.md, "dbt's artefacts of a pipeline build"). The node results are what stays
 useful to a person or a benchmark (which nodes ran, how long each took, on which thread), so they
 are recorded here from the events dbt streams to dagster-dbt anyway, and written to the build's
