@@ -55,6 +55,7 @@ def node_result(raw_event: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_node_results(target_path: Path, results: list[dict[str, Any]]) -> Path:
+    """Write `results` (node_result's) as the build's `node_results.json`; its path."""
     path = target_path / NODE_RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"results": results}, indent=1) + "\n", encoding="utf-8")

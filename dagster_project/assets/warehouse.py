@@ -236,10 +236,11 @@ def build_models(
     # dbt's unit tests check model logic on fixed inline rows, not this run's data: CI runs them
     # (tests/test_dbt_build.py, on Spark tests/test_spark_pipeline.py), a pipeline run does not.
     args = ["build", "--exclude-resource-type", "unit_test"]
-    if warehouse.engine == "duckdb":  # Spark mode reads the build's own manifest (spark_tables below)
-        args.append("--no-write-json")  # no manifest written twice per build: dbt_node_results.py
     build, left_out = None, {}
     if warehouse.engine == "duckdb":  # incremental facts: what changed since the last build
+        # No manifest written twice per build (dbt_node_results.py); Spark mode keeps dbt's files, as
+        # it mounts the tables its build's own manifest lists (spark_tables below).
+        args.append("--no-write-json")
         fingerprint = build_state.fingerprint(DBT_PROJECT_DIR, seeds or repo_root() / "seeds", dbt_vars)
         with warehouse.connect(read_only=True) as con:
             build = build_state.plan(con, build_state.with_deliveries(con, fingerprint))

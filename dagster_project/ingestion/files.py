@@ -198,18 +198,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(
-    path: Path, source_label: str | None = None, *, encoding: str | None = None, sha256: str | None = None
-) -> DeliveredFile:
-    """sha256 of the file's bytes (`sha256` when the caller has it already), a check that a compressed
-    file decompresses completely, and for text formats the encoding (see `detect_encoding`; `encoding`
-    is the entity's declared encoding for text that is not UTF-8). Raises ContractError naming the file
+def fingerprint(path: Path, source_label: str | None, *, sha256: str, encoding: str | None = None) -> DeliveredFile:
+    """A delivered file, with its checksum (`file_sha256`), after a check that a compressed file
+    decompresses completely and, for text formats, its encoding (see `detect_encoding`; `encoding` is
+    the entity's declared encoding for text that is not UTF-8). Raises ContractError naming the file
     when it cannot be read; a file in a guessed encoding is confirmed when it is transcoded
     (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
-    only (`file_sha256` tells them apart)."""
+    only, which their checksum tells."""
     fmt = file_format(path)
     label = source_label or str(path)
-    sha256 = sha256 or file_sha256(path)
     try:
         certain = True
         if fmt in ("csv", "jsonl"):

@@ -237,7 +237,7 @@ def _ingest(
                 report.files.append(FileLoadResult(label or str(path), sha256, skipped=True))
                 continue
             seen.add(sha256)
-            delivered = fingerprint(path, label, encoding=declared_encoding, sha256=sha256)
+            delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding)
             readable, _ = prepare_file(con, _header_only(entity), delivered, workdir)
             match = match_columns(entity, delivered.source_label, list(readable.names), rules.mapping)
             ready.append((readable, match))
