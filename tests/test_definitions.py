@@ -4,6 +4,7 @@ any module of the package has no side effect (no subprocess, no project file rea
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,25 @@ def test_importing_any_module_runs_no_process_and_reads_no_project_file():
         report["modules"]
     )
     assert report["side_effects"] == []
+
+
+def test_the_pipeline_imports_no_postgresql_driver_while_postgresql_is_off(landing, warehouse_path):
+    # psycopg takes 0.2 s to import: a run that neither reads a CRM database nor publishes to
+    # PostgreSQL must not pay it (a fresh interpreter, as `csat run` starts one).
+    probe = (
+        "import sys; from dagster_project.definitions import build_definitions; "
+        "build_definitions(landing_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('psycopg' in sys.modules)"
+    )
+    off = {k: v for k, v in os.environ.items() if k not in ("CSAT_PUBLISH_POSTGRES_URL", "CSAT_CRM_DATABASE_URL")}
+    completed = subprocess.run(
+        [sys.executable, "-c", probe, str(landing), str(warehouse_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=off,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert completed.stdout.strip().splitlines()[-1] == "False"
 
 
 def test_sensor_requests_a_run_only_when_files_land(landing, warehouse_path):
