@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from dagster_project import settings
 from dagster_project.contract import ENTITIES, SURVEY_RESPONSES
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.resources import LandingZoneResource
@@ -82,14 +83,14 @@ def test_importing_any_module_runs_no_process_and_reads_no_project_file():
     assert report["side_effects"] == []
 
 
-def test_the_pipeline_imports_no_postgresql_driver_while_postgresql_is_off(landing, warehouse_path):
+def test_the_definitions_import_no_postgresql_driver_while_postgresql_is_off(landing, warehouse_path):
     # psycopg takes 0.2 s to import: a run that neither reads a CRM database nor publishes to
     # PostgreSQL must not pay it (a fresh interpreter, as `csat run` starts one).
     probe = (
         "import sys; from dagster_project.definitions import build_definitions; "
         "build_definitions(landing_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('psycopg' in sys.modules)"
     )
-    off = {k: v for k, v in os.environ.items() if k not in ("CSAT_PUBLISH_POSTGRES_URL", "CSAT_CRM_DATABASE_URL")}
+    off = {k: v for k, v in os.environ.items() if k not in (settings.POSTGRES_URL_ENV, settings.CRM_DATABASE_URL_ENV)}
     completed = subprocess.run(
         [sys.executable, "-c", probe, str(landing), str(warehouse_path)],
         capture_output=True,
