@@ -163,6 +163,10 @@ def test_forget_erases_everywhere_and_survives_rebuild_and_redelivery(_, tmp_pat
     assert all_hits(root, needles, postgres_url) == {}
     assert query(published_db(root), "select count(*) from marts.kpi_monthly")[0][0] > 0  # the rest is intact
     assert stat.S_IMODE(published_db(root).stat().st_mode) == 0o444
+    # The publication's record of each month's content described the rows before the erasure: dropped,
+    # so the next publication reads the copy itself.
+    state = "select count(*) from information_schema.tables where table_schema = 'publication_state'"
+    assert query(published_db(root), state) == [(0,)]
 
     register = report.register
     assert stat.S_IMODE(register.stat().st_mode) == 0o600
@@ -180,6 +184,7 @@ def test_forget_erases_everywhere_and_survives_rebuild_and_redelivery(_, tmp_pat
     rebuilt = run_pipeline(root)
     assert rebuilt.success, step_failure_messages(rebuilt)
     assert all_hits(root, needles) == {}
+    assert query(published_db(root), state) == [(1,)]  # recorded again
 
     # Nor does a re-delivery of the customer's rows.
     for entity, rows in raw_rows.items():

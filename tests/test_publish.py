@@ -234,6 +234,70 @@ def test_duplicate_rows_are_published_as_many_times_as_they_are_in_the_mart(work
     assert published_rows(out, "kpi_monthly") == ([(date(2026, 1, 1), "nps", 10.0)] * 2,) * 2
 
 
+def month_record(out: Path) -> list:
+    """The publication's record of each month's content, and the same computed from the copy."""
+    with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
+        recorded = con.execute("from publication_state.mart_months order by all").fetchall()
+        computed = con.execute(
+            "select 'kpi_monthly', month_start_date, count(*), sum(hash(r)) from marts.kpi_monthly r "
+            "group by all order by all"
+        ).fetchall()
+    return recorded, computed
+
+
+def spy_on_reads(monkeypatch) -> list[str]:
+    """The relations whose content the publication reads (a list the calls fill)."""
+    from dagster_project.publication import mart_changes, published_copy
+
+    relations: list[str] = []
+    real = mart_changes.read_content
+
+    def read_content(con, relation, columns):
+        relations.append(relation)
+        return real(con, relation, columns)
+
+    monkeypatch.setattr(mart_changes, "read_content", read_content)
+    monkeypatch.setattr(published_copy, "read_content", read_content)
+    return relations
+
+
+def test_the_next_publication_compares_with_the_record_of_months_not_the_copy(working, tmp_path, monkeypatch):
+    """Each mart by month has its content by month recorded in the published file, so the next
+    publication finds the changed months without reading the previous copy's mart again."""
+    out = tmp_path / "published"
+    set_kpis(working, "(date '2026-01-01', 'nps', 10.0), (date '2026-02-01', 'nps', 11.0), (null, 'nps', 9.0)")
+    publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    recorded, computed = month_record(out)
+    assert recorded == computed and len(recorded) == 3  # dim_store has no month: not recorded
+    reads = spy_on_reads(monkeypatch)
+    set_kpis(working, "(date '2026-01-01', 'nps', 10.0), (date '2026-02-01', 'nps', 12.0), (null, 'nps', 9.0)")
+    report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
+    assert report.changes == {"kpi_monthly": "months replaced: 1 (-1 +1 rows)", "dim_store": "unchanged"}
+    assert all(r.startswith("working.") for r in reads), reads
+    assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
+    recorded, computed = month_record(out)
+    assert recorded == computed
+
+
+def test_a_record_of_months_that_does_not_add_up_to_the_fingerprint_is_not_used(working, tmp_path, monkeypatch):
+    """A record out of step with the copy's fingerprint (here: edited) is passed over: the copy's
+    mart is read, and the publication still gives the working content."""
+    out = tmp_path / "published"
+    set_kpis(working, "(date '2026-01-01', 'nps', 10.0), (date '2026-02-01', 'nps', 11.0)")
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
+    (out / DATABASE_FILE).chmod(0o644)
+    with duckdb.connect(str(out / DATABASE_FILE)) as con:  # January recorded as if it had changed
+        con.execute("update publication_state.mart_months set row_count = 2 where month_start_date = '2026-01-01'")
+    reads = spy_on_reads(monkeypatch)
+    set_kpis(working, "(date '2026-01-01', 'nps', 10.0), (date '2026-02-01', 'nps', 12.0)")
+    report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
+    assert report.changes == {"kpi_monthly": "months replaced: 1 (-1 +1 rows)"}  # February only
+    assert 'marts."kpi_monthly"' in reads
+    assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
+    recorded, computed = month_record(out)
+    assert recorded == computed
+
+
 def test_a_mart_whose_months_cannot_be_matched_is_copied(working, tmp_path, monkeypatch):
     """A column more cannot be compared month by month; and should replacing the changed months not
     give the working mart's content (here: a replacement that does nothing), the mart is copied."""
@@ -282,7 +346,9 @@ def test_a_publication_starts_afresh_from_a_copy_without_fingerprints(working, t
     report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-3")
     assert report.changes == {"kpi_monthly": "unchanged"} and report.fresh_copy_reason is None
     with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
-        tables = con.execute("select table_name from information_schema.tables order by 1").fetchall()
+        tables = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()
     assert tables == [("kpi_monthly",), ("publication",)]
 
 

@@ -27,6 +27,7 @@ from dagster_project.privacy import erasure, scrub_legacy_snapshot
 from dagster_project.privacy.keys import KeyRing, load_keys
 from dagster_project.privacy.pseudonyms import install_keys
 from dagster_project.privacy.register import RegisterEntry, append_register, now_utc, read_register
+from dagster_project.publication.layout import MONTH_CONTENTS
 
 ID_COLUMNS = {"customer_id": erasure.CUSTOMERS, "response_id": erasure.RESPONSES, "customer_key": erasure.KEYS}
 
@@ -93,6 +94,9 @@ def _erase_published_database(path: Path, values: dict[str, list[str]]) -> dict[
             _fill(con, values)
             catalog = con.execute("select current_database()").fetchone()[0]
             counts = erasure.erase_in_catalog(con, catalog)
+            # The publication's record of each month's content would describe rows no longer there:
+            # without it, the next publication reads the copy itself (publication/mart_changes.py).
+            con.execute(f"drop table if exists {MONTH_CONTENTS}")
             con.execute("checkpoint")
         _rewrite(work, 0o444)
         os.replace(work, path)

@@ -4,6 +4,8 @@ csat.duckdb                  schema `marts`: one table per mart + `marts.publica
 parquet/<mart>.parquet       the same marts
 parquet/publication.parquet  when and from which Dagster run, and each mart's content fingerprint
                              (also in the key-value metadata of its Parquet file: mart_changes.py)
+csat.duckdb, schema          each month's content (rows, sum of row hashes) of the marts by month, so
+`publication_state`          that the next publication need not read the copy again (mart_changes.py)
 """
 
 import re
@@ -16,6 +18,8 @@ PUBLICATION_TABLE = "publication"
 # warehouse by file name only: a server path means nothing to a BI user and says too much.
 PUBLICATION = f"{MART_SCHEMA}.{PUBLICATION_TABLE}"
 FINGERPRINT_COLUMN = "content_fingerprint"
+# The pipeline's own bookkeeping, apart from the schema BI users list.
+MONTH_CONTENTS = "publication_state.mart_months"
 READ_ONLY_MODE = 0o444  # published files: readable by BI tools, written only by the pipeline's renames
 # Temporary names of a publication in progress: `.csat.duckdb.<run>-<pid>.tmp[.wal]`, `parquet/.tmp-<run>-<pid>/`.
 TEMPORARY_NAME = re.compile(r"^(?:\." + re.escape(DATABASE_FILE) + r"\.|\.tmp-).*-(\d+)(?:\.tmp(?:\.wal)?)?$")

@@ -12,7 +12,11 @@ then hold the working mart's rows (the other months were not touched), or the ma
 
 The fingerprint is recorded in the publication table and in each Parquet file's key-value metadata,
 so the two are checked on their own: an interrupted publication that swapped some Parquet files in
-and not the database file leaves each telling what it holds.
+and not the database file leaves each telling what it holds. The content by month is recorded in the
+published file too (`publication_state.mart_months`), so that the next publication compares the
+working mart with that record instead of reading the previous copy's mart again; the record is used
+only when it adds up to the mart's fingerprint, and an erasure, which changes the copy in place,
+drops it (privacy/forget.py).
 """
 
 import hashlib
@@ -22,10 +26,17 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.publication.layout import FINGERPRINT_COLUMN, MART_SCHEMA, PUBLICATION, PUBLICATION_TABLE
+from dagster_project.publication.layout import (
+    FINGERPRINT_COLUMN,
+    MART_SCHEMA,
+    MONTH_CONTENTS,
+    PUBLICATION,
+    PUBLICATION_TABLE,
+)
 from dagster_project.sql_text import literal, quote
 
 Columns = list[tuple[str, str]]  # (name, type), in order
+Months = dict[object, tuple[int, int]]  # month (None: the NULL month): (rows, sum of row hashes)
 MONTH_COLUMN = "month_start_date"  # the marts' month grain: a mart that has it is brought up to date by month
 
 
@@ -50,23 +61,75 @@ class Content:
 
     rows: int
     fingerprint: str
-    months: dict[object, tuple[int, int]] | None
+    months: Months | None
 
 
 def read_content(con: duckdb.DuckDBPyConnection, relation: str, columns: Columns) -> Content:
     """The content of `relation` (one scan)."""
     by_month = MONTH_COLUMN in (name for name, _ in columns)
-    parts = _content_by_month(con, relation, quote(MONTH_COLUMN) if by_month else "null")
+    return _content(_content_by_month(con, relation, quote(MONTH_COLUMN) if by_month else "null"), columns, by_month)
+
+
+def _content(parts: Months, columns: Columns, by_month: bool) -> Content:
     rows, hash_sum = sum(n for n, _ in parts.values()), sum(h for _, h in parts.values())
     schema = hashlib.sha256(repr(columns).encode()).hexdigest()[:16]
     return Content(rows, f"{rows}:{hash_sum}:{schema}", parts if by_month else None)
 
 
-def changed_months(published: Content, working: Content) -> list:
-    """The months whose (rows, hash sum) differ between two contents by month (None: the NULL month)."""
-    return [
-        m for m in working.months.keys() | published.months.keys() if working.months.get(m) != published.months.get(m)
+def published_months(
+    con: duckdb.DuckDBPyConnection, target: str, columns: Columns, recorded: Months | None, fingerprint: str
+) -> Months:
+    """The content by month of the published mart `target` (with `columns`, those of the working
+    mart, and `fingerprint`, as the previous publication recorded it): its record of the months
+    when that adds up to the fingerprint, else read from the mart (one scan)."""
+    if recorded is not None and _content(recorded, columns, by_month=True).fingerprint == fingerprint:
+        return recorded
+    return read_content(con, target, columns).months
+
+
+def read_month_record(con: duckdb.DuckDBPyConnection) -> dict[str, Months]:
+    """Each mart's content by month as the previous publication recorded it in the copy that `con`
+    opened ({}: it recorded none, being older, or an erasure dropped the record)."""
+    schema, table = MONTH_CONTENTS.split(".")
+    [(found,)] = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    record: dict[str, Months] = {}
+    if found:
+        for mart, month, rows, hash_sum in con.execute(f"select * from {MONTH_CONTENTS}").fetchall():
+            record.setdefault(mart, {})[month] = (rows, hash_sum)
+    return record
+
+
+def write_month_record(con: duckdb.DuckDBPyConnection, contents: dict[str, Content]) -> None:
+    """Record the content by month of each mart by month (`contents`: what the copy now holds)."""
+    con.execute(f"create schema if not exists {MONTH_CONTENTS.split('.')[0]}")
+    con.execute(
+        f"""
+        create or replace table {MONTH_CONTENTS} (
+            mart varchar not null,
+            {MONTH_COLUMN} date,
+            row_count bigint not null,
+            row_hash_sum hugeint not null
+        )
+        """
+    )
+    rows = [
+        [mart, month, n, hash_sum]
+        for mart, content in contents.items()
+        if content.months is not None
+        for month, (n, hash_sum) in content.months.items()
     ]
+    if rows:
+        con.executemany(f"insert into {MONTH_CONTENTS} values (?, ?, ?, ?)", rows)
+
+
+def changed_months(published: Months, working: Content) -> list:
+    """The months whose (rows, hash sum) differ between the published months and the working content
+    (None: the NULL month)."""
+    return [m for m in working.months.keys() | published.keys() if working.months.get(m) != published.get(m)]
 
 
 def replace_months(con: duckdb.DuckDBPyConnection, target: str, source: str, months: list) -> tuple[int, int]:
@@ -90,7 +153,7 @@ def holds_months(con: duckdb.DuckDBPyConnection, relation: str, working: Content
 
 def _content_by_month(
     con: duckdb.DuckDBPyConnection, relation: str, month: str, condition: str = "true", parameters: list = ()
-) -> dict[object, tuple[int, int]]:
+) -> Months:
     """(rows, sum of row hashes) by `month` (an expression) of the rows of `relation` that meet `condition`."""
     return {
         m: (n, h)

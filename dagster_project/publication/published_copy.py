@@ -33,13 +33,17 @@ from dagster_project.publication.layout import (
     TEMPORARY_NAME,
 )
 from dagster_project.publication.mart_changes import (
+    Content,
     changed_months,
     holds_months,
     mart_columns,
     open_previous_copy,
     parquet_fingerprint,
+    published_months,
     read_content,
+    read_month_record,
     replace_months,
+    write_month_record,
 )
 from dagster_project.run_lock import pid_alive
 from dagster_project.sql_text import literal, quote
@@ -118,6 +122,7 @@ def publish_marts(
             missing = [m for m in marts if m not in existing]
             if missing:
                 raise PublicationError(f"marts missing from the working warehouse: {', '.join(missing)}")
+            recorded = read_month_record(con) if previous else {}
             con.execute(f"create schema if not exists {MART_SCHEMA}")
             for table in _tables(con) - set(marts):  # marts no longer published, and the old record
                 con.execute(f"drop table {MART_SCHEMA}.{quote(table)}")
@@ -128,19 +133,22 @@ def publish_marts(
             parquet_con = con.cursor()
             try:
                 written = [
-                    _publish_mart(con, parquet_con, parquet_writer, mart, tmp_parquet, previous.get(mart))
+                    _publish_mart(
+                        con, parquet_con, parquet_writer, mart, tmp_parquet, previous.get(mart), recorded.get(mart)
+                    )
                     for mart in marts
                 ]
             except BaseException:
                 parquet_writer.shutdown(cancel_futures=True)  # waits for the write under way
                 raise
             parquet_writer.shutdown()
-            fingerprints = {}
-            for mart, (rows, fingerprint, change, parquet_written) in zip(marts, written, strict=True):
+            contents = {}
+            for mart, (content, change, parquet_written) in zip(marts, written, strict=True):
                 if parquet_written is not None:
                     parquet_written.result()  # raises if the mart's Parquet file could not be written
-                report.row_counts[mart], report.changes[mart], fingerprints[mart] = rows, change, fingerprint
+                report.row_counts[mart], report.changes[mart], contents[mart] = content.rows, change, content
             parquet_con.close()
+            write_month_record(con, contents)
             con.execute(
                 f"""
                 create table {PUBLICATION} (
@@ -156,7 +164,7 @@ def publish_marts(
             con.executemany(
                 f"insert into {PUBLICATION} values (?, ?, ?, ?, ?, ?)",
                 [
-                    [published_at, run_id, m, n, Path(warehouse_path).name, fingerprints[m]]
+                    [published_at, run_id, m, n, Path(warehouse_path).name, contents[m].fingerprint]
                     for m, n in report.row_counts.items()
                 ],
             )
@@ -199,10 +207,12 @@ def _publish_mart(
     mart: str,
     tmp_parquet: Path,
     previous_fingerprint: str | None,
-) -> tuple[int, str, str, Future | None]:
-    """Bring one mart of the new DuckDB file up to date with the working warehouse, and queue its
-    Parquet file on the writer unless the published one already holds the same rows: its row count,
-    fingerprint, what changed, and the Parquet write's future (None: none needed). A mart with a
+    recorded_months: dict | None,
+) -> tuple[Content, str, Future | None]:
+    """Bring one mart of the new DuckDB file up to date with the working warehouse (the previous
+    copy's mart had `previous_fingerprint`, and `recorded_months` by month, None: not recorded), and
+    queue its Parquet file on the writer unless the published one already holds the same rows: its
+    content, what changed, and the Parquet write's future (None: none needed). A mart with a
     personal-data column is refused before anything of it is written."""
     columns = mart_columns(con, "working", mart)
     personal = sorted(c for c, _ in columns if c.lower() in PERSONAL_COLUMNS)
@@ -217,15 +227,15 @@ def _publish_mart(
             write_parquet, parquet_con, source, tmp_parquet / f"{mart}.parquet", content.fingerprint
         )
     if previous_fingerprint == content.fingerprint:
-        return content.rows, content.fingerprint, UNCHANGED, parquet_written
+        return content, UNCHANGED, parquet_written
     if previous_fingerprint and content.months is not None and mart_columns(con, None, mart) == columns:
-        months = changed_months(read_content(con, target, columns), content)
+        published = published_months(con, target, columns, recorded_months, previous_fingerprint)
+        months = changed_months(published, content)
         deleted, inserted = replace_months(con, target, source, months)
         if holds_months(con, target, content, months):
-            change = f"months replaced: {len(months)} (-{deleted} +{inserted} rows)"
-            return content.rows, content.fingerprint, change, parquet_written
+            return content, f"months replaced: {len(months)} (-{deleted} +{inserted} rows)", parquet_written
     con.execute(f"create or replace table {target} as select * from {source}")
-    return content.rows, content.fingerprint, COPIED, parquet_written
+    return content, COPIED, parquet_written
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path, fingerprint: str | None = None) -> None:
