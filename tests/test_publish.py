@@ -298,6 +298,19 @@ def test_a_record_of_months_that_does_not_add_up_to_the_fingerprint_is_not_used(
     assert recorded == computed
 
 
+def test_a_mart_whose_months_are_not_dates_is_published_by_month_without_a_record(working, tmp_path):
+    """The record holds months as dates (the marts' grain); a mart with other months is still
+    compared month by month, from the copy."""
+    out = tmp_path / "published"
+    set_kpis(working, "('2026-01', 'nps', 10.0), ('2026-02', 'nps', 11.0)")
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
+    assert month_record(out)[0] == []
+    set_kpis(working, "('2026-01', 'nps', 10.0), ('2026-02', 'nps', 12.0)")
+    report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
+    assert report.changes == {"kpi_monthly": "months replaced: 1 (-1 +1 rows)"}
+    assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
+
+
 def test_a_mart_whose_months_cannot_be_matched_is_copied(working, tmp_path, monkeypatch):
     """A column more cannot be compared month by month; and should replacing the changed months not
     give the working mart's content (here: a replacement that does nothing), the mart is copied."""

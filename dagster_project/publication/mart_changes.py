@@ -22,6 +22,7 @@ drops it (privacy/forget.py).
 import hashlib
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -104,7 +105,8 @@ def read_month_record(con: duckdb.DuckDBPyConnection) -> dict[str, Months]:
 
 
 def write_month_record(con: duckdb.DuckDBPyConnection, contents: dict[str, Content]) -> None:
-    """Record the content by month of each mart by month (`contents`: what the copy now holds)."""
+    """Record the content by month of each mart by month (`contents`: what the copy now holds). A
+    mart whose months are not dates (the marts' grain is) is left out: the next publication reads it."""
     con.execute(f"create schema if not exists {MONTH_CONTENTS.split('.')[0]}")
     con.execute(
         f"""
@@ -119,7 +121,7 @@ def write_month_record(con: duckdb.DuckDBPyConnection, contents: dict[str, Conte
     rows = [
         [mart, month, n, hash_sum]
         for mart, content in contents.items()
-        if content.months is not None
+        if content.months is not None and all(m is None or type(m) is date for m in content.months)
         for month, (n, hash_sum) in content.months.items()
     ]
     if rows:

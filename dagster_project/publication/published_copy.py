@@ -34,6 +34,7 @@ from dagster_project.publication.layout import (
 )
 from dagster_project.publication.mart_changes import (
     Content,
+    Months,
     changed_months,
     holds_months,
     mart_columns,
@@ -207,7 +208,7 @@ def _publish_mart(
     mart: str,
     tmp_parquet: Path,
     previous_fingerprint: str | None,
-    recorded_months: dict | None,
+    recorded_months: Months | None,
 ) -> tuple[Content, str, Future | None]:
     """Bring one mart of the new DuckDB file up to date with the working warehouse (the previous
     copy's mart had `previous_fingerprint`, and `recorded_months` by month, None: not recorded), and
