@@ -19,7 +19,9 @@ PUBLICATION_TABLE = "publication"
 PUBLICATION = f"{MART_SCHEMA}.{PUBLICATION_TABLE}"
 FINGERPRINT_COLUMN = "content_fingerprint"
 # The pipeline's own bookkeeping, apart from the schema BI users list.
-MONTH_CONTENTS = "publication_state.mart_months"
+STATE_SCHEMA = "publication_state"
+MONTH_CONTENTS_TABLE = "mart_months"
+MONTH_CONTENTS = f"{STATE_SCHEMA}.{MONTH_CONTENTS_TABLE}"
 READ_ONLY_MODE = 0o444  # published files: readable by BI tools, written only by the pipeline's renames
 # Temporary names of a publication in progress: `.csat.duckdb.<run>-<pid>.tmp[.wal]`, `parquet/.tmp-<run>-<pid>/`.
 TEMPORARY_NAME = re.compile(r"^(?:\." + re.escape(DATABASE_FILE) + r"\.|\.tmp-).*-(\d+)(?:\.tmp(?:\.wal)?)?$")

@@ -31,8 +31,10 @@ from dagster_project.publication.layout import (
     FINGERPRINT_COLUMN,
     MART_SCHEMA,
     MONTH_CONTENTS,
+    MONTH_CONTENTS_TABLE,
     PUBLICATION,
     PUBLICATION_TABLE,
+    STATE_SCHEMA,
 )
 from dagster_project.sql_text import literal, quote
 
@@ -91,11 +93,10 @@ def published_months(
 def read_month_record(con: duckdb.DuckDBPyConnection) -> dict[str, Months]:
     """Each mart's content by month as the previous publication recorded it in the copy that `con`
     opened ({}: it recorded none, being older, or an erasure dropped the record)."""
-    schema, table = MONTH_CONTENTS.split(".")
     [(found,)] = con.execute(
         "select count(*) from information_schema.tables "
         "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [schema, table],
+        [STATE_SCHEMA, MONTH_CONTENTS_TABLE],
     ).fetchall()
     record: dict[str, Months] = {}
     if found:
@@ -107,7 +108,7 @@ def read_month_record(con: duckdb.DuckDBPyConnection) -> dict[str, Months]:
 def write_month_record(con: duckdb.DuckDBPyConnection, contents: dict[str, Content]) -> None:
     """Record the content by month of each mart by month (`contents`: what the copy now holds). A
     mart whose months are not dates (the marts' grain is) is left out: the next publication reads it."""
-    con.execute(f"create schema if not exists {MONTH_CONTENTS.split('.')[0]}")
+    con.execute(f"create schema if not exists {STATE_SCHEMA}")
     con.execute(
         f"""
         create or replace table {MONTH_CONTENTS} (
