@@ -6,14 +6,16 @@ rows. A model none of those tables feeds (through any chain of refs) would be re
 the rows it holds, and a test none of them feeds would read exactly the rows it passed on. So the
 build leaves them out: a day that delivers survey files does not rebuild the customer, store and
 employee dimensions, nor reload the seeds, and a run with nothing new delivered rebuilds only what
-reads the build's clock. Measured at 1M responses in DECISIONLOG.md, "An incremental build rebuilds
-what the delivered rows reach".
+reads the build's clock, and that only when a month ended since the previous build (build_state.py);
+otherwise it builds nothing and dbt is not started at all. Measured at 1M responses in
+DECISIONLOG.md, "An incremental build rebuilds what the delivered rows reach".
 
 Always built (the roots, with everything downstream of them):
 - the raw tables of the entities delivered since the previous build;
 - the raw tables ingestion rewrites on every delivery (those that are no entity's: which entities
   and columns were delivered, with their row counts and load times), whenever anything was delivered;
-- models tagged `reads_build_time` (the build's clock, not the data, decides what they hold).
+- models tagged `reads_build_time` (the build's clock, not the data, decides what they hold: which
+  months have ended), when a month ended since the previous build's clock.
 
 A test runs when any of its parents is rebuilt (a new fact's keys against an unchanged dimension);
 a warning whose parents are all unchanged would warn as the previous build's did, and is left out
@@ -31,16 +33,18 @@ BUILD_TIME_TAG = "reads_build_time"
 BUILT_TYPES = ("model", "seed", "snapshot", "test")  # what `dbt build` runs (unit tests are left out anyway)
 
 
-def left_out_nodes(manifest: Mapping[str, Any], delivered: Iterable[str]) -> list[str]:
+def left_out_nodes(manifest: Mapping[str, Any], delivered: Iterable[str], month_ended: bool = True) -> list[str]:
     """The unique ids of the models, seeds and tests an incremental build that read the raw rows of
-    the `delivered` entities leaves out (every node no root reaches), parents first."""
+    the `delivered` entities leaves out (every node no root reaches), parents first. `month_ended`:
+    whether a month ended since the previous build, which makes the models reading the clock roots."""
     delivered = set(delivered)
     roots = [
         unique_id
         for unique_id, source in manifest["sources"].items()
         if source["identifier"] in delivered or (delivered and source["identifier"] not in ENTITIES_BY_NAME)
     ]
-    roots += [unique_id for unique_id, node in manifest["nodes"].items() if BUILD_TIME_TAG in node.get("tags", ())]
+    if month_ended:
+        roots += [u for u, node in manifest["nodes"].items() if BUILD_TIME_TAG in node.get("tags", ())]
     reached, stack = set(), roots
     while stack:
         unique_id = stack.pop()
@@ -53,6 +57,12 @@ def left_out_nodes(manifest: Mapping[str, Any], delivered: Iterable[str]) -> lis
         if node["resource_type"] in BUILT_TYPES and unique_id not in reached
     }
     return _parents_first(manifest, left_out)
+
+
+def builds_nothing(manifest: Mapping[str, Any], left_out: Collection[str]) -> bool:
+    """Whether leaving out `left_out` leaves nothing for `dbt build` to run."""
+    out = set(left_out)
+    return all(u in out for u, node in manifest["nodes"].items() if node["resource_type"] in BUILT_TYPES)
 
 
 def exclude_args(manifest: Mapping[str, Any], left_out: Collection[str]) -> list[str]:

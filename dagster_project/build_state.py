@@ -12,7 +12,9 @@ incremental build rebuilds at all (build_scope.py).
 
 The watermark is written only after a build that passed: after a failed build the next one starts
 from the same watermark and recomputes the same rows again (deleting before inserting, so never
-twice).
+twice). With it goes the build's clock (UTC, taken before dbt starts, so at or before the time any
+model reads): the models that read the clock (scorecard_latest: which months have ended) hold the
+same rows until a month ends, so the next build rebuilds them only when one has.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -48,6 +51,8 @@ class BuildPlan:
     watermark: str | None  # the newest change to raw this build reads (a load, or rows changed in place)
     changed_since: str | None
     delivered: frozenset[str] = frozenset()  # entities changed since (incremental builds; see plan)
+    clock: datetime | None = None  # this build's clock (UTC); None: not known
+    month_ended: bool = True  # a month ended since the previous build's clock (or either is not known)
 
     @property
     def full_refresh(self) -> bool:
@@ -91,38 +96,66 @@ def with_deliveries(con: duckdb.DuckDBPyConnection, project_fingerprint: str) ->
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"create table if not exists {STATE_TABLE} "
-        "(fingerprint varchar not null, watermark timestamp, built_at timestamp not null)"
+        "(fingerprint varchar not null, watermark timestamp, built_at timestamp not null, clock timestamp)"
     )
+    # A warehouse whose state predates the clock: its builds' clock is not known (NULL).
+    con.execute(f"alter table {STATE_TABLE} add column if not exists clock timestamp")
 
 
-def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+def month_ended_between(previous: datetime | None, clock: datetime | None) -> bool:
+    """Whether a month ended between two clock readings, i.e. whether a model that marks the months
+    that ended at or before its clock (scorecard_latest) could hold other rows at `clock` than at
+    `previous`. Months end at the first instant of the next month, so within one calendar month the
+    set of ended months is the same; in either direction across months it may not be. Unknown: True."""
+    if previous is None or clock is None:
+        return True
+    return (previous.year, previous.month) != (clock.year, clock.month)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, qualified: str, column: str | None = None) -> bool:
+    """Whether the table `schema.table` exists (with `column`, when given)."""
     schema, table = qualified.split(".")
     found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
+        "select count(*) from information_schema.columns "
+        "where table_schema = ? and table_name = ? and column_name = coalesce(?, column_name)",
+        [schema, table, column],
     ).fetchone()
     return bool(found and found[0])
 
 
-def plan(con: duckdb.DuckDBPyConnection, current_fingerprint: str) -> BuildPlan:
+def plan(con: duckdb.DuckDBPyConnection, current_fingerprint: str, clock: datetime | None = None) -> BuildPlan:
     """Incremental from the last build's watermark when its fingerprint is this one; else full. The
     watermark is the newest change to raw: a load, or rows changed in place by the privacy
     maintenance (raw.privacy_changes). The entities delivered since are those with files loaded
-    since, or all of them after rows changed in place (those rows carry no load time)."""
+    since, or all of them after rows changed in place (those rows carry no load time). `clock` is
+    this build's (UTC, read before dbt starts); whether a month ended since the last build's clock
+    decides whether the models that read the clock are rebuilt (build_scope.py)."""
     events = f"select entity, loaded_at as happened_at from {RAW_SCHEMA}.load_manifest"
     if _exists(con, PRIVACY_CHANGES_TABLE):  # rows changed in place name no entity (NULL): all of them
         events += f" union all select null, changed_at from {PRIVACY_CHANGES_TABLE}"
     [(watermark,)] = con.execute(f"select cast(max(happened_at) as varchar) from ({events})").fetchall()
     previous = None
     if _exists(con, STATE_TABLE):
-        previous = con.execute(f"select fingerprint, cast(watermark as varchar) from {STATE_TABLE}").fetchone()
-    since, delivered = None, frozenset()
+        # A state written before the clock was kept has no clock column: its clock is not known.
+        clock_column = "clock" if _exists(con, STATE_TABLE, "clock") else "null"
+        previous = con.execute(
+            f"select fingerprint, cast(watermark as varchar), {clock_column} from {STATE_TABLE}"
+        ).fetchone()
+    since, delivered, month_ended = None, frozenset(), True
     if previous and previous[0] == current_fingerprint and previous[1] is not None:
         since = previous[1]
         query = f"select distinct entity from ({events}) where happened_at > cast(? as timestamp)"
         found = {entity for (entity,) in con.execute(query, [since]).fetchall()}
         delivered = frozenset(ENTITIES_BY_NAME) if None in found else frozenset(found)
-    return BuildPlan(fingerprint=current_fingerprint, watermark=watermark, changed_since=since, delivered=delivered)
+        month_ended = month_ended_between(previous[2], clock)
+    return BuildPlan(
+        fingerprint=current_fingerprint,
+        watermark=watermark,
+        changed_since=since,
+        delivered=delivered,
+        clock=clock,
+        month_ended=month_ended,
+    )
 
 
 def record(con: duckdb.DuckDBPyConnection, build: BuildPlan) -> None:
@@ -131,8 +164,9 @@ def record(con: duckdb.DuckDBPyConnection, build: BuildPlan) -> None:
     with transaction(con):
         con.execute(f"delete from {STATE_TABLE}")
         con.execute(
-            f"insert into {STATE_TABLE} values (?, cast(? as timestamp), cast(current_timestamp as timestamp))",
-            [build.fingerprint, build.watermark],
+            f"insert into {STATE_TABLE} (fingerprint, watermark, built_at, clock) "
+            "values (?, cast(? as timestamp), cast(current_timestamp as timestamp), ?)",
+            [build.fingerprint, build.watermark, build.clock],
         )
 
 

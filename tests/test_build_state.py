@@ -189,6 +189,61 @@ def test_an_incremental_build_leaves_out_what_no_delivered_row_reaches():
     assert "model.p.delivery" in nothing and "model.p.delivery" not in build_scope.left_out_nodes(
         manifest, {"customers"}
     )
+    assert not build_scope.builds_nothing(manifest, nothing)
+    # No month ended since the previous build either: nothing is built (dbt is not started); a
+    # delivery still reaches the model that reads the clock through its data.
+    idle = build_scope.left_out_nodes(manifest, set(), month_ended=False)
+    assert set(idle) == set(nodes) and build_scope.builds_nothing(manifest, idle)
+    assert "model.p.latest" not in build_scope.left_out_nodes(manifest, {"customers"}, month_ended=False)
+
+
+@pytest.mark.parametrize(
+    ("previous", "clock", "ended"),
+    [
+        ("2026-11-03 08:00", "2026-11-30 23:59:59.999999", False),  # the same month
+        ("2026-11-30 23:59:59.999999", "2026-12-01 00:00", True),  # November ended at midnight
+        ("2026-11-01 00:00", "2026-11-01 00:00", False),
+        ("2025-12-15 00:00", "2026-12-15 00:00", True),  # the same month of another year
+        ("2026-12-01 00:00", "2026-11-30 23:00", True),  # the clock moved back across a month's end
+        (None, "2026-11-03 08:00", True),  # the previous build's clock is not known
+        ("2026-11-03 08:00", None, True),
+    ],
+)
+def test_a_month_ended_between_two_builds_only_across_a_month_boundary(previous, clock, ended):
+    """scorecard_latest marks the months whose end (the first instant of the next month, UTC) is at
+    or before the build's clock: within one calendar month that set cannot change."""
+    from datetime import datetime
+
+    def at(text):
+        return None if text is None else datetime.fromisoformat(text)
+
+    assert build_state.month_ended_between(at(previous), at(clock)) is ended
+
+
+def test_the_next_build_knows_whether_a_month_ended_since_the_recorded_clock(tmp_path):
+    """The clock is recorded with the watermark of a build that passed; a state written before the
+    clock was kept (no such column) counts as a month ended."""
+    from datetime import datetime
+
+    with connect(tmp_path / "csat.duckdb") as con:
+        con.execute(
+            "insert into raw.load_manifest values "
+            "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
+        )
+        con.execute(
+            f"create table {build_state.STATE_TABLE} "
+            "(fingerprint varchar not null, watermark timestamp, built_at timestamp not null)"
+        )
+        con.execute(
+            f"insert into {build_state.STATE_TABLE} values ('f1', '2026-11-01 10:00:00', '2026-11-02 00:00:00')"
+        )
+        assert build_state.plan(con, "f1", datetime(2026, 11, 2, 6)).month_ended  # the old state's clock: unknown
+        built = build_state.plan(con, "f1", datetime(2026, 11, 2, 6))
+        build_state.record(con, built)
+        assert build_state.plan(con, "f1", datetime(2026, 11, 30, 23)).month_ended is False
+        assert build_state.plan(con, "f1", datetime(2026, 12, 1, 0)).month_ended is True
+        assert build_state.plan(con, "f1").month_ended is True  # no clock given: not known
+        assert build_state.plan(con, "f2", datetime(2026, 11, 3)).full_refresh
 
 
 def test_dbt_s_tests_gate_through_dbt_s_build_not_as_blocking_checks():

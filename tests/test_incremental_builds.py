@@ -418,21 +418,34 @@ def test_an_incremental_build_leaves_out_only_what_no_delivered_row_reaches(buil
     assert any("seed." in str(nodes[u]["depends_on"]["nodes"]) for u in incremental if u.startswith("test."))
 
 
-def test_a_run_with_nothing_delivered_rebuilds_what_reads_the_clock_and_publishes_the_same(builds, tmp_path):
-    """A run with no new file since the previous build rebuilds only scorecard_latest (the build's
-    clock decides its month) and runs its tests; checks and publication still run on the marts the
-    previous build left, and they equal a full rebuild's."""
+def test_a_run_with_nothing_delivered_builds_nothing_until_a_month_ends(builds, tmp_path):
+    """A run with no new file since the previous build, in the month of that build, builds nothing:
+    dbt is not started (every model holds what a rebuild would write), and checks and publication
+    still run on the marts the previous build left, which equal a full rebuild's. Once a month has
+    ended since (here: the recorded clock of the previous build moved back a month), the run rebuilds
+    scorecard_latest alone (the build's clock decides its month) and runs its tests."""
     again = tmp_path / "again"
     shutil.copytree(builds["incremental"], again)
+    result = run(builds["landing"], again)
+    assert not list((DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{result.run_id[:7]}-*"))  # no dbt
+    rebuilt = {
+        m.asset_key.path[-1]: m.metadata["rebuilt"].value
+        for m in result.asset_materializations_for_node("warehouse_models")
+    }
+    assert len(rebuilt) > 70 and set(rebuilt.values()) == {False}
+    assert publication_changes(result) and set(publication_changes(result).values()) == {"unchanged"}
+    results = compare_engines.compare_published(again / "csat.duckdb", builds["full"] / "csat.duckdb", skip=set())
+    assert len(results) > 20
+    assert {r.mart: str(r) for r in results if not r.same} == {}
+
+    with connect(again / "csat.duckdb") as con:
+        con.execute(f"update {build_state.STATE_TABLE} set clock = clock - interval 1 month")
     result = run(builds["landing"], again)
     ran = {u for u in nodes_run(result.run_id) if u.startswith(("model.", "seed.", "test."))}
     latest = "model.csat_warehouse.scorecard_latest"
     tests = {u for u, node in get_manifest()["nodes"].items() if node["depends_on"].get("nodes") == [latest]}
     assert len(tests) == 2 and ran == {latest, *tests}
-    assert publication_changes(result) and set(publication_changes(result).values()) == {"unchanged"}
-    results = compare_engines.compare_published(again / "csat.duckdb", builds["full"] / "csat.duckdb", skip=set())
-    assert len(results) > 20
-    assert {r.mart: str(r) for r in results if not r.same} == {}
+    assert set(publication_changes(result).values()) == {"unchanged"}  # the same month is the latest complete
 
 
 def test_incremental_marts_equal_a_full_rebuild(builds):
