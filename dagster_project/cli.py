@@ -220,7 +220,7 @@ def _execute_with_progress(job, warehouse: Path):
     import dagster as dg
 
     from dagster_project.assets.warehouse import build_warehouse_assets
-    from dagster_project.quality.validation import wait_for_gx
+    from dagster_project.quality.validation import start_gx_worker, wait_for_gx
     from dagster_project.run_summary import RunProgress, progress_logger
 
     log_path, log = _open_run_log(warehouse)
@@ -231,6 +231,7 @@ def _execute_with_progress(job, warehouse: Path):
     progress = RunProgress([node.name for node in job.graph.nodes], out=out, units={"dbt build": dbt_nodes})
     job = job.with_logger_defs({**dg.default_loggers(), "csat_progress": progress_logger(progress, log)})
     config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "csat_progress": {}}}
+    start_gx_worker()  # its import overlaps the steps before the first check
     with log, contextlib.redirect_stdout(log):  # dagster-dbt echoes every dbt line to stdout
         try:
             return job.execute_in_process(run_config=config, raise_on_error=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import duckdb
 import pytest
 
 from csat_sample_data import generate_sample_data, write_columns_mismatch_file
+from dagster_project.assets import quality as quality_assets
 from dagster_project.assets.ingestion import ingestion_assets
 from dagster_project.assets.key_drivers import key_driver_assets
 from dagster_project.assets.quality import CHECK_NAME, quality_check_keys, quality_checks
@@ -112,9 +114,24 @@ def step_failure_messages(result: dg.ExecuteInProcessResult) -> str:
 def baseline(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("gate") / "base"
     generate_sample_data(root / "landing", seed=11, responses=2000)
-    result = run_pipeline(root)
+    renders = []  # whether each check step's Data Docs render rebuilt the index
+
+    def spy(*args, **kwargs):
+        renders.append(kwargs["index"])
+        return render(*args, **kwargs)
+
+    render = quality_assets.build_data_docs
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(quality_assets, "build_data_docs", spy)
+        result = run_pipeline(root)
     assert result.success, step_failure_messages(result)
-    return {"root": root, "result": result, "kpis": kpi_numbers(published_db(root)), "sha": sha256(published_db(root))}
+    return {
+        "root": root,
+        "result": result,
+        "kpis": kpi_numbers(published_db(root)),
+        "sha": sha256(published_db(root)),
+        "index_rebuilt": renders,
+    }
 
 
 def fork(baseline: dict, tmp_path: Path) -> Path:
@@ -195,6 +212,18 @@ def test_clean_run_publishes_the_working_marts(baseline):
         ).fetchall()
         assert personal == []
     assert (root / "quality" / "data_docs" / "index.html").is_file()
+
+
+def test_a_clean_run_rebuilds_the_data_docs_index_once_and_it_lists_both_layers(baseline):
+    """The raw layer's render leaves the index (most of a render's cost) to the mart layer's, whose
+    index lists the results of both, every one of them with its page."""
+    root, result = baseline["root"], baseline["result"]
+    assert baseline["index_rebuilt"] == [False, True]  # raw checks, then mart checks
+    index = root / "quality" / "data_docs" / "index.html"
+    links = set(re.findall(r"validations/[^\"\\ ]+?\.html", index.read_text(encoding="utf-8")))
+    this_run = {link for link in links if f"/{result.run_id}/" in link}
+    assert {link.split("/")[1] for link in this_run} == {"raw", "marts"}
+    assert len(this_run) > 50 and all((index.parent / link).is_file() for link in links)
 
 
 # ------------------------------------------------------------------------------------------ bad deliveries

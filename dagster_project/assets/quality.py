@@ -137,7 +137,11 @@ def check_spec(suite: SuiteSpec, model_keys: Mapping[str, dg.AssetKey] | None = 
 
 
 def build_layer_checks(
-    step: str, suites: Sequence[SuiteSpec], model_keys: Mapping[str, dg.AssetKey] | None = None
+    step: str,
+    suites: Sequence[SuiteSpec],
+    model_keys: Mapping[str, dg.AssetKey] | None = None,
+    *,
+    index_left_to: str | None = None,
 ) -> dg.AssetChecksDefinition:
     """One blocking check per suite of a layer, evaluated in one step `step` that renders the Data
     Docs of the results once at its end. The pass or fail of a check is decided in DuckDB; storing
@@ -145,7 +149,9 @@ def build_layer_checks(
     (quality.validation). When every suite passed (the run goes on) the step ends without waiting
     for it: the publication waits before it swaps its files in, `csat run` before it ends. When one
     failed the run stops here, so the step waits (for what earlier steps queued too) and fails if
-    the results could not be recorded."""
+    the results could not be recorded. The Data Docs index (most of a render's cost) is rebuilt
+    here unless the run goes on to the step `index_left_to` (a later layer's checks), whose index
+    lists these results too."""
     by_key = {check_key(s, model_keys): s for s in suites}
 
     @dg.multi_asset_check(
@@ -197,12 +203,24 @@ def build_layer_checks(
             run_goes_on = not blocked
         finally:
             if validated:
-                docs = build_data_docs(quality.path, run_name=context.run.run_id, suite_names=validated, wait=False)
+                docs = build_data_docs(
+                    quality.path,
+                    run_name=context.run.run_id,
+                    suite_names=validated,
+                    wait=False,
+                    index=not (run_goes_on and _runs_step(context, index_left_to)),
+                )
                 context.log.info(f"Great Expectations Data Docs: {docs}")
             if not run_goes_on:
                 wait_for_gx()
 
     return _checks
+
+
+def _runs_step(context: dg.AssetCheckExecutionContext, step: str | None) -> bool:
+    """Whether this run executes the step `step` (a run of the whole job executes every step)."""
+    steps = context.run.step_keys_to_execute
+    return step is not None and (steps is None or step in steps)
 
 
 def build_quality_checks(
@@ -216,10 +234,16 @@ def build_quality_checks(
     raw = [s for s in suites if s.is_raw]
     marts = [s for s in suites if not s.is_raw]
     # The raw layer's results are recorded while dbt builds, the marts' while the publication copies
-    # them; the publication waits for both before it swaps its files in (publication/assets.py).
+    # them; the publication waits for both before it swaps its files in (publication/assets.py). The
+    # Data Docs index is rebuilt once per run that gets that far: by the mart layer, which lists the
+    # raw layer's results too. A run that stops between the layers (dbt failed) has its raw pages
+    # rendered; the next index lists them.
     return [
-        build_layer_checks(step, group, model_keys)
-        for step, group in ((RAW_CHECKS_STEP, raw), (MART_CHECKS_STEP, marts))
+        build_layer_checks(step, group, model_keys, index_left_to=later)
+        for step, group, later in (
+            (RAW_CHECKS_STEP, raw, MART_CHECKS_STEP if marts else None),
+            (MART_CHECKS_STEP, marts, None),
+        )
         if group
     ]
 
