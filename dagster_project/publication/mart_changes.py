@@ -109,8 +109,9 @@ _ROWS_PER_INSERT = 1000
 
 
 def write_month_record(con: duckdb.DuckDBPyConnection, contents: dict[str, Content]) -> None:
-    """Record the content by month of each mart by month (`contents`: what the copy now holds). A
-    mart whose months are not dates (the marts' grain is) is left out: the next publication reads it."""
+    """Record the content by month of each mart that has months (`contents`: what the copy now
+    holds). A mart whose months are not dates (the marts' grain is) is left out: the next
+    publication reads it."""
     con.execute(f"create schema if not exists {STATE_SCHEMA}")
     con.execute(
         f"""
