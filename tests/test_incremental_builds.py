@@ -31,6 +31,7 @@ from dagster_project.assets.warehouse import DBT_PROJECT_DIR, ensure_manifest, g
 from dagster_project.dbt_node_results import NODE_RESULTS_FILE, read_node_results
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.ingestion.warehouse import connect
+from dagster_project.publication.published_copy import parquet_source
 from dagster_project.run_summary import failure_lines
 
 pytestmark = pytest.mark.pipeline
@@ -470,7 +471,7 @@ def test_the_publication_took_the_changed_rows_and_equals_a_fresh_one(builds):
     assert {r.mart: str(r) for r in results if not r.same} == {}
     con = duckdb.connect(str(incremental / "csat.duckdb"), read_only=True)
     for mart in changes:
-        parquet = f"read_parquet('{incremental / 'parquet' / mart}.parquet')"
+        parquet = parquet_source(incremental, mart)
         for a, b in ((f"marts.{mart}", parquet), (parquet, f"marts.{mart}")):
             assert con.execute(f"select count(*) from (from {a} except all from {b})").fetchone()[0] == 0, (mart, a)
 

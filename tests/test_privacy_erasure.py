@@ -53,14 +53,14 @@ def duckdb_hits(path: Path, needles: list[str]) -> dict[str, list[str]]:
 def parquet_hits(folder: Path, needles: list[str]) -> dict[str, list[str]]:
     hits: dict[str, list[str]] = {}
     with duckdb.connect() as con:
-        for path in sorted(folder.glob("*.parquet")):
+        for path in sorted(folder.rglob("*.parquet")):  # the facts' files by month too
             for needle in needles:
                 found = con.execute(
                     f"select count(*) from read_parquet('{path}') as x where contains(cast(x as varchar), ?)",
                     [needle],
                 ).fetchone()[0]
                 if found:
-                    hits.setdefault(needle, []).append(path.name)
+                    hits.setdefault(needle, []).append(path.relative_to(folder).as_posix())
     return hits
 
 
@@ -148,6 +148,7 @@ def test_forget_erases_everywhere_and_survives_rebuild_and_redelivery(_, tmp_pat
     before = all_hits(root, needles, postgres_url)
     assert set(before) == {"warehouse", "previous", "published", "parquet", "postgresql"}, before
     assert email_pseudonym in before["published"] and name in before["warehouse"]
+    assert any("=" in f for files in before["parquet"].values() for f in files), "in a fact's month files too"
 
     ids_file = tmp_path / "erase.txt"
     ids_file.write_text(f"# request 2026-11-30\n{victim}\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
 import sys
 from datetime import date
@@ -19,6 +20,7 @@ from dagster_project.publication.assets import build_publish_asset
 from dagster_project.publication.published_copy import (
     DATABASE_FILE,
     PublicationError,
+    parquet_source,
     publish_marts,
     read_publication,
 )
@@ -343,6 +345,117 @@ def test_a_parquet_file_is_rewritten_when_it_does_not_hold_what_the_record_says(
     report = publish_marts(working, out, marts=["dim_store"], run_id="run-2")
     assert report.changes == {"dim_store": "unchanged"}  # the database file held it already
     assert published_rows(out, "dim_store") == (working_rows(working, "dim_store"),) * 2
+
+
+# ------------------------------------------------------------------- the facts' Parquet files by month
+
+
+def set_orders(working: Path, months: dict[str | None, int]) -> None:
+    """Replace the working fct_orders: `months` maps a month ('2025-03-01', None: no month) to the
+    value of its two rows."""
+    rows = ", ".join(
+        f"({'null' if m is None else f'date {m!r}'}, 'O{m}-{i}', {v})" for m, v in months.items() for i in range(2)
+    )
+    with duckdb.connect(str(working)) as con:
+        con.execute(
+            "create or replace table marts.fct_orders as "
+            f"select * from (values {rows}) t(month_start_date, order_id, amount)"
+        )
+
+
+def month_files(out: Path, fact: str) -> dict[str, int]:
+    """A fact's published Parquet files by month: `<month folder>/<file>` -> inode."""
+    folder = out / "parquet" / fact
+    return {p.relative_to(folder).as_posix(): p.stat().st_ino for p in sorted(folder.glob("*/*"))}
+
+
+def parquet_rows(out: Path, mart: str) -> list:
+    with duckdb.connect() as con:
+        return sorted(con.execute(f"from {parquet_source(out, mart)}").fetchall(), key=repr)
+
+
+def test_a_fact_is_published_as_parquet_files_by_month(working, tmp_path):
+    out = tmp_path / "published"
+    (out / "parquet").mkdir(parents=True)
+    (out / "parquet" / "fct_orders.parquet").write_bytes(b"a file of an earlier version's layout")
+    set_orders(working, {"2025-01-01": 1, "2025-02-01": 2, None: 3})
+    publish_marts(working, out, marts=["fct_orders", "dim_store"], run_id="run-1")
+    assert set(month_files(out, "fct_orders")) == {
+        "month_start_date=2025-01-01/data_0.parquet",
+        "month_start_date=2025-02-01/data_0.parquet",
+        "month_start_date=__HIVE_DEFAULT_PARTITION__/data_0.parquet",
+    }
+    assert not (out / "parquet" / "fct_orders.parquet").exists(), "the earlier layout's file is removed"
+    assert (out / "parquet" / "dim_store.parquet").is_file()  # a mart that is not a fact: one file
+    assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders")
+    with duckdb.connect() as con:  # the Hive layout reads as the mart, month column typed, NULL month NULL
+        glob = out / "parquet" / "fct_orders" / "*" / "*.parquet"
+        assert con.execute(f"describe select * from '{glob}'").fetchall()[0][:2] == ("month_start_date", "DATE")
+        assert con.execute(f"select count(*) from '{glob}' where month_start_date is null").fetchone() == (2,)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o444 for p in (out / "parquet" / "fct_orders").glob("*/*"))
+
+
+def test_a_fact_without_rows_is_one_empty_file_until_it_has_months(working, tmp_path):
+    out = tmp_path / "published"
+    set_orders(working, {"2025-01-01": 1})
+    with duckdb.connect(str(working)) as con:
+        con.execute("delete from marts.fct_orders")
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-1")
+    assert not (out / "parquet" / "fct_orders").exists()
+    with duckdb.connect() as con:  # the columns are there for a BI dataset
+        assert con.execute(f"select count(*) from {parquet_source(out, 'fct_orders')}").fetchone() == (0,)
+        assert len(con.execute(f"describe select * from {parquet_source(out, 'fct_orders')}").fetchall()) == 3
+    set_orders(working, {"2025-01-01": 1})
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-2")
+    assert not (out / "parquet" / "fct_orders.parquet").exists()
+    assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders")
+
+
+def test_a_publication_rewrites_only_the_months_of_a_fact_that_changed(working, tmp_path):
+    out = tmp_path / "published"
+    months = {f"2025-{m:02d}-01": m for m in range(1, 13)}
+    set_orders(working, months)
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-1")  # 12 months: one partitioned write
+    before = month_files(out, "fct_orders")
+    # January is gone, March changed, January 2026 is new: 2 of 12 months written, one by one
+    months = {**{m: v for m, v in months.items() if m != "2025-01-01"}, "2025-03-01": 30, "2026-01-01": 13}
+    set_orders(working, months)
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-2")
+    after = month_files(out, "fct_orders")
+    rewritten = {f.split("/")[0].removeprefix("month_start_date=") for f in after if before.get(f) != after[f]}
+    assert rewritten == {"2025-03-01", "2026-01-01"}
+    assert "month_start_date=2025-01-01/data_0.parquet" not in after
+    assert not (out / "parquet" / "fct_orders" / "month_start_date=2025-01-01").exists()
+    assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders")
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-3")
+    assert month_files(out, "fct_orders") == after, "nothing changed: nothing written"
+
+
+def test_a_month_file_that_does_not_say_what_it_holds_is_written_again(working, tmp_path):
+    """A month's file without its fingerprint (rewritten by `csat forget`, or by hand), or beside a
+    stray file, is written again and the stray removed; the other months stay."""
+    out = tmp_path / "published"
+    set_orders(working, {f"2025-{m:02d}-01": m for m in range(1, 13)})
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-1")
+    folder = out / "parquet" / "fct_orders"
+    march, may = folder / "month_start_date=2025-03-01", folder / "month_start_date=2025-05-01"
+    for path in (march / "data_0.parquet", *folder.glob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    with duckdb.connect() as con:
+        con.execute(f"copy (from '{march / 'data_0.parquet'}') to '{march / 'data_0.parquet'}.new' (format parquet)")
+        (march / "data_0.parquet.new").replace(march / "data_0.parquet")
+        con.execute(
+            f"copy (select * from '{may / 'data_0.parquet'}' limit 0) to '{may / 'data_1.parquet'}' (format parquet)"
+        )
+    before = month_files(out, "fct_orders")
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-2")
+    after = month_files(out, "fct_orders")
+    assert {f for f in after if before.get(f) != after[f]} == {
+        "month_start_date=2025-03-01/data_0.parquet",
+        "month_start_date=2025-05-01/data_0.parquet",
+    }
+    assert "month_start_date=2025-05-01/data_1.parquet" not in after
+    assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders")
 
 
 def test_a_publication_starts_afresh_from_a_copy_without_fingerprints(working, tmp_path):

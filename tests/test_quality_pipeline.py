@@ -26,7 +26,7 @@ from dagster_project.assets.quality import CHECK_NAME, quality_check_keys, quali
 from dagster_project.assets.warehouse import DbtResource, dbt_executable, dbt_project, warehouse_models
 from dagster_project.contract import entity
 from dagster_project.publication.assets import build_publish_assets
-from dagster_project.publication.published_copy import DATABASE_FILE
+from dagster_project.publication.published_copy import DATABASE_FILE, parquet_source
 from dagster_project.quality import load_suites
 from dagster_project.rebuild import rebuild_working_warehouse
 from dagster_project.resources import (
@@ -197,9 +197,9 @@ def test_clean_run_publishes_the_working_marts(baseline):
                     f"select count(*) from (select * from {a}.{mart} except all select * from {b}.{mart})"
                 ).fetchone()[0]
                 assert diff == 0, f"published {mart} differs from the working mart"
-            parquet = root / "published" / "parquet" / f"{mart}.parquet"
+            parquet = parquet_source(root / "published", mart)
             assert (
-                con.execute(f"select count(*) from '{parquet}'").fetchone()[0]
+                con.execute(f"select count(*) from {parquet}").fetchone()[0]
                 == con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
             )
         runs = con.execute("select distinct dagster_run_id from marts.publication").fetchall()

@@ -109,7 +109,9 @@ def _erase_parquet(parquet_dir: Path, values: dict[str, list[str]]) -> dict[str,
     counts: dict[str, int] = {}
     with duckdb.connect() as con:
         _fill(con, values)
-        for path in sorted(parquet_dir.glob("*.parquet")):
+        # every published file: a mart's, and each month's file of a fact (publication/month_files.py);
+        # not a publication's temporary folder (`.tmp-...`, under way or left by a killed one)
+        for path in sorted(p for p in parquet_dir.rglob("*.parquet") if not _hidden(p, parquet_dir)):
             source = f"read_parquet({_lit(str(path))})"
             columns = {r[0].lower() for r in con.execute(f"describe select * from {source}").fetchall()}
             conditions = [
@@ -125,8 +127,12 @@ def _erase_parquet(parquet_dir: Path, values: dict[str, list[str]]) -> dict[str,
             con.execute(f"copy (select * from {source} where not ({where})) to {_lit(str(fresh))} (format parquet)")
             os.chmod(fresh, path.stat().st_mode & 0o777)
             os.replace(fresh, path)
-            counts[path.name] = int(n)
+            counts[path.relative_to(parquet_dir).as_posix()] = int(n)
     return counts
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def _erase_postgres(url: str, schema: str, values: dict[str, list[str]]) -> dict[str, int]:

@@ -30,7 +30,8 @@ def build_publish_asset(
         kinds={"duckdb", "parquet"},
         description=(
             "Read-only copy of the marts for BI tools: `<published>/csat.duckdb` (schema `marts`, table "
-            "`publication`) and `<published>/parquet/<mart>.parquet`, swapped in atomically only after every "
+            "`publication`) and `<published>/parquet/<mart>.parquet` (facts: a file per month), swapped in "
+            "atomically only after every "
             "blocking quality check passed in the same run."
         ),
     )

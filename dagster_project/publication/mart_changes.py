@@ -30,6 +30,7 @@ import duckdb
 from dagster_project.publication.layout import (
     FINGERPRINT_COLUMN,
     MART_SCHEMA,
+    MONTH_COLUMN,
     MONTH_CONTENTS,
     MONTH_CONTENTS_TABLE,
     PUBLICATION,
@@ -40,7 +41,6 @@ from dagster_project.sql_text import literal, quote
 
 Columns = list[tuple[str, str]]  # (name, type), in order
 Months = dict[object, tuple[int, int]]  # month (None: the NULL month): (rows, sum of row hashes)
-MONTH_COLUMN = "month_start_date"  # the marts' month grain: a mart that has it is brought up to date by month
 
 
 def mart_columns(con: duckdb.DuckDBPyConnection, catalog: str | None, mart: str) -> Columns:
@@ -77,6 +77,12 @@ def _content(parts: Months, columns: Columns, by_month: bool) -> Content:
     rows, hash_sum = sum(n for n, _ in parts.values()), sum(h for _, h in parts.values())
     schema = hashlib.sha256(repr(columns).encode()).hexdigest()[:16]
     return Content(rows, f"{rows}:{hash_sum}:{schema}", parts if by_month else None)
+
+
+def month_fingerprints(content: Content, columns: Columns) -> dict[object, str]:
+    """Each month's own fingerprint (in a mart's form, as if the month were the whole mart), for
+    the facts' Parquet files by month (month_files.py)."""
+    return {m: _content({m: part}, columns, by_month=True).fingerprint for m, part in content.months.items()}
 
 
 def published_months(

@@ -1,10 +1,11 @@
 """The published copy: the read-only copy of the marts that BI tools read.
 
 The marts (tables of the working warehouse's `marts` schema that have an expectation suite) are
-copied into a new DuckDB file and one Parquet file per mart, written next to the published copy under
-temporary names and swapped in with `os.replace`. The new DuckDB file starts as a copy of the
-previous one and takes only the marts and months that changed; Parquet files are rewritten only for
-marts that changed (mart_changes.py). So a failed publication never touches the published
+copied into a new DuckDB file and one Parquet file per mart (a fact: a folder of files by month,
+month_files.py), written next to the published copy under temporary names and swapped in with
+`os.replace`. The new DuckDB file starts as a copy of the previous one and takes only the marts and
+months that changed; Parquet files are rewritten only for marts (and facts' months) that changed
+(mart_changes.py). So a failed publication never touches the published
 copy, and a BI tool that holds the old file open read-only keeps reading it (the rename swaps the
 directory entry; the old file lives on until closed; the pipeline never opens the published file, so
 there are no lock conflicts). Layout: `dagster_project/publication/layout.py`.
@@ -45,6 +46,13 @@ from dagster_project.publication.mart_changes import (
     read_month_record,
     replace_months,
     write_month_record,
+)
+from dagster_project.publication.month_files import (
+    plan_month_files,
+    published_by_month,
+    remove_path,
+    swap_in_month_files,
+    write_month_files,
 )
 from dagster_project.run_lock import pid_alive
 from dagster_project.sql_text import literal, quote
@@ -143,8 +151,9 @@ def publish_marts(
                 parquet_writer.shutdown(cancel_futures=True)  # waits for the write under way
                 raise
             parquet_writer.shutdown()
-            contents = {}
-            for mart, (content, change, parquet_written) in zip(marts, written, strict=True):
+            contents, removed = {}, []
+            for mart, (content, change, parquet_written, no_longer) in zip(marts, written, strict=True):
+                removed += no_longer
                 if parquet_written is not None:
                     parquet_written.result()  # raises if the mart's Parquet file could not be written
                 report.row_counts[mart], report.changes[mart], contents[mart] = content.rows, change, content
@@ -178,8 +187,13 @@ def publish_marts(
             before_swap()
         # Swap in: each rename is atomic; readers of the old files keep them until they close.
         for part in sorted(tmp_parquet.iterdir()):
+            if part.is_dir():  # a fact's months
+                swap_in_month_files(part, parquet_dir / part.name)
+                continue
             os.chmod(part, READ_ONLY_MODE)
             os.replace(part, parquet_dir / part.name)
+        for path in removed:
+            remove_path(path)
         os.chmod(tmp_db, READ_ONLY_MODE)
         os.replace(tmp_db, report.database_path)
     finally:
@@ -209,12 +223,14 @@ def _publish_mart(
     tmp_parquet: Path,
     previous_fingerprint: str | None,
     recorded_months: Months | None,
-) -> tuple[Content, str, Future | None]:
+) -> tuple[Content, str, Future | None, list[Path]]:
     """Bring one mart of the new DuckDB file up to date with the working warehouse (the previous
     copy's mart had `previous_fingerprint`, and `recorded_months` by month, None: not recorded), and
-    queue its Parquet file on the writer unless the published one already holds the same rows: its
-    content, what changed, and the Parquet write's future (None: none needed). A mart with a
-    personal-data column is refused before anything of it is written."""
+    queue its Parquet file (a fact: its changed months) on the writer unless the published one
+    already holds the same rows: its content, what changed, the Parquet write's future (None: none
+    needed), and the published Parquet files or folders to remove once the new ones are in (months
+    a fact no longer has; the other layout's file or folder). A mart with a personal-data column is
+    refused before anything of it is written."""
     columns = mart_columns(con, "working", mart)
     personal = sorted(c for c, _ in columns if c.lower() in PERSONAL_COLUMNS)
     if personal:
@@ -222,26 +238,36 @@ def _publish_mart(
     source, target = f"working.{MART_SCHEMA}.{quote(mart)}", f"{MART_SCHEMA}.{quote(mart)}"
     content = read_content(con, source, columns)
     parquet_written = None
-    published_parquet = tmp_parquet.parent / f"{mart}.parquet"  # the temporary folder sits beside it
-    if parquet_fingerprint(con, published_parquet) != content.fingerprint:
-        parquet_written = parquet_writer.submit(
-            write_parquet, parquet_con, source, tmp_parquet / f"{mart}.parquet", content.fingerprint
-        )
+    published_dir = tmp_parquet.parent  # the temporary folder sits beside the published files
+    published_file, published_folder = published_dir / f"{mart}.parquet", published_dir / mart
+    if published_by_month(mart, content):
+        plan = plan_month_files(con, published_folder, content, columns)
+        if plan.months:
+            parquet_written = parquet_writer.submit(write_month_files, parquet_con, source, tmp_parquet / mart, plan)
+        no_longer = [*plan.stale, published_file]
+    else:
+        if parquet_fingerprint(con, published_file) != content.fingerprint:
+            parquet_written = parquet_writer.submit(
+                write_parquet, parquet_con, source, tmp_parquet / f"{mart}.parquet", content.fingerprint
+            )
+        no_longer = [published_folder]
     if previous_fingerprint == content.fingerprint:
-        return content, UNCHANGED, parquet_written
+        return content, UNCHANGED, parquet_written, no_longer
     if previous_fingerprint and content.months is not None and mart_columns(con, None, mart) == columns:
         published = published_months(con, target, columns, recorded_months, previous_fingerprint)
         months = changed_months(published, content)
         deleted, inserted = replace_months(con, target, source, months)
         if holds_months(con, target, content, months):
-            return content, f"months replaced: {len(months)} (-{deleted} +{inserted} rows)", parquet_written
+            change = f"months replaced: {len(months)} (-{deleted} +{inserted} rows)"
+            return content, change, parquet_written, no_longer
     con.execute(f"create or replace table {target} as select * from {source}")
-    return content, COPIED, parquet_written
+    return content, COPIED, parquet_written, no_longer
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path, fingerprint: str | None = None) -> None:
     """Write `relation` to the Parquet file `path`, with its content fingerprint in the file's
-    key-value metadata: every published Parquet file comes from here."""
+    key-value metadata: every published Parquet file comes from here but the facts' files by month
+    (month_files.py)."""
     metadata = f", kv_metadata {{{FINGERPRINT_COLUMN}: {literal(fingerprint)}}}" if fingerprint else ""
     con.execute(f"copy {relation} to {literal(str(path))} (format parquet{metadata})")
 
@@ -266,6 +292,14 @@ def remove_stale_temporaries(published_dir: str | Path) -> list[Path]:
     return removed
 
 
+def parquet_source(published_dir: str | Path, mart: str) -> str:
+    """SQL reading a published mart's Parquet: its file, or a fact's files by month."""
+    parquet_dir = Path(published_dir) / PARQUET_DIR
+    if (parquet_dir / mart).is_dir():
+        return f"read_parquet({literal(str(parquet_dir / mart / '*' / '*.parquet'))})"
+    return f"read_parquet({literal(str(parquet_dir / f'{mart}.parquet'))})"
+
+
 def read_publication(published_dir: str | Path) -> list[tuple]:
     """(published_at, dagster_run_id, mart, row_count) of the published copy, opened read-only."""
     with duckdb.connect(str(Path(published_dir) / DATABASE_FILE), read_only=True) as con:
@@ -281,7 +315,8 @@ def locations_message(published_dir: str | Path, quality_dir: str | Path) -> str
     published_dir = Path(published_dir).resolve()
     lines = [
         f"Published warehouse (open read-only): {published_dir / DATABASE_FILE}",
-        f"Published Parquet files:              {published_dir / PARQUET_DIR}/<mart>.parquet",
+        f"Published Parquet files:              {published_dir / PARQUET_DIR}/<mart>.parquet "
+        "(facts: <fact>/<month folder>/*.parquet)",
         f"Great Expectations Data Docs:         {data_docs_index(quality_dir)}",
     ]
     if (published_dir / DATABASE_FILE).exists():
