@@ -56,7 +56,12 @@ def published_by_month(mart: str, content: Content) -> bool:
 
 def month_folder(month: date | None) -> str:
     """The folder of `month` (None: the rows without a month) in a fact's Parquet folder."""
-    return _PREFIX + (NULL_PARTITION if month is None else month.isoformat())
+    return _PREFIX + _month_value(month)
+
+
+def _month_value(month: date | None) -> str:
+    """How the folder name spells `month`; also the month's key in a file's fingerprint object."""
+    return NULL_PARTITION if month is None else month.isoformat()
 
 
 @dataclass
@@ -116,7 +121,7 @@ def write_month_files(con: duckdb.DuckDBPyConnection, relation: str, folder: Pat
     """Write the planned months of `relation` into `folder` (a new, temporary one), each file with
     its month's fingerprint in its key-value metadata."""
     if plan.whole:
-        metadata = json.dumps({month_folder(m).removeprefix(_PREFIX): f for m, f in plan.fingerprints.items()})
+        metadata = json.dumps({_month_value(m): f for m, f in plan.fingerprints.items()})
         con.execute(
             f"copy {relation} to {literal(str(folder))} (format parquet, partition_by ({quote(MONTH_COLUMN)}), "
             f"write_partition_columns true, kv_metadata {{{FINGERPRINT_COLUMN}: {literal(metadata)}}})"
@@ -125,7 +130,7 @@ def write_month_files(con: duckdb.DuckDBPyConnection, relation: str, folder: Pat
     for month in plan.months:
         target = folder / month_folder(month)
         target.mkdir(parents=True)
-        metadata = json.dumps({month_folder(month).removeprefix(_PREFIX): plan.fingerprints[month]})
+        metadata = json.dumps({_month_value(month): plan.fingerprints[month]})
         condition = "is null" if month is None else f"= cast({literal(month.isoformat())} as date)"
         con.execute(
             f"copy (select * from {relation} where {quote(MONTH_COLUMN)} {condition}) "
