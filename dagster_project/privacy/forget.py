@@ -132,6 +132,7 @@ def _erase_parquet(parquet_dir: Path, values: dict[str, list[str]]) -> dict[str,
 
 
 def _hidden(path: Path, root: Path) -> bool:
+    """Whether `path` lies in a folder (or is a file) under `root` whose name starts with a dot."""
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 

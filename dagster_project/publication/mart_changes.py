@@ -191,15 +191,28 @@ def _in_months(months: list) -> tuple[str, list]:
     return condition, [[m for m in months if m is not None]]
 
 
+def fingerprint_option(fingerprint: str) -> str:
+    """The `COPY ... (format parquet, ...)` option that writes `fingerprint` into the file's key-value
+    metadata, where parquet_fingerprints reads it back."""
+    return f"kv_metadata {{{FINGERPRINT_COLUMN}: {literal(fingerprint)}}}"
+
+
+def parquet_fingerprints(con: duckdb.DuckDBPyConnection, pattern: str) -> dict[str, str]:
+    """File name -> the fingerprint it was written with, for the Parquet files matching `pattern` (a
+    path or a glob) that recorded one."""
+    return dict(
+        con.execute(
+            f"select file_name, decode(value) from parquet_kv_metadata({literal(pattern)}) where decode(key) = ?",
+            [FINGERPRINT_COLUMN],
+        ).fetchall()
+    )
+
+
 def parquet_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
     """The fingerprint a published Parquet file was written with (None: no file, or none recorded)."""
     if not path.is_file():
         return None
-    rows = con.execute(
-        f"select value::varchar from parquet_kv_metadata({literal(str(path))}) where key::varchar = ?",
-        [FINGERPRINT_COLUMN],
-    ).fetchall()
-    return rows[0][0] if rows else None
+    return next(iter(parquet_fingerprints(con, str(path)).values()), None)
 
 
 def open_previous_copy(

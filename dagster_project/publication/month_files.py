@@ -30,13 +30,18 @@ import duckdb
 
 from dagster_project.publication.layout import (
     FACT_PREFIX,
-    FINGERPRINT_COLUMN,
     MONTH_COLUMN,
     MONTH_FILE,
     NULL_PARTITION,
     READ_ONLY_MODE,
 )
-from dagster_project.publication.mart_changes import Columns, Content, month_fingerprints
+from dagster_project.publication.mart_changes import (
+    Columns,
+    Content,
+    fingerprint_option,
+    month_fingerprints,
+    parquet_fingerprints,
+)
 from dagster_project.sql_text import literal, quote
 
 _PREFIX = f"{MONTH_COLUMN}="
@@ -99,11 +104,7 @@ def published_fingerprints(con: duckdb.DuckDBPyConnection, folder: Path) -> dict
     if not files:
         return {}
     recorded: dict[str, list[str | None]] = {}
-    pattern = literal(str(folder / f"{_PREFIX}*" / "*.parquet"))
-    for file_name, value in con.execute(
-        f"select file_name, decode(value) from parquet_kv_metadata({pattern}) where decode(key) = ?",
-        [FINGERPRINT_COLUMN],
-    ).fetchall():
+    for file_name, value in parquet_fingerprints(con, str(folder / f"{_PREFIX}*" / "*.parquet")).items():
         month = Path(file_name).parent.name
         try:
             fingerprint = json.loads(value).get(month.removeprefix(_PREFIX))
@@ -124,7 +125,7 @@ def write_month_files(con: duckdb.DuckDBPyConnection, relation: str, folder: Pat
         metadata = json.dumps({_month_value(m): f for m, f in plan.fingerprints.items()})
         con.execute(
             f"copy {relation} to {literal(str(folder))} (format parquet, partition_by ({quote(MONTH_COLUMN)}), "
-            f"write_partition_columns true, kv_metadata {{{FINGERPRINT_COLUMN}: {literal(metadata)}}})"
+            f"write_partition_columns true, {fingerprint_option(metadata)})"
         )
         return
     for month in plan.months:
@@ -135,7 +136,7 @@ def write_month_files(con: duckdb.DuckDBPyConnection, relation: str, folder: Pat
         con.execute(
             f"copy (select * from {relation} where {quote(MONTH_COLUMN)} {condition}) "
             f"to {literal(str(target / MONTH_FILE))} "
-            f"(format parquet, kv_metadata {{{FINGERPRINT_COLUMN}: {literal(metadata)}}})"
+            f"(format parquet, {fingerprint_option(metadata)})"
         )
 
 

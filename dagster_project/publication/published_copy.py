@@ -37,6 +37,7 @@ from dagster_project.publication.mart_changes import (
     Content,
     Months,
     changed_months,
+    fingerprint_option,
     holds_months,
     mart_columns,
     open_previous_copy,
@@ -268,7 +269,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path, fin
     """Write `relation` to the Parquet file `path`, with its content fingerprint in the file's
     key-value metadata: every published Parquet file comes from here but the facts' files by month
     (month_files.py)."""
-    metadata = f", kv_metadata {{{FINGERPRINT_COLUMN}: {literal(fingerprint)}}}" if fingerprint else ""
+    metadata = f", {fingerprint_option(fingerprint)}" if fingerprint else ""
     con.execute(f"copy {relation} to {literal(str(path))} (format parquet{metadata})")
 
 
