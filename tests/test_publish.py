@@ -431,6 +431,33 @@ def test_a_publication_rewrites_only_the_months_of_a_fact_that_changed(working, 
     assert month_files(out, "fct_orders") == after, "nothing changed: nothing written"
 
 
+def test_the_parquet_of_a_mart_no_longer_published_is_removed(working, tmp_path):
+    """A mart dropped or renamed by an upgrade: its Parquet file or fact folder goes with its table,
+    or a BI dataset over it would go on showing its last numbers as current."""
+    out, parquet = tmp_path / "published", tmp_path / "published" / "parquet"
+    set_orders(working, {"2025-01-01": 1, "2025-02-01": 2})
+    publish_marts(working, out, marts=["fct_orders", "dim_store", "kpi_monthly"], run_id="run-1")
+    assert (parquet / "fct_orders").is_dir() and (parquet / "dim_store.parquet").is_file()
+    (parquet / "notes").mkdir()  # not a publication's: left alone
+    (parquet / "notes" / "readme.txt").write_text("kept")
+    (parquet / "notes.csv").write_text("kept")
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
+    assert sorted(p.name for p in parquet.iterdir()) == [
+        "kpi_monthly.parquet",
+        "notes",
+        "notes.csv",
+        "publication.parquet",
+    ]
+    with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+    assert tables == {"kpi_monthly", "publication"}
+
+
 def test_a_month_file_that_does_not_say_what_it_holds_is_written_again(working, tmp_path):
     """A month's file without its fingerprint (rewritten by `csat forget`, or by hand), or beside a
     stray file, is written again and the stray removed; the other months stay."""

@@ -64,6 +64,11 @@ def month_folder(month: date | None) -> str:
     return _PREFIX + _month_value(month)
 
 
+def is_month_folder(path: Path) -> bool:
+    """Whether `path` is a month's folder of a fact's Parquet folder (as month_folder names it)."""
+    return path.is_dir() and path.name.startswith(_PREFIX)
+
+
 def _month_value(month: date | None) -> str:
     """How the folder name spells `month`; also the month's key in a file's fingerprint object."""
     return NULL_PARTITION if month is None else month.isoformat()

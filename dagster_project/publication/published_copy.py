@@ -49,6 +49,7 @@ from dagster_project.publication.mart_changes import (
     write_month_record,
 )
 from dagster_project.publication.month_files import (
+    is_month_folder,
     plan_month_files,
     published_by_month,
     remove_path,
@@ -152,7 +153,7 @@ def publish_marts(
                 parquet_writer.shutdown(cancel_futures=True)  # waits for the write under way
                 raise
             parquet_writer.shutdown()
-            contents, removed = {}, []
+            contents, removed = {}, _no_longer_published(parquet_dir, marts)
             for mart, (content, change, parquet_written, no_longer) in zip(marts, written, strict=True):
                 removed += no_longer
                 if parquet_written is not None:
@@ -214,6 +215,24 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
             [MART_SCHEMA],
         ).fetchall()
     }
+
+
+def _no_longer_published(parquet_dir: Path, marts: Sequence[str]) -> list[Path]:
+    """The published Parquet files and fact folders of marts this publication no longer has (a mart
+    dropped or renamed by an upgrade): left in place, a BI dataset over one of them would go on
+    showing its last numbers as if current. Removed after the swap, as the DuckDB copy drops their
+    tables. Only what a publication writes is touched: `<mart>.parquet` files, and folders holding
+    nothing but month folders; hidden names (a publication's temporaries) are not."""
+    keep = {*marts, PUBLICATION_TABLE}
+    stale = []
+    for path in sorted(parquet_dir.iterdir()):
+        if path.name.startswith(".") or path.is_symlink():
+            continue
+        if path.is_file() and path.suffix == ".parquet" and path.stem not in keep:
+            stale.append(path)
+        elif path.is_dir() and path.name not in keep and all(is_month_folder(p) for p in path.iterdir()):
+            stale.append(path)
+    return stale
 
 
 def _publish_mart(
