@@ -354,7 +354,7 @@ def set_orders(working: Path, months: dict[str | None, int]) -> None:
     """Replace the working fct_orders: `months` maps a month ('2025-03-01', None: no month) to the
     value of its two rows."""
     rows = ", ".join(
-        f"({'null' if m is None else f'date {m!r}'}, 'O{m}-{i}', {v})" for m, v in months.items() for i in range(2)
+        f"({'cast(null as date)' if m is None else f'date {m!r}'}, 'O{m}-{i}', {v})" for m, v in months.items() for i in range(2)
     )
     with duckdb.connect(str(working)) as con:
         con.execute(
@@ -406,6 +406,22 @@ def test_a_fact_without_rows_is_one_empty_file_until_it_has_months(working, tmp_
         assert con.execute(f"select count(*) from {parquet_source(out, 'fct_orders')}").fetchone() == (0,)
         assert len(con.execute(f"describe select * from {parquet_source(out, 'fct_orders')}").fetchall()) == 3
     set_orders(working, {"2025-01-01": 1})
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-2")
+    assert not (out / "parquet" / "fct_orders.parquet").exists()
+    assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders")
+
+
+def test_a_fact_whose_rows_all_lack_a_month_is_one_file_with_its_month_typed(working, tmp_path):
+    """A folder holding only the NULL month's files would read back with the month as text."""
+    out = tmp_path / "published"
+    set_orders(working, {None: 1})
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-1")
+    assert not (out / "parquet" / "fct_orders").exists()
+    with duckdb.connect() as con:
+        described = con.execute(f"describe select * from {parquet_source(out, 'fct_orders')}").fetchall()
+    assert described[0][:2] == ("month_start_date", "DATE")
+    assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders")
+    set_orders(working, {None: 1, "2025-01-01": 2})  # a month arrives: the folder layout
     publish_marts(working, out, marts=["fct_orders"], run_id="run-2")
     assert not (out / "parquet" / "fct_orders.parquet").exists()
     assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders")

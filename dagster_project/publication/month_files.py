@@ -51,10 +51,12 @@ _ONE_SCAN_SHARE = 4  # more than 1/4 of the months changed: the whole fact in on
 def published_by_month(mart: str, content: Content) -> bool:
     """Whether `mart` (holding `content`) is published as Parquet files by month: a fact whose months
     are dates (the marts' month grain). A fact with no rows (its source not delivered) is one empty
-    `<fact>.parquet`, as any mart: a folder without files would give a reader no columns."""
+    `<fact>.parquet`, as any mart: a folder without files would give a reader no columns. So is one
+    whose rows all lack a month: a folder of the NULL month alone reads back with the month column
+    as text (a reader types a Hive column from its folder names), not as a date."""
     return (
         mart.startswith(FACT_PREFIX)
-        and bool(content.months)
+        and any(m is not None for m in content.months or ())
         and all(m is None or type(m) is date for m in content.months)
     )
 
