@@ -354,7 +354,9 @@ def set_orders(working: Path, months: dict[str | None, int]) -> None:
     """Replace the working fct_orders: `months` maps a month ('2025-03-01', None: no month) to the
     value of its two rows."""
     rows = ", ".join(
-        f"({'cast(null as date)' if m is None else f'date {m!r}'}, 'O{m}-{i}', {v})" for m, v in months.items() for i in range(2)
+        f"({'cast(null as date)' if m is None else f'date {m!r}'}, 'O{m}-{i}', {v})"
+        for m, v in months.items()
+        for i in range(2)
     )
     with duckdb.connect(str(working)) as con:
         con.execute(
@@ -393,6 +395,22 @@ def test_a_fact_is_published_as_parquet_files_by_month(working, tmp_path):
         assert con.execute(f"describe select * from '{glob}'").fetchall()[0][:2] == ("month_start_date", "DATE")
         assert con.execute(f"select count(*) from '{glob}' where month_start_date is null").fetchone() == (2,)
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o444 for p in (out / "parquet" / "fct_orders").glob("*/*"))
+
+
+def test_pandas_reads_a_facts_folder_as_the_analysts_guide_says(working, tmp_path):
+    """pyarrow's default reading of a folder infers the Hive month as text and refuses the files'
+    own DATE column of the same name; docs/analysts.md gives the call that reads the files' column."""
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "published"
+    set_orders(working, {"2025-01-01": 1, "2025-02-01": 2, None: 3})
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-1")
+    frame = pandas.read_parquet(out / "parquet" / "fct_orders", partitioning=None)
+    rows = sorted(frame.itertuples(index=False, name=None), key=repr)
+    assert [(None if pandas.isna(m) else m, o, v) for m, o, v in rows] == working_rows(working, "fct_orders")
+    assert {type(m) for m in frame["month_start_date"].dropna()} == {date}
+    with pytest.raises(Exception, match="month_start_date"):  # what the guide warns against
+        pandas.read_parquet(out / "parquet" / "fct_orders")
 
 
 def test_a_fact_without_rows_is_one_empty_file_until_it_has_months(working, tmp_path):
