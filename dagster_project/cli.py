@@ -7,6 +7,7 @@ touched. Sample data comes only from `csat generate` (the README's main command 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from datetime import date
@@ -316,5 +317,17 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def console_main() -> None:
+    """The `csat` command: main() in a process that ends right after it.
+
+    Python collects garbage again and again while it tears a process down, and this one holds a
+    large object graph (dbt's manifest, Dagster's definitions): about 0.6 s of every `csat run`
+    after its last line was printed went to those collections. Objects frozen by `gc.freeze()` are
+    left out of every later collection; they are still freed as the modules are cleared."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()
