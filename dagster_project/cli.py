@@ -207,7 +207,10 @@ def _execute_pipeline(landing: Path, warehouse: Path, engine: str | None = None)
     `engine` overrides CSAT_ENGINE."""
     # Importing Dagster and dbt and building the definitions from dbt's manifest allocate much and
     # free little: the garbage collections in between (0.5 s of a run's start, in the 1M daily
-    # increment) found next to nothing. The run then freezes what this built (_execute_with_progress).
+    # increment) found next to nothing. What they built lives as long as the run: frozen, it is left
+    # out of the run's collections, which walked all of it again and again while the run's events
+    # came in (1.1 s of CPU in that increment, on a core dbt wanted). Unfrozen after the run for a
+    # caller that goes on (the tests).
     gc.disable()
     try:
         from dagster_project.definitions import PIPELINE_JOB, build_definitions
@@ -216,7 +219,11 @@ def _execute_pipeline(landing: Path, warehouse: Path, engine: str | None = None)
         job = defs.resolve_job_def(PIPELINE_JOB)
     finally:
         gc.enable()
-    return _execute_with_progress(job, warehouse)
+    gc.freeze()
+    try:
+        return _execute_with_progress(job, warehouse)
+    finally:
+        gc.unfreeze()
 
 
 def _execute_with_progress(job, warehouse: Path):
@@ -241,16 +248,10 @@ def _execute_with_progress(job, warehouse: Path):
     job = job.with_logger_defs({**dg.default_loggers(), "csat_progress": progress_logger(progress, log)})
     config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "csat_progress": {}}}
     start_gx_worker()  # its import overlaps the steps before the first check
-    # What is loaded by now (the imports, Dagster's definitions from dbt's manifest) lives as long as
-    # the run: frozen, it is left out of the run's garbage collections, which walked all of it again
-    # and again while the run's events came in (1.1 s of CPU in the 1M daily increment, on a core
-    # dbt wanted). Unfrozen after the run for a caller that goes on (the tests).
-    gc.freeze()
     with log, contextlib.redirect_stdout(log):  # dagster-dbt echoes every dbt line to stdout
         try:
             return job.execute_in_process(run_config=config, raise_on_error=False)
         finally:
-            gc.unfreeze()
             try:  # the checks' results still being stored for the Data Docs (quality.validation)
                 wait_for_gx()
             except Exception as error:  # noqa: BLE001 - the run's outcome stands; the report is incomplete

@@ -31,8 +31,7 @@ def build_publish_asset(
         description=(
             "Read-only copy of the marts for BI tools: `<published>/csat.duckdb` (schema `marts`, table "
             "`publication`) and `<published>/parquet/<mart>.parquet` (facts: a file per month), swapped in "
-            "atomically only after every "
-            "blocking quality check passed in the same run."
+            "atomically only after every blocking quality check passed in the same run."
         ),
     )
     def published_warehouse(

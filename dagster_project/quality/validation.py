@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import math
 import multiprocessing
 import os
@@ -73,10 +74,11 @@ def _start_worker() -> None:
     And end the worker without tearing its interpreter down. A spawned child exits through
     `sys.exit`, so with GX, pandas and SQLAlchemy loaded the worker spent about 0.65 s freeing
     modules after its last task, and every `csat run` waited for that at its end (the executor
-    joins its worker at exit). The exit hook is registered before anything else in the worker and
-    exit hooks run last-registered first, so every other one (logging's flush among them) has run
-    when it ends the process; the results and Data Docs were written by then (their tasks
-    returned)."""
+    joins its worker at exit). Exit hooks run last-registered first, and this one is registered
+    before GX is imported, so every hook GX and its libraries register has run when it ends the
+    process. Of the two registered before it, multiprocessing's has already run (the process's
+    bootstrap calls it when the worker's loop ends) and logging's it calls itself. The results and
+    Data Docs were written by then (their tasks returned)."""
     main = sys.modules["__main__"]
     if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
         main.__file__ = __file__
@@ -84,6 +86,7 @@ def _start_worker() -> None:
 
 
 def _end_worker() -> None:
+    logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
