@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from dagster_project.publication.assets import build_publish_asset
+from dagster_project.publication.layout import REPLACED_FILE
 from dagster_project.publication.published_copy import (
     DATABASE_FILE,
     PublicationError,
@@ -84,6 +85,89 @@ def test_a_reader_of_the_old_copy_is_never_blocked(working, tmp_path):
     done = subprocess.run([sys.executable, "-c", code, str(out / DATABASE_FILE)], capture_output=True, text=True)
     assert done.stdout.strip() == "20.0", done.stderr
     reader.close()
+
+
+def test_a_publication_starts_from_the_file_the_previous_one_replaced(working, tmp_path):
+    """The swap keeps the file it replaces (a hard link: no bytes copied), and the next publication
+    brings that file up to date instead of copying the published one (at volume the copy was most of
+    a daily publication)."""
+    out = tmp_path / "published"
+    first = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    assert first.started_from == "an empty file" and not (out / REPLACED_FILE).exists()
+    first_file = os.stat(out / DATABASE_FILE).st_ino
+    make_working(working, 20)
+    second = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
+    assert second.started_from == "a copy of the published file"
+    kept = os.stat(out / REPLACED_FILE)
+    assert kept.st_ino == first_file and kept.st_nlink == 1 and not kept.st_mode & 0o222
+    make_working(working, 30, stores=4)
+    third = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-3")
+    assert third.started_from == "the file the previous publication replaced"
+    assert third.changes == {"kpi_monthly": "months replaced: 1 (-1 +1 rows)", "dim_store": "copied"}
+    assert os.stat(out / DATABASE_FILE).st_ino == first_file, "the first file, brought up to date"
+    assert not os.stat(out / DATABASE_FILE).st_mode & 0o222
+    for mart in ("kpi_monthly", "dim_store"):
+        assert published_rows(out, mart) == (working_rows(working, mart),) * 2, mart
+    assert sorted(p.name for p in out.iterdir()) == [REPLACED_FILE, DATABASE_FILE, "parquet"]
+
+
+def test_a_mart_back_to_what_the_publication_before_the_last_held_is_reported_changed(working, tmp_path):
+    """Changes are reported against what was published, not against the file the new one started
+    from: a mart that went back to its content of two publications ago changed, and that file
+    already holds it."""
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
+    make_working(working, 20)
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
+    make_working(working, 10)
+    report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-3")
+    assert report.changes == {"kpi_monthly": "kept"} and report.marts_changed == 1
+    assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
+
+
+def test_a_replaced_file_another_process_holds_is_not_written_into(working, tmp_path):
+    """A BI tool that opened the published file before a swap still reads it: the next publication
+    finds DuckDB's lock on it and copies the published file instead."""
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
+    code = (
+        "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+        "q = 'select value from marts.kpi_monthly'; print(c.execute(q).fetchone()[0], flush=True); "
+        "sys.stdin.readline(); print(c.execute(q).fetchone()[0])"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", code, str(out / DATABASE_FILE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout.readline().strip() == "10.0"
+        make_working(working, 20)
+        publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")  # keeps the reader's file
+        make_working(working, 30)
+        third = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-3")
+        assert third.started_from.startswith("a copy of the published file (the file the previous publication ")
+        assert "Could not set lock" in third.started_from
+        assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "10.0", "the reader's file as it was"
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+def test_a_replaced_file_that_is_still_the_published_one_is_not_written_into(working, tmp_path):
+    """A publication killed between keeping the replaced file and the swap leaves both names on the
+    published file: the next publication copies it rather than write into it."""
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
+    os.link(out / DATABASE_FILE, out / REPLACED_FILE)
+    before = sha(out / DATABASE_FILE)
+    with open(out / DATABASE_FILE, "rb") as published:  # the file itself, whatever its names become
+        make_working(working, 20)
+        report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
+        assert report.started_from == "a copy of the published file"
+        assert hashlib.sha256(published.read()).hexdigest() == before
+    assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
 
 
 def test_working_warehouse_may_be_open_by_another_reader(working, tmp_path):
@@ -214,13 +298,20 @@ def test_a_publication_takes_only_the_marts_and_months_that_changed(working, tmp
         assert published_rows(out, mart) == (working_rows(working, mart),) * 2, mart
     assert os.stat(out / "parquet" / "dim_store.parquet").st_ino == store_file.st_ino, "not rewritten"
     assert [r[1:] for r in read_publication(out)] == [("run-2", "dim_store", 3), ("run-2", "kpi_monthly", 5)]
-    # February's second row, March and the month-less row gone
+    # February's second row, March and the month-less row gone. From the third publication on, the
+    # new copy starts from the file the previous swap replaced: here the first publication's
+    # (February 11.0 and the month-less row replaced)...
     set_kpis(working, "(date '2026-01-01', 'nps', 10.0), (date '2026-02-01', 'nps', 12.0)")
     third = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-3")
-    assert third.changes == {"kpi_monthly": "months replaced: 3 (-4 +1 rows)", "dim_store": "unchanged"}
+    assert third.started_from == "the file the previous publication replaced"
+    assert third.changes == {"kpi_monthly": "months replaced: 2 (-2 +1 rows)", "dim_store": "unchanged"}
     assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
+    # ... then the second's, which still holds February's second row, March and the month-less row:
+    # replaced too, yet the mart is unchanged against what was published (the report's measure)
     fourth = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-4")
+    assert fourth.started_from == "the file the previous publication replaced"
     assert fourth.changes == {"kpi_monthly": "unchanged", "dim_store": "unchanged"}
+    assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
     set_kpis(working, "(date '2026-01-01', 'nps', 10.0), (date '2026-02-01', 'nps', 12.0), (null, 'nps', 1.0)")
     fifth = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-5")  # the NULL month alone
     assert fifth.changes == {"kpi_monthly": "months replaced: 1 (-0 +1 rows)"}
@@ -527,8 +618,10 @@ def test_a_publication_starts_afresh_from_a_copy_without_fingerprints(working, t
     (out / DATABASE_FILE).chmod(0o644)
     with duckdb.connect(str(out / DATABASE_FILE)) as con:
         con.execute("alter table marts.publication drop column content_fingerprint")
+    make_working(working, 20)
     report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
-    assert report.changes == {"kpi_monthly": "copied", "dim_store": "copied"}
+    assert report.changes == {"kpi_monthly": "copied", "dim_store": "unchanged"}
+    assert report.started_from == "an empty file"
     assert "no content fingerprints" in report.fresh_copy_reason
     report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-3")
     assert report.changes == {"kpi_monthly": "unchanged"} and report.fresh_copy_reason is None
@@ -544,8 +637,9 @@ def test_a_damaged_previous_copy_is_not_reused(working, tmp_path):
     publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
     (out / DATABASE_FILE).chmod(0o644)
     (out / DATABASE_FILE).write_bytes(b"not a DuckDB file" * 1000)
+    make_working(working, 20)
     report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
-    assert report.changes == {"kpi_monthly": "copied"}
+    assert report.changes == {"kpi_monthly": "copied"} and report.started_from == "an empty file"
     assert report.fresh_copy_reason.startswith("previous published copy not reused: it cannot be read")
     assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
 
@@ -562,9 +656,14 @@ def test_a_copy_mostly_free_space_is_not_reused(working, tmp_path):
     report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
     assert report.changes == {"kpi_monthly": "unchanged", "dim_store": "copied"}
     assert (out / DATABASE_FILE).stat().st_size >= big / 2  # the copy kept the freed blocks
+    # the third starts from the first's file (the one the second replaced), and shrinks it too
     report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-3")
-    assert report.changes == {"kpi_monthly": "copied", "dim_store": "copied"}  # written afresh
+    assert report.started_from == "the file the previous publication replaced"
+    make_working(working, 20)
+    report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-4")
+    assert report.changes == {"kpi_monthly": "copied", "dim_store": "unchanged"}  # written afresh
     assert "more than half of it is free space" in report.fresh_copy_reason
+    assert report.started_from.startswith("an empty file (the file the previous publication replaced not reused")
     assert (out / DATABASE_FILE).stat().st_size < big / 2
     assert published_rows(out, "dim_store") == (working_rows(working, "dim_store"),) * 2
 

@@ -3,11 +3,12 @@
 Order: (1) the erasure register first (pseudonymised ids; so a failure half-way is completed by the
 next ingestion or `csat forget`, and nothing brings them back), (2) the working warehouse and
 `<warehouse>.previous` (raw rows, rejected rows, pseudonyms, snapshots, marts), (3) the published
-DuckDB copy and Parquet files, (4) the PostgreSQL publication when configured, (5) the counts are
-recorded in the register. Each DuckDB file is then rewritten (COPY FROM DATABASE into a new file,
-swapped in), so deleted rows do not linger in free blocks of the old file. Aggregated marts (KPIs)
-are recomputed by the next pipeline run (`csat forget` starts one unless --no-run). Landing files
-are the delivering system's: they are not touched (see SECURITY.md).
+DuckDB copy (and the file the last publication replaced, removed) and Parquet files, (4) the
+PostgreSQL publication when configured, (5) the counts are recorded in the register. Each DuckDB
+file is then rewritten (COPY FROM DATABASE into a new file, swapped in), so deleted rows do not
+linger in free blocks of the old file. Aggregated marts (KPIs) are recomputed by the next pipeline
+run (`csat forget` starts one unless --no-run). Landing files are the delivering system's: they are
+not touched (see SECURITY.md).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dagster_project.privacy import erasure, scrub_legacy_snapshot
 from dagster_project.privacy.keys import KeyRing, load_keys
 from dagster_project.privacy.pseudonyms import install_keys
 from dagster_project.privacy.register import RegisterEntry, append_register, now_utc, read_register
-from dagster_project.publication.layout import MONTH_CONTENTS
+from dagster_project.publication.layout import MONTH_CONTENTS, REPLACED_FILE
 
 ID_COLUMNS = {"customer_id": erasure.CUSTOMERS, "response_id": erasure.RESPONSES, "customer_key": erasure.KEYS}
 
@@ -231,6 +232,9 @@ def forget(
     _rewrite(warehouse)
     if previous.exists():
         _rewrite(previous)
+    # The file the last publication replaced, kept for the next one to start from, holds the
+    # customer too: removed (the next publication copies the published file instead).
+    (published_dir / REPLACED_FILE).unlink(missing_ok=True)
     published_db = published_dir / "csat.duckdb"
     if published_db.exists():
         report.counts["published csat.duckdb"] = _erase_published_database(published_db, values)

@@ -47,6 +47,7 @@ def build_publish_asset(
         )
         if report.fresh_copy_reason:
             context.log.warning(f"{report.fresh_copy_reason}: every mart copied afresh")
+        context.log.info(f"The new published DuckDB file started from {report.started_from}")
         context.log.info(f"Published warehouse: {report.database_path} (Parquet: {report.parquet_dir})")
         table = ["| mart | rows | change |", "|---|---:|---|"] + [
             f"| {m} | {n} | {report.changes[m]} |" for m, n in report.row_counts.items()

@@ -8,6 +8,9 @@ parquet/<fact>/month_start_date=<YYYY-MM-DD>/data_0.parquet
                              publication rewrites the months that changed, not the whole fact
 parquet/publication.parquet  when and from which Dagster run, and each mart's content fingerprint
                              (also in the key-value metadata of its Parquet file: mart_changes.py)
+.csat.duckdb.previous        the file the last publication replaced (a hard link kept at the swap): the
+                             next publication brings it up to date instead of copying csat.duckdb
+                             (published_copy.py); hidden, not for readers
 csat.duckdb, schema          each month's content (rows, sum of row hashes) of the marts by month, so
 `publication_state`          that the next publication need not read the copy again (mart_changes.py)
 """
@@ -16,6 +19,7 @@ import re
 
 DATABASE_FILE = "csat.duckdb"
 PARQUET_DIR = "parquet"
+REPLACED_FILE = f".{DATABASE_FILE}.previous"
 MART_SCHEMA = "marts"
 PUBLICATION_TABLE = "publication"
 # The publication record sits with the marts (BI tools list one schema); it names the working

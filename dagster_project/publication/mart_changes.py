@@ -2,13 +2,14 @@
 
 A daily increment changes a few months of the large facts and leaves most marts as they were, yet
 copying every mart in full cost 15-28 s at 1M survey responses (DECISIONLOG.md, "Publication by
-changed months"). So the new copy starts from the previous published file, and each mart is
-compared with the working warehouse by its content: row count, sum of the rows' hashes and columns,
-per month for a mart with a month column (`month_start_date`, the marts' month grain). An unchanged
-mart is kept; a mart by month has the months whose content differs replaced (deleted, then inserted
-from the working warehouse); any other changed mart is copied whole. Matching single rows by hash
-instead cost as much as copying (hashing both sides of a 5.8M-row fact). The replaced months must
-then hold the working mart's rows (the other months were not touched), or the mart is copied whole.
+changed months"). So the new copy starts from an earlier published file (open_previous_copy), and
+each mart is compared with the working warehouse by its content: row count, sum of the rows' hashes
+and columns, per month for a mart with a month column (`month_start_date`, the marts' month grain).
+An unchanged mart is kept; a mart by month has the months whose content differs replaced (deleted,
+then inserted from the working warehouse); any other changed mart is copied whole. Matching single
+rows by hash instead cost as much as copying (hashing both sides of a 5.8M-row fact). The replaced
+months must then hold the working mart's rows (the other months were not touched), or the mart is
+copied whole.
 
 The fingerprint is recorded in the publication table and in each Parquet file's key-value metadata,
 so the two are checked on their own: an interrupted publication that swapped some Parquet files in
@@ -20,6 +21,7 @@ drops it (privacy/forget.py).
 """
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -208,6 +210,17 @@ def parquet_fingerprints(con: duckdb.DuckDBPyConnection, pattern: str) -> dict[s
     )
 
 
+def published_fingerprints(con: duckdb.DuckDBPyConnection, record: Path) -> dict[str, str]:
+    """Mart -> content fingerprint, from the publication record's Parquet file `record` ({}: none,
+    or one written before fingerprints were recorded)."""
+    if not record.is_file():
+        return {}
+    source = f"read_parquet({literal(str(record))})"
+    if FINGERPRINT_COLUMN not in {r[0] for r in con.execute(f"describe select * from {source}").fetchall()}:
+        return {}
+    return dict(con.execute(f"select mart, {FINGERPRINT_COLUMN} from {source}").fetchall())
+
+
 def parquet_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
     """The fingerprint a published Parquet file was written with (None: no file, or none recorded)."""
     if not path.is_file():
@@ -215,30 +228,78 @@ def parquet_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | Non
     return next(iter(parquet_fingerprints(con, str(path)).values()), None)
 
 
+@dataclass
+class StartingCopy:
+    """The new copy, opened: the connection, the fingerprint of each mart in it ({}: it starts
+    empty), what it started from (for the log), and why the published file was not reused (None:
+    it was, or there is none)."""
+
+    con: duckdb.DuckDBPyConnection
+    fingerprints: dict[str, str]
+    started_from: str
+    fresh_reason: str | None = None
+
+
 def open_previous_copy(
-    previous: Path, copy: Path, config: dict[str, str]
-) -> tuple[duckdb.DuckDBPyConnection, dict[str, str], str | None]:
-    """Open `copy`, a new DuckDB file, started from the previous published file when that is usable:
-    the connection, the fingerprint of each mart in it ({} when starting empty), and why the previous
-    file was not used (None: it was, or there is none). Not usable: one written before fingerprints
-    were recorded or that this DuckDB cannot read, or one more than half free space (rows deleted by
-    past publications; a fresh file compacts it)."""
+    previous: Path, copy: Path, config: dict[str, str], replaced: Path | None = None
+) -> StartingCopy:
+    """Open `copy`, a new DuckDB file, started from an earlier published file when one is usable.
+
+    The first choice is `replaced`, the file the last publication's swap replaced (kept as a hard
+    link): it is renamed to `copy` and brought up to date in place, as no reader can reach it by
+    name any more. That saves copying the published file, whose bytes are most of a daily
+    publication at volume (5.8 GB, 14-25 s at 10M responses). It is not written into while another
+    process holds it open (a BI tool that opened it before the swap: DuckDB's lock refuses the
+    write) or while it is still the published file (an interrupted swap left both names on it):
+    then the published file `previous` is copied, as before. Not usable at all: a file written
+    before fingerprints were recorded or that this DuckDB cannot read, or one more than half free
+    space (rows deleted by past publications; a fresh file compacts it)."""
+    not_replaced = ""  # why the replaced file was not used
+    if replaced is not None and _take_replaced(replaced, copy):
+        opened, fingerprints, problem = _open_reusable(copy, config)
+        if opened is not None:
+            return StartingCopy(opened, fingerprints, "the file the previous publication replaced")
+        not_replaced = f" (the file the previous publication replaced not reused: {problem})"
     if not previous.is_file():
-        return duckdb.connect(str(copy), config=config), {}, None
+        return StartingCopy(duckdb.connect(str(copy), config=config), {}, "an empty file" + not_replaced)
     shutil.copyfile(previous, copy)
+    opened, fingerprints, problem = _open_reusable(copy, config)
+    if opened is not None:
+        return StartingCopy(opened, fingerprints, "a copy of the published file" + not_replaced)
+    empty = duckdb.connect(str(copy), config=config)
+    return StartingCopy(empty, {}, "an empty file" + not_replaced, f"previous published copy not reused: {problem}")
+
+
+def _take_replaced(replaced: Path, copy: Path) -> bool:
+    """Move the file the last swap replaced to `copy`, to be written into; False when there is none
+    or it has another name (still the published file)."""
+    try:
+        os.replace(replaced, copy)
+    except FileNotFoundError:
+        return False
+    if copy.stat().st_nlink > 1:
+        copy.unlink()
+        return False
+    os.chmod(copy, 0o600)  # published read-only
+    return True
+
+
+def _open_reusable(copy: Path, config: dict[str, str]) -> tuple[duckdb.DuckDBPyConnection | None, dict[str, str], str]:
+    """Open `copy` and read its marts' fingerprints: (connection, fingerprints, ""), or (None, {},
+    why it cannot be reused) after removing it."""
     con = None
     try:
         con = duckdb.connect(str(copy), config=config)
         problem = _reuse_problem(con)
         if problem is None:
-            return con, dict(con.execute(f"select mart, {FINGERPRINT_COLUMN} from {PUBLICATION}").fetchall()), None
-    except duckdb.Error as error:  # another DuckDB's storage, or a damaged file
+            return con, dict(con.execute(f"select mart, {FINGERPRINT_COLUMN} from {PUBLICATION}").fetchall()), ""
+    except duckdb.Error as error:  # another DuckDB's storage, a damaged file, or one another process holds
         problem = f"it cannot be read ({error})"
     if con is not None:
         con.close()
     copy.unlink(missing_ok=True)
     Path(f"{copy}.wal").unlink(missing_ok=True)
-    return duckdb.connect(str(copy), config=config), {}, f"previous published copy not reused: {problem}"
+    return None, {}, problem
 
 
 def _reuse_problem(con: duckdb.DuckDBPyConnection) -> str | None:

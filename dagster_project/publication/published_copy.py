@@ -3,12 +3,13 @@
 The marts (tables of the working warehouse's `marts` schema that have an expectation suite) are
 copied into a new DuckDB file and one Parquet file per mart (a fact: a folder of files by month,
 month_files.py), written next to the published copy under temporary names and swapped in with
-`os.replace`. The new DuckDB file starts as a copy of the previous one and takes only the marts and
-months that changed; Parquet files are rewritten only for marts (and facts' months) that changed
-(mart_changes.py). So a failed publication never touches the published
-copy, and a BI tool that holds the old file open read-only keeps reading it (the rename swaps the
-directory entry; the old file lives on until closed; the pipeline never opens the published file, so
-there are no lock conflicts). Layout: `dagster_project/publication/layout.py`.
+`os.replace`. The new DuckDB file starts from an earlier published one (the file the previous
+swap replaced, else a copy of the published file) and takes only the marts and months that changed;
+Parquet files are rewritten only for marts (and facts' months) that changed (mart_changes.py). So a
+failed publication never touches the published copy, and a BI tool that holds the old file open
+read-only keeps reading it (the rename swaps the directory entry; the old file lives on until
+closed; the pipeline never opens the published file, and writes into a replaced one only when no
+other process holds it). Layout: `dagster_project/publication/layout.py`.
 """
 
 import os
@@ -31,6 +32,7 @@ from dagster_project.publication.layout import (
     PUBLICATION,
     PUBLICATION_TABLE,
     READ_ONLY_MODE,
+    REPLACED_FILE,
     TEMPORARY_NAME,
 )
 from dagster_project.publication.mart_changes import (
@@ -42,6 +44,7 @@ from dagster_project.publication.mart_changes import (
     mart_columns,
     open_previous_copy,
     parquet_fingerprint,
+    published_fingerprints,
     published_months,
     read_content,
     read_month_record,
@@ -60,7 +63,10 @@ from dagster_project.run_lock import pid_alive
 from dagster_project.sql_text import literal, quote
 
 PERSONAL_COLUMNS = frozenset(c.name for e in ENTITIES for c in e.columns if c.personal)
-UNCHANGED, COPIED = "unchanged", "copied"  # what a publication did to a mart (or "months replaced: ...")
+# What a publication did to a mart, against what was published before: unchanged, or how the new
+# file took the change ("copied", "months replaced: ..." counted in the file it started from, or
+# "kept": that file already held it, the publication before the last having had the same content).
+UNCHANGED, COPIED, KEPT = "unchanged", "copied", "kept"
 
 
 class PublicationError(RuntimeError):
@@ -74,7 +80,8 @@ class PublicationReport:
     published_at: datetime
     run_id: str
     row_counts: dict[str, int] = field(default_factory=dict)
-    changes: dict[str, str] = field(default_factory=dict)  # mart: UNCHANGED, COPIED or the months replaced
+    changes: dict[str, str] = field(default_factory=dict)  # mart: UNCHANGED, COPIED, KEPT or the months replaced
+    started_from: str = ""  # what the new DuckDB file started from (mart_changes.open_previous_copy)
     fresh_copy_reason: str | None = None  # why the previous published copy was not brought up to date
 
     @property
@@ -105,6 +112,7 @@ def publish_marts(
     remove_stale_temporaries(published_dir)
     tag = f"{run_id[:8]}-{os.getpid()}"
     tmp_db = published_dir / f".{DATABASE_FILE}.{tag}.tmp"
+    replaced = published_dir / REPLACED_FILE
     tmp_parquet = parquet_dir / f".tmp-{tag}"
     for stale in (tmp_db, Path(f"{tmp_db}.wal")):
         stale.unlink(missing_ok=True)
@@ -114,9 +122,9 @@ def publish_marts(
         database_path=published_dir / DATABASE_FILE, parquet_dir=parquet_dir, published_at=published_at, run_id=run_id
     )
     try:
-        con, previous, report.fresh_copy_reason = open_previous_copy(
-            report.database_path, tmp_db, settings.duckdb_config()
-        )
+        start = open_previous_copy(report.database_path, tmp_db, settings.duckdb_config(), replaced)
+        con, previous = start.con, start.fingerprints
+        report.started_from, report.fresh_copy_reason = start.started_from, start.fresh_reason
         try:
             con.execute("set TimeZone = 'UTC'")
             # Marts have no row order; keeping it would buffer every copied table (memory at 10M).
@@ -134,6 +142,9 @@ def publish_marts(
             if missing:
                 raise PublicationError(f"marts missing from the working warehouse: {', '.join(missing)}")
             recorded = read_month_record(con) if previous else {}
+            # What is published now, from its Parquet record (the pipeline does not open the
+            # published DuckDB file): a report of changes against it, whatever file this one started from.
+            published = published_fingerprints(con, parquet_dir / f"{PUBLICATION_TABLE}.parquet")
             con.execute(f"create schema if not exists {MART_SCHEMA}")
             for table in _tables(con) - set(marts):  # marts no longer published, and the old record
                 con.execute(f"drop table {MART_SCHEMA}.{quote(table)}")
@@ -158,6 +169,10 @@ def publish_marts(
                 removed += no_longer
                 if parquet_written is not None:
                     parquet_written.result()  # raises if the mart's Parquet file could not be written
+                if published.get(mart) == content.fingerprint:
+                    change = UNCHANGED
+                elif change == UNCHANGED:
+                    change = KEPT
                 report.row_counts[mart], report.changes[mart], contents[mart] = content.rows, change, content
             parquet_con.close()
             write_month_record(con, contents)
@@ -197,12 +212,27 @@ def publish_marts(
         for path in removed:
             remove_path(path)
         os.chmod(tmp_db, READ_ONLY_MODE)
+        _keep_as_replaced(report.database_path, replaced)
         os.replace(tmp_db, report.database_path)
     finally:
         for stale in (tmp_db, Path(f"{tmp_db}.wal")):
             stale.unlink(missing_ok=True)
         shutil.rmtree(tmp_parquet, ignore_errors=True)
     return report
+
+
+def _keep_as_replaced(published: Path, replaced: Path) -> None:
+    """Keep the published file, about to be replaced, under the name `replaced` (a hard link: no
+    bytes copied), for the next publication to start from (mart_changes.open_previous_copy). Readers
+    that hold it open keep reading it as it is: the next publication does not write into a file
+    another process holds. On a file system without hard links there is none, and the next
+    publication copies the published file."""
+    replaced.unlink(missing_ok=True)
+    if published.is_file():
+        try:
+            os.link(published, replaced)
+        except OSError:
+            pass
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
