@@ -4,23 +4,29 @@
 -- days of it (KPIS.md). fct_orders has no such flag; drop this model if a mart gets one.
 with
 
-orders as (
-
-    select * from {{ ref('fct_orders') }}
-
-),
-
 valid_orders as (
 
-    select * from orders
+    -- fct_orders read twice, each time for the columns and rows it needs: one import CTE read by
+    -- both would be materialised by DuckDB whole (every column of 15M orders at 10M responses; the
+    -- view's uniqueness test 3.6 -> 1.4 s)
+    select
+        customer_id,
+        order_id,
+        ordered_at
+    from {{ ref('fct_orders') }}
     where is_valid
 
 ),
 
 first_orders as (
 
-    select * from valid_orders
-    where is_first_valid_order
+    select
+        customer_id,
+        customer_key,
+        order_id,
+        ordered_at
+    from {{ ref('fct_orders') }}
+    where is_valid and is_first_valid_order
 
 ),
 

@@ -11,6 +11,18 @@ responses as (
 
 ),
 
+response_customers as (
+
+    -- the customer of each response, for a follow-up that names only the response: a read of its
+    -- own, so that `responses` is read once and DuckDB does not materialise every row and column
+    -- of it for two readers (15.5 -> 6.5 s at 10M responses)
+    select
+        response_id,
+        customer_id
+    from {{ ref('int_analytics_responses') }}
+
+),
+
 tickets as (
 
     select * from {{ ref('stg_complaints__tickets') }}
@@ -87,7 +99,7 @@ contacts as (
         followups.ticket_id,
         followups.followed_up_at as contact_at
     from followups
-    left join responses as followed_responses
+    left join response_customers as followed_responses
         on followups.response_id = followed_responses.response_id
 
 ),

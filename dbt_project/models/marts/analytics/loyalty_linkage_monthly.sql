@@ -18,12 +18,6 @@ orders as (
 
 ),
 
-responses as (
-
-    select * from {{ ref('int_survey_responses_scored') }}
-
-),
-
 months as (
 
     select * from {{ ref('int_months') }}
@@ -109,7 +103,9 @@ churn_responses as (
 
     -- responses with the churn grouping's measure (NPS, else CSAT), each with the time of the
     -- customer's next such response: the response is the latest one for the months starting after
-    -- it and up to that next response (an interval join, not a ranking of all earlier responses)
+    -- it and up to that next response (an interval join, not a ranking of all earlier responses).
+    -- Here and in repeat_responses the table is read directly: an import CTE read by both would be
+    -- materialised by DuckDB whole (10.6-11.2 -> 9.6-10.1 s at 10M responses)
     select
         responses.customer_id,
         responses.submitted_at,
@@ -123,7 +119,7 @@ churn_responses as (
             partition by responses.customer_id
             order by responses.submitted_at, responses.response_id
         ) as next_submitted_at
-    from responses
+    from {{ ref('int_survey_responses_scored') }} as responses
     cross join groupings
     cross join parameters
     where
@@ -154,7 +150,7 @@ repeat_responses as (
             partition by responses.customer_id
             order by responses.submitted_at, responses.response_id
         ) as next_submitted_at
-    from responses
+    from {{ ref('int_survey_responses_scored') }} as responses
     cross join groupings
     cross join parameters
     where
