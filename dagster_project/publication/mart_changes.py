@@ -248,7 +248,7 @@ def open_previous_copy(
     The first choice is `replaced`, the file the last publication's swap replaced (kept as a hard
     link): it is renamed to `copy` and brought up to date in place, as no reader can reach it by
     name any more. That saves copying the published file, whose bytes are most of a daily
-    publication at volume (5.8 GB, 14-25 s at 10M responses). It is not written into while another
+    publication at volume (5.8 GB, 10-30 s at 10M responses). It is not written into while another
     process holds it open (a BI tool that opened it before the swap: DuckDB's lock refuses the
     write) or while it is still the published file (an interrupted swap left both names on it):
     then the published file `previous` is copied, as before. Not usable at all: a file written
