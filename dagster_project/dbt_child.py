@@ -23,7 +23,6 @@ import gc
 import os
 import signal
 import sys
-from collections.abc import Sequence
 
 _PR_SET_PDEATHSIG = 1
 
@@ -45,12 +44,6 @@ def end_with_this_parent(parent: int | None = None) -> None:
     end_with_parent()
     if os.getppid() != parent:  # the parent died before the request was in place
         os._exit(1)
-
-
-def exec_with_parent(argv: Sequence[str], parent: int | None = None) -> None:
-    """Replace this process by `argv`, which is then ended when `parent` (default: ours) dies."""
-    end_with_this_parent(parent)
-    os.execv(argv[0], list(argv))
 
 
 def main() -> None:

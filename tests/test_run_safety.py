@@ -212,7 +212,8 @@ ORPHAN = textwrap.dedent(
     import signal, subprocess, sys, time
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a host that ignores SIGTERM: its children inherit that
     child = subprocess.Popen([sys.executable, "-c",
-        "import sys; from dagster_project.dbt_child import exec_with_parent; exec_with_parent(['/bin/sleep', '120'])"])
+        "import os; from dagster_project.dbt_child import end_with_this_parent; "
+        "end_with_this_parent(); os.execv('/bin/sleep', ['/bin/sleep', '120'])"])
     print(child.pid, flush=True)
     time.sleep(120)
     """

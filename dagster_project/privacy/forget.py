@@ -28,7 +28,7 @@ from dagster_project.privacy import erasure, scrub_legacy_snapshot
 from dagster_project.privacy.keys import KeyRing, load_keys
 from dagster_project.privacy.pseudonyms import install_keys
 from dagster_project.privacy.register import RegisterEntry, append_register, now_utc, read_register
-from dagster_project.publication.layout import MONTH_CONTENTS, REPLACED_FILE
+from dagster_project.publication.layout import DATABASE_FILE, MONTH_CONTENTS, PARQUET_DIR, REPLACED_FILE
 
 ID_COLUMNS = {"customer_id": erasure.CUSTOMERS, "response_id": erasure.RESPONSES, "customer_key": erasure.KEYS}
 
@@ -235,11 +235,11 @@ def forget(
     # The file the last publication replaced, kept for the next one to start from, holds the
     # customer too: removed (the next publication copies the published file instead).
     (published_dir / REPLACED_FILE).unlink(missing_ok=True)
-    published_db = published_dir / "csat.duckdb"
+    published_db = published_dir / DATABASE_FILE
     if published_db.exists():
-        report.counts["published csat.duckdb"] = _erase_published_database(published_db, values)
-    if (published_dir / "parquet").is_dir():
-        report.counts["published parquet"] = _erase_parquet(published_dir / "parquet", values)
+        report.counts[f"published {DATABASE_FILE}"] = _erase_published_database(published_db, values)
+    if (published_dir / PARQUET_DIR).is_dir():
+        report.counts[f"published {PARQUET_DIR}"] = _erase_parquet(published_dir / PARQUET_DIR, values)
     if postgres_url:
         report.counts["postgresql"] = _erase_postgres(postgres_url, postgres_schema, values)
     _record_counts(path, {key.pseudonym(i) for i in customer_ids}, at, report.counts)
