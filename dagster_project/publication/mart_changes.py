@@ -210,7 +210,7 @@ def parquet_fingerprints(con: duckdb.DuckDBPyConnection, pattern: str) -> dict[s
     )
 
 
-def published_fingerprints(con: duckdb.DuckDBPyConnection, record: Path) -> dict[str, str]:
+def recorded_fingerprints(con: duckdb.DuckDBPyConnection, record: Path) -> dict[str, str]:
     """Mart -> content fingerprint, from the publication record's Parquet file `record` ({}: none,
     or one written before fingerprints were recorded)."""
     if not record.is_file():

@@ -44,10 +44,10 @@ from dagster_project.publication.mart_changes import (
     mart_columns,
     open_previous_copy,
     parquet_fingerprint,
-    published_fingerprints,
     published_months,
     read_content,
     read_month_record,
+    recorded_fingerprints,
     replace_months,
     write_month_record,
 )
@@ -144,7 +144,7 @@ def publish_marts(
             recorded = read_month_record(con) if previous else {}
             # What is published now, from its Parquet record (the pipeline does not open the
             # published DuckDB file): a report of changes against it, whatever file this one started from.
-            published = published_fingerprints(con, parquet_dir / f"{PUBLICATION_TABLE}.parquet")
+            published = recorded_fingerprints(con, parquet_dir / f"{PUBLICATION_TABLE}.parquet")
             con.execute(f"create schema if not exists {MART_SCHEMA}")
             for table in _tables(con) - set(marts):  # marts no longer published, and the old record
                 con.execute(f"drop table {MART_SCHEMA}.{quote(table)}")
