@@ -220,3 +220,29 @@ def test_files_loaded_together_keep_per_file_rows_counts_and_order(con, landing)
         ("R5", "duplicate in one file", 4, True),
     ]
     assert con.execute("select count(*) from raw.load_manifest").fetchone() == (2,)
+
+
+def test_a_key_repeated_in_a_file_and_across_the_batch_keeps_one_row(con, landing):
+    """The batch's repeated keys (one aggregate) settle both cases: within a file the latest version
+    wins, across files the latest file; keys carried once are inserted as delivered."""
+    folder = entity_folder(landing, SURVEY_RESPONSES)
+    write_csv(
+        folder / "2025-02-01.csv",
+        [
+            survey_response("R1", submitted_at="2025-02-01 09:00:00", comment="later version, earlier file"),
+            survey_response("R1", submitted_at="2025-02-01 08:00:00", comment="earlier version"),
+            survey_response("R2", submitted_at="2025-02-01 08:00:00", comment="earlier version"),
+            survey_response("R2", submitted_at="2025-02-01 09:00:00", comment="later version"),
+            survey_response("R3", comment="once"),
+        ],
+        COLUMNS,
+    )
+    write_csv(folder / "2025-02-02.csv", [survey_response("R1", comment="later file")], COLUMNS)
+
+    report = ingest_landing_entity(con, SURVEY_RESPONSES, landing)
+
+    assert [(f.delivered, f.loaded, f.rejected) for f in report.files] == [(5, 3, 2), (1, 1, 0)]
+    assert con.execute(
+        "select response_id, comment, _row_number, _source_file like '%02-02.csv' from raw.survey_responses order by 1"
+    ).fetchall() == [("R1", "later file", 1, True), ("R2", "later version", 4, False), ("R3", "once", 5, False)]
+    assert con.execute("select rule, count(*) from raw.load_rejects group by all").fetchall() == [("duplicate", 2)]

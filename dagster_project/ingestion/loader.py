@@ -46,6 +46,7 @@ from dagster_project.ingestion.readers import (
 )
 from dagster_project.ingestion.validation import (
     CHECKED_TABLE,
+    REPEATED_KEYS_TABLE,
     ItemScale,
     check_delivery,
     item_scale_checks,
@@ -313,7 +314,7 @@ def _load_batch(
             con.rollback()
             raise
     finally:
-        for table in (STAGE_TABLE, CHECKED_TABLE, FILES_TABLE, ORIGINAL_STAGE_TABLE):
+        for table in (STAGE_TABLE, CHECKED_TABLE, REPEATED_KEYS_TABLE, FILES_TABLE, ORIGINAL_STAGE_TABLE):
             con.execute(f"drop table if exists {table}")
     return results
 
@@ -375,36 +376,36 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Kept rows replace raw rows with the same key; within a batch the latest file wins."""
     table = f"{RAW_SCHEMA}.{entity.name}"
     keys = ", ".join(quote(k) for k in entity.key)
-    matches = " and ".join(f"{table}.{quote(k)} = k.{quote(k)}" for k in entity.key)
-    con.execute(
-        f"delete from {table} using (select distinct {keys} from {CHECKED_TABLE} where _keep) as k where {matches}"
-    )
+    # An empty raw table (a first load) has nothing to replace, and the delete's distinct keys are a
+    # full aggregate over the batch.
+    if con.execute(f"select exists (select 1 from {table})").fetchone()[0]:
+        matches = " and ".join(f"{table}.{quote(k)} = k.{quote(k)}" for k in entity.key)
+        con.execute(
+            f"delete from {table} using (select distinct {keys} from {CHECKED_TABLE} where _keep) as k where {matches}"
+        )
     columns = ", ".join(f"c.{quote(c)}" for c in entity.column_names)
     # By name: a raw table created by an older contract has its newer columns at the end.
     target = ", ".join([*(quote(c) for c in entity.column_names), *METADATA_COLUMNS])
     # A key kept in two files of the batch: the latest file's row wins. A file's own duplicates were
-    # settled when it was checked, so (file, key) is unique among kept rows, and rows join to their
-    # key's latest file (a window over the batch would sort it: twice the insert's cost). Most
-    # batches repeat no key, and then the join is skipped too.
-    repeated = con.execute(f"select count(*) > count(distinct ({keys})) from {CHECKED_TABLE} where _keep").fetchone()[0]
+    # settled when it was checked, so (file, key) is unique among kept rows, and a row of a key that
+    # several rows carry (`_repeated_keys`, with its latest file) is kept from that file alone (a
+    # window over the batch would sort it: twice the insert's cost). Most batches repeat no key, and
+    # then the join is skipped too.
     latest_file = ""
-    if repeated:
-        key_match = " and ".join(f"c.{quote(k)} = latest.{quote(k)}" for k in entity.key)
+    if con.execute(f"select exists (select 1 from {REPEATED_KEYS_TABLE})").fetchone()[0]:
+        key_match = " and ".join(f"c.{quote(k)} = repeated.{quote(k)}" for k in entity.key)
         latest_file = f"""
-            inner join (
-                select {keys}, max(_file_index) as _file_index from {CHECKED_TABLE} where _keep group by {keys}
-            ) as latest
-                on {key_match} and c._file_index = latest._file_index
+            left join {REPEATED_KEYS_TABLE} as repeated on {key_match}
+            where repeated._latest_file_index is null or c._file_index = repeated._latest_file_index
         """
     con.execute(
         f"""
         insert into {table} ({target})
         select {columns}, c._extra, b.source_label, c._row_number, b.file_sha256,
             cast(current_timestamp as timestamp)
-        from {CHECKED_TABLE} as c
+        from (select * from {CHECKED_TABLE} where _keep) as c
         inner join {FILES_TABLE} as b on b.file_index = c._file_index
         {latest_file}
-        where c._keep
         """
     )
 

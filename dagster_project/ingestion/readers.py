@@ -32,6 +32,7 @@ STAGE_TABLE = "_delivery"
 FILES_TABLE = "_batch_files"  # file_index, source_label, sha256 of the files in the batch
 JSON_SAMPLE_LINES = 100_000
 _PATH_COLUMN = "__file_path"
+_FILE_STARTS_TABLE = "_file_starts"
 # The readers accept records far longer than CSAT_MAX_FIELD_BYTES, so that an oversize value is a
 # `size` reject with its row number (validation.py) instead of a file DuckDB refuses with a wrong
 # line number. DuckDB allocates buffers as lines need them, so ordinary files cost nothing more.
@@ -246,6 +247,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
         )
     _number_rows(con, names, malformed, malformed_check)
     con.execute("drop table _parsed")
+    con.execute(f"drop table {_FILE_STARTS_TABLE}")
 
 
 def _number_rows(
@@ -258,14 +260,23 @@ def _number_rows(
     """
     cols = ", ".join(f"p.{quote(n)}" for n in names)
     check = malformed_check or "cast(null as varchar)"
+    # Each file's first record and index, as a table of its own: a few rows whose size DuckDB knows,
+    # so the join below builds its hash table from them. Derived from `_parsed` in the same query,
+    # they made DuckDB build it from the whole batch instead (4.5M survey responses under 2 GB: 10.8
+    # s against 3.2 s).
+    con.execute(
+        f"""
+        create or replace temp table {_FILE_STARTS_TABLE} as
+        select b.file_index, starts.{_PATH_COLUMN}, starts.first_rid
+        from (select {_PATH_COLUMN}, min(rowid) as first_rid from _parsed group by all) as starts
+        inner join {FILES_TABLE} as b on b.file_path = starts.{_PATH_COLUMN}
+        """
+    )
     numbered = f"""
-        with parsed as (select rowid as _rid, * from _parsed),
-        firsts as (select {_PATH_COLUMN}, min(_rid) as first_rid from parsed group by all),
-        p as (
-            select b.file_index as _file_index, parsed._rid - firsts.first_rid + 1 as _k, parsed.*
-            from parsed
-            inner join firsts using ({_PATH_COLUMN})
-            inner join {FILES_TABLE} as b on b.file_path = parsed.{_PATH_COLUMN}
+        with p as (
+            select starts.file_index as _file_index, parsed.rowid - starts.first_rid + 1 as _k, parsed.*
+            from _parsed as parsed
+            inner join {_FILE_STARTS_TABLE} as starts using ({_PATH_COLUMN})
         )
     """
     if not malformed:

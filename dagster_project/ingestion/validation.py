@@ -30,6 +30,9 @@ from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
 from dagster_project.sql_text import literal, quote
 
 CHECKED_TABLE = "_checked"
+# The keys more than one kept row of the batch carries, with the latest file carrying each: the one
+# aggregate over the batch's keys, read by the duplicate check below and by the replace-by-key.
+REPEATED_KEYS_TABLE = "_repeated_keys"
 RULES = ("malformed", "size", "required", "type", "enum", "range", "future", "order", "duplicate")
 # A UTC offset beyond +-14:00 does not exist (UTC-12 .. UTC+14 are the extremes in use).
 MAX_OFFSET_MINUTES = 14 * 60
@@ -439,11 +442,31 @@ def _oversize(delivered_columns: list[str], max_bytes: int) -> str:
 
 
 def _keep_latest_of_duplicates(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """Among valid rows sharing a key, keep the latest version (then the last row); a sort over the
-    delivery, so it only runs when a duplicate exists."""
+    """Among valid rows of one file sharing a key, keep the latest version (then the last row).
+
+    One aggregate over the kept rows' keys lists the keys that more than one row carries
+    (`_repeated_keys`); most deliveries repeat no key, and then nothing else runs here. Otherwise the
+    rows of those keys alone say whether a file repeats one (a key can also repeat across files,
+    which the replace-by-key settles), and only then the delivery is sorted. Each distinct count over
+    every kept key was a full aggregate of its own: at 10M responses, 8.6 and 3.0 s of the item
+    scores' 32.5 s, with the delete's distinct keys another 3.0 s."""
     key = ", ".join(quote(k) for k in entity.key)
+    con.execute(
+        f"""
+        create or replace temp table {REPEATED_KEYS_TABLE} as
+        select {key}, max(_file_index) as _latest_file_index
+        from {CHECKED_TABLE}
+        where _keep
+        group by {key}
+        having count(*) > 1
+        """
+    )
     duplicates = con.execute(
-        f"select count(*) - count(distinct (_file_index, {key})) from {CHECKED_TABLE} where _keep"
+        f"""
+        select count(*) - count(distinct (_file_index, {key}))
+        from {CHECKED_TABLE} semi join {REPEATED_KEYS_TABLE} using ({key})
+        where _keep
+        """
     ).fetchone()[0]
     if not duplicates:
         return
