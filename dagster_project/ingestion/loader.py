@@ -29,7 +29,7 @@ from dagster_project.contract import ENTITIES, Entity, seed_rows, seed_values
 from dagster_project.ingestion.files import ContractError, DeliveredFile, file_sha256, fingerprint, scan_entity
 from dagster_project.ingestion.history import record_versions
 from dagster_project.ingestion.mapping import (
-    ORIGINAL_STAGE_TABLE,
+    MAPPED_TABLE,
     ColumnMatch,
     EntityMapping,
     match_columns,
@@ -39,6 +39,7 @@ from dagster_project.ingestion.readers import (
     FILES_TABLE,
     STAGE_TABLE,
     ReadableFile,
+    drop_staged,
     literal,
     prepare_file,
     quote,
@@ -297,12 +298,13 @@ def _load_batch(
         # Staging and checking touch only temporary tables, so they run before the transaction
         # (rows inserted inside a transaction get provisional row ids, not file positions).
         stage_batch(con, files)
-        staged, delivered_table = stage_columns(con, entity, match, rules.mapping)
+        staged = stage_columns(con, entity, match, rules.mapping)
         check_delivery(con, entity, staged, rules.allowed, rules.extra_checks())
         results = _count(con, [f.delivered for f in files])
         con.begin()
         try:
-            _write_rejects(con, entity, delivered_table, list(match.names))
+            if any(result.rejected for result in results):  # the staged rows are read again for them
+                _write_rejects(con, entity, list(match.names))
             _replace_rows(con, entity)
             if entity.name == "customers":  # every delivered version, for dim_customer's history
                 record_versions(con, CHECKED_TABLE, FILES_TABLE)
@@ -314,7 +316,8 @@ def _load_batch(
             con.rollback()
             raise
     finally:
-        for table in (STAGE_TABLE, CHECKED_TABLE, REPEATED_KEYS_TABLE, FILES_TABLE, ORIGINAL_STAGE_TABLE):
+        drop_staged(con)
+        for table in (CHECKED_TABLE, REPEATED_KEYS_TABLE, MAPPED_TABLE):
             con.execute(f"drop table if exists {table}")
     return results
 
@@ -333,9 +336,7 @@ def _record_delivered_columns(con: duckdb.DuckDBPyConnection, entity: Entity, co
     )
 
 
-def _write_rejects(
-    con: duckdb.DuckDBPyConnection, entity: Entity, delivered_table: str, delivered_columns: list[str]
-) -> None:
+def _write_rejects(con: duckdb.DuckDBPyConnection, entity: Entity, delivered_columns: list[str]) -> None:
     """Rejects keep the row as delivered: the export's columns and values, before any mapping."""
     raw_values = (
         "json_object(" + ", ".join(f"{literal(n)}, d.{quote(n)}" for n in delivered_columns) + ")"
@@ -365,7 +366,7 @@ def _write_rejects(
             b.file_sha256,
             cast(current_timestamp as timestamp)
         from {CHECKED_TABLE} as c
-        inner join {delivered_table} as d on c._file_index = d._file_index and c._row_number = d._row_number
+        inner join {STAGE_TABLE} as d on c._file_index = d._file_index and c._row_number = d._row_number
         inner join {FILES_TABLE} as b on b.file_index = c._file_index
         where not c._keep
         """

@@ -42,7 +42,8 @@ from dagster_project.sql_text import literal, quote
 KEYS = ("entity", "columns", "constants", "values", "time_zone", "date_only", "formats")
 # Delivered text of a contract column after mapping, in the staged table (never an export's name).
 INTERNAL_PREFIX = "__contract_"
-ORIGINAL_STAGE_TABLE = "_delivery_original"
+# The delivery with contract columns, when a mapping renames, converts or adds them.
+MAPPED_TABLE = "_delivery_mapped"
 # A time of day followed by a UTC offset or Z: the value is not naive and is left as delivered.
 _HAS_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)$"
 
@@ -279,21 +280,16 @@ def _timestamp(text: str, column: str, kind: str, mapping: EntityMapping) -> str
 
 def stage_columns(
     con: duckdb.DuckDBPyConnection, entity: Entity, match: ColumnMatch, mapping: EntityMapping | None
-) -> tuple[StagedDelivery, str]:
+) -> StagedDelivery:
     """Turn the staged delivery (export columns) into contract columns for the rules.
 
-    Returns the StagedDelivery for validation and the table holding the rows as delivered (for the
-    rejects' raw values). Without a mapping, absent optional columns are added as NULL in place (no
-    copy of the delivery); with one, the mapped table is built from the delivered one.
+    Without a mapping the rules read the staged delivery itself (a contract column the export does
+    not carry reads as NULL); with one, the mapped table is built from it. Either way the rejects
+    keep the rows as delivered (`_delivery`).
     """
     if mapping is None:
-        for column in entity.column_names:
-            if column not in match.columns:
-                con.execute(f"alter table {STAGE_TABLE} add column {quote(column)} varchar")
-        columns = {c: match.columns.get(c, c) for c in entity.column_names}
-        return StagedDelivery(columns=columns, extra_columns=list(match.extra_columns)), STAGE_TABLE
-    con.execute(f"drop table if exists {ORIGINAL_STAGE_TABLE}")
-    con.execute(f"alter table {STAGE_TABLE} rename to {ORIGINAL_STAGE_TABLE}")
+        columns = {c: match.columns.get(c) for c in entity.column_names}
+        return StagedDelivery(columns=columns, extra_columns=list(match.extra_columns))
     selected, originals = [], []
     for column in entity.column_names:
         if column in match.columns:
@@ -315,10 +311,10 @@ def stage_columns(
     kept = ", ".join(quote(n) for n in extras)
     con.execute(
         f"""
-        create or replace temp table {STAGE_TABLE} as
+        create or replace temp table {MAPPED_TABLE} as
         select _file_index, _row_number, _malformed, {", ".join(selected)}{", " + kept if kept else ""}
-        from {ORIGINAL_STAGE_TABLE}
+        from {STAGE_TABLE}
         """
     )
     columns = {c: INTERNAL_PREFIX + c for c in entity.column_names}
-    return StagedDelivery(columns=columns, extra_columns=extras), ORIGINAL_STAGE_TABLE
+    return StagedDelivery(columns=columns, extra_columns=extras, table=MAPPED_TABLE)

@@ -5,10 +5,12 @@ typing and the contract rules are applied in one place (`validation.py`), where 
 becomes a reject with its reason instead of failing the whole file.
 
 Files of one entity that share a format and a header are read together in one scan (a batch):
-DuckDB is much faster on one large scan than on many small ones. The staged table `_delivery` has:
-`_file_index` (position of the file in the batch), `_row_number` (1-based position of the record
-among its file's data records), one VARCHAR column per delivered column under its delivered name,
-and `_malformed` (why a record could not be parsed, else NULL).
+DuckDB is much faster on one large scan than on many small ones. The staged delivery `_delivery` (a
+view) has: `_file_index` (position of the file in the batch), `_row_number` (1-based position of the
+record among its file's data records), one VARCHAR column per delivered column under its delivered
+name, and `_malformed` (why a record could not be parsed, else NULL). It is a view so that the
+batch is not copied once more before the rules read it: the rules read every row once, the rejects
+only when there are some (`drop_staged` removes it and what it reads).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ STAGE_TABLE = "_delivery"
 FILES_TABLE = "_batch_files"  # file_index, source_label, sha256 of the files in the batch
 JSON_SAMPLE_LINES = 100_000
 _PATH_COLUMN = "__file_path"
+_PARSED_TABLE = "_parsed"  # a CSV or JSON Lines batch's records in file order
 _FILE_STARTS_TABLE = "_file_starts"
+_MALFORMED_TABLE = "_malformed_rows"
 # The readers accept records far longer than CSAT_MAX_FIELD_BYTES, so that an oversize value is a
 # `size` reject with its row number (validation.py) instead of a file DuckDB refuses with a wrong
 # line number. DuckDB allocates buffers as lines need them, so ordinary files cost nothing more.
@@ -43,8 +47,9 @@ _GLOB_CHARACTERS = frozenset("*?[]{}")
 
 @dataclass(frozen=True)
 class StagedDelivery:
-    columns: dict[str, str]  # contract column -> delivered column name
+    columns: dict[str, str | None]  # contract column -> delivered column name (None: not delivered)
     extra_columns: list[str]  # delivered columns not in the contract
+    table: str = STAGE_TABLE  # where the rules read them
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
         cols = ", ".join(f"cast({quote(n)} as varchar) as {quote(n)}" for n in names)
         con.execute(
             f"""
-            create or replace temp table {STAGE_TABLE} as
+            create or replace temp view {STAGE_TABLE} as
             select b.file_index as _file_index, p.file_row_number + 1 as _row_number, {cols},
                 cast(null as varchar) as _malformed
             from read_parquet({paths}, filename = '{_PATH_COLUMN}', file_row_number = true) as p
@@ -207,7 +212,8 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
         )
         return
     if fmt == "csv":
-        con.execute(f"create or replace temp table _parsed as select * from {_csv_source(paths, with_path=True)}")
+        source = _csv_source(paths, with_path=True)
+        con.execute(f"create or replace temp table {_PARSED_TABLE} as select * from {source}")
         malformed = con.execute(
             "select file_id as file_index, line - 1 as row_number, min(csv_line) as csv_line, "
             "min(error_message) as message from _csv_reject_errors group by all"
@@ -225,7 +231,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
         )
         con.execute(
             f"""
-            create or replace temp table _parsed as
+            create or replace temp table {_PARSED_TABLE} as
             select {members}_json_type, {_PATH_COLUMN}
             from (
                 select
@@ -246,14 +252,19 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
             f"when {all_null} then 'malformed JSON line: an object with no contract or extra field set' end"
         )
     _number_rows(con, names, malformed, malformed_check)
-    con.execute("drop table _parsed")
-    con.execute(f"drop table {_FILE_STARTS_TABLE}")
+
+
+def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the staged delivery (a view) and the tables it reads."""
+    con.execute(f"drop view if exists {STAGE_TABLE}")
+    for table in (_PARSED_TABLE, _FILE_STARTS_TABLE, _MALFORMED_TABLE, FILES_TABLE):
+        con.execute(f"drop table if exists {table}")
 
 
 def _number_rows(
     con: duckdb.DuckDBPyConnection, names: list[str], malformed: list[tuple], malformed_check: str | None
 ) -> None:
-    """`_parsed` holds the batch's records in file order; number them per file.
+    """`_parsed` holds the batch's records in file order; `_delivery` numbers them per file.
 
     With malformed CSV lines, parsed record k of a file sits at position k + (number of its malformed
     positions m_i with m_i - i < k), m_i being the i-th malformed position: parsed records fill the gaps.
@@ -268,40 +279,40 @@ def _number_rows(
         f"""
         create or replace temp table {_FILE_STARTS_TABLE} as
         select b.file_index, starts.{_PATH_COLUMN}, starts.first_rid
-        from (select {_PATH_COLUMN}, min(rowid) as first_rid from _parsed group by all) as starts
+        from (select {_PATH_COLUMN}, min(rowid) as first_rid from {_PARSED_TABLE} group by all) as starts
         inner join {FILES_TABLE} as b on b.file_path = starts.{_PATH_COLUMN}
         """
     )
     numbered = f"""
         with p as (
             select starts.file_index as _file_index, parsed.rowid - starts.first_rid + 1 as _k, parsed.*
-            from _parsed as parsed
+            from {_PARSED_TABLE} as parsed
             inner join {_FILE_STARTS_TABLE} as starts using ({_PATH_COLUMN})
         )
     """
     if not malformed:
         con.execute(
             f"""
-            create or replace temp table {STAGE_TABLE} as
+            create or replace temp view {STAGE_TABLE} as
             {numbered}
             select _file_index, _k as _row_number, {cols}, {check} as _malformed from p
             """
         )
         return
     con.execute(
-        "create or replace temp table _malformed_rows "
+        f"create or replace temp table {_MALFORMED_TABLE} "
         "(file_index integer, row_number bigint, csv_line varchar, message varchar)"
     )
-    con.executemany("insert into _malformed_rows values (?, ?, ?, ?)", malformed)
+    con.executemany(f"insert into {_MALFORMED_TABLE} values (?, ?, ?, ?)", malformed)
     nulls = ", ".join(f"cast(null as varchar) as {quote(n)}" for n in names)
     con.execute(
         f"""
-        create or replace temp table {STAGE_TABLE} as
+        create or replace temp view {STAGE_TABLE} as
         {numbered},
         gaps as (
             select file_index, row_number - row_number() over (partition by file_index order by row_number)
                 as before_k
-            from _malformed_rows
+            from {_MALFORMED_TABLE}
         )
         select
             p._file_index,
@@ -312,7 +323,6 @@ def _number_rows(
         from p
         union all
         select file_index, row_number, {nulls}, 'malformed CSV line: ' || message || ' | line: ' || csv_line
-        from _malformed_rows
+        from {_MALFORMED_TABLE}
         """
     )
-    con.execute("drop table _malformed_rows")

@@ -26,7 +26,7 @@ import duckdb
 
 from dagster_project import settings
 from dagster_project.contract import Column, Entity
-from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
+from dagster_project.ingestion.readers import StagedDelivery
 from dagster_project.sql_text import literal, quote
 
 CHECKED_TABLE = "_checked"
@@ -376,15 +376,16 @@ def check_delivery(
     checks += order_checks(entity)
     checks += extra_checks or []
 
-    texts = [f"{quote(staged.columns[c.name])} as {_text(c.name)}" for c in entity.columns]
+    texts = [f"{_staged(staged, c.name)} as {_text(c.name)}" for c in entity.columns]
     timestamps = [c.name for c in entity.columns if c.type == "ts"]
-    texts += [f"{offset_expression(quote(staged.columns[n]))} as {_offset(n)}" for n in timestamps]
+    texts += [f"{offset_expression(_staged(staged, n))} as {_offset(n)}" for n in timestamps]
     typed = [
         f"{typed_expression(c, _text(c.name), key=c.name in entity.key, values=allowed.get(c.name, c.values))} "
         f"as {quote(c.name)}"
         for c in entity.columns
     ]
-    oversize = _oversize(list(staged.columns.values()) + staged.extra_columns, limits.max_field_bytes)
+    delivered = [n for n in staged.columns.values() if n is not None]
+    oversize = _oversize(delivered + staged.extra_columns, limits.max_field_bytes)
     extras = staged.extra_columns
     extra_json = (
         "json_object(" + ", ".join(f"{literal(n)}, {quote(n)}" for n in extras) + ")"
@@ -399,7 +400,7 @@ def check_delivery(
         with texts as (
             select _file_index, _row_number, _malformed, {oversize} as _oversize, {extra_json} as _extra,
                 {", ".join(texts)}
-            from {STAGE_TABLE}
+            from {staged.table}
         ),
         typed as (
             select *, {", ".join(typed)} from texts
@@ -422,6 +423,12 @@ def check_delivery(
         """
     )
     _keep_latest_of_duplicates(con, entity)
+
+
+def _staged(staged: StagedDelivery, column: str) -> str:
+    """SQL: a contract column's delivered text; NULL for an optional column the export does not carry."""
+    name = staged.columns.get(column)
+    return "cast(null as varchar)" if name is None else quote(name)
 
 
 def _oversize(delivered_columns: list[str], max_bytes: int) -> str:
