@@ -1,4 +1,4 @@
-"""Read delivered files into a temporary all-text DuckDB table, in file order.
+"""Read delivered files into a temporary all-text DuckDB view, in file order.
 
 DuckDB does the reading and parsing (no row-by-row Python). Every column arrives as VARCHAR so that
 typing and the contract rules are applied in one place (`validation.py`), where a bad value
@@ -187,7 +187,7 @@ def match_contract(entity: Entity, delivered: DeliveredFile, names: list[str]) -
 
 
 def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> None:
-    """Stage files of one format with one header into `_delivery`, and list them in `_batch_files`."""
+    """Stage files of one format with one header as the view `_delivery`, and list them in `_batch_files`."""
     con.execute(
         f"create or replace temp table {FILES_TABLE} "
         "(file_index integer, file_path varchar, source_label varchar, file_sha256 varchar)"
