@@ -1,9 +1,12 @@
-{#- Incremental like fct_orders, which reads it in the same scope (macros/incremental_scope.sql).
-    A rank is a window over the buyer's whole history, so the buyers with an order in scope are
-    ranked over all their orders; only the orders in scope are kept. -#}
+{#- Incremental by customer (macros/incremental_scope.sql): a row depends on its order and its buyer
+    only (current segment and region, the rank among the buyer's orders), and every customer whose
+    orders or attributes changed is in int_rebuild_customers, so the customers to rebuild are
+    recomputed over all their orders and every other row stays as the previous build left it. Not
+    by month as fct_orders, which reads it: a month to rebuild (the current one, in a daily
+    delivery) held every buyer of that month, whose whole histories were ranked again unchanged. -#}
 {{ config(
     materialized=incremental_materialization(),
-    pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id'), 'order_id', keys_loaded_since(ref('stg_crm__orders'), 'order_id')) }}"
+    pre_hook="{{ delete_rebuild_scope(in_rebuild_customers('customer_id'), 'order_id', keys_loaded_since(ref('stg_crm__orders'), 'order_id')) }}"
 ) }}
 -- Orders with their validity (status not cancelled or refunded), the buyer's current segment and
 -- region, the order channel as a KPI slice, and the rank of each valid order of the buyer.
@@ -18,15 +21,6 @@ orders as (
 customers_current as (
 
     select * from {{ ref('int_customers_current') }}
-
-),
-
--- From the staging view, not from `classified`: DuckDB materialises a CTE that is read twice,
--- which made every order (15M at 10M responses) a temporary table for a few percent of them.
-buyers_in_scope as (
-
-    select distinct customer_id from {{ ref('stg_crm__orders') }}
-    where {{ in_rebuild_scope(reporting_month('ordered_at'), 'customer_id') }}
 
 ),
 
@@ -49,7 +43,7 @@ classified as (
     from orders
     left join customers_current
         on orders.customer_id = customers_current.customer_id
-    where orders.customer_id in (select buyers_in_scope.customer_id from buyers_in_scope)
+    where {{ in_rebuild_customers('orders.customer_id') }}
 
 ),
 
@@ -86,7 +80,6 @@ final as (
             when is_valid then cast(rank_within_validity as {{ dbt.type_bigint() }})
         end as valid_order_number
     from ranked
-    where {{ in_rebuild_scope('month_start_date', 'customer_id') }}
 
 )
 
