@@ -379,7 +379,7 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     keys = ", ".join(quote(k) for k in entity.key)
     # An empty raw table (a first load) has nothing to replace, and the delete's distinct keys are a
     # full aggregate over the batch.
-    if con.execute(f"select exists (select 1 from {table})").fetchone()[0]:
+    if _has_rows(con, table):
         matches = " and ".join(f"{table}.{quote(k)} = k.{quote(k)}" for k in entity.key)
         con.execute(
             f"delete from {table} using (select distinct {keys} from {CHECKED_TABLE} where _keep) as k where {matches}"
@@ -390,10 +390,11 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     # A key kept in two files of the batch: the latest file's row wins. A file's own duplicates were
     # settled when it was checked, so (file, key) is unique among kept rows, and a row of a key that
     # several rows carry (`_repeated_keys`, with its latest file) is kept from that file alone (a
-    # window over the batch would sort it: twice the insert's cost). Most batches repeat no key, and
-    # then the join is skipped too.
+    # window over the batch would sort it: twice the insert's cost). Those keys were listed before a
+    # file's own duplicates were settled, which keeps one row of each (file, key): the latest file is
+    # the same. Most batches repeat no key, and then the join is skipped too.
     latest_file = ""
-    if con.execute(f"select exists (select 1 from {REPEATED_KEYS_TABLE})").fetchone()[0]:
+    if _has_rows(con, REPEATED_KEYS_TABLE):
         key_match = " and ".join(f"c.{quote(k)} = repeated.{quote(k)}" for k in entity.key)
         latest_file = f"""
             left join {REPEATED_KEYS_TABLE} as repeated on {key_match}
@@ -409,6 +410,10 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         {latest_file}
         """
     )
+
+
+def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute(f"select exists (select 1 from {table})").fetchone()[0]
 
 
 def _count(con: duckdb.DuckDBPyConnection, delivered: list[DeliveredFile]) -> list[FileLoadResult]:
