@@ -105,8 +105,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The rows of a customer-grain model an incremental build recomputes: those of a customer to
-    rebuild (int_rebuild_customers); every row without the pipeline's watermark, as in_rebuild_scope. -#}
+{#- The rows of a model incremental by customer (a customer-grain model, or one whose rows depend on
+    their customer's other rows: int_orders_classified) that an incremental build recomputes: those
+    of a customer to rebuild (int_rebuild_customers); every row without the pipeline's watermark, as
+    in_rebuild_scope. -#}
 {% macro in_rebuild_customers(customer_column) -%}
     {%- set customers = ref('int_rebuild_customers') -%}
     {%- if is_incremental() and last_build_watermark() is not none -%}
