@@ -144,8 +144,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The customer x month rows an incremental build recomputes (int_customer_months,
-    fct_customer_months): every row of a customer in int_rebuild_subscribers, and every row of a grid
+{#- The customer x month rows an incremental build recomputes (fct_customer_months): every row of a customer in int_rebuild_subscribers, and every row of a grid
     month the table does not hold yet (the grid grew: the first day of a new month, or late data
     before its first month). Every row without the pipeline's watermark, as in_rebuild_scope. The
     months held are read `distinct`: NOT IN builds its lookup from every row of its subquery (the
@@ -163,7 +162,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of a customer x month model: delete the rows of the customers to rebuild (the scope's
+{#- Pre-hook of the customer x month fact: delete the rows of the customers to rebuild (the scope's
     months not built yet have no rows), and the rows of months no longer in the grid (a re-delivered
     row can move the data's last month back). In the model's transaction, as delete_rebuild_scope. -#}
 {% macro delete_customer_month_scope() -%}

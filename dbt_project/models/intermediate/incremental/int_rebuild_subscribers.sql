@@ -3,13 +3,13 @@
     keys_loaded_since(ref('stg_churn__subscriptions'), 'subscription_id')
 ) %}
 
--- Customers all of whose customer x month rows (int_customer_months, fct_customer_months) an
--- incremental build recomputes: customers delivered since the previous build (current segment and
--- region, dimension versions), the customers of subscriptions delivered since, and the customers
--- those subscriptions belonged to before (a subscription moved to another customer leaves the old
--- one's months). The previous owners come from fct_subscriptions as the previous build left it;
--- fct_subscriptions is built after the customer x month models (its depends_on), so it never holds
--- an owner those models have not caught up with. See macros/incremental_scope.sql.
+-- Customers all of whose customer x month rows (fct_customer_months) an incremental build
+-- recomputes: customers delivered since the previous build (their dimension versions), the
+-- customers of subscriptions delivered since, and the customers those subscriptions belonged to
+-- before (a subscription moved to another customer leaves the old one's months). The previous
+-- owners come from fct_subscriptions as the previous build left it; fct_subscriptions is built
+-- after the customer x month fact (its depends_on), so it never holds an owner that fact has not
+-- caught up with. See macros/incremental_scope.sql.
 with
 
 changed_customers as (

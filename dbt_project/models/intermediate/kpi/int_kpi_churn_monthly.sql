@@ -9,12 +9,37 @@
 } -%}
 -- Churn KPIs per month and slice on the full grid: logo churn rate, gross revenue churn rate and
 -- retention rate (KPIS.md), from customer-month activity of subscriptions. Customers who joined
--- during the month are in neither the numerator nor the denominator.
+-- during the month are in neither the numerator nor the denominator. The customer x month rows are
+-- the published fact's: the grid is built once (DECISIONLOG.md, "The customer x month grid,
+-- written once"), and sliced here by the customers' current segment and region.
 with
+
+fct_customer_months as (
+
+    select * from {{ ref('fct_customer_months') }}
+
+),
+
+customers_current as (
+
+    select * from {{ ref('int_customers_current') }}
+
+),
 
 customer_months as (
 
-    select * from {{ ref('int_customer_months') }}
+    -- the churn KPIs slice by the customer's current segment and region
+    select
+        fct_customer_months.month_start_date,
+        coalesce(customers_current.segment, 'unknown') as segment,
+        coalesce(customers_current.region, 'unknown') as region,
+        fct_customer_months.is_active_at_start,
+        fct_customer_months.is_churned,
+        fct_customer_months.mrr_at_start,
+        fct_customer_months.churned_mrr
+    from fct_customer_months
+    left join customers_current
+        on fct_customer_months.customer_id = customers_current.customer_id
 
 ),
 

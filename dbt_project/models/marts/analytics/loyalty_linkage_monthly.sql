@@ -8,7 +8,7 @@ with
 
 customer_months as (
 
-    select * from {{ ref('int_customer_months') }}
+    select * from {{ ref('fct_customer_months') }}
 
 ),
 

@@ -2,14 +2,21 @@
     materialized=incremental_materialization(),
     pre_hook="{{ delete_customer_month_scope() }}"
 ) }}
--- Customer x month activity from subscriptions (every grid month in which the customer had a
--- subscription overlapping the month): active at start / end, churned, MRR at start and end.
--- Incremental on DuckDB, with the scope of int_customer_months (in_customer_month_scope).
+-- Customer x month activity from subscriptions, for every grid month in which the customer had a
+-- subscription overlapping the month: active at start / end, churned, MRR at start and end.
+-- Whether a subscription is active at an instant is the macro is_subscription_active (the one
+-- definition every mart uses), evaluated at the month's start and at its end (the next month's
+-- start). Churned = active at the start of the month and not active at its end (so the last
+-- subscription ended inside the month). Built here from the subscriptions, not from an
+-- intermediate table of the same rows, so the grid (58M rows at 10M responses) is written once
+-- (DECISIONLOG.md, "The customer x month grid, written once"). Incremental on DuckDB: the rows of
+-- the customers in int_rebuild_subscribers and of grid months not built yet
+-- (in_customer_month_scope).
 with
 
-customer_months as (
+subscriptions as (
 
-    select * from {{ ref('int_customer_months') }}
+    select * from {{ ref('stg_churn__subscriptions') }}
 
 ),
 
@@ -25,6 +32,95 @@ customers as (
 
 ),
 
+subscription_months as (
+
+    select
+        subscriptions.customer_id,
+        months.month_start_date,
+        subscriptions.mrr,
+        case
+            when {{ is_subscription_active(
+                'subscriptions.started_at', 'subscriptions.ended_at', 'months.month_start_at'
+            ) }}
+                then 1
+            else 0
+        end as is_active_at_start,
+        case
+            when {{ is_subscription_active(
+                'subscriptions.started_at', 'subscriptions.ended_at', 'months.next_month_start_at'
+            ) }}
+                then 1
+            else 0
+        end as is_active_at_end
+    from subscriptions
+    -- overlapping the month: started before its end and not ended before its start
+    inner join months
+        on
+            subscriptions.started_at < months.next_month_start_at
+            and (
+                subscriptions.ended_at is null
+                or subscriptions.ended_at >= months.month_start_at
+            )
+    where {{ in_customer_month_scope('months.month_start_date', 'subscriptions.customer_id') }}
+
+),
+
+subscriptions_per_customer as (
+
+    select
+        customer_id,
+        count(*) as subscriptions
+    from subscriptions
+    group by customer_id
+
+),
+
+customer_months as (
+
+    -- a customer with one subscription (most) has one row per month already: only the others'
+    -- rows go through the aggregate (an aggregate over every customer month took most of this
+    -- model's time); both halves have the aggregate's types (a sum of numeric(28,6) is
+    -- decimal(38,6) on DuckDB and Spark)
+    select
+        subscription_months.customer_id,
+        subscription_months.month_start_date,
+        subscription_months.is_active_at_start = 1 as is_active_at_start,
+        subscription_months.is_active_at_end = 1 as is_active_at_end,
+        cast(coalesce(
+            case when subscription_months.is_active_at_start = 1 then subscription_months.mrr end, 0
+        ) as decimal(38, 6)) as mrr_at_start,
+        cast(coalesce(
+            case when subscription_months.is_active_at_end = 1 then subscription_months.mrr end, 0
+        ) as decimal(38, 6)) as mrr_at_end,
+        cast(1 as {{ dbt.type_bigint() }}) as subscription_count
+    from subscription_months
+    inner join subscriptions_per_customer
+        on subscription_months.customer_id = subscriptions_per_customer.customer_id
+    where subscriptions_per_customer.subscriptions = 1
+
+    union all
+
+    select
+        subscription_months.customer_id,
+        subscription_months.month_start_date,
+        max(subscription_months.is_active_at_start) = 1 as is_active_at_start,
+        max(subscription_months.is_active_at_end) = 1 as is_active_at_end,
+        coalesce(sum(
+            case when subscription_months.is_active_at_start = 1 then subscription_months.mrr end
+        ), 0) as mrr_at_start,
+        coalesce(sum(
+            case when subscription_months.is_active_at_end = 1 then subscription_months.mrr end
+        ), 0) as mrr_at_end,
+        count(*) as subscription_count
+    from subscription_months
+    -- every other row, a NULL customer's too (grouped as before the split, never dropped)
+    left join subscriptions_per_customer
+        on subscription_months.customer_id = subscriptions_per_customer.customer_id
+    where coalesce(subscriptions_per_customer.subscriptions, 0) <> 1
+    group by subscription_months.customer_id, subscription_months.month_start_date
+
+),
+
 final as (
 
     select
@@ -35,23 +131,26 @@ final as (
         customer_months.month_start_date,
         customer_months.is_active_at_start,
         customer_months.is_active_at_end,
-        customer_months.is_churned,
-        customer_months.is_new_in_month,
+        customer_months.is_active_at_start
+        and not customer_months.is_active_at_end as is_churned,
+        not customer_months.is_active_at_start as is_new_in_month,
         customer_months.mrr_at_start,
         customer_months.mrr_at_end,
-        customer_months.churned_mrr,
+        case
+            when customer_months.is_active_at_start and not customer_months.is_active_at_end
+                then customer_months.mrr_at_start
+            else 0
+        end as churned_mrr,
         customer_months.subscription_count
     from customer_months
     inner join months
         on customer_months.month_start_date = months.month_start_date
+    -- the customer version valid at the start of the month
     left join customers
         on
             customer_months.customer_id = customers.customer_id
             and months.month_start_at >= customers.effective_from_at
             and months.month_start_at < customers.effective_to_at
-    where {{ in_customer_month_scope(
-        'customer_months.month_start_date', 'customer_months.customer_id'
-    ) }}
 
 )
 

@@ -1,4 +1,4 @@
--- depends_on: {{ ref('fct_customer_months') }} (built after the customer x month models, whose
+-- depends_on: {{ ref('fct_customer_months') }} (built after the customer x month fact, whose
 -- incremental scope reads this table's previous build: int_rebuild_subscribers)
 -- Subscriptions, one row per subscription, with the customer version valid at its start. is_active
 -- is the one definition of an active subscription (macro is_subscription_active) at the marts'
