@@ -39,6 +39,8 @@ pytestmark = pytest.mark.pipeline
 bench_pipeline = bench_modules.load("bench_pipeline")
 compare_engines = bench_modules.load("compare_engines")
 
+# a table of the intermediate schema that no model builds (the grid's intermediate table, now gone)
+LEFT_BEHIND = "intermediate.int_customer_months"
 # the incremental models (schema.table)
 INCREMENTAL_MODELS = (
     "intermediate.int_survey_responses_scored",
@@ -262,6 +264,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         first = run(landing, incremental)  # build 1: full
         shutil.copytree(day, landing, dirs_exist_ok=True)
         changed = deliver_awkward_files(landing)
+        with connect(incremental / "csat.duckdb") as con:  # what a model removed by an upgrade leaves
+            con.execute(f"create table {LEFT_BEHIND} as select 1 as x")
         second = run(landing, incremental)  # build 2: incremental
         full = root / "full"
         full.mkdir()
@@ -272,6 +276,16 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     runs = {"first_run_id": first.run_id, "second_run_id": second.run_id, "third_run_id": third.run_id}
     published = {"second_publication": publication_changes(second)}
     return {"landing": landing, "incremental": incremental, "full": full, "changed": changed, **runs, **published}
+
+
+def test_what_a_removed_model_left_is_dropped_by_the_next_full_refresh(builds):
+    # the incremental build (same project) leaves it; the full refresh, the build a changed project
+    # gets, drops it (stale_relations.py)
+    held = "select count(*) from information_schema.tables where table_schema || '.' || table_name = ?"
+    for warehouse, count in ((builds["incremental"], 1), (builds["full"], 0)):
+        with duckdb.connect(str(warehouse / "csat.duckdb"), read_only=True) as con:
+            assert con.execute(held, [LEFT_BEHIND]).fetchone()[0] == count, warehouse
+            assert con.execute(held, ["marts.fct_customer_months"]).fetchone()[0] == 1
 
 
 def publication_changes(result: dg.ExecuteInProcessResult) -> dict[str, str]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -40,6 +41,7 @@ from dagster_project.resources import WarehouseResource
 from dagster_project.settings import dbt_target_keep, repo_root
 from dagster_project.spark.mount import mount_spark_tables, spark_tables
 from dagster_project.spark.raw_export import export_raw
+from dagster_project.stale_relations import drop_stale_relations
 
 GROUP = "warehouse"
 DBT_PROJECT_DIR = repo_root() / "dbt_project"
@@ -284,6 +286,8 @@ def build_models(
         if build is not None:  # only after a build that passed (the stream raises on a failure)
             with warehouse.connect() as con:
                 build_state.record(con, build)
+                if build.full_refresh:  # the build a changed project gets: a model may be gone
+                    drop_left_behind(context, con)
         if warehouse.engine == "spark":  # only after a build that passed: the views read its files
             tables = spark_tables(Path(invocation.target_path) / "manifest.json", warehouse.spark_dir)
             with warehouse.connect() as con:
@@ -291,6 +295,20 @@ def build_models(
             context.log.info(f"{len(mounted)} Spark tables readable in the working DuckDB")
     finally:  # failed runs too: keep run artefacts bounded (this run's folder is the newest, so kept)
         prune_target_dirs(DBT_PROJECT_DIR / "target", keep=dbt_target_keep())
+
+
+def drop_left_behind(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what models the project no longer has left in the warehouse (stale_relations.py). The
+    build passed and its state is recorded: a relation that cannot be dropped is a warning, not a
+    failed run."""
+    manifest = json.loads(get_dbt_project().manifest_path.read_text(encoding="utf-8"))
+    try:
+        dropped = drop_stale_relations(con, manifest)
+    except duckdb.Error as error:
+        context.log.warning(f"relations no model builds any more were not dropped: {error}")
+        return
+    if dropped:
+        context.log.info(f"dropped what no model builds any more: {', '.join(dropped)}")
 
 
 def __getattr__(name: str):

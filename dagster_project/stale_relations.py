@@ -1,0 +1,55 @@
+"""Tables and views of the working warehouse that no dbt model or seed builds any more.
+
+dbt creates and replaces the relations of the project's models and never drops one: a model removed
+or renamed by an upgrade leaves its last table behind (`intermediate.int_customer_months`, 58M rows
+at 10M responses, when the customer x month grid moved into `fct_customer_months`). Such a table
+goes on taking space and, in `marts`, looks current to anyone who queries it. After a full-refresh
+build, the one a changed project always gets (build_state.py), the relations in the schemas dbt
+builds into that the manifest does not list are dropped. Schemas dbt does not build into (raw, the
+pipeline's own state, an analyst's scratch schema) are never touched, nor is a schema a source
+reads.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+
+from dagster_project.sql_text import quote
+
+_BUILT = ("model", "seed", "snapshot")
+
+
+def built_relations(manifest: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Schema -> the relation names the project's models, seeds and snapshots build there
+    (ephemeral models build none)."""
+    built: dict[str, set[str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in _BUILT or node.get("config", {}).get("materialized") == "ephemeral":
+            continue
+        built.setdefault(node["schema"], set()).add(node.get("alias") or node["name"])
+    for source in manifest.get("sources", {}).values():
+        built.pop(source["schema"], None)  # a schema a source reads is not dbt's alone
+    return built
+
+
+def drop_stale_relations(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) -> list[str]:
+    """Drop the tables and views of the schemas the project builds into that no model, seed or
+    snapshot builds; returns them as `schema.name`, sorted."""
+    built = built_relations(manifest)
+    if not built:
+        return []
+    found = con.execute(
+        "select table_schema, table_name, table_type from information_schema.tables "
+        "where table_catalog = current_database() and list_contains(?, table_schema) "
+        "order by table_schema, table_name",
+        [sorted(built)],
+    ).fetchall()
+    dropped = []
+    for schema, name, table_type in found:
+        if name in built[schema]:
+            continue
+        kind = "view" if table_type == "VIEW" else "table"
+        con.execute(f"drop {kind} if exists {quote(schema)}.{quote(name)}")
+        dropped.append(f"{schema}.{name}")
+    return dropped
