@@ -16,6 +16,8 @@ from dagster_project.resources import warehouse_resource
 from dagster_project.spark.mount import SparkTable, mount_spark_tables, spark_tables
 from dagster_project.spark.raw_export import PARTIAL_SUFFIX, export_raw
 
+from fixtures.manifests import manifest_node
+
 
 def _customer(con: duckdb.DuckDBPyConnection, customer_id: str, email: str) -> None:
     con.execute(
@@ -108,13 +110,7 @@ def test_a_table_without_files_fails_the_mount_and_changes_nothing(warehouse_pat
 
 def test_the_tables_to_mount_come_from_the_builds_manifest(tmp_path: Path):
     def node(name, resource_type, materialized, schema):
-        return {
-            "name": name,
-            "alias": name,
-            "resource_type": resource_type,
-            "schema": schema,
-            "config": {"materialized": materialized},
-        }
+        return manifest_node(resource_type, schema, name, materialized, alias=name)
 
     manifest = tmp_path / "manifest.json"
     nodes = [

@@ -5,25 +5,16 @@ import duckdb
 
 from dagster_project.stale_relations import built_relations, drop_stale_relations
 
-
-def node(resource_type: str, schema: str, name: str, materialized: str = "table", alias: str | None = None) -> dict:
-    return {
-        "resource_type": resource_type,
-        "schema": schema,
-        "name": name,
-        "alias": alias,
-        "config": {"materialized": materialized},
-    }
-
+from fixtures.manifests import manifest_node
 
 MANIFEST = {
     "nodes": {
-        "model.p.fct_customer_months": node("model", "marts", "fct_customer_months"),
-        "model.p.stg_orders": node("model", "staging", "stg_orders", "view"),
-        "model.p.renamed": node("model", "marts", "renamed_model", alias="published_name"),
-        "model.p.int_helper": node("model", "intermediate", "int_helper", "ephemeral"),
-        "seed.p.channels": node("seed", "seeds", "channels", "seed"),
-        "test.p.unique_x": node("test", "dbt_test__audit", "unique_x", "test"),
+        "model.p.fct_customer_months": manifest_node("model", "marts", "fct_customer_months"),
+        "model.p.stg_orders": manifest_node("model", "staging", "stg_orders", "view"),
+        "model.p.renamed": manifest_node("model", "marts", "renamed_model", alias="published_name"),
+        "model.p.int_helper": manifest_node("model", "intermediate", "int_helper", "ephemeral"),
+        "seed.p.channels": manifest_node("seed", "seeds", "channels", "seed"),
+        "test.p.unique_x": manifest_node("test", "dbt_test__audit", "unique_x", "test"),
     },
     "sources": {"source.p.raw.orders": {"schema": "raw", "name": "orders"}},
 }
@@ -35,7 +26,7 @@ def test_the_schemas_and_names_dbt_builds_are_read_from_the_manifest():
         "staging": {"stg_orders"},
     }
     # a schema a source reads is never dbt's alone, even when a model builds into it
-    shared = {**MANIFEST, "nodes": {**MANIFEST["nodes"], "model.p.in_raw": node("model", "raw", "in_raw")}}
+    shared = {**MANIFEST, "nodes": {**MANIFEST["nodes"], "model.p.in_raw": manifest_node("model", "raw", "in_raw")}}
     assert "raw" not in built_relations(shared)
 
 
