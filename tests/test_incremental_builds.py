@@ -149,6 +149,9 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
     )
     con.close()
     moved_subscription, old_subscriber = move_a_subscription(landing / "churn" / "subscriptions")
+    # A subscription that starts in the month after the data: the grid grows by a month, in which
+    # every subscriber's row is new (int_rebuild_grid_months), not only this customer's.
+    next_month = start_in_the_next_month(landing / "churn" / "subscriptions")
     # A customer with another segment (the CRM export is GB18030, as the generator writes it).
     folder = landing / "crm" / "customers"
     with open(sorted(folder.glob("*.csv"))[0], newline="", encoding="gb18030") as f:
@@ -170,6 +173,7 @@ def deliver_awkward_files(landing: Path) -> dict[str, str]:
         "customer": customer["customer_id"],
         "moved_subscription": moved_subscription,
         "old_subscriber": old_subscriber,
+        "next_month": next_month,
         "reopened_ticket": reopened_ticket,
         "reopened_quarter": reopened_quarter,
         "reopening_agent": reopening_agent,
@@ -230,6 +234,18 @@ def reopen_a_complaint(
     return ticket_id, quarter_of, agent
 
 
+def start_in_the_next_month(folder: Path) -> str:
+    """Deliver a new subscription of an existing customer that starts in the month after every
+    delivered row, in a new file; returns that month (YYYY-MM)."""
+    files = sorted(folder.glob("*.jsonl"))
+    rows = [json.loads(line) for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+    last = max(r["started_at"] for r in rows)
+    month = f"{int(last[:4]) + int(last[5:7]) // 12}-{int(last[5:7]) % 12 + 1:02d}"
+    starter = {**rows[0], "subscription_id": "NEXT-MONTH-1", "started_at": f"{month}-02T09:00:00Z", "ended_at": None}
+    (folder / "zz_next_month_subscription.jsonl").write_text(json.dumps(starter) + "\n", encoding="utf-8")
+    return month
+
+
 def move_a_subscription(folder: Path) -> tuple[str, str]:
     """Deliver an old subscription again under another customer, in a new file. Its old customer has
     no other subscription, so their customer x month rows must all go (only the previous build's
@@ -262,6 +278,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         env.setenv("DBT_LOG_LEVEL_FILE", "debug")
         ensure_manifest(force=True)  # `csat parse`, as the test command runs it first
         first = run(landing, incremental)  # build 1: full
+        shutil.copy(incremental / "csat.duckdb", root / "after_first.duckdb")  # what build 2 started from
         shutil.copytree(day, landing, dirs_exist_ok=True)
         changed = deliver_awkward_files(landing)
         with connect(incremental / "csat.duckdb") as con:  # what a model removed by an upgrade leaves
@@ -275,7 +292,15 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         third = run(landing, full)  # build 3: full refresh of the same raw data, another warehouse file
     runs = {"first_run_id": first.run_id, "second_run_id": second.run_id, "third_run_id": third.run_id}
     published = {"second_publication": publication_changes(second)}
-    return {"landing": landing, "incremental": incremental, "full": full, "changed": changed, **runs, **published}
+    return {
+        "landing": landing,
+        "incremental": incremental,
+        "after_first": root / "after_first.duckdb",
+        "full": full,
+        "changed": changed,
+        **runs,
+        **published,
+    }
 
 
 def test_what_a_removed_model_left_is_dropped_by_the_next_full_refresh(builds):
@@ -472,13 +497,16 @@ def test_incremental_marts_equal_a_full_rebuild(builds):
 
 def test_the_publication_took_the_changed_rows_and_equals_a_fresh_one(builds):
     """The incremental build's publication started from the first one's copy and replaced the months
-    that changed (of 12) in the facts; its copy and Parquet files equal the full rebuild's fresh
-    publication."""
+    that changed in the facts, not all of them (12 months of responses and orders; the grid grew
+    by a 13th); its copy and Parquet files equal the full rebuild's fresh publication."""
     changes = builds["second_publication"]
     assert "unchanged" in changes.values()
-    for fact in ("fct_survey_responses", "fct_orders", "fct_customer_months"):
-        assert re.fullmatch(r"months replaced: ([1-9]|1[01]) \(-\d+ \+\d+ rows\)", changes[fact]), changes
     incremental, fresh = builds["incremental"] / "published", builds["full"] / "published"
+    with duckdb.connect(str(incremental / "csat.duckdb"), read_only=True) as con:
+        for fact in ("fct_survey_responses", "fct_orders", "fct_customer_months"):
+            replaced = re.fullmatch(r"months replaced: (\d+) \(-\d+ \+\d+ rows\)", changes[fact])
+            months = con.execute(f"select count(distinct month_start_date) from marts.{fact}").fetchone()[0]
+            assert replaced and 1 <= int(replaced.group(1)) < months, (fact, changes[fact], months)
     results = compare_engines.compare_published(incremental / "csat.duckdb", fresh / "csat.duckdb", skip=set())
     assert len(results) > 20
     assert {r.mart: str(r) for r in results if not r.same} == {}
@@ -522,6 +550,9 @@ def test_the_edge_cases_reached_the_incremental_facts(builds):
     assert subscriber != changed["old_subscriber"]
     months_left = "select count(*) from marts.fct_customer_months where customer_id = ?"
     assert con.execute(months_left, [changed["old_subscriber"]]).fetchone()[0] == 0
+    # the grid's new month holds every active subscriber's row, not only the new subscription's
+    new_month = "select count(*) from marts.fct_customer_months where strftime(month_start_date, '%Y-%m') = ?"
+    assert con.execute(new_month, [changed["next_month"]]).fetchone()[0] > 10
     assert (
         con.execute("select count(*) from marts.fct_survey_item_scores where response_id like 'LATE-%'").fetchone()[0]
         > 0
@@ -550,3 +581,109 @@ def test_the_build_state_decides_between_incremental_and_full_refresh(builds, tm
         assert not build_state.plan(con, stored).full_refresh
         build_state.forget(con)
         assert build_state.plan(con, stored).full_refresh
+
+
+def executed_tests(run_id: str) -> dict[str, str]:
+    """The SQL each data test of a build ran (dbt's run folder in the build's target folder), by the
+    test's unique id."""
+    [folder] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{run_id[:7]}-*")
+    nodes = get_manifest()["nodes"]
+    executed = {}
+    for unique_id, node in nodes.items():
+        path = folder / "run" / "csat_warehouse" / node["original_file_path"] / node["path"]
+        if node["resource_type"] == "test" and path.exists():
+            executed[unique_id] = path.read_text(encoding="utf-8")
+    return executed
+
+
+def written_rows_scope(sql: str) -> tuple[str, str]:
+    """The relation a test read and the condition that limited it to the rows the build wrote, as
+    macros/tested_rows.sql wraps the test's model."""
+    found = re.search(r"\(select \* from (\S+) where \((.*)\)\) dbt_subquery", sql, re.DOTALL)
+    assert found, sql
+    return found.group(1), found.group(2)
+
+
+def declared_models() -> dict[str, dict]:
+    """The models that declare the rows an incremental build writes (meta rebuilt_rows)."""
+    return {
+        node["unique_id"]: node
+        for node in get_manifest()["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("meta", {}).get("rebuilt_rows")
+    }
+
+
+def test_the_incremental_build_tested_the_rows_it_wrote_and_the_full_builds_every_row(builds):
+    """In build 2 (incremental) every error-severity test of rows on a model that declares its written
+    rows read only those rows (and, for a key, every row sharing one); builds 1 and 3 (full) tested
+    every row, and no warning-severity test was limited."""
+    declared = declared_models()
+    assert len(declared) == 15
+    incremental = executed_tests(builds["second_run_id"])
+    limited = {u for u, sql in incremental.items() if "dbt_subquery" in sql}
+    nodes = get_manifest()["nodes"]
+    for unique_id in incremental:
+        node = nodes[unique_id]
+        of_declared = node.get("attached_node") in declared and node.get("test_metadata")
+        error = node["config"]["severity"].lower() == "error"
+        assert (unique_id in limited) == bool(of_declared and error), unique_id
+    assert len(limited) >= 35
+    for run_id in ("first_run_id", "third_run_id"):
+        assert not [u for u, sql in executed_tests(builds[run_id]).items() if "dbt_subquery" in sql], run_id
+
+
+def test_every_row_the_incremental_build_wrote_was_tested(builds):
+    """What makes the limit safe: each incremental model's rows that build 2 added or changed (its
+    table against the one build 1 left, as multisets: a duplicate counts) all lie in the scope its
+    tests read, evaluated on the warehouse build 2 left (its int_rebuild_* tables) with the SQL the
+    tests ran. A declaration narrower than what the model's filter writes fails here."""
+    declared = declared_models()
+    scopes = {}
+    for unique_id, sql in executed_tests(builds["second_run_id"]).items():
+        node = get_manifest()["nodes"][unique_id]
+        if "dbt_subquery" in sql and node["test_metadata"]["name"] == "not_null_columns":
+            scopes[node["attached_node"]] = written_rows_scope(sql)
+    incremental = {u for u, node in declared.items() if node["config"]["materialized"] == "incremental"}
+    assert incremental == set(scopes) - {u for u, node in declared.items() if node["config"]["materialized"] == "view"}
+    assert len(incremental) == 9
+    con = duckdb.connect(str(builds["incremental"] / "csat.duckdb"), read_only=True)
+    con.execute(f"attach '{builds['after_first']}' as before (read_only)")
+    written_somewhere = 0
+    for unique_id in sorted(incremental):
+        relation, scope = scopes[unique_id]
+        table = f"{declared[unique_id]['schema']}.{declared[unique_id]['alias']}"
+        written = f"select * from {relation} except all select * from before.{table}"
+        counts = con.execute(
+            f"select count(*), count(*) filter (where not coalesce({scope}, false)) from ({written})"
+        ).fetchone()
+        assert counts[1] == 0, (unique_id, counts)
+        written_somewhere += counts[0] > 0
+    assert written_somewhere == len(incremental)  # the edge cases reached every incremental model
+
+
+def test_a_limited_key_test_still_finds_a_duplicate_of_a_written_row(builds, tmp_path):
+    """The uniqueness test of an incremental fact, as build 2 ran it, fails on a second copy of a
+    row the build wrote, whether the copy lies in the scope or not (an earlier version a build failed
+    to delete); a duplicate of two old rows is the full build's to find."""
+    [(unique_id, sql)] = [
+        (u, sql)
+        for u, sql in executed_tests(builds["second_run_id"]).items()
+        if u.startswith("test.csat_warehouse.unique_fct_orders_order_id.")
+    ]
+    relation, scope = written_rows_scope(sql)
+    path = tmp_path / "csat.duckdb"
+    shutil.copy(builds["incremental"] / "csat.duckdb", path)
+    con = duckdb.connect(str(path))
+    failures = f"select failures from ({sql})"  # dbt's run folder holds the test as dbt ran it
+    assert con.execute(failures).fetchone()[0] == 0
+    written = con.execute(f"select order_id from {relation} where {scope} order by order_id limit 1").fetchone()[0]
+    old = con.execute(f"select order_id from {relation} where not ({scope}) order by order_id limit 1").fetchone()[0]
+    # an old version under another month and customer, outside the scope
+    con.execute(
+        f"insert into {relation} select * replace ('1999-01-01'::date as month_start_date, 'nobody' as customer_id) "
+        f"from {relation} where order_id = ?",
+        [written],
+    )
+    assert con.execute(failures).fetchone()[0] == 1
+    con.execute(f"insert into {relation} select * from {relation} where order_id = ?", [old])
+    assert con.execute(failures).fetchone()[0] == 1  # the old rows' duplicate: not read
