@@ -583,11 +583,10 @@ def test_the_build_state_decides_between_incremental_and_full_refresh(builds, tm
         assert build_state.plan(con, stored).full_refresh
 
 
-def executed_tests(run_id: str) -> dict[str, str]:
+def executed_tests(run_id: str, nodes: dict[str, dict]) -> dict[str, str]:
     """The SQL each data test of a build ran (dbt's run folder in the build's target folder), by the
-    test's unique id."""
+    test's unique id; `nodes` are the manifest's."""
     [folder] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{run_id[:7]}-*")
-    nodes = get_manifest()["nodes"]
     executed = {}
     for unique_id, node in nodes.items():
         path = folder / "run" / "csat_warehouse" / node["original_file_path"] / node["path"]
@@ -604,11 +603,12 @@ def written_rows_scope(sql: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
-def declared_models() -> dict[str, dict]:
-    """The models that declare the rows an incremental build writes (meta rebuilt_rows)."""
+def declared_models(nodes: dict[str, dict]) -> dict[str, dict]:
+    """The models that declare the rows an incremental build writes (meta rebuilt_rows), of the
+    manifest's `nodes`."""
     return {
         node["unique_id"]: node
-        for node in get_manifest()["nodes"].values()
+        for node in nodes.values()
         if node["resource_type"] == "model" and node["config"].get("meta", {}).get("rebuilt_rows")
     }
 
@@ -617,11 +617,11 @@ def test_the_incremental_build_tested_the_rows_it_wrote_and_the_full_builds_ever
     """In build 2 (incremental) every error-severity test of rows on a model that declares its written
     rows read only those rows (and, for a key, every row sharing one); builds 1 and 3 (full) tested
     every row, and no warning-severity test was limited."""
-    declared = declared_models()
-    assert len(declared) == 15
-    incremental = executed_tests(builds["second_run_id"])
-    limited = {u for u, sql in incremental.items() if "dbt_subquery" in sql}
     nodes = get_manifest()["nodes"]
+    declared = declared_models(nodes)
+    assert len(declared) == 15
+    incremental = executed_tests(builds["second_run_id"], nodes)
+    limited = {u for u, sql in incremental.items() if "dbt_subquery" in sql}
     for unique_id in incremental:
         node = nodes[unique_id]
         of_declared = node.get("attached_node") in declared and node.get("test_metadata")
@@ -629,7 +629,7 @@ def test_the_incremental_build_tested_the_rows_it_wrote_and_the_full_builds_ever
         assert (unique_id in limited) == bool(of_declared and error), unique_id
     assert len(limited) >= 35
     for run_id in ("first_run_id", "third_run_id"):
-        assert not [u for u, sql in executed_tests(builds[run_id]).items() if "dbt_subquery" in sql], run_id
+        assert not [u for u, sql in executed_tests(builds[run_id], nodes).items() if "dbt_subquery" in sql], run_id
 
 
 def test_every_row_the_incremental_build_wrote_was_tested(builds):
@@ -637,10 +637,11 @@ def test_every_row_the_incremental_build_wrote_was_tested(builds):
     table against the one build 1 left, as multisets: a duplicate counts) all lie in the scope its
     tests read, evaluated on the warehouse build 2 left (its int_rebuild_* tables) with the SQL the
     tests ran. A declaration narrower than what the model's filter writes fails here."""
-    declared = declared_models()
+    nodes = get_manifest()["nodes"]  # read once: about 14 MB of JSON
+    declared = declared_models(nodes)
     scopes = {}
-    for unique_id, sql in executed_tests(builds["second_run_id"]).items():
-        node = get_manifest()["nodes"][unique_id]
+    for unique_id, sql in executed_tests(builds["second_run_id"], nodes).items():
+        node = nodes[unique_id]
         if "dbt_subquery" in sql and node["test_metadata"]["name"] == "not_null_columns":
             scopes[node["attached_node"]] = written_rows_scope(sql)
     incremental = {u for u, node in declared.items() if node["config"]["materialized"] == "incremental"}
@@ -667,7 +668,7 @@ def test_a_limited_key_test_still_finds_a_duplicate_of_a_written_row(builds, tmp
     to delete); a duplicate of two old rows is the full build's to find."""
     [(unique_id, sql)] = [
         (u, sql)
-        for u, sql in executed_tests(builds["second_run_id"]).items()
+        for u, sql in executed_tests(builds["second_run_id"], get_manifest()["nodes"]).items()
         if u.startswith("test.csat_warehouse.unique_fct_orders_order_id.")
     ]
     relation, scope = written_rows_scope(sql)

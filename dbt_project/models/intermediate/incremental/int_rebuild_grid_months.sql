@@ -5,7 +5,9 @@
 -- before the fact's first build. The fact is read as the previous build left it (this model runs
 -- before the fact is rebuilt, and must not ref it: a cycle), its months `distinct`: NOT IN builds
 -- its lookup from every row of its subquery (the whole table, 58M rows at 10M responses: 2.4-5.6 s
--- against 0.4-0.5 s). See macros/incremental_scope.sql.
+-- against 0.4-0.5 s). A table (the intermediate default), never a view: the fact's tests read it
+-- after the fact is rebuilt (macros/tested_rows.sql), when a view would find no month missing.
+-- See macros/incremental_scope.sql.
 with
 
 months as (
