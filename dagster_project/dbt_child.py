@@ -3,7 +3,9 @@
 Dagster starts dbt as a subprocess. If the Dagster process is killed outright (kill -9, OOM killer),
 an ordinary child lives on as an orphan and keeps the warehouse's DuckDB lock, so the next run fails.
 This wrapper asks the kernel (Linux `prctl(PR_SET_PDEATHSIG)`) to send the child SIGTERM when its
-parent dies, then runs dbt in its own process. Elsewhere it just runs dbt.
+parent dies, then runs dbt: on the warm dbt of the `csat run` that started it, which has dbt
+imported already (dagster_project/dbt_server.py), else in its own process. Elsewhere it just runs
+dbt.
 
 dbt runs in this process, not through `execv` of dbt's own script, so that its garbage collector
 can be tuned. dbt allocates much and frees little (a manifest, a Jinja context per node): with
@@ -46,16 +48,35 @@ def end_with_this_parent(parent: int | None = None) -> None:
         os._exit(1)
 
 
-def main() -> None:
-    """dbt's command line (`sys.argv[1:]`), ended with its parent; exits with dbt's code."""
-    end_with_this_parent()
-    gc.set_threshold(10_000, 20, 20)  # Python's default: 700, 10, 10 (module docstring)
+def tune_gc() -> None:
+    """dbt's collector thresholds (module docstring); Python's default: 700, 10, 10."""
+    gc.set_threshold(10_000, 20, 20)
+
+
+def run_dbt() -> int:
+    """dbt's command line (`sys.argv[1:]`) in this process: dbt's exit code."""
     from dbt.cli.main import cli
 
     try:
         cli(prog_name="dbt")  # click exits (SystemExit) with dbt's return code
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else int(done.code is not None)
     finally:
         gc.freeze()
+    return 0
+
+
+def main() -> None:
+    """dbt's command line (`sys.argv[1:]`), ended with its parent; exits with dbt's code. Run on the
+    warm dbt of `csat run` when it has one (dagster_project/dbt_server.py), else here."""
+    from dagster_project.dbt_server import run_on_server
+
+    end_with_this_parent()
+    code = run_on_server()
+    if code is None:
+        tune_gc()
+        code = run_dbt()
+    sys.exit(code)
 
 
 if __name__ == "__main__":
