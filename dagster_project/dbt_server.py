@@ -36,6 +36,7 @@ from pathlib import Path
 _LENGTH = struct.Struct("!Q")  # the request's length, sent with the client's streams
 _CODE = struct.Struct("!q")  # the worker's pid, then dbt's exit code
 _STREAMS = 3  # stdin, stdout, stderr
+_PATH_MAX = 100  # a Unix socket's path has room for 107 bytes on Linux
 # What the server imports before it listens: dbt's command line and the DuckDB adapter, most of a
 # dbt command's start (the adapter of another engine is imported by the worker, as before).
 _PRELOAD = ("dbt.cli.main", "dbt.adapters.duckdb")
@@ -53,11 +54,11 @@ def socket_path(pid: int) -> Path:
 def _private_folder(create: bool) -> bool:
     """Whether the sockets' folder exists (created if asked) and is this user's alone."""
     folder = _folder()
-    if create:
-        folder.mkdir(mode=0o700, exist_ok=True)
     try:
+        if create:
+            folder.mkdir(mode=0o700, exist_ok=True)
         status = folder.lstat()
-    except FileNotFoundError:
+    except OSError:  # no temporary folder to write in: dbt commands run dbt themselves
         return False
     return status.st_uid == os.getuid() and (status.st_mode & 0o777) == 0o700 and folder.is_dir()
 
@@ -65,10 +66,10 @@ def _private_folder(create: bool) -> bool:
 @contextlib.contextmanager
 def warm_dbt() -> Iterator[None]:
     """Keep a warm dbt for the dbt commands this process starts while the block runs."""
-    if not sys.platform.startswith("linux") or not _private_folder(create=True):
+    path = socket_path(os.getpid())
+    if not sys.platform.startswith("linux") or len(bytes(path)) > _PATH_MAX or not _private_folder(create=True):
         yield
         return
-    path = socket_path(os.getpid())
     path.unlink(missing_ok=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "dagster_project.dbt_server", str(path), str(os.getpid())],

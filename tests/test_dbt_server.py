@@ -150,3 +150,11 @@ def test_csat_run_holds_a_warm_dbt_while_it_builds_its_definitions_and_runs(monk
     with pytest.raises(RuntimeError, match="stop here"):
         cli._execute_pipeline(tmp_path / "landing", tmp_path / "warehouse" / "csat.duckdb")
     assert held == ["entered", "left"]
+
+
+def test_without_a_folder_for_its_socket_csat_run_goes_on_without_a_warm_dbt(tmp_path, monkeypatch):
+    for temporary in (tmp_path / "missing" / "folder", tmp_path / ("x" * 120)):
+        monkeypatch.setattr(dbt_server.tempfile, "gettempdir", lambda temporary=temporary: str(temporary))
+        with dbt_server.warm_dbt():
+            assert not dbt_server.socket_path(os.getpid()).exists()
+        assert not dbt_server.socket_path(os.getpid()).parent.exists()
