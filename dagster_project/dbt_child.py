@@ -40,9 +40,10 @@ def end_with_parent(sig: int = signal.SIGTERM) -> bool:
 def end_with_this_parent(parent: int | None = None) -> None:
     """Have this process ended when `parent` (default: ours) dies."""
     parent = os.getppid() if parent is None else parent
-    # An ignored signal stays ignored (across exec too): a parent that ignores SIGTERM (some hosts
-    # and libraries do) would make dbt deaf to the very signal that is to end it.
+    # An ignored or blocked signal stays so (across fork and exec): a parent that ignores or blocks
+    # SIGTERM (some hosts and libraries do) would make dbt deaf to the very signal that is to end it.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     end_with_parent()
     if os.getppid() != parent:  # the parent died before the request was in place
         os._exit(1)

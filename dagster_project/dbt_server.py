@@ -167,9 +167,10 @@ def run_on_server() -> int | None:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(str(path))
-        request = json.dumps({"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
-        socket.send_fds(connection, [_LENGTH.pack(len(request))], list(range(_STREAMS)))
-        connection.sendall(request)
+        request = {"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ)}
+        payload = json.dumps(request).encode()
+        socket.send_fds(connection, [_LENGTH.pack(len(payload))], list(range(_STREAMS)))
+        connection.sendall(payload)
         (worker,) = _CODE.unpack(_receive(connection, _CODE.size))
     except OSError:
         connection.close()

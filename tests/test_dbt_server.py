@@ -60,6 +60,13 @@ def test_without_a_warm_dbt_csat_dbt_runs_dbt_itself(tmp_path):
     assert "dbt.cli.main" in done.stderr
 
 
+def _default_sigterm() -> None:
+    """SIGTERM's default action, unblocked: the test process may handle, ignore or block it (an
+    earlier test's Dagster run can leave a handler)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
 def _catches(pid: int, sig: int) -> bool:
     """Whether process `pid` has a handler for `sig` (the kernel's mask of caught signals)."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -86,7 +93,9 @@ def test_a_signal_to_the_caller_reaches_its_dbt_and_the_caller_exits_with_dbt_co
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(dbt_server.socket_path(os.getpid())))
     listener.listen()
-    worker = subprocess.Popen(["sleep", "60"])  # stands for the forked dbt
+    # stands for the forked dbt, which takes SIGTERM's default action whatever the test process does
+    # with it (dbt_child.end_with_this_parent)
+    worker = subprocess.Popen(["sleep", "60"], preexec_fn=_default_sigterm)
     requests: list = []
     server = threading.Thread(target=_fake_server, args=(listener, worker, requests, 7))
     server.start()
@@ -106,6 +115,7 @@ def test_a_dbt_whose_caller_is_killed_ends():
     ours, theirs = socket.socketpair()
     pid = os.fork()
     if pid == 0:  # the worker: waits on its connection as dbt_server's workers do
+        _default_sigterm()  # as a worker has it (dbt_child.end_with_this_parent)
         ours.close()
         dbt_server._end_with_client(theirs)
         time.sleep(60)
