@@ -3,15 +3,16 @@
 Importing dbt-core and its DuckDB adapter takes 1.6-1.7 s of a core here, and every dbt command the
 pipeline starts (`csat-dbt`, dagster_project/dbt_child.py) paid it before dbt did anything: in the 1M
 daily increment, 1.5 s between Dagster starting dbt and dbt's first line. `csat run` starts this
-server beside its first steps (ingestion and the raw checks, which leave part of the second core
-idle); it imports dbt and listens on a Unix socket named after the `csat run` process. A `csat-dbt`
+server before it builds its definitions (single-threaded work that leaves the second core idle);
+it imports dbt and listens on a Unix socket named after the `csat run` process. A `csat-dbt`
 started by that process (dagster-dbt's subprocess, unchanged) finds the socket, hands over its
 command line, working folder, environment and standard streams (file descriptors, SCM_RIGHTS), and
 the server forks a worker that becomes that dbt command: it writes to the client's streams, so
 dagster-dbt reads dbt's events as before, and its exit code is the client's. A signal to the client
 (dagster-dbt's interrupt) is passed on to the worker; a client that dies (kill -9) closes the
 socket, and the worker then ends itself. Without a server (a dbt command typed by hand, `dagster
-dev`, the server not ready yet) `csat-dbt` runs dbt itself, as before.
+dev`, the server not ready yet, a server that failed to start the worker) `csat-dbt` runs dbt
+itself, as before.
 
 The socket lives in a folder of this user's only (mode 0700), checked before use by both sides.
 """
@@ -183,7 +184,7 @@ def run_on_server() -> int | None:
             pass
     except OSError:  # the worker ended without a code: killed
         code = 1
-    return int(code)
+    return code
 
 
 if __name__ == "__main__":
