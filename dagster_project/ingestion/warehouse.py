@@ -10,6 +10,7 @@ import duckdb
 
 from dagster_project import settings
 from dagster_project.contract import ENTITIES, Entity
+from dagster_project.ingestion import checksums
 from dagster_project.ingestion.history import ensure_history
 from dagster_project.privacy.pseudonyms import create_privacy_tables
 
@@ -109,18 +110,21 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_REJECTS_DDL)
     con.execute(_DELIVERED_COLUMNS_DDL)
     con.execute(_ENTITY_DELIVERY_DDL)
+    con.execute(checksums.DDL)
     for entity in ENTITIES:
         con.execute(raw_table_ddl(entity))
-        # A table created by an older contract gains the contract's new (optional) columns.
-        existing = {
-            r[0]
-            for r in con.execute(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                [RAW_SCHEMA, entity.name],
-            ).fetchall()
-        }
+    # A table created by an older contract gains the contract's new (optional) columns. One catalog
+    # query for all tables (information_schema per table: 15 ms of every connection).
+    existing = set(
+        con.execute(
+            "select table_name, column_name from duckdb_columns() "
+            "where database_name = current_database() and schema_name = ?",
+            [RAW_SCHEMA],
+        ).fetchall()
+    )
+    for entity in ENTITIES:
         for column in entity.columns:
-            if column.name not in existing:
+            if (entity.name, column.name) not in existing:
                 con.execute(f'alter table {RAW_SCHEMA}.{entity.name} add column "{column.name}" {column.duckdb_type}')
     create_privacy_tables(con)  # pseudonyms, erased rows, rows changed in place (dagster_project/privacy)
     ensure_history(con)  # every delivered version of a customer (ingestion/history.py)
@@ -146,9 +150,11 @@ def backfill_delivered_columns(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def refresh_entity_delivery(con: duckdb.DuckDBPyConnection, declared: tuple[str, ...] | None = None) -> None:
-    """Rewrite raw.entity_delivery: per contract entity, declared (deployment file), delivered (a
-    file was ever ingested, or the raw table holds rows written otherwise), the rows it holds now
-    and when its files were loaded. `declared` defaults to the deployment's."""
+    """Bring raw.entity_delivery up to date: per contract entity, declared (deployment file),
+    delivered (a file was ever ingested, or the raw table holds rows written otherwise), the rows it
+    holds now and when its files were loaded. `declared` defaults to the deployment's. Written only
+    when it changed: every connection and every entity's ingestion calls this, and a write makes
+    the connection's close write a checkpoint (about 20 ms each at 1M responses)."""
     if declared is None:
         from dagster_project.deployment import load_deployment
 
@@ -157,10 +163,7 @@ def refresh_entity_delivery(con: duckdb.DuckDBPyConnection, declared: tuple[str,
         f"('{e.name}', '{e.source}', {str(e.name in declared).lower()}, (select count(*) from {RAW_SCHEMA}.{e.name}))"
         for e in ENTITIES
     )
-    con.execute(f"delete from {RAW_SCHEMA}.entity_delivery")
-    con.execute(
-        f"""
-        insert into {RAW_SCHEMA}.entity_delivery
+    current = f"""
         select e.entity, e.source, e.is_declared, m.entity is not null or e.rows_loaded > 0, e.rows_loaded,
             m.first_loaded_at, m.last_loaded_at
         from (values {values}) as e (entity, source, is_declared, rows_loaded)
@@ -169,6 +172,13 @@ def refresh_entity_delivery(con: duckdb.DuckDBPyConnection, declared: tuple[str,
                 max(loaded_at) as last_loaded_at
             from {RAW_SCHEMA}.load_manifest group by entity
         ) as m on m.entity = e.entity
-        order by e.entity
-        """
+    """
+    stored = (
+        f"select entity, source, is_declared, is_delivered, rows_loaded, first_loaded_at, last_loaded_at "
+        f"from {RAW_SCHEMA}.entity_delivery"
     )
+    differs = f"select exists (({current}) except all ({stored}) union all (({stored}) except all ({current})))"
+    if not con.execute(differs).fetchone()[0]:
+        return
+    con.execute(f"delete from {RAW_SCHEMA}.entity_delivery")
+    con.execute(f"insert into {RAW_SCHEMA}.entity_delivery {current} order by e.entity")
