@@ -64,6 +64,26 @@ def _private_folder(create: bool) -> bool:
     return status.st_uid == os.getuid() and (status.st_mode & 0o777) == 0o700 and folder.is_dir()
 
 
+def _remove_stale_sockets() -> None:
+    """Remove the sockets of runs that ended without removing theirs (killed outright: the server dies
+    with its run, by its parent-death signal, and cannot clean up): their process is gone. This
+    run's own, from a process that had its pid before, goes too."""
+    for entry in _folder().glob("*.sock"):  # a socket being bound is `.<pid>.sock`, matched too
+        pid = entry.name.lstrip(".").removesuffix(".sock")
+        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            entry.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process (this user's folder, so not expected)
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def warm_dbt() -> Iterator[None]:
     """Keep a warm dbt for the dbt commands this process starts while the block runs."""
@@ -71,7 +91,7 @@ def warm_dbt() -> Iterator[None]:
     if not sys.platform.startswith("linux") or len(bytes(path)) > _PATH_MAX or not _private_folder(create=True):
         yield
         return
-    path.unlink(missing_ok=True)
+    _remove_stale_sockets()
     server = subprocess.Popen(
         [sys.executable, "-m", "dagster_project.dbt_server", str(path), str(os.getpid())],
         stdin=subprocess.DEVNULL,

@@ -168,3 +168,24 @@ def test_without_a_folder_for_its_socket_csat_run_goes_on_without_a_warm_dbt(tmp
         with dbt_server.warm_dbt():
             assert not dbt_server.socket_path(os.getpid()).exists()
         assert not dbt_server.socket_path(os.getpid()).parent.exists()
+
+
+def test_the_sockets_of_runs_killed_outright_are_removed(tmp_path, monkeypatch):
+    """A run killed with SIGKILL leaves its socket (its server dies without cleaning up); the next
+    run removes the sockets whose process is gone, and no other file."""
+    monkeypatch.setattr(dbt_server.tempfile, "gettempdir", lambda: str(tmp_path))
+    assert dbt_server._private_folder(create=True)
+    ended = [subprocess.Popen(["true"]) for _ in range(2)]
+    for process in ended:
+        process.wait()
+    with subprocess.Popen(["sleep", "60"]) as running:
+        try:
+            stale = [dbt_server.socket_path(ended[0].pid), dbt_server.socket_path(ended[1].pid)]
+            stale[1] = stale[1].with_name(f".{stale[1].name}")  # one left while it was being bound
+            kept = [dbt_server.socket_path(running.pid), dbt_server.socket_path(ended[0].pid).with_suffix(".txt")]
+            for path in stale + kept:
+                path.touch()
+            dbt_server._remove_stale_sockets()
+            assert [path.exists() for path in stale + kept] == [False, False, True, True]
+        finally:
+            running.kill()
