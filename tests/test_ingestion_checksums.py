@@ -116,3 +116,16 @@ def test_a_connection_to_a_current_warehouse_writes_nothing(warehouse_path, land
     with connect(warehouse_path) as con:
         rows = con.execute("select rows_loaded from raw.entity_delivery where entity = 'survey_responses'")
         assert rows.fetchall() == [(0,)]
+
+
+def test_a_raw_table_of_an_older_contract_gains_the_new_columns(warehouse_path):
+    """The raw tables' DDL looks for missing columns with one catalog query for every table."""
+    with connect(warehouse_path) as con:
+        con.execute("alter table raw.survey_responses drop column comment")
+        con.execute("alter table raw.orders drop column amount")
+    with connect(warehouse_path) as con:
+        columns = con.execute(
+            "select table_name, column_name from duckdb_columns() where schema_name = 'raw' "
+            "and (table_name, column_name) in (('survey_responses', 'comment'), ('orders', 'amount'))"
+        ).fetchall()
+    assert sorted(columns) == [("orders", "amount"), ("survey_responses", "comment")]

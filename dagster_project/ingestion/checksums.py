@@ -25,18 +25,8 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.ingestion.files import file_sha256
+from dagster_project.ingestion.warehouse import FILE_CHECKSUMS_TABLE
 
-RAW_SCHEMA = "raw"
-TABLE = f"{RAW_SCHEMA}.file_checksums"
-DDL = f"""
-create table if not exists {TABLE} (
-    entity varchar not null,
-    path varchar not null,
-    file_identity varchar not null,
-    file_sha256 varchar not null,
-    recorded_at timestamp not null
-)
-"""
 # How long after its last change a file's identity may be recorded (see the module's docstring).
 SETTLED_SECONDS = 2
 
@@ -57,7 +47,8 @@ class LandingChecksums:
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection, entity: str) -> LandingChecksums:
-        rows = con.execute(f"select path, file_identity, file_sha256 from {TABLE} where entity = ?", [entity])
+        query = f"select path, file_identity, file_sha256 from {FILE_CHECKSUMS_TABLE} where entity = ?"
+        rows = con.execute(query, [entity])
         return cls(entity, {path: (identity, sha256) for path, identity, sha256 in rows.fetchall()})
 
     def sha256(self, path: Path) -> str:
@@ -83,10 +74,13 @@ class LandingChecksums:
         identities, checksums = ([self.new[p][i] for p in paths] for i in (0, 1))
         con.begin()
         try:
-            con.execute(f"delete from {TABLE} where entity = ? and list_contains(?, path)", [self.entity, paths])
+            con.execute(
+                f"delete from {FILE_CHECKSUMS_TABLE} where entity = ? and list_contains(?, path)", [self.entity, paths]
+            )
             # one statement for every row (executemany runs one per row)
             con.execute(
-                f"insert into {TABLE} select ?, unnest(?), unnest(?), unnest(?), cast(current_timestamp as timestamp)",
+                f"insert into {FILE_CHECKSUMS_TABLE} "
+                "select ?, unnest(?), unnest(?), unnest(?), cast(current_timestamp as timestamp)",
                 [self.entity, paths, identities, checksums],
             )
             con.commit()

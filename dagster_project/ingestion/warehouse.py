@@ -10,7 +10,6 @@ import duckdb
 
 from dagster_project import settings
 from dagster_project.contract import ENTITIES, Entity
-from dagster_project.ingestion import checksums
 from dagster_project.ingestion.history import ensure_history
 from dagster_project.privacy.pseudonyms import create_privacy_tables
 
@@ -72,6 +71,18 @@ create table if not exists {RAW_SCHEMA}.entity_delivery (
 )
 """
 
+# A landing file's checksum with the identity of the file that gave it (ingestion/checksums.py).
+FILE_CHECKSUMS_TABLE = f"{RAW_SCHEMA}.file_checksums"
+_FILE_CHECKSUMS_DDL = f"""
+create table if not exists {FILE_CHECKSUMS_TABLE} (
+    entity varchar not null,
+    path varchar not null,
+    file_identity varchar not null,
+    file_sha256 varchar not null,
+    recorded_at timestamp not null
+)
+"""
+
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (creating the file and the raw tables if needed), in UTC, within CSAT_DUCKDB_MEMORY_LIMIT."""
@@ -110,7 +121,7 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_REJECTS_DDL)
     con.execute(_DELIVERED_COLUMNS_DDL)
     con.execute(_ENTITY_DELIVERY_DDL)
-    con.execute(checksums.DDL)
+    con.execute(_FILE_CHECKSUMS_DDL)
     for entity in ENTITIES:
         con.execute(raw_table_ddl(entity))
     # A table created by an older contract gains the contract's new (optional) columns. One catalog
