@@ -129,3 +129,12 @@ def test_a_raw_table_of_an_older_contract_gains_the_new_columns(warehouse_path):
             "and (table_name, column_name) in (('survey_responses', 'comment'), ('orders', 'amount'))"
         ).fetchall()
     assert sorted(columns) == [("orders", "amount"), ("survey_responses", "comment")]
+
+
+def test_where_the_status_change_time_is_not_one_every_file_is_read(con, landing, read, settled, monkeypatch):
+    monkeypatch.setattr(checksums, "TRUSTS_IDENTITY", False)  # Windows: st_ctime is the creation time
+    write_csv(entity_folder(landing, SURVEY_RESPONSES) / "2025-02.csv", [survey_response("R1")], COLUMNS)
+    for _ in range(3):
+        ingest_landing_entity(con, SURVEY_RESPONSES, landing)
+    assert read == ["2025-02.csv"] * 3
+    assert recorded(con) == {}
