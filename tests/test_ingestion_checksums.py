@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import pandas as pd
 import pytest
 
 from dagster_project.contract import SURVEY_RESPONSES
@@ -111,6 +112,7 @@ def test_a_connection_to_a_current_warehouse_writes_nothing(warehouse_path, land
         assert not wal.exists() or wal.stat().st_size == 0
         ingest_landing_entity(con, SURVEY_RESPONSES, landing)  # nothing new
         assert not wal.exists() or wal.stat().st_size == 0
+        con.register("after", pd.DataFrame({"x": [1]}))  # no result left open on the connection
         assert con.execute("select * from raw.entity_delivery order by entity").fetchall() == delivery
         con.execute("delete from raw.survey_responses")  # written otherwise: the next opening records it
     with connect(warehouse_path) as con:

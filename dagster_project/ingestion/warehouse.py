@@ -189,7 +189,9 @@ def refresh_entity_delivery(con: duckdb.DuckDBPyConnection, declared: tuple[str,
         f"from {RAW_SCHEMA}.entity_delivery"
     )
     differs = f"select exists (({current}) except all ({stored}) union all (({stored}) except all ({current})))"
-    if not con.execute(differs).fetchone()[0]:
+    # fetched to the end: a result left open blocks the connection's next `register` (DuckDB 2.0)
+    [(changed,)] = con.execute(differs).fetchall()
+    if not changed:
         return
     con.execute(f"delete from {RAW_SCHEMA}.entity_delivery")
     con.execute(f"insert into {RAW_SCHEMA}.entity_delivery {current} order by e.entity")
