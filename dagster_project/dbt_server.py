@@ -76,11 +76,11 @@ def _remove_stale_sockets() -> None:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only whether the process exists
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process (this user's folder, so not expected)
-        return True
+    except PermissionError:  # it exists, as another user's process (not expected in this user's folder)
+        pass
     return True
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.ingestion.files import file_sha256
-from dagster_project.ingestion.warehouse import FILE_CHECKSUMS_TABLE
+from dagster_project.ingestion.warehouse import FILE_CHECKSUMS_TABLE, transaction
 
 # How long after its last change a file's identity may be recorded (see the module's docstring).
 SETTLED_SECONDS = 2
@@ -77,8 +77,7 @@ class LandingChecksums:
             return
         paths = list(self.new)
         identities, checksums = ([self.new[p][i] for p in paths] for i in (0, 1))
-        con.begin()
-        try:
+        with transaction(con):
             con.execute(
                 f"delete from {FILE_CHECKSUMS_TABLE} where entity = ? and list_contains(?, path)", [self.entity, paths]
             )
@@ -88,9 +87,5 @@ class LandingChecksums:
                 "select ?, unnest(?), unnest(?), unnest(?), cast(current_timestamp as timestamp)",
                 [self.entity, paths, identities, checksums],
             )
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
         self.known.update(self.new)
         self.new = {}
