@@ -24,7 +24,6 @@ changed_item_responses as (
 orders as (
 
     select
-        order_id,
         loaded_at,
         {{ reporting_month('ordered_at') }} as month_start_date
     from {{ ref('stg_crm__orders') }}
@@ -33,7 +32,9 @@ orders as (
 
 changed_orders as (
 
-    select order_id from orders
+    -- read from the view, not from `orders`: DuckDB materialises a CTE read twice, here every
+    -- order with its month (1.4-1.5 -> 0.7-0.8 s in the 10M daily increment)
+    select order_id from {{ ref('stg_crm__orders') }}
     where {{ loaded_since_last_build('loaded_at') }}
 
 ),

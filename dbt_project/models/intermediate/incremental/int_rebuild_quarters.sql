@@ -118,8 +118,12 @@ responses as (
         select quarter_start_date from previous_statistics
         where
             quarter_start_date not in (
-                -- distinct: NOT IN builds its lookup from every row of its subquery
-                select distinct responses.quarter_start_date from responses
+                -- distinct: NOT IN builds its lookup from every row of its subquery. From the
+                -- table, not from `responses`: DuckDB materialises a CTE read twice, here every
+                -- response (0.9-1.0 -> 0.7 s in the 10M daily increment)
+                select distinct every_response.quarter_start_date
+                from {{ ref('int_analytics_responses') }} as every_response
+                where every_response.quarter_start_date is not null
             )
 
     ),
