@@ -266,6 +266,24 @@ def move_a_subscription(folder: Path) -> tuple[str, str]:
     return moved["subscription_id"], moved["customer_id"]
 
 
+KEPT_TARGETS: dict[str, Path] = {}  # a build's run id -> a copy of its dbt target folder
+
+
+def keep_target_folder(run_id: str, into: Path) -> None:
+    """Copy build `run_id`'s dbt target folder (its dbt.log, node results, the SQL it ran) for the
+    tests to read: every build prunes `dbt_project/target` to CSAT_DBT_TARGET_KEEP folders, so other
+    tests' builds (another pytest worker's, under xdist) remove this module's."""
+    KEPT_TARGETS[run_id] = shutil.copytree(target_folder(run_id), into / run_id)
+
+
+def target_folder(run_id: str) -> Path:
+    """Build `run_id`'s dbt target folder: the copy kept by keep_target_folder, else dbt's own."""
+    if run_id in KEPT_TARGETS:
+        return KEPT_TARGETS[run_id]
+    [folder] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{run_id[:7]}-*")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("incremental")
@@ -291,6 +309,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
             build_state.forget(con)
         third = run(landing, full)  # build 3: full refresh of the same raw data, another warehouse file
     runs = {"first_run_id": first.run_id, "second_run_id": second.run_id, "third_run_id": third.run_id}
+    for run_id in runs.values():
+        keep_target_folder(run_id, root / "targets")
     published = {"second_publication": publication_changes(second)}
     return {
         "landing": landing,
@@ -389,8 +409,7 @@ def test_a_build_reuses_the_previous_build_s_parse(builds, run_id):
     watermark is read from the warehouse, not passed as a var that changes every run (build 2); dbt
     reaches every warehouse file through the same link, so another warehouse file needs no new parse
     (build 3)."""
-    [log] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{builds[run_id][:7]}-*/dbt.log")
-    text = log.read_text(encoding="utf-8")
+    text = (target_folder(builds[run_id]) / "dbt.log").read_text(encoding="utf-8")
     assert "Unable to do partial parsing" not in text
     assert "Partial parsing enabled" in text
 
@@ -400,7 +419,7 @@ def test_a_build_records_its_nodes_and_writes_no_manifest(builds, run_id):
     """A pipeline build runs dbt with --no-write-json (dbt_node_results.py): its folder holds neither
     dbt's manifests (about 14 MB of JSON, written twice) nor run_results.json, but the node results
     the pipeline recorded from dbt's events, a status, a time and a thread for every node."""
-    [folder] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{builds[run_id][:7]}-*")
+    folder = target_folder(builds[run_id])
     assert not {"manifest.json", "semantic_manifest.json", "run_results.json"} & {p.name for p in folder.iterdir()}
     results = read_node_results(folder / NODE_RESULTS_FILE)
     assert len(results) > 100 if run_id == "first_run_id" else results
@@ -422,8 +441,7 @@ def get_manifest() -> dict:
 
 
 def nodes_run(run_id: str) -> set[str]:
-    [results] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{run_id[:7]}-*/{NODE_RESULTS_FILE}")
-    return {r["unique_id"] for r in read_node_results(results)}
+    return {r["unique_id"] for r in read_node_results(target_folder(run_id) / NODE_RESULTS_FILE)}
 
 
 def test_an_incremental_build_leaves_out_only_what_no_delivered_row_reaches(builds):
@@ -586,7 +604,7 @@ def test_the_build_state_decides_between_incremental_and_full_refresh(builds, tm
 def executed_tests(run_id: str, nodes: dict[str, dict]) -> dict[str, str]:
     """The SQL each data test of a build ran (dbt's run folder in the build's target folder), by the
     test's unique id; `nodes` are the manifest's."""
-    [folder] = (DBT_PROJECT_DIR / "target").glob(f"warehouse_models-{run_id[:7]}-*")
+    folder = target_folder(run_id)
     executed = {}
     for unique_id, node in nodes.items():
         path = folder / "run" / "csat_warehouse" / node["original_file_path"] / node["path"]
