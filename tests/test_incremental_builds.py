@@ -271,8 +271,9 @@ KEPT_TARGETS: dict[str, Path] = {}  # a build's run id -> a copy of its dbt targ
 
 def keep_target_folder(run_id: str, into: Path) -> None:
     """Copy build `run_id`'s dbt target folder (its dbt.log, node results, the SQL it ran) for the
-    tests to read: every build prunes `dbt_project/target` to CSAT_DBT_TARGET_KEEP folders, so other
-    tests' builds (another pytest worker's, under xdist) remove this module's."""
+    tests to read, as soon as the build ends: every build prunes `dbt_project/target` to
+    CSAT_DBT_TARGET_KEEP folders, so other tests' builds (another pytest worker's, under xdist)
+    remove this module's."""
     KEPT_TARGETS[run_id] = shutil.copytree(target_folder(run_id), into / run_id)
 
 
@@ -296,21 +297,22 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         env.setenv("DBT_LOG_LEVEL_FILE", "debug")
         ensure_manifest(force=True)  # `csat parse`, as the test command runs it first
         first = run(landing, incremental)  # build 1: full
+        keep_target_folder(first.run_id, root / "targets")
         shutil.copy(incremental / "csat.duckdb", root / "after_first.duckdb")  # what build 2 started from
         shutil.copytree(day, landing, dirs_exist_ok=True)
         changed = deliver_awkward_files(landing)
         with connect(incremental / "csat.duckdb") as con:  # what a model removed by an upgrade leaves
             con.execute(f"create table {LEFT_BEHIND} as select 1 as x")
         second = run(landing, incremental)  # build 2: incremental
+        keep_target_folder(second.run_id, root / "targets")
         full = root / "full"
         full.mkdir()
         shutil.copy(incremental / "csat.duckdb", full / "csat.duckdb")
         with connect(full / "csat.duckdb") as con:  # what `csat run --full-refresh` does first
             build_state.forget(con)
         third = run(landing, full)  # build 3: full refresh of the same raw data, another warehouse file
+        keep_target_folder(third.run_id, root / "targets")
     runs = {"first_run_id": first.run_id, "second_run_id": second.run_id, "third_run_id": third.run_id}
-    for run_id in runs.values():
-        keep_target_folder(run_id, root / "targets")
     published = {"second_publication": publication_changes(second)}
     return {
         "landing": landing,
