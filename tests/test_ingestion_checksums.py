@@ -133,7 +133,7 @@ def test_a_raw_table_of_an_older_contract_gains_the_new_columns(warehouse_path):
     assert sorted(columns) == [("orders", "amount"), ("survey_responses", "comment")]
 
 
-def test_where_the_status_change_time_is_not_one_every_file_is_read(con, landing, read, settled, monkeypatch):
+def test_without_a_status_change_time_to_trust_every_file_is_read(con, landing, read, settled, monkeypatch):
     monkeypatch.setattr(checksums, "TRUSTS_IDENTITY", False)  # Windows: st_ctime is the creation time
     write_csv(entity_folder(landing, SURVEY_RESPONSES) / "2025-02.csv", [survey_response("R1")], COLUMNS)
     for _ in range(3):
