@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from types import SimpleNamespace
 
 import duckdb
 
+from dagster_project.assets import warehouse
 from dagster_project.assets.warehouse import (
     DBT_PROJECT_DIR,
     PROJECT_SOURCES,
     dbt_folders_of_this_run,
+    ensure_manifest,
     keep_partial_parse,
     manifest_is_stale,
 )
@@ -45,6 +49,27 @@ def test_a_manifest_older_than_a_project_file_is_stale(tmp_path):
     assert not manifest_is_stale(manifest)
     os.utime(manifest, (newest - 60, newest - 60))
     assert manifest_is_stale(manifest)
+
+
+def test_processes_that_find_the_manifest_stale_at_once_parse_once(tmp_path, monkeypatch):
+    """Two at once (pytest's workers after a model changed) used to both run `dbt parse` and write
+    manifest.json together, and readers found it torn: the second now waits and uses the first's."""
+    manifest = tmp_path / "target" / "manifest.json"
+    parses = []
+
+    def parse():
+        parses.append(threading.get_ident())
+        time.sleep(0.5)  # long enough for the other caller to find the manifest still missing
+        manifest.write_text("{}")
+
+    monkeypatch.setattr(warehouse, "get_dbt_project", lambda: SimpleNamespace(manifest_path=manifest))
+    monkeypatch.setattr(warehouse, "_parse", parse)
+    callers = [threading.Thread(target=ensure_manifest) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=30)
+    assert len(parses) == 1 and manifest.read_text() == "{}"
 
 
 def test_dbt_sees_every_warehouse_at_one_path_that_leads_to_its_folder(tmp_path):

@@ -120,27 +120,37 @@ def ensure_manifest(*, force: bool = False) -> Path:
     """Run `dbt parse` when the manifest is missing (a fresh clone), older than a project file, or
     `force` is set.
 
-    `dagster dev` re-parses by itself (prepare_if_dev); scripts and tests call this first.
+    `dagster dev` re-parses by itself (prepare_if_dev); scripts and tests call this first. One process
+    checks and parses at a time: two that found the manifest stale at once (pytest's workers after a
+    model changed) both parsed and wrote `manifest.json` together, and readers found it torn.
     """
     manifest_path = get_dbt_project().manifest_path
-    if force or manifest_is_stale(manifest_path):
-        command = [
-            dbt_executable(),
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            # The vars of a build of the configured warehouse: dbt keeps a parse only for the vars and
-            # profile it was made with, so the first build starts from this one (keep_partial_parse).
-            "--vars",
-            json.dumps(build_vars(dbt_path_of(settings.warehouse_path()), None, settings.engine())),
-        ]
-        completed = subprocess.run(command, capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            raise RuntimeError(f"`dbt parse` failed:\n{completed.stdout}\n{completed.stderr}")
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest_path.parent / "parse.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if force or manifest_is_stale(manifest_path):
+            _parse()
     return manifest_path
+
+
+def _parse() -> None:
+    """`dbt parse` of the project, writing target/manifest.json (under ensure_manifest's lock)."""
+    command = [
+        dbt_executable(),
+        "parse",
+        "--quiet",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        # The vars of a build of the configured warehouse: dbt keeps a parse only for the vars and
+        # profile it was made with, so the first build starts from this one (keep_partial_parse).
+        "--vars",
+        json.dumps(build_vars(dbt_path_of(settings.warehouse_path()), None, settings.engine())),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"`dbt parse` failed:\n{completed.stdout}\n{completed.stderr}")
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
