@@ -105,6 +105,15 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The rows of int_analytics_responses an incremental build recomputes: in a month or of a customer
+    to rebuild, or about an order or ticket delivered since. Its pre-hook's scope, which
+    int_driver_observations follows (a response's key-driver values are its attributions' and
+    scores', and the resolution of the ticket it is about). -#}
+{% macro in_analytics_response_scope() -%}
+    {{ in_rebuild_scope('month_start_date', 'customer_id') }}
+    or {{ about_changed_orders_or_tickets('order_id', 'ticket_id') }}
+{%- endmacro %}
+
 {#- The rows of a model incremental by customer (a customer-grain model, or one whose rows depend on
     their customer's other rows: int_orders_classified) that an incremental build recomputes: those
     of a customer to rebuild (int_rebuild_customers); every row without the pipeline's watermark, as

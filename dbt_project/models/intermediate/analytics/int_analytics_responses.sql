@@ -7,7 +7,7 @@
     makes the build a full refresh (dagster_project/build_state.py). -#}
 {{ config(
     materialized=incremental_materialization(),
-    pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id') ~ ' or ' ~ about_changed_orders_or_tickets('order_id', 'ticket_id'), 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id')) }}"
+    pre_hook="{{ delete_rebuild_scope(in_analytics_response_scope(), 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id')) }}"
 ) }}
 -- Survey responses with what the analytics marts attribute them to: the customer's current home
 -- store and account manager (CRM), the agent of the ticket the response is about, and the store

@@ -1,3 +1,12 @@
+{#- Incremental like int_analytics_responses, whose rows it follows (macros/incremental_scope.sql):
+    a response's row is recomputed when its attributions are (a month or customer to rebuild, an
+    order or ticket delivered since: its segment, scores and complaint). Responses never move to
+    another response_id, so the rows deleted and those inserted are the same responses. Rebuilt
+    whole, it was the slowest table model of the 10M daily increment after the analytics marts. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    pre_hook="{{ delete_in_scope('response_id in (select response_id from ' ~ ref('int_analytics_responses') ~ ' where ' ~ in_analytics_response_scope() ~ ')') }}"
+) }}
 -- One row per survey response: the possible outcomes of the key-driver analysis (CSI, likelihood
 -- to recommend, overall satisfaction, CSAT, the binary satisfied label; which ones are analysed is
 -- the seed driver_outcomes) and the response-level candidate drivers: CSAT (1-5), effort (1-7)
@@ -8,6 +17,7 @@ with
 responses as (
 
     select * from {{ ref('int_analytics_responses') }}
+    where {{ in_analytics_response_scope() }}
 
 ),
 
