@@ -64,6 +64,8 @@ def test_processes_that_find_the_manifest_stale_at_once_parse_once(tmp_path, mon
 
     monkeypatch.setattr(warehouse, "get_dbt_project", lambda: SimpleNamespace(manifest_path=manifest))
     monkeypatch.setattr(warehouse, "_parse", parse)
+    # threads stand for the processes: each call opens the lock file itself, and a flock belongs to
+    # the open file, so the two calls exclude each other as two processes' would
     callers = [threading.Thread(target=ensure_manifest) for _ in range(2)]
     for caller in callers:
         caller.start()
