@@ -101,8 +101,8 @@ buyer_months as (
 
 scored_responses as (
 
-    -- each response with a measure of either KPI's grouping (NPS, else CSAT for churn; CSI, else
-    -- CSAT for repeat purchase), its group for each KPI and whether it has that KPI's measure
+    -- each response with its group for each KPI and whether it has that KPI's measure (NPS, else
+    -- CSAT for churn; CSI, else CSAT for repeat purchase)
     select
         responses.response_id,
         responses.customer_id,
@@ -138,13 +138,6 @@ scored_responses as (
     from {{ ref('int_survey_responses_scored') }} as responses
     cross join groupings
     cross join parameters
-    where
-        (groupings.churn_grouping = 'nps_category' and responses.nps_category is not null)
-        or (groupings.repeat_grouping = 'csi_band' and responses.csi_score is not null)
-        or (
-            'csat_band' in (groupings.churn_grouping, groupings.repeat_grouping)
-            and responses.csat_score is not null
-        )
 
 ),
 
@@ -169,6 +162,8 @@ response_intervals as (
         min(case when has_repeat_measure then submitted_at end) over later_responses
             as next_repeat_submitted_at
     from scored_responses
+    -- before the window: the responses with neither measure are not sorted
+    where has_churn_measure or has_repeat_measure
     window later_responses as (
         partition by customer_id
         order by submitted_at, response_id
