@@ -9,6 +9,7 @@
     materialized=incremental_materialization(),
     pre_hook="{{ delete_rebuild_scope(in_analytics_response_scope(), 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id')) }}"
 ) }}
+-- depends_on: {{ ref('stg_survey__survey_responses') }} (the pre-hook's changed keys)
 -- Survey responses with what the analytics marts attribute them to: the customer's current home
 -- store and account manager (CRM), the agent of the ticket the response is about, and the store
 -- they count for (the store of the surveyed order when it has one, else the customer's home
@@ -18,21 +19,10 @@
 -- uses the measures it has), adapted to the columns delivered (int_low_response_rules).
 with
 
-survey_responses as (
-
-    select * from {{ ref('stg_survey__survey_responses') }}
-
-),
-
 responses as (
 
     select * from {{ ref('int_survey_responses_scored') }}
-    where
-        {{ in_rebuild_scope('month_start_date', 'customer_id') }}
-        or response_id in (
-            select survey_responses.response_id from survey_responses
-            where {{ about_changed_orders_or_tickets('order_id', 'ticket_id') }}
-        )
+    where {{ in_analytics_response_scope() }}
 
 ),
 
@@ -78,8 +68,8 @@ joined as (
         responses.segment,
         responses.region,
         responses.touchpoint,
-        survey_responses.order_id,
-        survey_responses.ticket_id,
+        responses.order_id,
+        responses.ticket_id,
         customers.store_id as home_store_id,
         customers.account_manager_id,
         tickets.agent_id,
@@ -97,16 +87,14 @@ joined as (
         coalesce(not responses.is_satisfied, false) as is_not_satisfied,
         low_rules.*
     from responses
-    inner join survey_responses
-        on responses.response_id = survey_responses.response_id
     cross join parameters
     cross join low_rules
     left join customers
         on responses.customer_id = customers.customer_id
     left join orders
-        on survey_responses.order_id = orders.order_id
+        on responses.order_id = orders.order_id
     left join tickets
-        on survey_responses.ticket_id = tickets.ticket_id
+        on responses.ticket_id = tickets.ticket_id
 
 ),
 

@@ -6,7 +6,10 @@
     pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id'), 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id')) }}"
 ) }}
 -- Survey responses with their KPI slices (customer's current segment and region, survey channel,
--- touchpoint) and per-response scores: NPS category, CSAT top-2-box, CES easy, CSI.
+-- touchpoint) and per-response scores: NPS category, CSAT top-2-box, CES easy, CSI. Also the
+-- response's order, ticket, language and whether it has a comment, so that the models reading this
+-- one need not join the staging view again (at 10M responses that join was 5 s of
+-- int_analytics_responses' 11 s).
 with
 
 survey_responses as (
@@ -45,6 +48,8 @@ joined as (
         survey_responses.response_id,
         survey_responses.survey_id,
         survey_responses.customer_id,
+        survey_responses.order_id,
+        survey_responses.ticket_id,
         survey_responses.submitted_at,
         {{ reporting_month('survey_responses.submitted_at') }}
             as month_start_date,
@@ -52,6 +57,9 @@ joined as (
         coalesce(customers_current.region, 'unknown') as region,
         {{ slice_value('survey_responses.channel') }} as channel,
         {{ slice_value('survey_responses.touchpoint') }} as touchpoint,
+        survey_responses.language,
+        survey_responses.comment is not null and trim(survey_responses.comment) <> ''
+            as has_comment,
         survey_responses.likelihood_to_recommend,
         survey_responses.csat_score,
         survey_responses.effort_score,
@@ -76,12 +84,16 @@ final as (
         response_id,
         survey_id,
         customer_id,
+        order_id,
+        ticket_id,
         submitted_at,
         month_start_date,
         segment,
         region,
         channel,
         touchpoint,
+        language,
+        has_comment,
         likelihood_to_recommend,
         case
             when likelihood_to_recommend >= 9 then 'promoter'

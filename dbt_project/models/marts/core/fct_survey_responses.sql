@@ -2,6 +2,7 @@
     materialized=incremental_materialization(),
     pre_hook="{{ delete_rebuild_scope(in_rebuild_scope('month_start_date', 'customer_id'), 'response_id', keys_loaded_since(ref('stg_survey__survey_responses'), 'response_id')) }}"
 ) }}
+-- depends_on: {{ ref('stg_survey__survey_responses') }} (the pre-hook's changed keys)
 -- Survey responses, one row per response, with the conformed dimension keys and the per-response
 -- scores behind the survey KPIs (NPS category, CSAT top-2-box, CES easy, CSI).
 with
@@ -10,12 +11,6 @@ responses as (
 
     select * from {{ ref('int_survey_responses_scored') }}
     where {{ in_rebuild_scope('month_start_date', 'customer_id') }}
-
-),
-
-survey_responses as (
-
-    select * from {{ ref('stg_survey__survey_responses') }}
 
 ),
 
@@ -52,14 +47,13 @@ final as (
             when orders.order_id is not null then {{ order_key('orders.order_id') }}
         end as order_key,
         responses.customer_id,
-        survey_responses.ticket_id,
+        responses.ticket_id,
         responses.submitted_at,
         {{ reporting_date('responses.submitted_at') }} as submitted_date,
         responses.month_start_date,
         responses.touchpoint,
-        survey_responses.language,
-        survey_responses.comment is not null and trim(survey_responses.comment) <> ''
-            as has_comment,
+        responses.language,
+        responses.has_comment,
         responses.likelihood_to_recommend,
         responses.nps_category,
         responses.csat_score,
@@ -71,8 +65,6 @@ final as (
         responses.ideal_comparison,
         responses.csi_score
     from responses
-    inner join survey_responses
-        on responses.response_id = survey_responses.response_id
     left join customers
         on
             responses.customer_id = customers.customer_id
@@ -81,7 +73,7 @@ final as (
     left join channels
         on responses.channel = channels.channel
     left join orders
-        on survey_responses.order_id = orders.order_id
+        on responses.order_id = orders.order_id
 
 )
 
