@@ -32,39 +32,6 @@ customers as (
 
 ),
 
-subscription_months as (
-
-    select
-        subscriptions.customer_id,
-        months.month_start_date,
-        subscriptions.mrr,
-        case
-            when {{ is_subscription_active(
-                'subscriptions.started_at', 'subscriptions.ended_at', 'months.month_start_at'
-            ) }}
-                then 1
-            else 0
-        end as is_active_at_start,
-        case
-            when {{ is_subscription_active(
-                'subscriptions.started_at', 'subscriptions.ended_at', 'months.next_month_start_at'
-            ) }}
-                then 1
-            else 0
-        end as is_active_at_end
-    from subscriptions
-    -- overlapping the month: started before its end and not ended before its start
-    inner join months
-        on
-            subscriptions.started_at < months.next_month_start_at
-            and (
-                subscriptions.ended_at is null
-                or subscriptions.ended_at >= months.month_start_at
-            )
-    where {{ in_customer_month_scope('months.month_start_date', 'subscriptions.customer_id') }}
-
-),
-
 subscriptions_per_customer as (
 
     select
@@ -72,6 +39,44 @@ subscriptions_per_customer as (
         count(*) as subscriptions
     from subscriptions
     group by customer_id
+
+),
+
+single_subscriptions as (
+
+    -- the subscriptions of customers with one (most): their months need no aggregate
+    select subscriptions.*
+    from subscriptions
+    inner join subscriptions_per_customer
+        on subscriptions.customer_id = subscriptions_per_customer.customer_id
+    where subscriptions_per_customer.subscriptions = 1
+
+),
+
+other_subscriptions as (
+
+    -- every other subscription, a NULL customer's too (grouped as before the split, never dropped)
+    select subscriptions.*
+    from subscriptions
+    left join subscriptions_per_customer
+        on subscriptions.customer_id = subscriptions_per_customer.customer_id
+    where coalesce(subscriptions_per_customer.subscriptions, 0) <> 1
+
+),
+
+single_subscription_months as (
+
+    {{ subscription_months('single_subscriptions', 'months', in_customer_month_scope(
+        'months.month_start_date', 'single_subscriptions.customer_id'
+    )) }}
+
+),
+
+other_subscription_months as (
+
+    {{ subscription_months('other_subscriptions', 'months', in_customer_month_scope(
+        'months.month_start_date', 'other_subscriptions.customer_id'
+    )) }}
 
 ),
 
@@ -93,10 +98,7 @@ customer_months as (
             case when subscription_months.is_active_at_end = 1 then subscription_months.mrr end, 0
         ) as decimal(38, 6)) as mrr_at_end,
         cast(1 as {{ dbt.type_bigint() }}) as subscription_count
-    from subscription_months
-    inner join subscriptions_per_customer
-        on subscription_months.customer_id = subscriptions_per_customer.customer_id
-    where subscriptions_per_customer.subscriptions = 1
+    from single_subscription_months as subscription_months
 
     union all
 
@@ -112,11 +114,7 @@ customer_months as (
             case when subscription_months.is_active_at_end = 1 then subscription_months.mrr end
         ), 0) as mrr_at_end,
         count(*) as subscription_count
-    from subscription_months
-    -- every other row, a NULL customer's too (grouped as before the split, never dropped)
-    left join subscriptions_per_customer
-        on subscription_months.customer_id = subscriptions_per_customer.customer_id
-    where coalesce(subscriptions_per_customer.subscriptions, 0) <> 1
+    from other_subscription_months as subscription_months
     group by subscription_months.customer_id, subscription_months.month_start_date
 
 ),
