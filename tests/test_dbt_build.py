@@ -84,6 +84,9 @@ TINY_RAW: dict[str, list[dict]] = {
             "overall_satisfaction": 10,
             "expectation_confirmation": 10,
             "ideal_comparison": 7,
+            "order_id": "O1",
+            "language": " EN",
+            "comment": " Great service ",
         },
         {
             "response_id": "R2",
@@ -95,6 +98,7 @@ TINY_RAW: dict[str, list[dict]] = {
             "likelihood_to_recommend": 3,
             "csat_score": 2,
             "effort_score": 2,
+            "comment": "   ",  # blank: no comment
         },
         {
             "response_id": "R3",
@@ -514,6 +518,28 @@ def test_scorecard(built_warehouse: Path) -> None:
         "select status from marts.scorecard_monthly where kpi = 'nps' and month_start_date = date '2023-11-01'",
     )
     assert no_data == [("no_data",)]
+
+
+def test_survey_fact_carries_each_response_s_own_attributes(built_warehouse: Path) -> None:
+    """Each response's ticket, language and comment flag as delivered (trimmed, the language
+    lower-cased, a blank comment none), and its order in the analytics responses: they reach both
+    models through int_survey_responses_scored, not from a second read of the staging view."""
+    delivered = {r["response_id"]: r for r in TINY_RAW["survey_responses"]}
+    fact = query(
+        built_warehouse, "select response_id, ticket_id, language, has_comment from marts.fct_survey_responses"
+    )
+    assert {row[0] for row in fact} == set(delivered)
+    for response_id, ticket_id, language, has_comment in fact:
+        raw = delivered[response_id]
+        assert ticket_id == raw.get("ticket_id"), response_id
+        assert language == (raw["language"].strip().lower() if raw.get("language") else None), response_id
+        assert has_comment == bool((raw.get("comment") or "").strip()), response_id
+    assert query(
+        built_warehouse, "select language, has_comment from marts.fct_survey_responses where response_id = 'R1'"
+    ) == [("en", True)]
+    orders = dict(query(built_warehouse, "select response_id, order_id from intermediate.int_analytics_responses"))
+    assert orders == {k: r.get("order_id") for k, r in delivered.items() if k in orders}
+    assert any(orders.values())
 
 
 def test_dim_customer_hides_personal_data(built_warehouse: Path) -> None:
