@@ -100,7 +100,7 @@ pair_statistics as (
 
     select
         quarter_start_date,
-        segment,
+        {{ analysis_segment() }} as segment,
         outcome,
         driver,
         count(*) as sample_size,
@@ -112,7 +112,7 @@ pair_statistics as (
             case when is_resolution_sla_met then 1 else 0 end
         ) as sla_met_share
     from pairs
-    group by quarter_start_date, segment, outcome, driver
+    {{ group_by_analysis_groups(['outcome', 'driver']) }}
 
 ),
 
@@ -146,6 +146,7 @@ measured as (
         cast(floor(parameters.driver_min_sample) as bigint) as min_sample
     from grid
     cross join parameters
+    -- the grid's groups only: not the per-segment group of the responses without a segment
     left join pair_statistics
         on
             grid.quarter_start_date = pair_statistics.quarter_start_date

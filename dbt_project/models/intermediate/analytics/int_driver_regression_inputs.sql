@@ -105,7 +105,7 @@ complete_case_statistics as (
 
     select
         quarter_start_date,
-        segment,
+        {{ analysis_segment() }} as segment,
         outcome,
         dimension,
         paired_dimension,
@@ -116,7 +116,7 @@ complete_case_statistics as (
         corr(dimension_value, paired_value) as paired_correlation,
         corr(dimension_value, outcome_value) as raw_outcome_correlation
     from pairs
-    group by quarter_start_date, segment, outcome, dimension, paired_dimension
+    {{ group_by_analysis_groups(['outcome', 'dimension', 'paired_dimension']) }}
 
 ),
 
@@ -143,6 +143,8 @@ final as (
                 then not has_dimension_variance or not has_outcome_variance
         end as is_constant
     from complete_case_statistics
+    -- the per-segment group of the responses without a segment (they are in `all`)
+    where segment is not null
 
 )
 

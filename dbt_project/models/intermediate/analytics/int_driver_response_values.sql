@@ -53,12 +53,12 @@ dimension_values as (
 
 item_values as (
 
+    -- one score per response and item (int_servqual_item_gaps is unique on them): no aggregate
     select
         response_id,
         item_code as driver,
-        avg(perception_score) as driver_value
+        perception_score as driver_value
     from item_scores
-    group by response_id, item_code
 
 ),
 
@@ -110,15 +110,13 @@ transactional_values as (
 
 final as (
 
-    -- only responses of the analysis (int_driver_observations); their scores only
+    -- only responses of the analysis: item_scores holds only theirs
     select
-        questionnaire_values.response_id,
-        questionnaire_values.driver,
-        questionnaire_values.driver_value,
-        questionnaire_values.is_resolution_sla_met
+        response_id,
+        driver,
+        driver_value,
+        is_resolution_sla_met
     from questionnaire_values
-    inner join observations
-        on questionnaire_values.response_id = observations.response_id
     union all
     select
         response_id,
