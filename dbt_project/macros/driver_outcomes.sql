@@ -9,10 +9,7 @@
     {%- for measure in measures %}
         {{ 'union all' if not loop.first }}
         select
-            response_id,
-            {%- for column in carried %}
-            {{ column }},
-            {%- endfor %}
+            {{ (['response_id'] + carried) | join(', ') }},
             '{{ measure }}' as outcome_measure,
             {{ measure }} as outcome_value
         from {{ relation }}
