@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_dbt_build import build_raw_warehouse, ts
 
@@ -600,3 +601,60 @@ def test_generated_sample_data_ranks_the_strongest_driver_first(tmp_path_factory
     # over both outcomes the strongest driver is ranked first most often
     counts = {d: sum(r["driver"] == d for r in first) for d in DRIVER_WEIGHTS}
     assert max(counts, key=counts.get) == strongest, counts
+
+
+def test_generated_sample_data_drivers_by_segment_equal_an_independent_computation(tmp_path_factory) -> None:
+    """Every segment of every quarter and `all`: each SERVQUAL dimension's sample and correlation
+    with CSI, computed here from the raw rows (the customer's current segment, `unknown` without
+    one; a dimension's value the mean of its rated items), equal the mart's."""
+    sample = ref.sample_warehouse(tmp_path_factory)
+    assert sample.dbt.success, "\n".join(sample.dbt.failures)
+    con = ref.open_warehouse(sample)
+    try:
+        raw = ref.read_raw(con)
+    finally:
+        con.close()
+    seeds = ref.load_seeds(ref.seed_dirs())
+    thresholds = ref._read_csv_rows(ref.find_seed("analytics_thresholds", ref.seed_dirs()))
+    min_sample = next(float(r["value"]) for r in thresholds if r["parameter"] == "driver_min_sample")
+    responses = ref.prepare(raw, seeds).responses.set_index("response_id")
+    responses["quarter"] = [date(m.year, 3 * ((m.month - 1) // 3) + 1, 1) for m in responses["month"]]
+
+    scores = raw["survey_item_scores"].assign(response_id=lambda s: ref.norm_id(s["response_id"]))
+    scores["item_code"] = scores["item_code"].str.strip().str.upper()
+    scores["dimension"] = scores["item_code"].map(seeds.item_dimension)
+    na_code = scores["item_code"].map(lambda c: seeds.item_scale[c][2])
+    scores["perception"] = pd.to_numeric(scores["perception_score"], errors="coerce").astype(float)
+    scores = scores[scores["perception"].notna() & (scores["perception"] != na_code.astype(float))]
+    # the sample's items share one scale per dimension, so a dimension's value is its items' mean score
+    for dimension, items in scores.groupby("dimension")["item_code"]:
+        assert len({seeds.item_scale[i][:2] for i in items.unique()}) == 1, dimension
+    values = scores.groupby(["response_id", "dimension"])["perception"].mean().unstack()
+    observed = responses[["quarter", "segment", "csi"]].join(values, how="left")
+
+    mart = {
+        (r["quarter_start_date"], r["segment"], r["driver"]): r
+        for r in rows(
+            sample.warehouse_path,
+            "select * from marts.driver_importance_quarterly"
+            " where outcome = 'csi' and driver_group = 'servqual_dimension'",
+        )
+    }
+    groups = [(q, s, g) for (q, s), g in observed.groupby(["quarter", "segment"])]
+    groups += [(q, "all", g) for q, g in observed.groupby("quarter")]
+    assert len({s for _, s, _ in groups}) >= 3, "the sample should have several segments"
+    checked = 0
+    for quarter, segment, group in groups:
+        for dimension in values.columns:
+            row = mart[(quarter, segment, dimension)]
+            pair = group[[dimension, "csi"]].dropna()
+            assert row["sample_size"] == len(pair), (quarter, segment, dimension)
+            if len(pair) >= min_sample and pair[dimension].nunique() > 1 and pair["csi"].nunique() > 1:
+                expected = pair[dimension].corr(pair["csi"])
+                assert row["correlation"] == pytest.approx(expected, abs=1e-9), (quarter, segment, dimension)
+                checked += 1
+            else:
+                assert row["correlation"] is None, (quarter, segment, dimension)
+    assert checked > len(values.columns), "too few groups with a correlation to compare"
+    # no other groups, none missing: a group per quarter and segment with responses, and `all`
+    assert {(q, s) for q, s, _ in mart} == {(q, s) for q, s, _ in groups}
