@@ -114,6 +114,22 @@
     or {{ about_changed_orders_or_tickets('order_id', 'ticket_id') }}
 {%- endmacro %}
 
+{#- The complaints an incremental build recomputes (int_complaints_timed, and fct_complaints after
+    it): those of a customer to rebuild (their current segment and region, their versions), and
+    those about a ticket, an order or an agent delivered since (the ticket's own columns, the keys
+    of the order and of the agent, which a late delivery turns from NULL into a key). A complaint's
+    row reads nothing of other complaints, so these are all the rows a delivery can change; every
+    row without the pipeline's watermark, as in_rebuild_scope. The ref stands outside the `if`, as
+    there. -#}
+{% macro in_complaint_scope(customer_column, ticket_column, order_column, agent_column) -%}
+    {%- set employees = ref('stg_crm__employees') -%}
+    {{ in_rebuild_customers(customer_column) }}
+    or {{ about_changed_orders_or_tickets(order_column, ticket_column) }}
+    {%- if is_incremental() and last_build_watermark() is not none %}
+        or {{ agent_column }} in ({{ keys_loaded_since(employees, 'employee_id') }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The rows of a model incremental by customer (a customer-grain model, or one whose rows depend on
     their customer's other rows: int_orders_classified) that an incremental build recomputes: those
     of a customer to rebuild (int_rebuild_customers); every row without the pipeline's watermark, as

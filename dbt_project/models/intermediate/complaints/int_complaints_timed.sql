@@ -1,3 +1,11 @@
+{#- Incremental (macros/incremental_scope.sql, in_complaint_scope): a complaint is recomputed when
+    its customer is one to rebuild, or its ticket, order or agent was delivered since. Its pre-hook
+    deletes the rows in that scope as they stand, so a ticket delivered again as another customer's,
+    or as another type of ticket, leaves no earlier row. -#}
+{{ config(
+    materialized=incremental_materialization(),
+    pre_hook="{{ delete_in_scope(in_complaint_scope('customer_id', 'ticket_id', 'order_id', 'agent_id')) }}"
+) }}
 -- Complaints (tickets of type complaint) with their timings against the SLA policy of their
 -- severity, and the flags the complaint KPIs count. Resolution time runs from opened_at to the
 -- ticket's resolved_at in its latest state (the last resolution of a reopened complaint); a
@@ -28,7 +36,9 @@ sla_policies as (
 complaints as (
 
     select * from tickets
-    where ticket_type = 'complaint'
+    where
+        ticket_type = 'complaint'
+        and ({{ in_complaint_scope('customer_id', 'ticket_id', 'order_id', 'agent_id') }})
 
 ),
 

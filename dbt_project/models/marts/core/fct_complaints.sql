@@ -1,3 +1,11 @@
+{#- Incremental like int_complaints_timed, whose scope it follows (in_complaint_scope: the rows
+    that model recomputed); a ticket delivered again drops its earlier row first, which may no
+    longer be a complaint (macros/incremental_scope.sql). -#}
+{{ config(
+    materialized=incremental_materialization(),
+    pre_hook="{{ delete_rebuild_scope('ticket_id in (select ticket_id from ' ~ ref('int_complaints_timed') ~ ' where ' ~ in_complaint_scope('customer_id', 'ticket_id', 'order_id', 'agent_id') ~ ')', 'ticket_id', keys_loaded_since(ref('stg_complaints__tickets'), 'ticket_id')) }}"
+) }}
+-- depends_on: {{ ref('stg_complaints__tickets') }} (the pre-hook's changed keys)
 -- Complaints (tickets of type complaint), one row per ticket in its latest state: timings in
 -- hours, SLA targets of the severity and their outcome, resolution flags, conformed keys.
 with
@@ -5,6 +13,7 @@ with
 complaints as (
 
     select * from {{ ref('int_complaints_timed') }}
+    where {{ in_complaint_scope('customer_id', 'ticket_id', 'order_id', 'agent_id') }}
 
 ),
 
