@@ -37,7 +37,9 @@ channels as (
 
 orders as (
 
-    select * from {{ ref('fct_orders') }}
+    -- only the order ids: the key is computed from the id (macro order_key), as fct_orders
+    -- computes its own, so the join does not read fct_orders' 32-character keys
+    select order_id from {{ ref('fct_orders') }}
 
 ),
 
@@ -49,7 +51,10 @@ final as (
         customers.customer_key,
         employees.employee_key,
         channels.channel_key,
-        orders.order_key,
+        -- fct_orders.order_key, for an order it holds (relationships test in _core__models.yml)
+        case
+            when orders.order_id is not null then {{ order_key('orders.order_id') }}
+        end as order_key,
         complaints.customer_id,
         complaints.category,
         complaints.severity,
