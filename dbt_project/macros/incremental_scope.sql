@@ -114,20 +114,34 @@
     or {{ about_changed_orders_or_tickets('order_id', 'ticket_id') }}
 {%- endmacro %}
 
-{#- The complaints an incremental build recomputes (int_complaints_timed, and fct_complaints after
-    it): those of a customer to rebuild (their current segment and region, their versions), and
-    those about a ticket, an order or an agent delivered since (the ticket's own columns, the keys
-    of the order and of the agent, which a late delivery turns from NULL into a key). A complaint's
-    row reads nothing of other complaints, so these are all the rows a delivery can change; every
-    row without the pipeline's watermark, as in_rebuild_scope. The ref stands outside the `if`, as
-    there. -#}
-{% macro in_complaint_scope(customer_column, ticket_column, order_column, agent_column) -%}
+{#- The complaints an incremental build recomputes (int_complaints_timed, and after it
+    fct_complaints and int_analytics_complaints), as a condition on a complaint's columns
+    (customer_id, ticket_id, order_id, agent_id): those of a customer to rebuild (their current
+    segment, region, account manager and home store, their versions), and those about a ticket, an
+    order or an agent delivered since (the ticket's own columns, the order's key and store, the
+    agent's key, which a late delivery turns from NULL into a key). A complaint's row reads nothing
+    of other complaints, so these are all the rows a delivery can change; every row without the
+    pipeline's watermark, as in_rebuild_scope. The ref stands outside the `if`, as there. -#}
+{% macro in_complaint_scope() -%}
     {%- set employees = ref('stg_crm__employees') -%}
-    {{ in_rebuild_customers(customer_column) }}
-    or {{ about_changed_orders_or_tickets(order_column, ticket_column) }}
+    {{ in_rebuild_customers('customer_id') }}
+    or {{ about_changed_orders_or_tickets('order_id', 'ticket_id') }}
     {%- if is_incremental() and last_build_watermark() is not none %}
-        or {{ agent_column }} in ({{ keys_loaded_since(employees, 'employee_id') }})
+        or agent_id in ({{ keys_loaded_since(employees, 'employee_id') }})
     {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of a model that follows int_complaints_timed by ticket (fct_complaints,
+    int_analytics_complaints): delete the complaints that model recomputed, and every ticket
+    delivered again (one that is no longer a complaint is not in int_complaints_timed any more), as
+    delete_rebuild_scope. -#}
+{% macro delete_complaint_scope() -%}
+    {{ delete_rebuild_scope(
+        'ticket_id in (select ticket_id from ' ~ ref('int_complaints_timed') ~ ' where '
+        ~ in_complaint_scope() ~ ')',
+        'ticket_id',
+        keys_loaded_since(ref('stg_complaints__tickets'), 'ticket_id')
+    ) }}
 {%- endmacro %}
 
 {#- The rows of a model incremental by customer (a customer-grain model, or one whose rows depend on

@@ -1,3 +1,13 @@
+{#- Incremental like fct_complaints: the complaints int_complaints_timed recomputed
+    (in_complaint_scope: those of a customer to rebuild, whose current account manager and home
+    store may have changed, and those about a ticket, order or agent delivered since, the order's
+    store among them); a ticket delivered again drops its earlier row first
+    (macros/incremental_scope.sql). -#}
+{{ config(
+    materialized=incremental_materialization(),
+    pre_hook="{{ delete_complaint_scope() }}"
+) }}
+-- depends_on: {{ ref('stg_complaints__tickets') }} (the pre-hook's changed keys)
 -- Complaints with who and where they count for in the staff and store marts: the handling agent,
 -- the customer's current account manager, and the store (the store of the order complained about
 -- when it has one, else the customer's current home store).
@@ -6,6 +16,7 @@ with
 complaints as (
 
     select * from {{ ref('int_complaints_timed') }}
+    where {{ in_complaint_scope() }}
 
 ),
 

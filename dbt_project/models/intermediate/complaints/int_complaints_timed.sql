@@ -4,7 +4,7 @@
     or as another type of ticket, leaves no earlier row. -#}
 {{ config(
     materialized=incremental_materialization(),
-    pre_hook="{{ delete_in_scope(in_complaint_scope('customer_id', 'ticket_id', 'order_id', 'agent_id')) }}"
+    pre_hook="{{ delete_in_scope(in_complaint_scope()) }}"
 ) }}
 -- Complaints (tickets of type complaint) with their timings against the SLA policy of their
 -- severity, and the flags the complaint KPIs count. Resolution time runs from opened_at to the
@@ -38,7 +38,7 @@ complaints as (
     select * from tickets
     where
         ticket_type = 'complaint'
-        and ({{ in_complaint_scope('customer_id', 'ticket_id', 'order_id', 'agent_id') }})
+        and ({{ in_complaint_scope() }})
 
 ),
 

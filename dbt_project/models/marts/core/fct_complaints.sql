@@ -3,7 +3,7 @@
     longer be a complaint (macros/incremental_scope.sql). -#}
 {{ config(
     materialized=incremental_materialization(),
-    pre_hook="{{ delete_rebuild_scope('ticket_id in (select ticket_id from ' ~ ref('int_complaints_timed') ~ ' where ' ~ in_complaint_scope('customer_id', 'ticket_id', 'order_id', 'agent_id') ~ ')', 'ticket_id', keys_loaded_since(ref('stg_complaints__tickets'), 'ticket_id')) }}"
+    pre_hook="{{ delete_complaint_scope() }}"
 ) }}
 -- depends_on: {{ ref('stg_complaints__tickets') }} (the pre-hook's changed keys)
 -- Complaints (tickets of type complaint), one row per ticket in its latest state: timings in
@@ -13,7 +13,7 @@ with
 complaints as (
 
     select * from {{ ref('int_complaints_timed') }}
-    where {{ in_complaint_scope('customer_id', 'ticket_id', 'order_id', 'agent_id') }}
+    where {{ in_complaint_scope() }}
 
 ),
 
