@@ -17,3 +17,10 @@
 {% macro order_key(order_id) -%}
     {{ surrogate_key([order_id]) }}
 {%- endmacro %}
+
+{#- The key of the order a fact's left join to fct_orders' ids found (`joined_order_id`: NULL when
+    fct_orders holds no such order), else NULL, never the key of '<null>' (fct_survey_responses,
+    fct_complaints; their relationships tests to fct_orders fail if the two keys ever part). -#}
+{% macro joined_order_key(joined_order_id) -%}
+    case when {{ joined_order_id }} is not null then {{ order_key(joined_order_id) }} end
+{%- endmacro %}

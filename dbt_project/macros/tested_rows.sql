@@ -17,8 +17,9 @@
     `grid_months` (listed in int_rebuild_months, int_rebuild_customers, int_rebuild_subscribers,
     int_rebuild_grid_months), `orders`, `tickets` and `employees` (an order, ticket or employee
     delivered since), and `rows_of: {model, column}` (the column's value is that of a row in scope
-    of `model`, by that model's own declaration). It says what the model's filter and pre-hook recompute;
-    tests/test_incremental_builds.py fails when an incremental build writes a row outside it. -#}
+    of `model`, by that model's own declaration). It says what the model's filter and pre-hook
+    recompute; tests/test_incremental_builds.py fails when an incremental build writes a row outside
+    it. -#}
 
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}

@@ -51,10 +51,7 @@ final as (
         customers.customer_key,
         employees.employee_key,
         channels.channel_key,
-        -- fct_orders.order_key, for an order it holds (relationships test in _core__models.yml)
-        case
-            when orders.order_id is not null then {{ order_key('orders.order_id') }}
-        end as order_key,
+        {{ joined_order_key('orders.order_id') }} as order_key,
         complaints.customer_id,
         complaints.category,
         complaints.severity,
