@@ -52,7 +52,6 @@ INCREMENTAL_MODELS = (
     "intermediate.int_driver_observations",
     "intermediate.int_complaints_timed",
     "intermediate.int_analytics_complaints",
-    "intermediate.int_loyalty_members",
     "marts.fct_complaints",
     "marts.fct_customer_months",
     "marts.fct_orders",
@@ -296,47 +295,6 @@ def deliver_the_complaint_s_order_and_agent(landing: Path, customer_id: str) -> 
         writer.writerow(agent)
 
 
-def answer_late_for_a_quiet_customer(landing: Path, after_first: Path) -> tuple[str, str]:
-    """After build 1: a detractor answer, late, at the end of the late responses' month (an old
-    month), from a customer active at the start of the next month whose group there was not
-    `detractor` after build 1, and whom no order, subscription or CRM row delivered for build 2
-    names: their churn row of the next month turns into `detractor` in int_loyalty_members, and
-    only the response puts them in build 2's scope. Returns the customer and that month."""
-    responses = sorted((landing / "survey" / "survey_responses").glob("*.csv"))
-    old_responses = f"read_csv('{responses[1]}', all_varchar = true)"
-    orders = sorted((landing / "crm" / "orders").glob("*.parquet"))
-    delivered = [f for f in landing.rglob("*") if f.name.startswith(("zz", bench_pipeline.DAY_PREFIX))]
-    delivered_orders = [str(f) for f in (orders[2], orders[3], *delivered) if f.parent.name == "orders"]
-    delivered_subscriptions = [str(f) for f in delivered if f.parent.name == "subscriptions"]
-    delivered_customers = [str(f) for f in delivered if f.parent.name == "customers"]
-    con = duckdb.connect()
-    con.execute(f"attach '{after_first}' as first (read_only)")
-    [(answered_at, next_month)] = con.execute(
-        f"select max(cast(submitted_at as timestamptz)), "
-        f"cast(date_trunc('month', max(cast(submitted_at as timestamptz))) + interval 1 month as date) "
-        f"from {old_responses}"
-    ).fetchall()
-    customer_id = con.execute(
-        "select customer_id from first.intermediate.int_loyalty_members "
-        "where month_start_date = ? and kpi = 'logo_churn_rate' and group_value <> 'detractor' "
-        f"and customer_id not in (select customer_id from read_parquet({delivered_orders})) "
-        f"and customer_id not in (select customer_id from read_json({delivered_subscriptions})) "
-        f"and customer_id not in (select customer_id from read_csv({delivered_customers}, all_varchar = true)) "
-        "order by customer_id limit 1",
-        [next_month],
-    ).fetchone()[0]
-    _copy(
-        con,
-        f"select * replace ('QUIET-LATE-ANSWER' as response_id, '{customer_id}' as customer_id, "
-        f"'{answered_at.isoformat()}' as submitted_at, '0' as likelihood_to_recommend, "
-        f"null as order_id, null as ticket_id) from {old_responses} limit 1",
-        landing / "survey" / "survey_responses" / "zz_late_quiet_response.csv",
-        "csv",
-    )
-    con.close()
-    return customer_id, next_month.isoformat()
-
-
 def start_in_the_next_month(folder: Path) -> str:
     """Deliver a new subscription of an existing customer that starts in the month after every
     delivered row, in a new file; returns that month (YYYY-MM)."""
@@ -406,9 +364,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         shutil.copytree(day, landing, dirs_exist_ok=True)
         changed = deliver_awkward_files(landing)
         deliver_the_complaint_s_order_and_agent(landing, late_ticket_customer)
-        quiet_customer, quiet_month = answer_late_for_a_quiet_customer(landing, root / "after_first.duckdb")
         changed |= {"late_ticket": late_ticket, "late_ticket_customer": late_ticket_customer}
-        changed |= {"quiet_customer": quiet_customer, "quiet_month": quiet_month}
         with connect(incremental / "csat.duckdb") as con:  # what a model removed by an upgrade leaves
             con.execute(f"create table {LEFT_BEHIND} as select 1 as x")
         second = run(landing, incremental)  # build 2: incremental
@@ -706,19 +662,6 @@ def test_the_edge_cases_reached_the_incremental_facts(builds):
     assert keys == [(True, True)]
     in_scope = "select count(*) from intermediate.int_rebuild_customers where customer_id = ?"
     assert con.execute(in_scope, [changed["late_ticket_customer"]]).fetchone()[0] == 0
-    # the quiet customer's late answer made them a detractor for the month after it; neither their
-    # orders, subscriptions nor CRM row were in the build's scope, only the answer
-    churn_group = (
-        "select group_value from intermediate.int_loyalty_members "
-        "where customer_id = ? and month_start_date = ? and kpi = 'logo_churn_rate'"
-    )
-    quiet = [changed["quiet_customer"], changed["quiet_month"]]
-    assert con.execute(churn_group, quiet).fetchall() == [("detractor",)]
-    with duckdb.connect(str(builds["after_first"]), read_only=True) as before:
-        assert before.execute(churn_group, quiet).fetchall() not in ([], [("detractor",)])
-    for scope in ("int_rebuild_customers", "int_rebuild_subscribers"):
-        in_scope = f"select count(*) from intermediate.{scope} where customer_id = ?"
-        assert con.execute(in_scope, [changed["quiet_customer"]]).fetchone()[0] == 0, scope
 
 
 def test_the_build_state_decides_between_incremental_and_full_refresh(builds, tmp_path):
@@ -769,7 +712,7 @@ def test_the_incremental_build_tested_the_rows_it_wrote_and_the_full_builds_ever
     every row, and no warning-severity test was limited."""
     nodes = get_manifest()["nodes"]
     declared = declared_models(nodes)
-    assert len(declared) == 20
+    assert len(declared) == 19
     incremental = executed_tests(builds["second_run_id"], nodes)
     limited = {u for u, sql in incremental.items() if "dbt_subquery" in sql}
     for unique_id in incremental:
@@ -796,7 +739,7 @@ def test_every_row_the_incremental_build_wrote_was_tested(builds):
             scopes[node["attached_node"]] = written_rows_scope(sql)
     incremental = {u for u, node in declared.items() if node["config"]["materialized"] == "incremental"}
     assert incremental == set(scopes) - {u for u, node in declared.items() if node["config"]["materialized"] == "view"}
-    assert len(incremental) == 14
+    assert len(incremental) == 13
     con = duckdb.connect(str(builds["incremental"] / "csat.duckdb"), read_only=True)
     con.execute(f"attach '{builds['after_first']}' as before (read_only)")
     written_somewhere = 0

@@ -202,14 +202,13 @@
 
 {#- Pre-hook of the customer x month fact: delete the rows of the customers to rebuild (the scope's
     months not built yet have no rows), and the rows of months no longer in the grid (a re-delivered
-    row can move the data's last month back). In the model's transaction, as delete_rebuild_scope.
-    `scope`: another customer x month model's own (int_loyalty_members: in_loyalty_member_scope). -#}
-{% macro delete_customer_month_scope(scope=none) -%}
+    row can move the data's last month back). In the model's transaction, as delete_rebuild_scope. -#}
+{% macro delete_customer_month_scope() -%}
     {%- set months = ref('int_months') -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where
-            {{ scope or in_customer_month_scope('month_start_date', 'customer_id') }}
+            {{ in_customer_month_scope('month_start_date', 'customer_id') }}
             or month_start_date not in (select month_start_date from {{ months }})
     {%- endif -%}
 {%- endmacro %}
@@ -220,26 +219,4 @@
     too, so their tests do. -#}
 {% macro in_rebuild_quarters(quarter_column) -%}
     {{ quarter_column }} in (select quarter_start_date from {{ ref('int_rebuild_quarters') }})
-{%- endmacro %}
-
-{#- The customer x month rows of int_loyalty_members an incremental build recomputes: every row of a
-    customer whose grid rows (int_rebuild_subscribers), orders (int_rebuild_customers) or responses
-    (delivered since: a response reaches every later month of its customer) may have changed, and
-    every row of a grid month the customer x month fact did not hold (int_rebuild_grid_months). A
-    response never moves to another customer (the raw gate fails a re-delivered response), so the
-    customers of the responses delivered are all it reaches. Every row without the pipeline's
-    watermark, as in_rebuild_scope. -#}
-{% macro in_loyalty_member_scope(month_column, customer_column) -%}
-    {%- set grid_scope = in_customer_month_scope(month_column, customer_column) -%}
-    {%- set customers = ref('int_rebuild_customers') -%}
-    {%- set responses = ref('stg_survey__survey_responses') -%}
-    {%- if is_incremental() and last_build_watermark() is not none -%}
-        (
-            {{ grid_scope }}
-            or {{ customer_column }} in (select customer_id from {{ customers }})
-            or {{ customer_column }} in ({{ keys_loaded_since(responses, 'customer_id') }})
-        )
-    {%- else -%}
-        true
-    {%- endif -%}
 {%- endmacro %}

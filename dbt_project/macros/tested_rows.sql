@@ -16,10 +16,10 @@
     `loaded_at` (loaded since the previous build), `months`, `customers`, `subscribers` and
     `grid_months` (listed in int_rebuild_months, int_rebuild_customers, int_rebuild_subscribers,
     int_rebuild_grid_months), `orders`, `tickets` and `employees` (an order, ticket or employee
-    delivered since), `respondents` (a customer of a survey response delivered since), and
-    `rows_of: {model, column}` (the column's value is that of a row in scope of `model`, by that
-    model's own declaration). It says what the model's filter and pre-hook recompute;
-    tests/test_incremental_builds.py fails when an incremental build writes a row outside it. -#}
+    delivered since), and `rows_of: {model, column}` (the column's value is that of a row in scope
+    of `model`, by that model's own declaration). It says what the model's filter and pre-hook
+    recompute; tests/test_incremental_builds.py fails when an incremental build writes a row outside
+    it. -#}
 
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
@@ -85,7 +85,6 @@
         'orders': ('stg_crm__orders', 'order_id'),
         'tickets': ('stg_complaints__tickets', 'ticket_id'),
         'employees': ('stg_crm__employees', 'employee_id'),
-        'respondents': ('stg_survey__survey_responses', 'customer_id'),
     } -%}
     {%- set parts = [] -%}
     {%- for kind, column in declared.items() -%}
@@ -96,7 +95,7 @@
                 column.column ~ ' in (select ' ~ column.column ~ ' from ' ~ model_relation(column.model)
                 ~ ' where ' ~ rebuilt_rows_condition(column.model) ~ ')'
             ) -%}
-        {%- elif kind in ('orders', 'tickets', 'employees', 'respondents') -%}
+        {%- elif kind in ('orders', 'tickets', 'employees') -%}
             {%- do parts.append(
                 column ~ ' in (' ~ keys_loaded_since(model_relation(listed[kind][0]), listed[kind][1]) ~ ')'
             ) -%}
