@@ -8,3 +8,17 @@
         or {{ at }} <= {{ intervals }}.next_submitted_at
     )
 {%- endmacro %}
+
+{#- `lead` of the next row whose `expression` is not NULL (a window function, followed by its
+    `over`): the engines agree on the meaning and differ on where IGNORE NULLS goes. -#}
+{% macro lead_ignoring_nulls(expression) -%}
+    {{- return(adapter.dispatch('lead_ignoring_nulls', 'csat_warehouse')(expression)) -}}
+{%- endmacro %}
+
+{% macro default__lead_ignoring_nulls(expression) -%}
+    lead({{ expression }}) ignore nulls
+{%- endmacro %}
+
+{% macro duckdb__lead_ignoring_nulls(expression) -%}
+    lead({{ expression }} ignore nulls)
+{%- endmacro %}

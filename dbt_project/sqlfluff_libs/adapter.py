@@ -8,6 +8,7 @@ _IMPLEMENTATIONS = {
     "from_reporting_time": lambda local_at, time_zone: f"timezone('UTC', timezone('{time_zone}', {local_at}))",
     "incremental_materialization": lambda: "incremental",
     "json_text": lambda json_column, key_sql: f"json_extract_string({json_column}, '$.\"' || {key_sql} || '\"')",
+    "lead_ignoring_nulls": lambda expression: f"lead({expression} ignore nulls)",
 }
 
 
