@@ -22,6 +22,7 @@ from dagster_project.contract import CUSTOMERS, ORDERS, SUBSCRIPTIONS, SURVEY_IT
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
 from dagster_project.ingestion.files import ContractError, discover_files, scan_entity
 from dagster_project.ingestion.loader import allowed_values_from_seeds, ingest_landing_entity, load_file
+from dagster_project.ingestion.readers import json_member_lists
 from dagster_project.settings import repo_root
 
 from deliveries import entity_folder, survey_response, ticket, write_csv, write_jsonl
@@ -201,14 +202,23 @@ def test_a_landing_folder_with_glob_characters_is_read_literally(con, tmp_path):
 # ------------------------------------------------------------------------ 5. broken compressed files
 
 
-def test_truncated_or_non_gzip_file_is_an_error_naming_it_and_the_other_files_load(con, landing):
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_truncated_or_non_gzip_file_is_an_error_naming_it_and_the_other_files_load(con, landing, suffix):
+    # JSON Lines files' member names are read for all files in one statement, which a broken file
+    # fails: each file is then read alone (readers.json_member_lists)
     folder = entity_folder(landing, SURVEY_RESPONSES)
-    good = write_csv(folder / "plain.csv", [survey_response("R1")], COLUMNS).read_bytes()
-    (folder / "plain.csv").unlink()
-    (folder / "2025-01-01.csv.gz").write_bytes(gzip.compress(good))
-    (folder / "2025-01-02.csv.gz").write_bytes(gzip.compress(good.replace(b"R1", b"R2"))[:-12])  # truncated
-    (folder / "2025-01-03.csv.gz").write_bytes(good.replace(b"R1", b"R3"))  # not gzip at all
-    write_csv(folder / "2025-01-04.csv", [survey_response("R4")], COLUMNS)
+
+    def write(path, response_id):
+        if suffix == "csv":
+            return write_csv(path, [survey_response(response_id)], COLUMNS)
+        return write_jsonl(path, [survey_response(response_id)])
+
+    good = write(folder / f"plain.{suffix}", "R1").read_bytes()
+    (folder / f"plain.{suffix}").unlink()
+    (folder / f"2025-01-01.{suffix}.gz").write_bytes(gzip.compress(good))
+    (folder / f"2025-01-02.{suffix}.gz").write_bytes(gzip.compress(good.replace(b"R1", b"R2"))[:-12])  # truncated
+    (folder / f"2025-01-03.{suffix}.gz").write_bytes(good.replace(b"R1", b"R3"))  # not gzip at all
+    write(folder / f"2025-01-04.{suffix}", "R4")
 
     report = ingest_landing_entity(con, SURVEY_RESPONSES, landing)
 
@@ -218,8 +228,8 @@ def test_truncated_or_non_gzip_file_is_an_error_naming_it_and_the_other_files_lo
     ]
     assert len(report.errors) == 2
     truncated, not_gzip = sorted(report.errors)
-    assert "2025-01-02.csv.gz" in truncated and "gzip" in truncated
-    assert "2025-01-03.csv.gz" in not_gzip and "gzip" in not_gzip
+    assert f"2025-01-02.{suffix}.gz" in truncated and "gzip" in truncated
+    assert f"2025-01-03.{suffix}.gz" in not_gzip and "gzip" in not_gzip
 
 
 # --------------------------------------------------------------- 6. JSON lines that are not objects
@@ -247,6 +257,36 @@ def test_json_lines_that_are_not_objects_are_malformed_rows(con, landing):
     reasons = [r[4] for r in rejects(con)]
     assert "array" in reasons[0] and "number" in reasons[1] and "string" in reasons[2]
     assert "not valid JSON" in reasons[4]
+
+
+def test_json_files_read_together_keep_their_own_member_names(con, landing):
+    # one statement reads the member names of every file (readers.json_member_lists): a member
+    # of one file is not another's, and a member first seen late in a file comes last
+    folder = entity_folder(landing, SURVEY_RESPONSES)
+    write_jsonl(folder / "2025-01-01.jsonl", [survey_response("R1"), {**survey_response("R2"), "device": "ios"}])
+    write_jsonl(folder / "2025-01-02.jsonl", [{**survey_response("R3"), "shop": "S9"}])
+    write_jsonl(folder / "2025-01-03.jsonl", [survey_response("R4")])
+
+    report = ingest_landing_entity(con, SURVEY_RESPONSES, landing)
+
+    assert report.errors == []
+    extras = con.execute("select response_id, _extra from raw.survey_responses order by response_id").fetchall()
+    assert [(r, json.loads(e) if e else None) for r, e in extras] == [
+        ("R1", {"device": None}),  # a member of its file, absent from this line
+        ("R2", {"device": "ios"}),
+        ("R3", {"shop": "S9"}),
+        ("R4", None),
+    ]
+
+
+def test_json_member_names_are_read_file_by_file_when_one_file_cannot_be_read(con, tmp_path):
+    first, second = (
+        write_jsonl(tmp_path / "a.jsonl", [{"x": 1}]),
+        write_jsonl(tmp_path / "b.jsonl", [{"y": 1}, {"z": 2}]),
+    )
+    assert json_member_lists(con, [first, second]) == {first: [["x"]], second: [["y"], ["z"]]}
+    # a statement that fails gives no lists: prepare_file then reads each file alone
+    assert json_member_lists(con, [first, tmp_path / "gone.jsonl"]) == {}
 
 
 def test_json_member_names_with_dots_or_slashes_are_members(con, landing):

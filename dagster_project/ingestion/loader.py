@@ -41,9 +41,11 @@ from dagster_project.ingestion.readers import (
     STAGE_TABLE,
     ReadableFile,
     drop_staged,
+    json_member_lists,
     literal,
     prepare_file,
     quote,
+    readable_path,
     stage_batch,
 )
 from dagster_project.ingestion.validation import (
@@ -224,11 +226,12 @@ _Ready = tuple[ReadableFile, ColumnMatch]
 def _ingest(
     con, entity, files, rules: EntityRules, workdir: Path, report: EntityLoadReport, *, raise_errors: bool
 ) -> None:
-    ready: list[_Ready] = []
     seen: set[str] = set()
     declared_encoding = settings.declared_encodings().get(entity.name)
     loaded = loaded_checksums(con, entity)
     checksums = LandingChecksums.read(con, entity.name)
+    # Each file to load with the path DuckDB reads it from, or why it cannot be: in file order.
+    to_read: list[tuple[str, DeliveredFile, Path] | str] = []
     for path, label in files:
         try:
             # A file loaded before is known by its checksum alone: its encoding is not read again
@@ -240,14 +243,28 @@ def _ingest(
                 continue
             seen.add(sha256)
             delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding)
-            readable, _ = prepare_file(con, _header_only(entity), delivered, workdir)
+            to_read.append((label or str(path), delivered, readable_path(delivered, workdir)))
+        except (ContractError, UnicodeDecodeError, OSError, EOFError) as error:
+            if raise_errors:
+                raise
+            to_read.append(_describe(error, label or str(path)))
+    checksums.record(con)
+    json_paths = [item[2] for item in to_read if isinstance(item, tuple) and item[1].file_format == "jsonl"]
+    json_members = json_member_lists(con, json_paths)
+    ready: list[_Ready] = []
+    for item in to_read:
+        if isinstance(item, str):
+            report.errors.append(item)
+            continue
+        shown, delivered, readable_at = item
+        try:
+            readable, _ = prepare_file(con, _header_only(entity), delivered, readable_at, json_members.get(readable_at))
             match = match_columns(entity, delivered.source_label, list(readable.names), rules.mapping)
             ready.append((readable, match))
         except (ContractError, duckdb.Error, UnicodeDecodeError, OSError, EOFError) as error:
             if raise_errors:
                 raise
-            report.errors.append(_describe(error, label or str(path)))
-    checksums.record(con)
+            report.errors.append(_describe(error, shown))
     for batch in _batches(ready):
         try:
             report.files.extend(_load_batch(con, entity, batch, rules))

@@ -62,7 +62,11 @@ class ReadableFile:
 
 
 def _paths(files: list[ReadableFile]) -> str:
-    return "[" + ", ".join(literal(str(f.path)) for f in files) + "]"
+    return _path_list([f.path for f in files])
+
+
+def _path_list(paths: list[Path]) -> str:
+    return "[" + ", ".join(literal(str(path)) for path in paths) + "]"
 
 
 def _csv_source(paths: str, *, with_path: bool = False) -> str:
@@ -127,18 +131,65 @@ def _check_unique_names(delivered: DeliveredFile, names: list[str]) -> None:
         )
 
 
-def prepare_file(
-    con: duckdb.DuckDBPyConnection, entity: Entity, delivered: DeliveredFile, workdir: Path
-) -> tuple[ReadableFile, StagedDelivery]:
-    """Check one file's columns against the contract (raises ContractError) without reading its rows."""
+def readable_path(delivered: DeliveredFile, workdir: Path) -> Path:
+    """The path DuckDB reads a delivered file from: a UTF-8 copy of a file in another encoding, a
+    link without glob characters (raises ContractError for an empty file)."""
     if delivered.size == 0:
         raise ContractError(f"{delivered.source_label}: the file is empty (not even a header row)")
-    path = delivered.path
     if delivered.encoding not in (None, "utf-8"):
-        path = utf8_copy(delivered, workdir)
-    else:
-        path = literal_path(path, workdir)
-    paths = _paths([ReadableFile(delivered, path, ())])
+        return utf8_copy(delivered, workdir)
+    return literal_path(delivered.path, workdir)
+
+
+# JSON Lines files whose member names one statement reads (a union of one sample per file).
+_JSON_FILES_PER_STATEMENT = 64
+
+
+def _json_member_sample(path: Path) -> str:
+    """A file's distinct member lists with the line each first appears on, from a sample of lines."""
+    return f"""
+        select keys, min(line) as first_line from (
+            select json_keys(json) as keys, row_number() over () as line
+            from (select json from {_json_objects(_path_list([path]))} limit {JSON_SAMPLE_LINES})
+            where json_type(json) = 'OBJECT'
+        )
+        group by keys
+        """
+
+
+def json_member_lists(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> dict[Path, list[list[str]]]:
+    """Each JSON Lines file's member lists, in order of first appearance (`prepare_file` takes
+    them). Read for many files in one statement: a statement per file cost about as much again as
+    its parsing (30 files of 1M responses' tickets 0.65 -> 0.35 s). A statement that fails (a file
+    DuckDB cannot read) gives no lists: each file is then read alone and reports its own error."""
+    lists: dict[Path, list[list[str]]] = {}
+    for start in range(0, len(paths), _JSON_FILES_PER_STATEMENT):
+        chunk = paths[start : start + _JSON_FILES_PER_STATEMENT]
+        union = " union all ".join(
+            f"select {i} as file_index, * from ({_json_member_sample(path)})" for i, path in enumerate(chunk)
+        )
+        try:
+            rows = con.execute(f"{union} order by file_index, first_line").fetchall()
+        except duckdb.Error:
+            continue
+        found: dict[Path, list[list[str]]] = {path: [] for path in chunk}
+        for file_index, keys, _ in rows:
+            found[chunk[file_index]].append(keys)
+        lists.update(found)
+    return lists
+
+
+def prepare_file(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    delivered: DeliveredFile,
+    path: Path,
+    json_members: list[list[str]] | None = None,
+) -> tuple[ReadableFile, StagedDelivery]:
+    """Check one file's columns against the contract (raises ContractError) without reading its rows.
+    `path` is its `readable_path`; `json_members`, a JSON Lines file's `json_member_lists` when
+    read already."""
+    paths = _path_list([path])
     if delivered.file_format == "csv":
         relation = _csv_source(paths)
         names = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
@@ -149,18 +200,10 @@ def prepare_file(
         _check_unique_names(delivered, header)
     elif delivered.file_format == "jsonl":
         # Member names, in order of first appearance, from a sample of lines (not a full pass).
-        key_lists = con.execute(
-            f"""
-            select keys from (
-                select json_keys(json) as keys, row_number() over () as line
-                from (select json from {_json_objects(paths)} limit {JSON_SAMPLE_LINES})
-                where json_type(json) = 'OBJECT'
-            )
-            group by keys order by min(line)
-            """
-        ).fetchall()
+        if json_members is None:
+            json_members = [keys for (keys, _) in con.execute(f"{_json_member_sample(path)} order by 2").fetchall()]
         names = []
-        for (keys,) in key_lists:
+        for keys in json_members:
             _check_unique_names(delivered, keys)
             names += [k for k in keys if k not in names]
     else:
