@@ -204,8 +204,8 @@ def test_a_landing_folder_with_glob_characters_is_read_literally(con, tmp_path):
 
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
 def test_truncated_or_non_gzip_file_is_an_error_naming_it_and_the_other_files_load(con, landing, suffix):
-    # JSON Lines files' member names are read for all files in one statement, which a broken file
-    # fails: each file is then read alone (readers.json_member_lists)
+    # a broken compressed file is refused when it is fingerprinted, before any member names are
+    # read (readers.json_member_lists reads those of the good JSON Lines files together)
     folder = entity_folder(landing, SURVEY_RESPONSES)
 
     def write(path, response_id):
@@ -261,7 +261,7 @@ def test_json_lines_that_are_not_objects_are_malformed_rows(con, landing):
 
 def test_json_files_read_together_keep_their_own_member_names(con, landing):
     # one statement reads the member names of every file (readers.json_member_lists): a member
-    # of one file is not another's, and a member first seen late in a file comes last
+    # of one file is not another's, also when it first appears on a later line of its file
     folder = entity_folder(landing, SURVEY_RESPONSES)
     write_jsonl(folder / "2025-01-01.jsonl", [survey_response("R1"), {**survey_response("R2"), "device": "ios"}])
     write_jsonl(folder / "2025-01-02.jsonl", [{**survey_response("R3"), "shop": "S9"}])
