@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,18 @@ from dagster_project.ingestion.warehouse import connect
 os.environ.setdefault("CSAT_PSEUDONYM_KEY", "csat-test-pseudonym-key-0123456789abcdef")
 
 from fixtures.postgres import postgres_server, postgres_url  # noqa: F401  (session-scoped PostgreSQL)
+
+# pytest-xdist's workers run as `python -c ...`: their __main__ module has neither __spec__ nor
+# __file__, which pyspark (the `spark` extra, in the test venv) takes for its own doctest runner:
+# importing pyspark.sql.connect without its optional gRPC packages then ends the worker with
+# sys.exit(0). Great Expectations imports that module whenever pyspark is installed, so under
+# `pytest -n 2` the tests that build GX expectations died with SystemExit. A file for the worker's
+# __main__ tells pyspark it is not a doctest run; it must exist and be harmless to run, as the GX
+# worker process (multiprocessing, spawn) runs the parent's main file first. A plain pytest
+# process has a __main__ file already.
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__file__ = str(Path(__file__).parent / "fixtures" / "worker_main.py")
 
 SLOW_KINDS = ("pipeline", "postgres", "browser", "superset", "spark")
 
