@@ -14,14 +14,15 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
+from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.published_copy import DATABASE_FILE, publish_marts
 
 
 @pytest.fixture
 def published(tmp_path: Path) -> Path:
     working = tmp_path / "working.duckdb"
-    with duckdb.connect(str(working)) as con:
-        con.execute("create schema marts")
+    with connect(working) as con:
+        con.execute("create schema if not exists marts")
         con.execute(
             "create table marts.kpi_monthly as select cast(date '2026-01-01' + to_months(i::int) as date) "
             "as month_start_date, 'nps' as kpi, 'all' as segment, cast(30 + i as double) as value, "
@@ -97,7 +98,7 @@ with engine.connect() as con:
     try:
         assert json.loads(bi.stdout.readline()) == {"ready": True, "rows": 3}
         working = published.parent / "working.duckdb"
-        with duckdb.connect(str(working)) as con:
+        with connect(working) as con:
             con.execute("insert into marts.kpi_monthly values (date '2026-04-01', 'nps', 'all', 33.0, 100)")
         publish_marts(working, published, marts=["kpi_monthly", "dim_store"], run_id="bi-run-2")
         bi.stdin.write("\n")

@@ -13,6 +13,7 @@ import duckdb
 import psycopg
 import pytest
 
+from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication import postgres as pgp
 from dagster_project.publication.assets import published_postgres
 from dagster_project.publication.published_copy import DATABASE_FILE, publish_marts
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.pipeline]
 
 
 def make_working(path: Path, version: int) -> None:
-    with duckdb.connect(str(path)) as con:
+    with connect(path) as con:
         con.execute("create schema if not exists marts")
         con.execute(
             f"""

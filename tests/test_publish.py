@@ -16,6 +16,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.assets import build_publish_asset
 from dagster_project.publication.layout import REPLACED_FILE
 from dagster_project.publication.published_copy import (
@@ -29,7 +30,7 @@ from dagster_project.resources import PublishedWarehouseResource, WarehouseResou
 
 
 def make_working(path: Path, value: int, stores: int = 3) -> None:
-    with duckdb.connect(str(path)) as con:
+    with connect(path) as con:
         con.execute("create schema if not exists marts")
         con.execute(
             "create or replace table marts.kpi_monthly as select date '2026-01-01' as month_start_date, "
@@ -171,7 +172,7 @@ def test_a_replaced_file_that_is_still_the_published_one_is_not_written_into(wor
 
 
 def test_working_warehouse_may_be_open_by_another_reader(working, tmp_path):
-    with duckdb.connect(str(working), read_only=True):
+    with connect(working, read_only=True):
         publish_marts(working, tmp_path / "published", marts=["kpi_monthly"], run_id="run-1")
 
 
@@ -191,7 +192,7 @@ def test_a_failed_publication_leaves_the_previous_copy_untouched(working, tmp_pa
     publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
     before = sha(out / DATABASE_FILE), sha(out / "parquet" / "kpi_monthly.parquet")
     make_working(working, 99)
-    with duckdb.connect(str(working)) as con:
+    with connect(working) as con:
         prepare(con)
     with pytest.raises(PublicationError, match=message):
         publish_marts(working, out, marts=marts, run_id="run-2")
@@ -266,13 +267,13 @@ def published_rows(out: Path, mart: str) -> tuple[list, list]:
 
 
 def working_rows(working: Path, mart: str) -> list:
-    with duckdb.connect(str(working), read_only=True) as con:
+    with connect(working, read_only=True) as con:
         return sorted(con.execute(f"from marts.{mart}").fetchall(), key=repr)
 
 
 def set_kpis(working: Path, rows: str) -> None:
     """Replace the working kpi_monthly with `rows` (SQL values: month, kpi, value)."""
-    with duckdb.connect(str(working)) as con:
+    with connect(working) as con:
         con.execute(
             "create or replace table marts.kpi_monthly as "
             f"select * from (values {rows}) t(month_start_date, kpi, value)"
@@ -411,13 +412,13 @@ def test_a_mart_whose_months_cannot_be_matched_is_copied(working, tmp_path, monk
 
     out = tmp_path / "published"
     publish_marts(working, out, marts=["kpi_monthly"], run_id="run-1")
-    with duckdb.connect(str(working)) as con:
+    with connect(working) as con:
         con.execute("alter table marts.kpi_monthly add column target double")
     report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-2")
     assert report.changes == {"kpi_monthly": "copied"}
     assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
     monkeypatch.setattr(published_copy, "replace_months", lambda *args: (0, 0))
-    with duckdb.connect(str(working)) as con:
+    with connect(working) as con:
         con.execute("update marts.kpi_monthly set target = 50")
     report = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-3")
     assert report.changes == {"kpi_monthly": "copied"}
@@ -449,7 +450,7 @@ def set_orders(working: Path, months: dict[str | None, int]) -> None:
         for m, v in months.items()
         for i in range(2)
     )
-    with duckdb.connect(str(working)) as con:
+    with connect(working) as con:
         con.execute(
             "create or replace table marts.fct_orders as "
             f"select * from (values {rows}) t(month_start_date, order_id, amount)"
@@ -507,7 +508,7 @@ def test_pandas_reads_a_facts_folder_as_the_analysts_guide_says(working, tmp_pat
 def test_a_fact_without_rows_is_one_empty_file_until_it_has_months(working, tmp_path):
     out = tmp_path / "published"
     set_orders(working, {"2025-01-01": 1})
-    with duckdb.connect(str(working)) as con:
+    with connect(working) as con:
         con.execute("delete from marts.fct_orders")
     publish_marts(working, out, marts=["fct_orders"], run_id="run-1")
     assert not (out / "parquet" / "fct_orders").exists()
@@ -648,7 +649,7 @@ def test_a_copy_mostly_free_space_is_not_reused(working, tmp_path):
     """Rows deleted by publications leave free blocks in the file; once they are more than half of
     it, the next publication writes a fresh file (here a mart that shrank from 500,000 rows to 3)."""
     out = tmp_path / "published"
-    with duckdb.connect(str(working)) as con:
+    with connect(working) as con:
         con.execute("create or replace table marts.dim_store as select 'S' || i as store_id from range(500000) t(i)")
     publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
     big = (out / DATABASE_FILE).stat().st_size
