@@ -30,6 +30,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import settings
+
 PUBLICATION_RECORD = "publication"  # dagster_project.publication.layout.PUBLICATION_TABLE
 FLOATING = {"DOUBLE", "FLOAT", "REAL"}
 
@@ -130,7 +132,7 @@ def compare_mart(con: duckdb.DuckDBPyConnection, mart: str, duck: str, spark: st
 def compare(duckdb_path: Path, spark_dir: Path, skip: set[str], rel_tol: float = 1e-9) -> list[MartComparison]:
     marts_dir = spark_dir / "warehouse" / "marts.db"
     con = duckdb.connect()
-    con.execute(f"attach {literal(str(duckdb_path))} as duck (read_only)")
+    con.execute(f"attach {literal(str(settings.marts_path(duckdb_path)))} as duck (read_only)")  # its marts file
     duck_marts = _marts(con, "duck")
     spark_marts = {p.name for p in marts_dir.iterdir() if p.is_dir()} if marts_dir.is_dir() else set()
     spark = {mart: f"read_parquet({literal(str(marts_dir / mart / '*.parquet'))})" for mart in spark_marts}

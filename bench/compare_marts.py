@@ -2,6 +2,9 @@
 
     python bench/compare_marts.py before.duckdb after.duckdb [--round 12]
 
+Each argument is a working warehouse (its marts are read from its marts file beside it,
+`settings.marts_path`) or a published copy.
+
 For each mart: row counts, and the rows of one that are missing from the other, in both directions
 (`EXCEPT ALL`, so duplicates count). Exit code 0 when every mart is identical, 1 otherwise. Used to
 check that a change of materialization (view -> table) changed no published number. `--round N`
@@ -16,13 +19,21 @@ import sys
 
 import duckdb
 
+from dagster_project import settings
+
+
+def marts_database(path: str) -> str:
+    """The DuckDB file holding the marts of `path`: a working warehouse's marts file, else `path`."""
+    marts = settings.marts_path(path)
+    return str(marts) if marts.is_file() else path
+
 
 def compare(
     before: str, after: str, schema: str = "marts", round_to: int | None = None
 ) -> list[tuple[str, int, int, int, int]]:
     con = duckdb.connect()
-    con.execute(f"attach '{before}' as a (read_only)")
-    con.execute(f"attach '{after}' as b (read_only)")
+    con.execute(f"attach '{marts_database(before)}' as a (read_only)")
+    con.execute(f"attach '{marts_database(after)}' as b (read_only)")
     names = lambda db: {  # noqa: E731
         r[0]
         for r in con.execute(

@@ -28,9 +28,11 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import settings
 from dagster_project.contract import ENTITIES_BY_NAME
 from dagster_project.ingestion.warehouse import RAW_SCHEMA, transaction
 from dagster_project.privacy.pseudonyms import PRIVACY_CHANGES_TABLE
+from dagster_project.publication.layout import MART_SCHEMA
 from dagster_project.sql_text import quote
 
 STATE_TABLE = f"{RAW_SCHEMA}.dbt_build_state"
@@ -123,13 +125,24 @@ def _exists(con: duckdb.DuckDBPyConnection, qualified: str, column: str | None =
     return bool(found and found[0])
 
 
+def _holds_marts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse's marts file holds marts (a removed or lost marts file is created anew,
+    empty: only a full refresh builds every mart again)."""
+    [(found,)] = con.execute(
+        "select count(*) from information_schema.tables where table_catalog = ? and table_schema = ?",
+        [settings.MARTS_CATALOG, MART_SCHEMA],
+    ).fetchall()
+    return found > 0
+
+
 def plan(con: duckdb.DuckDBPyConnection, current_fingerprint: str, clock: datetime | None = None) -> BuildPlan:
-    """Incremental from the last build's watermark when its fingerprint is this one; else full. The
-    watermark is the newest change to raw: a load, or rows changed in place by the privacy
-    maintenance (raw.privacy_changes). The entities delivered since are those with files loaded
-    since, or all of them after rows changed in place (those rows carry no load time). `clock` is
-    this build's (UTC, read before dbt starts); whether a month ended since the last build's clock
-    decides whether the models that read the clock are rebuilt (build_scope.py)."""
+    """Incremental from the last build's watermark when its fingerprint is this one and the marts it
+    built are there; else full. The watermark is the newest change to raw: a load, or rows changed
+    in place by the privacy maintenance (raw.privacy_changes). The entities delivered since are
+    those with files loaded since, or all of them after rows changed in place (those rows carry no
+    load time). `clock` is this build's (UTC, read before dbt starts); whether a month ended since
+    the last build's clock decides whether the models that read the clock are rebuilt
+    (build_scope.py)."""
     events = f"select entity, loaded_at as happened_at from {RAW_SCHEMA}.load_manifest"
     if _exists(con, PRIVACY_CHANGES_TABLE):  # rows changed in place name no entity (NULL): all of them
         events += f" union all select null, changed_at from {PRIVACY_CHANGES_TABLE}"
@@ -142,7 +155,7 @@ def plan(con: duckdb.DuckDBPyConnection, current_fingerprint: str, clock: dateti
             f"select fingerprint, cast(watermark as varchar), {clock_column} from {STATE_TABLE}"
         ).fetchone()
     since, delivered, month_ended = None, frozenset(), True
-    if previous and previous[0] == current_fingerprint and previous[1] is not None:
+    if previous and previous[0] == current_fingerprint and previous[1] is not None and _holds_marts(con):
         since = previous[1]
         query = f"select distinct entity from ({events}) where happened_at > cast(? as timestamp)"
         found = {entity for (entity,) in con.execute(query, [since]).fetchall()}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import run_lock
+from dagster_project import run_lock, settings
 from dagster_project.contract import ENTITIES
 from dagster_project.ingestion import history, warehouse
 from dagster_project.ingestion.files import discover_files
@@ -91,6 +91,9 @@ def rebuild_working_warehouse(path: str | Path) -> Path | None:
     with duckdb.connect(str(path)) as con:
         con.execute("checkpoint")  # fold the write-ahead log into the file before moving it
     path.rename(previous)
+    # The marts are rebuilt from the new warehouse: the old marts file goes (a new one is attached).
+    for marts in (settings.marts_path(path), Path(f"{settings.marts_path(path)}.wal")):
+        marts.unlink(missing_ok=True)
     with warehouse.connect(path) as con:
         quoted = str(previous).replace("'", "''")
         con.execute(f"attach '{quoted}' as previous (read_only)")

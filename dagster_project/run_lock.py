@@ -12,7 +12,7 @@ the Dagster UI and one started from the command line exclude each other too.
 
 The working warehouse holds personal data in clear (raw tables, rejects, snapshots), so its folder
 is made owner-only (0700) when the pipeline creates it or owns it, and the warehouse, its write-ahead
-log, `.previous` and the lock file are made 0600, whatever the umask.
+log, `.previous`, the marts file and the lock file are made 0600, whatever the umask.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def warehouse_files(warehouse: str | Path) -> list[Path]:
     """Files next to the warehouse that hold its data (personal data included)."""
     warehouse = Path(warehouse).resolve()
     names = [warehouse.name, f"{warehouse.name}.wal", f"{warehouse.name}.previous", f"{warehouse.name}.previous.wal"]
+    names += [f"{warehouse.name}.marts", f"{warehouse.name}.marts.wal"]  # the marts file (settings.marts_path)
     # the run log of `csat run` (cli.run_log_path) and the previous run's: Dagster events can quote rows
     names += [f"{warehouse.name}.log", f"{warehouse.name}.log.previous"]
     return [warehouse.with_name(n) for n in names] + [lock_path(warehouse)]

@@ -184,6 +184,18 @@ def engine() -> str:
     return value
 
 
+# The catalog the working warehouse's marts file is attached as (dbt_project/profiles.yml: `attach`).
+MARTS_CATALOG = "csat_marts"
+
+
+def marts_path(warehouse: str | Path) -> Path:
+    """The working warehouse's marts file, `<warehouse file>.marts` beside it. dbt builds the marts
+    there rather than in the warehouse (dbt_project/profiles.yml derives the same name), so that a
+    first publication starts from a byte copy of it instead of copying every mart table by table
+    (DECISIONLOG.md, "The marts in a file of their own")."""
+    return Path(f"{Path(warehouse).resolve()}.marts")
+
+
 def spark_dir(warehouse: Path) -> Path:
     """Spark mode's folder (CSAT_SPARK_DIR, default `<warehouse file>.spark` beside the warehouse):
     the raw layer exported as Parquet, Spark's tables and its metastore."""

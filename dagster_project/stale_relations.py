@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from dagster_project import settings
 from dagster_project.sql_text import quote
 
 _BUILT = ("model", "snapshot")
@@ -42,17 +43,18 @@ def drop_stale_relations(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, 
     built = built_relations(manifest)
     if not built:
         return []
+    # the warehouse's own schemas, and the marts in its marts file (ingestion/warehouse.attach_marts)
     found = con.execute(
-        "select table_schema, table_name, table_type from information_schema.tables "
-        "where table_catalog = current_database() and list_contains(?, table_schema) "
+        "select table_catalog, table_schema, table_name, table_type from information_schema.tables "
+        "where list_contains([current_database(), ?], table_catalog) and list_contains(?, table_schema) "
         "order by table_schema, table_name",
-        [sorted(built)],
+        [settings.MARTS_CATALOG, sorted(built)],
     ).fetchall()
     dropped = []
-    for schema, name, table_type in found:
+    for catalog, schema, name, table_type in found:
         if name in built[schema]:
             continue
         kind = "view" if table_type == "VIEW" else "table"
-        con.execute(f"drop {kind} if exists {quote(schema)}.{quote(name)}")
+        con.execute(f"drop {kind} if exists {quote(catalog)}.{quote(schema)}.{quote(name)}")
         dropped.append(f"{schema}.{name}")
     return dropped

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import settings
+
 import kpi_reference as ref
 
 # New optional contract columns ingestion adds (name -> DuckDB type), per entity.
@@ -148,12 +150,14 @@ def query(built: ref.BuiltWarehouse, sql: str, params: list | None = None) -> li
 
 
 def warehouse_copy(built: ref.BuiltWarehouse, folder: Path) -> Path:
-    """A copy of the warehouse file the scorecard can open read-only (this process may hold the
-    original open read-write through in-process dbt)."""
-    ref.open_warehouse(built).execute("checkpoint").close()
+    """A copy of the warehouse's marts file (schema `marts`, as a published copy has) that the
+    scorecard can open read-only (this process may hold the original open read-write through
+    in-process dbt)."""
+    with ref.open_warehouse(built) as con:
+        con.execute(f"checkpoint {settings.MARTS_CATALOG}")
     folder.mkdir(parents=True, exist_ok=True)
     copy = folder / "warehouse.duckdb"
-    shutil.copy(built.warehouse_path, copy)
+    shutil.copy(settings.marts_path(built.warehouse_path), copy)
     return copy
 
 

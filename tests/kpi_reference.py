@@ -47,6 +47,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+from working_files import open_working
 
 ALL = "all"
 UNKNOWN = "unknown"
@@ -1139,7 +1140,7 @@ def build_key_drivers(warehouse_path: Path) -> bool:
     from dagster_project.analytics.key_drivers import CORRELATIONS, write_driver_importance
 
     schema, table = CORRELATIONS.split(".")
-    con = duckdb.connect(str(warehouse_path))  # same configuration as dbt's in-process connection
+    con = open_working(warehouse_path)  # same configuration as dbt's in-process connection
     try:
         built = con.execute(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
@@ -1153,9 +1154,7 @@ def build_key_drivers(warehouse_path: Path) -> bool:
 
 
 def open_warehouse(built: BuiltWarehouse) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(built.warehouse_path))
-    con.execute("set TimeZone = 'UTC'")
-    return con
+    return open_working(built.warehouse_path)
 
 
 def read_table(built: BuiltWarehouse, table: str) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_dbt_build import build_raw_warehouse, ts
+from working_files import open_working
 
 import kpi_reference as ref
 
@@ -317,9 +318,8 @@ def warehouse(tmp_path_factory) -> Path:
 
 
 def rows(path: Path, sql: str, params: list | None = None) -> list[dict]:
-    import duckdb
 
-    con = duckdb.connect(str(path))  # same configuration as dbt's in-process connection
+    con = open_working(path)  # same configuration as dbt's in-process connection
     try:
         cursor = con.execute(sql, params or [])
         names = [d[0] for d in cursor.description]

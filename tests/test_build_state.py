@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project import build_state
+from dagster_project import build_state, settings
 from dagster_project.ingestion.warehouse import connect, refresh_entity_delivery
 
 VARS = {"reporting_time_zone": "UTC", "csat_warehouse_path": "/a/csat.duckdb", "csat_seed_path": "../seeds"}
+
+
+def with_marts(con) -> None:
+    """What a build leaves in the marts file: an incremental plan needs the marts it built there."""
+    con.execute("create table marts.kpi_monthly as select 1 as x")
 
 
 @pytest.fixture
@@ -43,6 +48,7 @@ def test_the_fingerprint_changes_with_sql_seeds_and_shaping_vars_only(project):
 
 def test_a_first_build_is_a_full_refresh_and_the_next_starts_from_its_watermark(tmp_path):
     with connect(tmp_path / "csat.duckdb") as con:
+        with_marts(con)
         con.execute(
             "insert into raw.load_manifest values "
             "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
@@ -69,6 +75,7 @@ def test_raw_rows_changed_in_place_count_as_every_entity_delivered(tmp_path):
     from dagster_project.contract import ENTITIES_BY_NAME
 
     with connect(tmp_path / "csat.duckdb") as con:
+        with_marts(con)
         con.execute(
             "insert into raw.load_manifest values "
             "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
@@ -104,6 +111,7 @@ def test_a_first_delivery_of_an_entity_or_a_column_forces_a_full_refresh(tmp_pat
 def test_forget_drops_the_state_in_an_attached_copy_too(tmp_path):
     path = tmp_path / "csat.duckdb"
     with connect(path) as con:
+        with_marts(con)
         build_state.record(con, build_state.BuildPlan("f1", "2026-11-01 10:00:00", None))
     shutil.copy(path, tmp_path / "previous.duckdb")
     with connect(path) as con:
@@ -226,6 +234,7 @@ def test_the_next_build_knows_whether_a_month_ended_since_the_recorded_clock(tmp
     from datetime import datetime
 
     with connect(tmp_path / "csat.duckdb") as con:
+        with_marts(con)
         con.execute(
             "insert into raw.load_manifest values "
             "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
@@ -274,3 +283,16 @@ def test_every_model_that_reads_the_clock_is_tagged_so():
     reading = {n["name"] for n in models if clock.search(re.sub(r"--[^\n]*", "", n["raw_code"]))}
     tagged = {n["name"] for n in models if build_scope.BUILD_TIME_TAG in n["tags"]}
     assert reading == tagged == {"scorecard_latest"}
+
+
+def test_a_lost_marts_file_makes_the_next_build_a_full_refresh(tmp_path):
+    """A marts file removed or lost is created anew and empty: an incremental build would rebuild
+    only the marts the delivered rows reach, and leave the others missing."""
+    path = tmp_path / "csat.duckdb"
+    with connect(path) as con:
+        with_marts(con)
+        build_state.record(con, build_state.BuildPlan("f1", "2026-11-01 10:00:00", None))
+        assert not build_state.plan(con, "f1").full_refresh
+    settings.marts_path(path).unlink()
+    with connect(path) as con:
+        assert build_state.plan(con, "f1").full_refresh

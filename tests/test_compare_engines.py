@@ -13,6 +13,8 @@ import bench_modules
 import duckdb
 import pytest
 
+from dagster_project.ingestion.warehouse import connect
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -46,8 +48,8 @@ MARTS = {
 @pytest.fixture
 def builds(tmp_path: Path) -> tuple[Path, Path]:
     warehouse, spark_dir = tmp_path / "csat.duckdb", tmp_path / "spark"
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema marts")
+    with connect(warehouse) as con:
+        con.execute("create schema if not exists marts")
         for mart, (duck_sql, spark_sql) in {**MARTS, "not_on_spark": ("select 1 as n", None)}.items():
             con.execute(f"create table marts.{mart} as {duck_sql}")
             if spark_sql is None:

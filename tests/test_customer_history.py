@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from working_files import open_working
 
 from dagster_project.contract import CUSTOMERS
 from dagster_project.ingestion.history import TRACKED_COLUMNS
@@ -196,7 +197,7 @@ def build_customer_models(warehouse: Path, work_dir: Path) -> None:
 
 
 def dim_versions(warehouse: Path, customer_id: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse))
+    con = open_working(warehouse)
     try:
         return con.execute(
             "select version_number, segment, region, current_segment, valid_from_at, valid_to_at, is_current "

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+from working_files import copy_working, open_working
 
 from dagster_project.contract import ENTITIES, Entity
 from dagster_project.ingestion.warehouse import METADATA_COLUMNS, connect
@@ -375,8 +375,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    # same configuration as dbt's own (still open) in-process connection: plain read-write
-    con = duckdb.connect(str(path))
+    con = open_working(path)  # the configuration of dbt's own (still open) in-process connection
     try:
         return con.execute(sql, params or []).fetchall()
     finally:
@@ -643,10 +642,8 @@ def test_a_folded_test_names_each_broken_column_and_its_rows(
     broken column, carrying the number of rows that break it; untouched columns pass."""
     relation, statements, expected = FOLDED_TESTS[test_name]
     broken = tmp_path / "csat.duckdb"
-    with duckdb.connect(str(built_warehouse)) as con:
-        con.execute("checkpoint")  # the copy below takes the file alone, without its write-ahead log
-    shutil.copy(built_warehouse, broken)
-    with duckdb.connect(str(broken)) as con:
+    copy_working(built_warehouse, broken)
+    with open_working(broken) as con:
         assert con.execute(f"select count(*) from {relation}").fetchone()[0] > 1
         counts = {
             value: con.execute(value).fetchone()[0]
@@ -681,7 +678,7 @@ def test_a_folded_test_names_each_broken_column_and_its_rows(
 def test_customer_history_grows_delivery_by_delivery(built_warehouse: Path) -> None:
     """A later CRM version of a customer adds a version to dim_customer; facts keep pointing at the
     version valid at their event. (Runs last: it changes the shared warehouse.)"""
-    con = duckdb.connect(str(built_warehouse))
+    con = open_working(built_warehouse)
     try:
         # a delivery of C2's new version, written as ingestion writes it: the row replaces the raw
         # one and the version is appended to the history (dagster_project/ingestion/history.py)

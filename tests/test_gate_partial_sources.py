@@ -168,7 +168,7 @@ def mart_wh(tmp_path, monkeypatch):
 
     monkeypatch.delenv("CSAT_DEPLOYMENT_CONFIG", raising=False)
     con = connect(tmp_path / "wh.duckdb")
-    con.execute("create schema marts")
+    con.execute("create schema if not exists marts")
     con.execute("create table marts.fct_example (hours double)")
     yield con
     con.close()

@@ -25,9 +25,10 @@ import bench_modules
 import dagster as dg
 import duckdb
 import pytest
+from working_files import copy_working, open_working
 
 from csat_sample_data import generate_sample_data
-from dagster_project import build_scope, build_state
+from dagster_project import build_scope, build_state, settings
 from dagster_project.assets.warehouse import DBT_PROJECT_DIR, ensure_manifest, get_dbt_project
 from dagster_project.dbt_node_results import NODE_RESULTS_FILE, read_node_results
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
@@ -360,7 +361,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         ensure_manifest(force=True)  # `csat parse`, as the test command runs it first
         first = run(landing, incremental)  # build 1: full
         keep_target_folder(first.run_id, root / "targets")
-        shutil.copy(incremental / "csat.duckdb", root / "after_first.duckdb")  # what build 2 started from
+        copy_working(incremental / "csat.duckdb", root / "after_first.duckdb")  # what build 2 started from
         shutil.copytree(day, landing, dirs_exist_ok=True)
         changed = deliver_awkward_files(landing)
         deliver_the_complaint_s_order_and_agent(landing, late_ticket_customer)
@@ -371,7 +372,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         keep_target_folder(second.run_id, root / "targets")
         full = root / "full"
         full.mkdir()
-        shutil.copy(incremental / "csat.duckdb", full / "csat.duckdb")
+        copy_working(incremental / "csat.duckdb", full / "csat.duckdb")
         with connect(full / "csat.duckdb") as con:  # what `csat run --full-refresh` does first
             build_state.forget(con)
         third = run(landing, full)  # build 3: full refresh of the same raw data, another warehouse file
@@ -394,7 +395,7 @@ def test_what_a_removed_model_left_is_dropped_by_the_next_full_refresh(builds):
     # gets, drops it (stale_relations.py)
     held = "select count(*) from information_schema.tables where table_schema || '.' || table_name = ?"
     for warehouse, count in ((builds["incremental"], 1), (builds["full"], 0)):
-        with duckdb.connect(str(warehouse / "csat.duckdb"), read_only=True) as con:
+        with connect(warehouse / "csat.duckdb", read_only=True) as con:
             assert con.execute(held, [LEFT_BEHIND]).fetchone()[0] == count, warehouse
             assert con.execute(held, ["marts.fct_customer_months"]).fetchone()[0] == 1
 
@@ -409,7 +410,7 @@ def publication_changes(result: dg.ExecuteInProcessResult) -> dict[str, str]:
 
 
 def rebuilt_months(warehouse: Path) -> set[str]:
-    with duckdb.connect(str(warehouse / "csat.duckdb"), read_only=True) as con:
+    with connect(warehouse / "csat.duckdb", read_only=True) as con:
         rows = con.execute("select strftime(month_start_date, '%Y-%m') from intermediate.int_rebuild_months")
         return {m for (m,) in rows.fetchall()}
 
@@ -424,7 +425,7 @@ def test_the_incremental_build_recomputed_only_the_touched_months(builds):
 
 
 def rebuilt_quarters(warehouse: Path) -> set[str]:
-    with duckdb.connect(str(warehouse / "csat.duckdb"), read_only=True) as con:
+    with connect(warehouse / "csat.duckdb", read_only=True) as con:
         rows = con.execute("select strftime(quarter_start_date, '%Y-%m') from intermediate.int_rebuild_quarters")
         return {q for (q,) in rows.fetchall()}
 
@@ -518,7 +519,7 @@ def test_an_incremental_build_leaves_out_only_what_no_delivered_row_reaches(buil
     manifest = get_manifest()
     nodes = manifest["nodes"]
     full, incremental = nodes_run(builds["first_run_id"]), nodes_run(builds["second_run_id"])
-    with duckdb.connect(str(builds["incremental"] / "csat.duckdb"), read_only=True) as con:
+    with connect(builds["incremental"] / "csat.duckdb", read_only=True) as con:
         # build 2's files: the held-back day and deliver_awkward_files' (named zz...)
         delivered = {
             entity
@@ -557,7 +558,9 @@ def test_a_run_with_nothing_delivered_builds_nothing_until_a_month_ends(builds, 
     }
     assert len(rebuilt) > 70 and set(rebuilt.values()) == {False}
     assert publication_changes(result) and set(publication_changes(result).values()) == {"unchanged"}
-    results = compare_engines.compare_published(again / "csat.duckdb", builds["full"] / "csat.duckdb", skip=set())
+    results = compare_engines.compare_published(
+        settings.marts_path(again / "csat.duckdb"), settings.marts_path(builds["full"] / "csat.duckdb"), skip=set()
+    )
     assert len(results) > 20
     assert {r.mart: str(r) for r in results if not r.same} == {}
 
@@ -573,7 +576,9 @@ def test_a_run_with_nothing_delivered_builds_nothing_until_a_month_ends(builds, 
 
 def test_incremental_marts_equal_a_full_rebuild(builds):
     results = compare_engines.compare_published(
-        builds["incremental"] / "csat.duckdb", builds["full"] / "csat.duckdb", skip=set()
+        settings.marts_path(builds["incremental"] / "csat.duckdb"),
+        settings.marts_path(builds["full"] / "csat.duckdb"),
+        skip=set(),
     )
     assert len(results) > 20
     assert {r.mart: str(r) for r in results if not r.same} == {}
@@ -603,17 +608,21 @@ def test_the_publication_took_the_changed_rows_and_equals_a_fresh_one(builds):
 
 def test_incremental_models_equal_a_full_rebuild_row_for_row(builds):
     con = duckdb.connect()
-    con.execute(f"attach '{builds['incremental'] / 'csat.duckdb'}' as inc (read_only)")
-    con.execute(f"attach '{builds['full'] / 'csat.duckdb'}' as rebuilt (read_only)")
+    for name, build in (("inc", builds["incremental"]), ("rebuilt", builds["full"])):
+        con.execute(f"attach '{build / 'csat.duckdb'}' as {name} (read_only)")
+        con.execute(f"attach '{settings.marts_path(build / 'csat.duckdb')}' as {name}_marts (read_only)")
     for model in INCREMENTAL_MODELS:
+        catalog = "_marts" if model.startswith("marts.") else ""  # the marts are in the marts file
         for a, b in (("inc", "rebuilt"), ("rebuilt", "inc")):
-            extra = con.execute(f"select count(*) from (from {a}.{model} except all from {b}.{model})")
+            extra = con.execute(
+                f"select count(*) from (from {a}{catalog}.{model} except all from {b}{catalog}.{model})"
+            )
             assert extra.fetchone()[0] == 0, (model, a)
 
 
 def test_the_edge_cases_reached_the_incremental_facts(builds):
     changed = builds["changed"]
-    con = duckdb.connect(str(builds["incremental"] / "csat.duckdb"), read_only=True)
+    con = connect(builds["incremental"] / "csat.duckdb", read_only=True)
     moved = con.execute("select customer_id from marts.fct_orders where order_id = ?", [changed["moved"]]).fetchall()
     assert moved == [(changed["new_customer"],)]  # one row: the old version is gone
     # the old customer's later orders moved up a rank (only the previous build knew them as its owner)
@@ -666,7 +675,7 @@ def test_the_edge_cases_reached_the_incremental_facts(builds):
 
 def test_the_build_state_decides_between_incremental_and_full_refresh(builds, tmp_path):
     path = tmp_path / "csat.duckdb"
-    shutil.copy(builds["incremental"] / "csat.duckdb", path)
+    copy_working(builds["incremental"] / "csat.duckdb", path)
     with connect(path) as con:
         before = build_state.plan(con, "fingerprint")
         assert before.full_refresh  # another fingerprint: full refresh
@@ -740,13 +749,15 @@ def test_every_row_the_incremental_build_wrote_was_tested(builds):
     incremental = {u for u, node in declared.items() if node["config"]["materialized"] == "incremental"}
     assert incremental == set(scopes) - {u for u, node in declared.items() if node["config"]["materialized"] == "view"}
     assert len(incremental) == 13
-    con = duckdb.connect(str(builds["incremental"] / "csat.duckdb"), read_only=True)
+    con = connect(builds["incremental"] / "csat.duckdb", read_only=True)
     con.execute(f"attach '{builds['after_first']}' as before (read_only)")
+    con.execute(f"attach '{settings.marts_path(builds['after_first'])}' as before_marts (read_only)")
     written_somewhere = 0
     for unique_id in sorted(incremental):
         relation, scope = scopes[unique_id]
         table = f"{declared[unique_id]['schema']}.{declared[unique_id]['alias']}"
-        written = f"select * from {relation} except all select * from before.{table}"
+        before = "before_marts" if table.startswith("marts.") else "before"  # the marts are in the marts file
+        written = f"select * from {relation} except all select * from {before}.{table}"
         counts = con.execute(
             f"select count(*), count(*) filter (where not coalesce({scope}, false)) from ({written})"
         ).fetchone()
@@ -766,8 +777,8 @@ def test_a_limited_key_test_still_finds_a_duplicate_of_a_written_row(builds, tmp
     ]
     relation, scope = written_rows_scope(sql)
     path = tmp_path / "csat.duckdb"
-    shutil.copy(builds["incremental"] / "csat.duckdb", path)
-    con = duckdb.connect(str(path))
+    copy_working(builds["incremental"] / "csat.duckdb", path)
+    con = open_working(path)
     failures = f"select failures from ({sql})"  # dbt's run folder holds the test as dbt ran it
     assert con.execute(failures).fetchone()[0] == 0
     written = con.execute(f"select order_id from {relation} where {scope} order by order_id limit 1").fetchone()[0]

@@ -22,6 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dagster_project import settings
+
 import kpi_reference as ref
 
 pytestmark = pytest.mark.pipeline
@@ -85,10 +87,13 @@ def mf_project(sample, semantic_manifest, tmp_path_factory) -> MfProject:
     # same file name: dbt-duckdb names the catalog after it, and the manifest's relations use it
     warehouse = root / "warehouse" / sample.warehouse_path.name
     warehouse.parent.mkdir()
-    shutil.copy(sample.warehouse_path, warehouse)
-    wal = Path(str(sample.warehouse_path) + ".wal")
-    if wal.exists():
-        shutil.copy(wal, Path(str(warehouse) + ".wal"))
+    for source, target in (
+        (sample.warehouse_path, warehouse),
+        (settings.marts_path(sample.warehouse_path), settings.marts_path(warehouse)),  # the marts
+    ):
+        shutil.copy(source, target)
+        if Path(f"{source}.wal").exists():
+            shutil.copy(Path(f"{source}.wal"), Path(f"{target}.wal"))
     env = {
         **os.environ,
         "CSAT_WAREHOUSE_PATH": str(warehouse),

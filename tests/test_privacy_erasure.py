@@ -20,6 +20,7 @@ import pytest
 from test_quality_pipeline import published_db, run_pipeline, step_failure_messages, write_csv
 
 from csat_sample_data import generate_sample_data
+from dagster_project import settings
 from dagster_project.cli import main
 from dagster_project.contract import entity as entity_of
 from dagster_project.ingestion.warehouse import connect
@@ -86,6 +87,7 @@ def postgres_hits(url: str, needles: list[str]) -> dict[str, list[str]]:
 def all_hits(root: Path, needles: list[str], postgres_url: str | None = None) -> dict[str, dict]:
     stores = {
         "warehouse": duckdb_hits(root / "warehouse" / "csat.duckdb", needles),
+        "marts": duckdb_hits(settings.marts_path(root / "warehouse" / "csat.duckdb"), needles),
         "previous": duckdb_hits(root / "warehouse" / "csat.duckdb.previous", needles),
         "published": duckdb_hits(published_db(root), needles),
         "replaced": duckdb_hits(root / "published" / REPLACED_FILE, needles),
@@ -153,8 +155,8 @@ def test_forget_erases_everywhere_and_survives_rebuild_and_redelivery(_, tmp_pat
     shutil.copyfile(published_db(root), root / "published" / REPLACED_FILE)
 
     before = all_hits(root, needles, postgres_url)
-    assert set(before) == {"warehouse", "previous", "published", "replaced", "parquet", "postgresql"}, before
-    assert email_pseudonym in before["published"] and name in before["warehouse"]
+    assert set(before) == {"warehouse", "marts", "previous", "published", "replaced", "parquet", "postgresql"}, before
+    assert email_pseudonym in before["published"] and email_pseudonym in before["marts"] and name in before["warehouse"]
     assert any("=" in f for files in before["parquet"].values() for f in files), "in a fact's month files too"
 
     ids_file = tmp_path / "erase.txt"

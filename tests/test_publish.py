@@ -19,6 +19,7 @@ import pytest
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.assets import build_publish_asset
 from dagster_project.publication.layout import REPLACED_FILE
+from dagster_project.publication.mart_changes import WORKING_MARTS
 from dagster_project.publication.published_copy import (
     DATABASE_FILE,
     PublicationError,
@@ -94,7 +95,7 @@ def test_a_publication_starts_from_the_file_the_previous_one_replaced(working, t
     a daily publication)."""
     out = tmp_path / "published"
     first = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
-    assert first.started_from == "an empty file" and not (out / REPLACED_FILE).exists()
+    assert first.started_from == WORKING_MARTS and not (out / REPLACED_FILE).exists()
     first_file = os.stat(out / DATABASE_FILE).st_ino
     make_working(working, 20)
     second = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
@@ -110,6 +111,43 @@ def test_a_publication_starts_from_the_file_the_previous_one_replaced(working, t
     for mart in ("kpi_monthly", "dim_store"):
         assert published_rows(out, mart) == (working_rows(working, mart),) * 2, mart
     assert sorted(p.name for p in out.iterdir()) == [REPLACED_FILE, DATABASE_FILE, "parquet"]
+
+
+def test_a_first_publication_starts_from_a_copy_of_the_marts_file(working, tmp_path):
+    """dbt builds the marts into a file of their own (settings.marts_path): a first publication
+    copies that file byte for byte instead of copying the marts table by table, drops what it holds
+    beyond the marts published, and records their content as any publication does."""
+    with connect(working) as con:
+        con.execute("create table marts.not_published as select 1 as x")
+        con.execute("create view marts.a_view as select 1 as x")
+    out = tmp_path / "published"
+    report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    assert report.started_from == WORKING_MARTS
+    assert report.changes == {"kpi_monthly": "copied", "dim_store": "copied"}
+    for mart in ("kpi_monthly", "dim_store"):
+        assert published_rows(out, mart) == (working_rows(working, mart),) * 2, mart
+    with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
+        relations = con.execute("select table_name from information_schema.tables order by 1").fetchall()
+    assert relations == [("dim_store",), ("kpi_monthly",), ("mart_months",), ("publication",)]
+    again = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
+    assert again.changes == {"kpi_monthly": "unchanged", "dim_store": "unchanged"}
+
+
+def test_marts_that_are_views_are_copied_as_rows(working, tmp_path):
+    """Spark mode mounts its marts as views over Spark's Parquet files (spark/mount.py): a copy of
+    the marts file would publish views of files outside the published folder, so the marts are
+    copied table by table into an empty file."""
+    with connect(working) as con:
+        con.execute("create or replace table marts.store_rows as select 'S' || i as store_id from range(3) t(i)")
+        con.execute("drop table marts.dim_store")
+        con.execute("create view marts.dim_store as select * from marts.store_rows")
+    out = tmp_path / "published"
+    report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    assert report.started_from == "an empty file"
+    with duckdb.connect(str(out / DATABASE_FILE), read_only=True) as con:
+        kinds = dict(con.execute("select table_name, table_type from information_schema.tables").fetchall())
+    assert kinds["dim_store"] == "BASE TABLE" and "store_rows" not in kinds
+    assert published_rows(out, "dim_store") == (working_rows(working, "dim_store"),) * 2
 
 
 def test_a_mart_back_to_what_the_publication_before_the_last_held_is_reported_changed(working, tmp_path):

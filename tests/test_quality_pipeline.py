@@ -19,12 +19,14 @@ import duckdb
 import pytest
 
 from csat_sample_data import generate_sample_data, write_columns_mismatch_file
+from dagster_project import settings
 from dagster_project.assets import quality as quality_assets
 from dagster_project.assets.ingestion import ingestion_assets
 from dagster_project.assets.key_drivers import key_driver_assets
 from dagster_project.assets.quality import CHECK_NAME, quality_check_keys, quality_checks
 from dagster_project.assets.warehouse import DbtResource, dbt_executable, dbt_project, warehouse_models
 from dagster_project.contract import entity
+from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.assets import build_publish_assets
 from dagster_project.publication.published_copy import DATABASE_FILE, parquet_source
 from dagster_project.quality import load_suites
@@ -156,7 +158,7 @@ def write_csv(root: Path, entity_name: str, name: str, rows: list[dict]) -> Path
 
 
 def existing(root: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(root / "warehouse" / "csat.duckdb"), read_only=True) as con:
+    with connect(root / "warehouse" / "csat.duckdb", read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
@@ -181,7 +183,7 @@ def test_clean_run_publishes_the_working_marts(baseline):
         r[0] for r in existing(root, "select table_name from information_schema.tables where table_schema = 'marts'")
     ]
     with duckdb.connect(str(published_db(root)), read_only=True) as con:
-        con.execute(f"attach '{root / 'warehouse' / 'csat.duckdb'}' as working (read_only)")
+        con.execute(f"attach '{settings.marts_path(root / 'warehouse' / 'csat.duckdb')}' as working (read_only)")
         published_marts = [
             r[0]
             for r in con.execute(

@@ -55,7 +55,7 @@ def installed(tmp_path, monkeypatch) -> dict[str, Path]:
     warehouse = tmp_path / "warehouse" / "csat.duckdb"
     with connect(warehouse) as con:
         ingest_files(con, SURVEY_RESPONSES, [(p, None) for p in sorted(landing.rglob("*.csv"))])
-        con.execute("create schema marts")
+        con.execute("create schema if not exists marts")
         con.execute("create table marts.kpi_monthly as select 'nps' as kpi, 12.4 as value")
     published = tmp_path / "published"
     publish_marts(warehouse, published, marts=["kpi_monthly"], run_id="run-0")

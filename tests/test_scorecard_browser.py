@@ -22,8 +22,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from working_files import copy_working
 
 from dagster_project.assets.reporting import scorecard
+from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.published_copy import DATABASE_FILE, publish_marts
 from dagster_project.resources import PublishedWarehouseResource, ReportsResource
 from dagster_project.scorecard import HEADLINE_KPI_NAMES, write_scorecard
@@ -133,7 +135,8 @@ def shown(value: float | None, unit: str) -> str:
 
 
 def all_marts(warehouse: Path) -> list[str]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    """The marts of a working warehouse (in its marts file) or of a published copy."""
+    with connect(warehouse, read_only=True) as con:
         return [
             r[0]
             for r in con.execute(
@@ -151,8 +154,7 @@ def sample_published(tmp_path_factory) -> Path:
     # A copy: this process may hold the session's warehouse open (in-process dbt), and DuckDB refuses a
     # second connection to one file with another configuration (read-only) in the same process.
     working = root / "working.duckdb"
-    ref.open_warehouse(sample).execute("checkpoint").close()
-    shutil.copy(sample.warehouse_path, working)
+    copy_working(sample.warehouse_path, working)
     out = root / "published"
     publish_marts(working, out, marts=all_marts(working), run_id="scorecard-test-run")
     return out
@@ -300,9 +302,9 @@ def test_screenshot(sample_page, tmp_path):
 def test_without_analytics_marts_and_with_chinese_text(sample_published, tmp_path):
     """Only the KPI marts published (the analytics marts are optional), and slice values in Chinese."""
     source = tmp_path / "working.duckdb"
-    with duckdb.connect(str(source)) as con:
+    with connect(source) as con:
         con.execute(f"attach '{sample_published / DATABASE_FILE}' as pub (read_only)")
-        con.execute("create schema marts")
+        con.execute("create schema if not exists marts")
         con.execute("create table marts.scorecard_monthly as select * from pub.marts.scorecard_monthly")
         con.execute(
             "create table marts.scorecard_breakdown_monthly as select * replace ("

@@ -80,7 +80,7 @@ def test_mounted_tables_read_like_the_duckdb_build(warehouse_path: Path, tmp_pat
         SparkTable("seeds", "no_rows", root / "seeds.db" / "no_rows", (("entity", "string"), ("weight", "double"))),
     ]
     with connect(warehouse_path) as con:
-        con.execute("create schema marts")
+        con.execute("create schema if not exists marts")
         con.execute("create table marts.kpi as select 99 as stale")  # left by an earlier DuckDB build
         con.execute("set TimeZone = 'America/New_York'")  # the UTC wall clock must not depend on it
         assert mount_spark_tables(con, tables) == ["marts.kpi", "marts.empty", "seeds.no_rows"]

@@ -3,6 +3,8 @@ and sources' schemas included)."""
 
 import duckdb
 
+from dagster_project import settings
+from dagster_project.ingestion.warehouse import connect
 from dagster_project.stale_relations import built_relations, drop_stale_relations
 
 from fixtures.manifests import manifest_node
@@ -73,3 +75,15 @@ def test_only_relations_of_dbt_s_schemas_that_no_model_builds_are_dropped():
         "intermediate.int_customer_months",
     }
     assert drop_stale_relations(con, MANIFEST) == []  # nothing left to drop: a second run is a no-op
+
+
+def test_a_mart_no_model_builds_is_dropped_from_the_marts_file(tmp_path):
+    """The marts live in the warehouse's marts file (settings.marts_path), attached to its connection."""
+    with connect(tmp_path / "csat.duckdb") as con:
+        con.execute("create table marts.fct_customer_months as select 1 as x")
+        con.execute("create table marts.dropped_mart as select 1 as x")
+        assert drop_stale_relations(con, MANIFEST) == ["marts.dropped_mart"]
+        left = con.execute(
+            "select table_catalog, table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    assert left == [(settings.MARTS_CATALOG, "fct_customer_months")]

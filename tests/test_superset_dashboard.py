@@ -28,6 +28,7 @@ import pytest
 from cdp import Browser
 from test_scorecard_browser import DECIMALS, all_marts, sample_published  # noqa: F401  (fixture)
 
+from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.published_copy import DATABASE_FILE, publish_marts
 from dagster_project.scorecard import HEADLINE_KPIS
 
@@ -190,9 +191,13 @@ def test_dashboard_draws_every_chart_with_the_published_numbers(superset, tmp_pa
 def test_rerunning_the_launcher_after_a_new_publication_shows_the_new_numbers(superset, tmp_path):
     published = superset["published"]
     working = tmp_path / "working.duckdb"
-    with duckdb.connect(str(working)) as con:
+    with connect(working) as con:  # the published marts as a working warehouse's (in its marts file)
         con.execute(f"attach '{published / DATABASE_FILE}' as old (read_only)")
-        con.execute("copy from database old to working")
+        tables = con.execute(
+            "select table_name from duckdb_tables() where database_name = 'old' and schema_name = 'marts'"
+        )
+        for (table,) in tables.fetchall():
+            con.execute(f'create table marts."{table}" as select * from old.marts."{table}"')
         con.execute("detach old")
         con.execute("update marts.scorecard_latest set actual = actual + 10 where kpi = 'nps'")
     marts = [m for m in all_marts(working) if m != "publication"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,9 @@ from dagster_project import settings
 from dagster_project.contract import ENTITIES, Entity
 from dagster_project.ingestion.history import ensure_history
 from dagster_project.privacy.pseudonyms import create_privacy_tables
+from dagster_project.publication.layout import MART_SCHEMA
+from dagster_project.run_lock import PRIVATE_FILE_MODE
+from dagster_project.sql_text import literal, quote
 
 RAW_SCHEMA = "raw"
 METADATA_COLUMNS = {
@@ -85,7 +89,8 @@ create table if not exists {FILE_CHECKSUMS_TABLE} (
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (creating the file and the raw tables if needed), in UTC, within CSAT_DUCKDB_MEMORY_LIMIT."""
+    """Open the warehouse (creating the file and the raw tables if needed), in UTC, within
+    CSAT_DUCKDB_MEMORY_LIMIT, with its marts file attached (attach_marts)."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +98,31 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     con.execute("set TimeZone = 'UTC'")
     if not read_only:
         create_raw_tables(con)
+    attach_marts(con, path, read_only=read_only)
     return con
+
+
+def attach_marts(con: duckdb.DuckDBPyConnection, warehouse: str | Path, *, read_only: bool = False) -> None:
+    """Attach the warehouse's marts file (settings.marts_path), where dbt builds the marts, and let
+    `marts.<mart>` name its tables as before: DuckDB finds a schema of another catalog through the
+    search path. Read-only, a marts file not written yet is not attached (no build has made marts).
+    Read-write, a `marts` schema left in the warehouse itself by an earlier version is dropped first:
+    it would make `marts.<mart>` ambiguous, and the build after an upgrade rebuilds every mart anyway
+    (a changed project is a full refresh: build_state.py)."""
+    path = settings.marts_path(warehouse)
+    if read_only and not path.is_file():
+        return
+    if not read_only:
+        [(catalog,)] = con.execute("select current_database()").fetchall()
+        con.execute(f"drop schema if exists {quote(catalog)}.{MART_SCHEMA} cascade")
+    created = not path.exists()
+    mode = " (read_only)" if read_only else ""
+    con.execute(f"attach if not exists {literal(str(path))} as {settings.MARTS_CATALOG}{mode}")
+    if not read_only:
+        if created:  # owner-only like the warehouse (run_lock.py), whatever the umask
+            os.chmod(path, PRIVATE_FILE_MODE)
+        con.execute(f"create schema if not exists {settings.MARTS_CATALOG}.{MART_SCHEMA}")
+    con.execute(f"set search_path = 'main,{settings.MARTS_CATALOG}.{MART_SCHEMA}'")
 
 
 @contextmanager

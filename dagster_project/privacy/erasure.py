@@ -106,10 +106,10 @@ def collect_from_raw(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
             )
 
 
-def erase_in_catalog(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
-    """Delete every row of `catalog` that names an erased customer; returns rows deleted per table."""
-    tables = base_tables(con, catalog)
-    for (schema, table), columns in tables.items():
+def collect_customer_keys(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
+    """Add to the erase tables the keys of the erased customers' versions that `catalog` knows (in
+    dim_customer: a table with both customer_id and customer_key)."""
+    for (schema, table), columns in base_tables(con, catalog).items():
         if {"customer_id", "customer_key"} <= columns:  # dim_customer: the keys of the erased versions
             con.execute(
                 f"""
@@ -119,6 +119,12 @@ def erase_in_catalog(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, 
                     and customer_key is not null
                 """
             )
+
+
+def erase_in_catalog(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+    """Delete every row of `catalog` that names an erased customer; returns rows deleted per table."""
+    collect_customer_keys(con, catalog)
+    tables = base_tables(con, catalog)
     counts: dict[str, int] = {}
     for (schema, table), columns in sorted(tables.items()):
         conditions = []

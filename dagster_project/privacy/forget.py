@@ -1,8 +1,8 @@
 """`csat forget`: erase customers from every copy the warehouse keeps, and register the erasure.
 
 Order: (1) the erasure register first (pseudonymised ids; so a failure half-way is completed by the
-next ingestion or `csat forget`, and nothing brings them back), (2) the working warehouse and
-`<warehouse>.previous` (raw rows, rejected rows, pseudonyms, snapshots, marts), (3) the published
+next ingestion or `csat forget`, and nothing brings them back), (2) the working warehouse, its marts
+file and `<warehouse>.previous` (raw rows, rejected rows, pseudonyms, snapshots, marts), (3) the published
 DuckDB copy (and the file the last publication replaced, removed) and Parquet files, (4) the
 PostgreSQL publication when configured, (5) the counts are recorded in the register. Each DuckDB
 file is then rewritten (COPY FROM DATABASE into a new file, swapped in), so deleted rows do not
@@ -208,6 +208,8 @@ def forget(
         for catalog in catalogs:
             erasure.match_register(con, catalog)
             erasure.collect_from_raw(con, catalog)
+        # dim_customer is in the marts file: its versions' keys, before any table keyed by them is erased
+        erasure.collect_customer_keys(con, settings.MARTS_CATALOG)
         for catalog, store in zip(catalogs, ("warehouse", "warehouse.previous"), strict=False):
             con.begin()  # one transaction per file: DuckDB writes one attached database per transaction
             report.counts[store] = erasure.erase_in_catalog(con, catalog)
@@ -216,6 +218,9 @@ def forget(
             build_state.forget(con, catalog)
             scrub_legacy_snapshot(con, catalog)
             con.commit()
+        con.begin()  # the marts, in the warehouse's marts file (settings.marts_path)
+        report.counts["warehouse marts"] = erasure.erase_in_catalog(con, settings.MARTS_CATALOG)
+        con.commit()
         values = _erase_tables_values(con)
         if previous.exists():
             con.execute("detach previous")
@@ -230,6 +235,7 @@ def forget(
         ],
     )
     _rewrite(warehouse)
+    _rewrite(settings.marts_path(warehouse))
     if previous.exists():
         _rewrite(previous)
     # The file the last publication replaced, kept for the next one to start from, holds the

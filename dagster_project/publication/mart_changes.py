@@ -240,8 +240,12 @@ class StartingCopy:
     fresh_reason: str | None = None
 
 
+# What a first publication starts from when it can: the working warehouse's marts file, byte for byte.
+WORKING_MARTS = "a copy of the working warehouse's marts file"
+
+
 def open_previous_copy(
-    previous: Path, copy: Path, config: dict[str, str], replaced: Path | None = None
+    previous: Path, copy: Path, config: dict[str, str], replaced: Path | None = None, marts_file: Path | None = None
 ) -> StartingCopy:
     """Open `copy`, a new DuckDB file, started from an earlier published file when one is usable.
 
@@ -253,7 +257,9 @@ def open_previous_copy(
     write) or while it is still the published file (an interrupted swap left both names on it):
     then the published file `previous` is copied, as before. Not usable at all: a file written
     before fingerprints were recorded or that this DuckDB cannot read, or one more than half free
-    space (rows deleted by past publications; a fresh file compacts it)."""
+    space (rows deleted by past publications; a fresh file compacts it). With no published file,
+    `marts_file` (the working marts, when they can be taken as they are: start_from_marts_file) is
+    copied: its tables are the marts' content already."""
     not_replaced = ""  # why the replaced file was not used
     if replaced is not None and _take_replaced(replaced, copy):
         opened, fingerprints, problem = _open_reusable(copy, config)
@@ -261,6 +267,9 @@ def open_previous_copy(
             return StartingCopy(opened, fingerprints, "the file the previous publication replaced")
         not_replaced = f" (the file the previous publication replaced not reused: {problem})"
     if not previous.is_file():
+        if marts_file is not None:
+            shutil.copyfile(marts_file, copy)
+            return StartingCopy(duckdb.connect(str(copy), config=config), {}, WORKING_MARTS + not_replaced)
         return StartingCopy(duckdb.connect(str(copy), config=config), {}, "an empty file" + not_replaced)
     shutil.copyfile(previous, copy)
     opened, fingerprints, problem = _open_reusable(copy, config)
@@ -312,3 +321,25 @@ def _reuse_problem(con: duckdb.DuckDBPyConnection) -> str | None:
     if FINGERPRINT_COLUMN not in {c for c, _ in mart_columns(con, None, PUBLICATION_TABLE)}:
         return "it records no content fingerprints (published by an older version)"
     return None
+
+
+def start_from_marts_file(marts_file: Path, marts: list[str] | tuple[str, ...]) -> bool:
+    """Whether a first publication can start from a byte copy of `marts_file`: every mart to publish
+    is a table there (Spark mode's marts are views over Spark's Parquet files, which must be copied
+    as rows), and no write-ahead log holds changes the file itself does not (a build that did not
+    end cleanly; DuckDB replays a log only into the file it belongs to)."""
+    if not marts_file.is_file() or Path(f"{marts_file}.wal").exists():
+        return False
+    try:
+        with duckdb.connect(str(marts_file), read_only=True) as con:
+            tables = {
+                r[0]
+                for r in con.execute(
+                    "select table_name from duckdb_tables() where database_name = current_database() "
+                    "and schema_name = ?",
+                    [MART_SCHEMA],
+                ).fetchall()
+            }
+    except duckdb.Error:
+        return False
+    return set(marts) <= tables

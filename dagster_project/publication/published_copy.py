@@ -1,15 +1,16 @@
 """The published copy: the read-only copy of the marts that BI tools read.
 
-The marts (tables of the working warehouse's `marts` schema that have an expectation suite) are
-copied into a new DuckDB file and one Parquet file per mart (a fact: a folder of files by month,
-month_files.py), written next to the published copy under temporary names and swapped in with
-`os.replace`. The new DuckDB file starts from an earlier published one (the file the previous
-swap replaced, else a copy of the published file) and takes only the marts and months that changed;
-Parquet files are rewritten only for marts (and facts' months) that changed (mart_changes.py). So a
-failed publication never touches the published copy, and a BI tool that holds the old file open
-read-only keeps reading it (the rename swaps the directory entry; the old file lives on until
-closed; the pipeline never opens the published file, and writes into a replaced one only when no
-other process holds it). Layout: `dagster_project/publication/layout.py`.
+The marts (tables of the working warehouse's marts file, `settings.marts_path`, that have an
+expectation suite) are copied into a new DuckDB file and one Parquet file per mart (a fact: a folder
+of files by month, month_files.py), written next to the published copy under temporary names and
+swapped in with `os.replace`. The new DuckDB file starts from an earlier published one (the file the
+previous swap replaced, else a copy of the published file; the first publication, a byte copy of the
+marts file) and takes only the marts and months that changed; Parquet files are rewritten only for
+marts (and facts' months) that changed (mart_changes.py). So a failed publication never touches the
+published copy, and a BI tool that holds the old file open read-only keeps reading it (the rename
+swaps the directory entry; the old file lives on until closed; the pipeline never opens the
+published file, and writes into a replaced one only when no other process holds it). Layout:
+`dagster_project/publication/layout.py`.
 """
 
 import os
@@ -36,6 +37,7 @@ from dagster_project.publication.layout import (
     TEMPORARY_NAME,
 )
 from dagster_project.publication.mart_changes import (
+    WORKING_MARTS,
     Content,
     Months,
     changed_months,
@@ -49,6 +51,7 @@ from dagster_project.publication.mart_changes import (
     read_month_record,
     recorded_fingerprints,
     replace_months,
+    start_from_marts_file,
     write_month_record,
 )
 from dagster_project.publication.month_files import (
@@ -98,7 +101,7 @@ def publish_marts(
     published_at: datetime | None = None,
     before_swap: Callable[[], None] | None = None,
 ) -> PublicationReport:
-    """Copy `marts` (tables of the working warehouse's `marts` schema) into the published folder.
+    """Copy `marts` (tables of the working warehouse's marts file) into the published folder.
 
     Everything is written under temporary names first; only when all of it is complete (and
     `before_swap`, if given, returned) are the files swapped in (Parquet files first, the DuckDB
@@ -122,14 +125,16 @@ def publish_marts(
         database_path=published_dir / DATABASE_FILE, parquet_dir=parquet_dir, published_at=published_at, run_id=run_id
     )
     try:
-        start = open_previous_copy(report.database_path, tmp_db, settings.duckdb_config(), replaced)
+        marts_file = settings.marts_path(warehouse_path)
+        first_from = marts_file if start_from_marts_file(marts_file, marts) else None
+        start = open_previous_copy(report.database_path, tmp_db, settings.duckdb_config(), replaced, first_from)
         con, previous = start.con, start.fingerprints
         report.started_from, report.fresh_copy_reason = start.started_from, start.fresh_reason
         try:
             con.execute("set TimeZone = 'UTC'")
             # Marts have no row order; keeping it would buffer every copied table (memory at 10M).
             con.execute("set preserve_insertion_order = false")
-            con.execute(f"attach {literal(str(Path(warehouse_path).resolve()))} as working (read_only)")
+            con.execute(f"attach {literal(str(marts_file))} as working (read_only)")
             existing = {
                 r[0]
                 for r in con.execute(
@@ -146,8 +151,11 @@ def publish_marts(
             # published DuckDB file): a report of changes against it, whatever file this one started from.
             published = recorded_fingerprints(con, parquet_dir / f"{PUBLICATION_TABLE}.parquet")
             con.execute(f"create schema if not exists {MART_SCHEMA}")
-            for table in _tables(con) - set(marts):  # marts no longer published, and the old record
-                con.execute(f"drop table {MART_SCHEMA}.{quote(table)}")
+            # marts no longer published, the old record, and (in a copy of the working marts) what
+            # the working marts' file holds beyond the published marts
+            for table, kind in _relations(con).items():
+                if table not in marts:
+                    con.execute(f"drop {kind} {MART_SCHEMA}.{quote(table)}")
             # Each mart's Parquet file is written on a second connection while the next marts are
             # copied: one statement at a time left part of the second core idle (DECISIONLOG.md,
             # "Ingestion's statements, and the publication's two connections").
@@ -156,7 +164,14 @@ def publish_marts(
             try:
                 written = [
                     _publish_mart(
-                        con, parquet_con, parquet_writer, mart, tmp_parquet, previous.get(mart), recorded.get(mart)
+                        con,
+                        parquet_con,
+                        parquet_writer,
+                        mart,
+                        tmp_parquet,
+                        previous.get(mart),
+                        recorded.get(mart),
+                        copied_already=start.started_from == WORKING_MARTS,
                     )
                     for mart in marts
                 ]
@@ -235,13 +250,14 @@ def _keep_as_replaced(published: Path, replaced: Path) -> None:
             pass
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The tables in the new copy's `marts` schema (those of the previous copy it started from)."""
+def _relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The tables and views in the new copy's `marts` schema (those of the file it started from):
+    name -> "table" or "view"."""
     return {
-        r[0]
-        for r in con.execute(
-            "select table_name from information_schema.tables where table_catalog = current_database() "
-            "and table_schema = ?",
+        name: "view" if kind == "VIEW" else "table"
+        for name, kind in con.execute(
+            "select table_name, table_type from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = ?",
             [MART_SCHEMA],
         ).fetchall()
     }
@@ -273,6 +289,7 @@ def _publish_mart(
     tmp_parquet: Path,
     previous_fingerprint: str | None,
     recorded_months: Months | None,
+    copied_already: bool = False,
 ) -> tuple[Content, str, Future | None, list[Path]]:
     """Bring one mart of the new DuckDB file up to date with the working warehouse (the previous
     copy's mart had `previous_fingerprint`, and `recorded_months` by month, None: not recorded), and
@@ -280,7 +297,8 @@ def _publish_mart(
     already holds the same rows: its content, what changed, the Parquet write's future (None: none
     needed), and the published Parquet files or folders to remove once the new ones are in (months
     a fact no longer has; the other layout's file or folder). A mart with a personal-data column is
-    refused before anything of it is written."""
+    refused before anything of it is written. `copied_already`: the new file started as a copy of
+    the working marts (mart_changes.WORKING_MARTS), which holds the mart as it is."""
     columns = mart_columns(con, "working", mart)
     personal = sorted(c for c, _ in columns if c.lower() in PERSONAL_COLUMNS)
     if personal:
@@ -303,6 +321,8 @@ def _publish_mart(
         no_longer = [published_folder]
     if previous_fingerprint == content.fingerprint:
         return content, UNCHANGED, parquet_written, no_longer
+    if copied_already:  # the new file is a byte copy of the working marts
+        return content, COPIED, parquet_written, no_longer
     if previous_fingerprint and content.months is not None and mart_columns(con, None, mart) == columns:
         published = published_months(con, target, columns, recorded_months, previous_fingerprint)
         months = changed_months(published, content)

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.ingestion.warehouse import transaction
+from dagster_project.publication.layout import MART_SCHEMA
 from dagster_project.sql_text import literal, quote
 
 SPARK_WAREHOUSE_DIR = "warehouse"  # spark.sql.warehouse.dir under the Spark folder (dbt profile `spark`)
@@ -65,25 +66,26 @@ def spark_tables(manifest_path: str | Path, spark_dir: str | Path) -> list[Spark
 
 
 def mount_spark_tables(con: duckdb.DuckDBPyConnection, tables: list[SparkTable]) -> list[str]:
-    """Create or replace one view per Spark table in one transaction; returns the mounted names.
-    A table with neither Parquet files nor declared columns is an error: dbt reported it built."""
+    """Create or replace one view per Spark table, in one transaction per database (the marts go into
+    the warehouse's marts file, through the search path: ingestion/warehouse.attach_marts; DuckDB
+    writes one attached database per transaction); returns the mounted names. A table with neither
+    Parquet files nor declared columns is an error: dbt reported it built."""
     missing = [f"{t.schema}.{t.name}" for t in tables if not t.declared and not any(t.location.glob("*.parquet"))]
     if missing:
         raise FileNotFoundError(f"Spark tables without Parquet files under their folder: {', '.join(missing)}")
-    mounted = []
-    with transaction(con):
-        for table in tables:
-            relation = f"{quote(table.schema)}.{quote(table.name)}"
-            con.execute(f"create schema if not exists {quote(table.schema)}")
-            existing = con.execute(
-                "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
-                [table.schema, table.name],
-            ).fetchone()
-            if existing and existing[0] == "BASE TABLE":  # left by a DuckDB-mode build of this warehouse
-                con.execute(f"drop table {relation}")
-            con.execute(f"create or replace view {relation} as {_select(con, table)}")
-            mounted.append(f"{table.schema}.{table.name}")
-    return mounted
+    for in_marts in (False, True):
+        with transaction(con):
+            for table in (t for t in tables if (t.schema == MART_SCHEMA) == in_marts):
+                relation = f"{quote(table.schema)}.{quote(table.name)}"
+                con.execute(f"create schema if not exists {quote(table.schema)}")
+                existing = con.execute(
+                    "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+                    [table.schema, table.name],
+                ).fetchone()
+                if existing and existing[0] == "BASE TABLE":  # left by a DuckDB-mode build of this warehouse
+                    con.execute(f"drop table {relation}")
+                con.execute(f"create or replace view {relation} as {_select(con, table)}")
+    return [f"{table.schema}.{table.name}" for table in tables]
 
 
 def _select(con: duckdb.DuckDBPyConnection, table: SparkTable) -> str:
