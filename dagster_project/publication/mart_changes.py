@@ -231,13 +231,15 @@ def parquet_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | Non
 @dataclass
 class StartingCopy:
     """The new copy, opened: the connection, the fingerprint of each mart in it ({}: it starts
-    empty), what it started from (for the log), and why the published file was not reused (None:
-    it was, or there is none)."""
+    empty), what it started from (for the log), why the published file was not reused (None: it
+    was, or there is none), and whether it is a byte copy of the working marts (its tables are the
+    marts as they are: none needs copying)."""
 
     con: duckdb.DuckDBPyConnection
     fingerprints: dict[str, str]
     started_from: str
     fresh_reason: str | None = None
+    holds_working_marts: bool = False
 
 
 # What a first publication starts from when it can: the working warehouse's marts file, byte for byte.
@@ -269,7 +271,8 @@ def open_previous_copy(
     if not previous.is_file():
         if marts_file is not None:
             shutil.copyfile(marts_file, copy)
-            return StartingCopy(duckdb.connect(str(copy), config=config), {}, WORKING_MARTS + not_replaced)
+            con = duckdb.connect(str(copy), config=config)
+            return StartingCopy(con, {}, WORKING_MARTS + not_replaced, holds_working_marts=True)
         return StartingCopy(duckdb.connect(str(copy), config=config), {}, "an empty file" + not_replaced)
     shutil.copyfile(previous, copy)
     opened, fingerprints, problem = _open_reusable(copy, config)

@@ -37,7 +37,6 @@ from dagster_project.publication.layout import (
     TEMPORARY_NAME,
 )
 from dagster_project.publication.mart_changes import (
-    WORKING_MARTS,
     Content,
     Months,
     changed_months,
@@ -171,7 +170,7 @@ def publish_marts(
                         tmp_parquet,
                         previous.get(mart),
                         recorded.get(mart),
-                        copied_already=start.started_from == WORKING_MARTS,
+                        copied_already=start.holds_working_marts,
                     )
                     for mart in marts
                 ]
@@ -298,7 +297,7 @@ def _publish_mart(
     needed), and the published Parquet files or folders to remove once the new ones are in (months
     a fact no longer has; the other layout's file or folder). A mart with a personal-data column is
     refused before anything of it is written. `copied_already`: the new file started as a copy of
-    the working marts (mart_changes.WORKING_MARTS), which holds the mart as it is."""
+    the working marts (mart_changes.StartingCopy.holds_working_marts), which holds the mart as it is."""
     columns = mart_columns(con, "working", mart)
     personal = sorted(c for c, _ in columns if c.lower() in PERSONAL_COLUMNS)
     if personal:
