@@ -26,6 +26,7 @@ from dagster_project.contract import entity as entity_of
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.privacy.forget import forget, read_ids
 from dagster_project.privacy.keys import load_keys
+from dagster_project.privacy.register import RegisterEntry, append_register, now_utc
 from dagster_project.publication import postgres as pgp
 from dagster_project.publication.layout import REPLACED_FILE
 from dagster_project.rebuild import rebuild_working_warehouse
@@ -286,3 +287,32 @@ def test_a_redelivery_of_an_erased_customer_is_erased_again_at_ingestion(tmp_pat
         assert erased.fetchone()[0] > 0
     assert duckdb_hits(warehouse, needles) == {}
     assert duckdb_hits(warehouse, ["C2", "R2", "c2@example.com"]).keys() == {"C2", "R2", "c2@example.com"}
+
+
+def test_an_erasure_completed_at_ingestion_reaches_the_marts_file(tmp_path, landing):
+    """`csat forget` writes the register first, so that an erasure interrupted before the warehouse
+    was erased is completed by the next ingestion: that completion erases the customer from the
+    marts too, which live in the warehouse's marts file (settings.marts_path), not in raw."""
+    warehouse = tmp_path / "w" / "csat.duckdb"
+    with connect(warehouse) as con:
+        _deliver(con, landing, "2025-01.csv")
+        # marts as a build leaves them: rows by customer id, by response id, by customer version key
+        con.execute(
+            "create table marts.dim_customer as "
+            "select customer_id, 'K-' || customer_id as customer_key from raw.customers"
+        )
+        con.execute(
+            "create table marts.fct_survey_responses as select response_id, customer_id from raw.survey_responses"
+        )
+        con.execute("create table marts.customer_months as select customer_key from marts.dim_customer")
+    key = load_keys().current
+    append_register(  # what forget had written when it was interrupted
+        settings.erasure_register_path(warehouse),
+        [RegisterEntry("customer", key.pseudonym("C1"), key.fingerprint, now_utc())],
+    )
+    marts = settings.marts_path(warehouse)
+    assert duckdb_hits(marts, ["C1", "R1", "K-C1"]).keys() == {"C1", "R1", "K-C1"}
+    with connect(warehouse) as con:
+        _deliver(con, landing, "2025-02.csv")
+    assert duckdb_hits(marts, ["C1", "R1", "K-C1"]) == {}
+    assert duckdb_hits(marts, ["C2", "R2", "K-C2"]).keys() == {"C2", "R2", "K-C2"}

@@ -46,7 +46,8 @@ def scrub_legacy_snapshot(con: duckdb.DuckDBPyConnection, catalog: str | None = 
 
 def apply_register(con: duckdb.DuckDBPyConnection, entries: list[RegisterEntry], path: Path) -> dict[str, int]:
     """Remove the registered customers from the working warehouse again (after a re-delivery or a
-    rebuild); registers the survey responses of theirs found on the way. Keys must be installed."""
+    rebuild); registers the survey responses of theirs found on the way. Keys must be installed.
+    The marts, in a file of their own, follow in their own transaction (erase_registered_from_marts)."""
     catalog = con.execute("select current_database()").fetchone()[0]
     erasure.create_erase_tables(con)
     erasure.load_register(con, entries)
@@ -92,3 +93,26 @@ def after_load(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     except BaseException:
         con.rollback()
         raise
+    if entries:
+        erase_registered_from_marts(con)
+
+
+def erase_registered_from_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Remove the customers of the erase tables (apply_register filled them) from the warehouse's
+    marts file (settings.marts_path, attached by ingestion/warehouse.connect), in a transaction of its
+    own: DuckDB writes one attached database per transaction. It runs after the raw rows' transaction
+    committed; should it fail, the next load runs it again, as the register still names them. A
+    connection without the marts file attached has no marts to erase."""
+    attached = con.execute(
+        "select count(*) from duckdb_databases() where database_name = ?", [settings.MARTS_CATALOG]
+    ).fetchone()[0]
+    if not attached:
+        return {}
+    con.begin()
+    try:
+        counts = erasure.erase_in_catalog(con, settings.MARTS_CATALOG)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return counts

@@ -24,7 +24,7 @@ import duckdb
 
 from dagster_project import build_state, settings
 from dagster_project.ingestion.warehouse import connect
-from dagster_project.privacy import erasure, scrub_legacy_snapshot
+from dagster_project.privacy import erase_registered_from_marts, erasure, scrub_legacy_snapshot
 from dagster_project.privacy.keys import KeyRing, load_keys
 from dagster_project.privacy.pseudonyms import install_keys
 from dagster_project.privacy.register import RegisterEntry, append_register, now_utc, read_register
@@ -218,9 +218,7 @@ def forget(
             build_state.forget(con, catalog)
             scrub_legacy_snapshot(con, catalog)
             con.commit()
-        con.begin()  # the marts, in the warehouse's marts file (settings.marts_path)
-        report.counts["warehouse marts"] = erasure.erase_in_catalog(con, settings.MARTS_CATALOG)
-        con.commit()
+        report.counts["warehouse marts"] = erase_registered_from_marts(con)  # the marts file's own transaction
         values = _erase_tables_values(con)
         if previous.exists():
             con.execute("detach previous")
