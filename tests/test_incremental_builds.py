@@ -19,6 +19,7 @@ import csv
 import json
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import bench_modules
@@ -479,6 +480,34 @@ def test_a_build_reuses_the_previous_build_s_parse(builds, run_id):
     text = (target_folder(builds[run_id]) / "dbt.log").read_text(encoding="utf-8")
     assert "Unable to do partial parsing" not in text
     assert "Partial parsing enabled" in text
+
+
+def watermark_reads(run_id: str) -> Counter:
+    """How many times each node of build `run_id` (a Dagster run id) read the previous build's
+    watermark: dbt's statements, in its debug log (JSON lines), with the node that ran each."""
+    reads = Counter()
+    for line in (target_folder(run_id) / "dbt.log").read_text(encoding="utf-8").splitlines():
+        if "max(watermark)" in line:
+            event = json.loads(line)["data"]
+            if "select cast(max(watermark) as varchar)" in event.get("sql", ""):
+                reads[event["node_info"]["unique_id"]] += 1
+    return reads
+
+
+def test_a_node_reads_the_watermark_once_and_a_test_of_a_table_not_at_all(builds):
+    """The incremental build (build 2) reads the previous build's watermark once per test and at most
+    twice per model (its SQL, then its pre-hook, which dbt renders in a context of its own), where
+    each asked for it up to a dozen times, a connection dbt opens each time
+    (macros/incremental_scope.sql). Tests of tables and seeds, never limited, do not read it; the
+    full builds do not read it at all."""
+    nodes = get_manifest()["nodes"]
+    reads = watermark_reads(builds["second_run_id"])
+    assert {u for u, n in reads.items() if n > (2 if u.startswith("model.") else 1)} == set()
+    tests = {u: nodes[u]["attached_node"] for u in reads if u.startswith("test.")}
+    assert tests and {nodes[m]["config"]["materialized"] for m in tests.values()} == {"incremental", "view"}
+    assert any(u.startswith("model.") for u in reads)
+    for run_id in ("first_run_id", "third_run_id"):
+        assert not watermark_reads(builds[run_id]), run_id
 
 
 @pytest.mark.parametrize("run_id", ["first_run_id", "second_run_id", "third_run_id"])

@@ -50,11 +50,13 @@
     {%- set is_test = execute and model.resource_type == 'test' -%}
     {%- set test = model.get('test_metadata') if is_test else none -%}
     {%- if not test or test.name not in row_tests + key_tests
-        or (model.config.severity | lower) != 'error' or last_build_watermark() is none -%}
+        or (model.config.severity | lower) != 'error' -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- set tested = graph.nodes.get(model.attached_node) -%}
-    {%- if not tested or tested.config.materialized not in ('incremental', 'view') -%}
+    {#- the watermark last: it is a query, which a test of a table or a seed need not wait for -#}
+    {%- if not tested or tested.config.materialized not in ('incremental', 'view')
+        or last_build_watermark() is none -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- set scope = rebuilt_rows_condition(tested.name) -%}
