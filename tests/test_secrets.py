@@ -138,3 +138,15 @@ def test_scrub_masks_the_password_in_any_form():
 def test_readme_documents_the_secret_handling():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert "EnvVar" in readme
+
+
+def test_no_usage_statistics_leave_the_pipeline():
+    """dbt and Dagster send no usage events from a run (SECURITY.md, "Outside calls"): dbt's default
+    posts them while the build runs, and a dropped connection holds a build's thread up to 5 s."""
+    import yaml
+
+    root = Path(__file__).parent.parent
+    project = yaml.safe_load((root / "dbt_project" / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert project["flags"]["send_anonymous_usage_stats"] is False
+    instance = yaml.safe_load((root / "dagster_home" / "dagster.yaml").read_text(encoding="utf-8"))
+    assert instance["telemetry"]["enabled"] is False

@@ -19,7 +19,8 @@ DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 CACHE_DEFAULT_TIMEOUT = 0
 
-# Local, single-user launcher: no example data, no telemetry, no external map tiles.
+# Local, single-user launcher: no example data, no external map tiles (Superset's menu still loads
+# Scarf's usage pixel: SECURITY.md, "Outside calls").
 SUPERSET_LOAD_EXAMPLES = False
 # Every chart of a dashboard is drawn at once (not only those scrolled into view).
 FEATURE_FLAGS = {"DASHBOARD_VIRTUALIZATION": False}
