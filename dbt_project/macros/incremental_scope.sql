@@ -27,9 +27,10 @@
 
 {#- The newest raw load the previous successful pipeline build had read; none outside a pipeline's
     incremental build (no var, --full-refresh) and while dbt parses (no query runs then). Read once
-    per node and kept in the node's context (`model`, a dict dbt makes for each node): a model's
-    scope and pre-hook and a test's rows ask for it up to a dozen times, and each query is a
-    connection dbt opens and closes, about 10 ms (292 queries to compile the 255 data tests). -#}
+    per node context and kept in it (`model`, a dict dbt makes for each node; a model's pre-hook is
+    rendered in a context of its own, so a model with one reads it twice): a model's scope macros
+    and a test's rows ask for it up to a dozen times, and each read is a connection dbt opens and
+    closes, about 10 ms (DECISIONLOG "A node reads the previous build's watermark once"). -#}
 {% macro last_build_watermark() -%}
     {%- set state_table = var('csat_build_state', none) -%}
     {%- if state_table is none or flags.FULL_REFRESH or not execute -%}
