@@ -487,7 +487,7 @@ def watermark_reads(run_id: str) -> Counter:
     watermark: dbt's statements, in its debug log (JSON lines), with the node that ran each."""
     reads = Counter()
     for line in (target_folder(run_id) / "dbt.log").read_text(encoding="utf-8").splitlines():
-        if "max(watermark)" in line:
+        if "max(watermark)" in line:  # a cheap filter first: the log has thousands of other lines
             event = json.loads(line)["data"]
             if "select cast(max(watermark) as varchar)" in event.get("sql", ""):
                 reads[event["node_info"]["unique_id"]] += 1
