@@ -1,11 +1,11 @@
 """Render docs/marts.md (the marts BI tools see: grain and columns) from dbt's manifest.
 
 The descriptions live once, in the marts' YAML; this page is generated from them so that it is never
-written twice. The grain is read from each model's key tests (`unique_combination_of_columns`, or a
-column's `unique` test); a mart written outside dbt (the Dagster asset driver_importance_quarterly) is
-documented in its own YAML (EXTERNAL_MARTS: name, grain, description, columns with data_type). Column
-types are the marts' enforced contracts (the columns' `data_type`), or come from dbt's catalog (`dbt docs
-generate`) when one is given.
+written twice. The grain is read from each model's key tests (the `key` of `key_and_not_null_columns`,
+`unique_combination_of_columns`, or a column's `unique` test); a mart written outside dbt (the
+Dagster asset driver_importance_quarterly) is documented in its own YAML (EXTERNAL_MARTS: name,
+grain, description, columns with data_type). Column types are the marts' enforced contracts (the
+columns' `data_type`), or come from dbt's catalog (`dbt docs generate`) when one is given.
 
     .venv/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
     .venv/bin/python scripts/generate_marts_doc.py            # writes docs/marts.md
@@ -59,8 +59,10 @@ def _grain(manifest: dict, model_id: str) -> list[str]:
             continue
         meta = node.get("test_metadata") or {}
         kwargs = meta.get("kwargs") or {}
-        if meta.get("name") == "unique_combination_of_columns":
-            args = kwargs.get("arguments", kwargs)
+        args = kwargs.get("arguments", kwargs)
+        if meta.get("name") == "key_and_not_null_columns":
+            combos.append(list(args.get("key") or []))
+        elif meta.get("name") == "unique_combination_of_columns":
             combos.append(list(args.get("combination_of_columns") or kwargs.get("combination_of_columns") or []))
         elif meta.get("name") == "unique" and node.get("column_name"):
             uniques.append(node["column_name"])

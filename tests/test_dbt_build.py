@@ -594,12 +594,43 @@ def test_every_model_and_column_is_documented(built_warehouse: Path) -> None:
 # written as a query is counted on the intact copy)
 FOLDED_TESTS = {
     "not_null_columns": (
+        "intermediate.int_driver_response_values",
+        [
+            "update intermediate.int_driver_response_values set driver_value = null",
+            "update intermediate.int_driver_response_values set driver = null"
+            " where response_id = (select min(response_id) from intermediate.int_driver_response_values)",
+        ],
+        [
+            (
+                "driver",
+                "select count(*) from intermediate.int_driver_response_values"
+                " where response_id = (select min(response_id) from intermediate.int_driver_response_values)",
+            ),
+            ("driver_value", "select count(*) from intermediate.int_driver_response_values"),
+        ],
+    ),
+    # the key's rows count each row that shares its key with another: C1's versions, twice
+    "key_and_not_null_columns": (
         "marts.dim_customer",
         [
             "update marts.dim_customer set segment = null",
-            "update marts.dim_customer set region = null where customer_id = 'C1'",
+            "update marts.dim_customer set region = null where customer_id = 'C2'",
+            "insert into marts.dim_customer select * from marts.dim_customer where customer_id = 'C1'",
         ],
-        [("region", 1), ("segment", "select count(*) from marts.dim_customer")],
+        [
+            ("not_null", "region", "select count(*) from marts.dim_customer where customer_id = 'C2'"),
+            (
+                "not_null",
+                "segment",
+                "select count(*) + (select count(*) from marts.dim_customer where customer_id = 'C1')"
+                " from marts.dim_customer",
+            ),
+            (
+                "unique",
+                "customer_id, valid_from_at",
+                "select 2 * count(*) from marts.dim_customer where customer_id = 'C1'",
+            ),
+        ],
     ),
     "relationships_columns": (
         "marts.fct_survey_responses",
@@ -638,8 +669,9 @@ FOLDED_TESTS = {
 def test_a_folded_test_names_each_broken_column_and_its_rows(
     built_warehouse: Path, tmp_path: Path, test_name: str
 ) -> None:
-    """not_null_columns, relationships_columns and accepted_values_columns fail with one row per
-    broken column, carrying the number of rows that break it; untouched columns pass."""
+    """not_null_columns, key_and_not_null_columns, relationships_columns and accepted_values_columns
+    fail with one row per broken column (and broken key), carrying the number of rows that break it;
+    untouched columns pass."""
     relation, statements, expected = FOLDED_TESTS[test_name]
     broken = tmp_path / "csat.duckdb"
     copy_working(built_warehouse, broken)

@@ -122,17 +122,22 @@ def test_allowed_values_are_read_from_the_deployment_seeds(tmp_path):
 
 def _dbt_key_tests() -> set[tuple]:
     """(test, model, column) of the dbt project's column tests and not-null tests (one per column
-    of a not_null_columns test); ("unique", model, (columns, ...)) for a combination of columns."""
+    of a not_null_columns or key_and_not_null_columns test); ("unique", model, column) for a key of
+    one column, ("unique", model, (columns, ...)) for a key of several."""
     dbt_tests = set()
     for path in (REPO_ROOT / "dbt_project" / "models").rglob("*.yml"):
         for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models") or []:
             for test in model.get("data_tests") or []:  # not_null of several columns in one test
-                if isinstance(test, dict) and "not_null_columns" in test:
-                    for column in test["not_null_columns"]["arguments"]["column_names"]:
+                if not isinstance(test, dict):
+                    continue
+                [(name, config)] = test.items()
+                arguments = config["arguments"]
+                if name in ("not_null_columns", "key_and_not_null_columns"):
+                    for column in arguments["column_names"]:
                         dbt_tests.add(("not_null", model["name"], column))
-                if isinstance(test, dict) and "unique_combination_of_columns" in test:
-                    columns = test["unique_combination_of_columns"]["arguments"]["combination_of_columns"]
-                    dbt_tests.add(("unique", model["name"], tuple(columns)))
+                key = arguments.get("key") or arguments.get("combination_of_columns")
+                if name in ("key_and_not_null_columns", "unique_combination_of_columns"):
+                    dbt_tests.add(("unique", model["name"], key[0] if len(key) == 1 else tuple(key)))
             for column in model.get("columns") or []:
                 for test in column.get("data_tests") or []:
                     name = test if isinstance(test, str) else next(iter(test))

@@ -46,7 +46,9 @@
         'not_null', 'not_null_columns', 'accepted_values', 'accepted_values_columns',
         'accepted_values_from_seed', 'not_accepted_values', 'relationships', 'relationships_columns'
     ] -%}
-    {%- set key_tests = ['unique', 'unique_combination_of_columns'] -%}
+    {#- a key test reads the rows sharing a key with a written row (below); key_and_not_null_columns
+        checks its required columns on those too, a superset of the written rows -#}
+    {%- set key_tests = ['unique', 'unique_combination_of_columns', 'key_and_not_null_columns'] -%}
     {%- set is_test = execute and model.resource_type == 'test' -%}
     {%- set test = model.get('test_metadata') if is_test else none -%}
     {%- if not test or test.name not in row_tests + key_tests
@@ -63,8 +65,11 @@
     {%- if scope is none or test.name in row_tests -%}
         {{- return(scope) -}}
     {%- endif -%}
-    {%- set keys = [test.kwargs.column_name] if test.name == 'unique'
-        else test.kwargs.combination_of_columns -%}
+    {%- set keys = {
+        'unique': [test.kwargs.column_name],
+        'unique_combination_of_columns': test.kwargs.combination_of_columns,
+        'key_and_not_null_columns': test.kwargs.key,
+    }[test.name] -%}
     {#- a row of the key's columns (a struct in DuckDB, where NULL fields compare equal, as in the
         uniqueness test); incremental models are DuckDB's only -#}
     {%- set key = '(' ~ keys | join(', ') ~ ')' if keys | length > 1 else keys[0] -%}
