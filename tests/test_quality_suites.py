@@ -135,8 +135,8 @@ def _dbt_key_tests() -> set[tuple]:
                 if name in ("not_null_columns", "key_and_not_null_columns"):
                     for column in arguments["column_names"]:
                         dbt_tests.add(("not_null", model["name"], column))
-                key = arguments.get("key") or arguments.get("combination_of_columns")
                 if name in ("key_and_not_null_columns", "unique_combination_of_columns"):
+                    key = arguments.get("key") or arguments["combination_of_columns"]
                     dbt_tests.add(("unique", model["name"], key[0] if len(key) == 1 else tuple(key)))
             for column in model.get("columns") or []:
                 for test in column.get("data_tests") or []:

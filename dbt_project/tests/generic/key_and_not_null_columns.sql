@@ -2,20 +2,15 @@
     is held by more than one row, NULLs comparing equal: one row per broken rule, with `rule`
     (`not_null` or `unique`), `column_name` (the key's columns, comma-separated) and `failing_rows`
     (the rows holding a NULL, or sharing their key with another row). A model's key and its required
-    columns in one test node: each node costs dbt's fixed overhead (DECISIONLOG "One key-and-not-null
-    test per model"). -#}
+    columns in one test node: each node costs dbt's fixed overhead (DECISIONLOG "A model's key and
+    required columns in one test"). -#}
 {% test key_and_not_null_columns(model, key, column_names) %}
-
-    {%- set conditions = {} -%}
-    {%- for column in column_names -%}
-        {%- do conditions.update({column: column ~ " is null"}) -%}
-    {%- endfor -%}
 
 with
 
 null_counts as (
 
-    {{ rows_failing_per_column(model, conditions, "failing_rows") }}
+    {{ rows_failing_per_column(model, null_conditions(column_names), "failing_rows") }}
 
 ),
 

@@ -3,10 +3,6 @@
     and a scan each: 283 of them). Declared once per model, under the model's data_tests. -#}
 {% test not_null_columns(model, column_names) %}
 
-    {%- set conditions = {} -%}
-    {%- for column in column_names -%}
-        {%- do conditions.update({column: column ~ " is null"}) -%}
-    {%- endfor -%}
-    {{ rows_failing_per_column(model, conditions, "null_rows") }}
+    {{ rows_failing_per_column(model, null_conditions(column_names), "null_rows") }}
 
 {% endtest %}
