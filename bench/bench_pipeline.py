@@ -13,6 +13,11 @@
    (dbt's share split into models and tests by dbt's own node times, which the pipeline records).
 4. Daily increment: the held-back day is delivered and `csat run` runs again.
 
+`--rounds N` runs steps 2-4 N times back to back (each full build into a fresh warehouse): the
+ratios reported are the medians over the rounds, each round's own beside them, and the table of
+stages is the round of median full-build ratio (one whole run, whose stages add up). On a shared
+machine one round tells a ratio to within about a seventh; the median of three is steadier.
+
 `--engine spark` runs the pipeline with dbt on local Spark (CSAT_ENGINE=spark, README "Running on
 Spark"; results in pipeline_<N>_spark.*); the yardstick stays bare DuckDB.
 
@@ -30,6 +35,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -404,6 +410,7 @@ def bench(
     increment: bool = True,
     engine: str = "duckdb",
     dbt_threads: int | None = None,
+    rounds: int = 1,
 ) -> dict:
     root = BENCH_DIR / "data" / f"pipeline-{responses}"
     landing, day = prepare_data(responses, root)
@@ -430,29 +437,10 @@ def bench(
     # The checkout's one dbt parse, with the vars of this bench's builds (outside the timings).
     subprocess.run([str(Path(sys.executable).with_name("csat")), "parse"], env=env, check=True)
     read_once(landing)
-    print("yardstick: bare DuckDB ...", flush=True)
-    yard_command = [sys.executable, __file__, "--yardstick", str(landing), str(workdir / "yardstick")]
-    if memory_limit:
-        yard_command += ["--memory-limit", memory_limit]
-    yard = run_measured(yard_command, env, workdir / "yardstick.out")
-    if yard["returncode"] != 0:
-        raise SystemExit(f"yardstick failed: see {workdir / 'yardstick.out'}")
-    print(f"  {yard['seconds']:.1f} s, peak {yard['peak_rss_mb']:,.0f} MB", flush=True)
-
-    print("full build: csat run ...", flush=True)
-    full = run_pipeline("full", landing, workdir, env)
-    print(f"  {full['seconds']:.1f} s, peak {full['peak_rss_mb']:,.0f} MB", flush=True)
-    daily = None
-    if increment:
-        for path in day.rglob("*"):
-            if path.is_file():
-                target = landing / path.relative_to(day)
-                shutil.copy2(path, target)
-        print("daily increment: one more day delivered, csat run ...", flush=True)
-        daily = run_pipeline("daily", landing, workdir, env)
-        print(f"  {daily['seconds']:.1f} s, peak {daily['peak_rss_mb']:,.0f} MB", flush=True)
-        for path in landing.rglob(f"{DAY_PREFIX}*"):
-            path.unlink()
+    measured = [
+        bench_round(number, rounds, landing, day, workdir, env, memory_limit, increment)
+        for number in range(1, rounds + 1)
+    ]
     return {
         "responses": responses,
         "engine": engine,
@@ -461,6 +449,80 @@ def bench(
         "dbt_threads": int(threads) if threads else None,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **combine_rounds(measured),
+    }
+
+
+def combine_rounds(measured: list[dict]) -> dict:
+    """The rounds' result: the table is one whole round (its stages add up to its run), the round of
+    median full-build ratio; the headline ratios are the medians over the rounds; peak memory is the
+    highest of any run; each round's own figures are listed."""
+    by_ratio = sorted(measured, key=lambda r: r["ratio_full_to_yardstick"])
+    shares = [r["daily_share_of_full"] for r in measured if r["daily_share_of_full"] is not None]
+    return {
+        **by_ratio[(len(measured) - 1) // 2],
+        "ratio_full_to_yardstick": statistics.median([r["ratio_full_to_yardstick"] for r in measured]),
+        "daily_share_of_full": statistics.median(shares) if shares else None,
+        "peak_rss_mb": max(r[run]["peak_rss_mb"] for r in measured for run in ("full", "daily") if r[run]),
+        "rounds": [
+            {
+                "round": r["round"],
+                "yardstick_seconds": r["yardstick"]["seconds"],
+                "full_seconds": r["full"]["seconds"],
+                "daily_seconds": r["daily"]["seconds"] if r["daily"] else None,
+                "ratio_full_to_yardstick": r["ratio_full_to_yardstick"],
+                "daily_share_of_full": r["daily_share_of_full"],
+            }
+            for r in measured
+        ],
+    }
+
+
+def bench_round(
+    number: int,
+    rounds: int,
+    landing: Path,
+    day: Path,
+    workdir: Path,
+    env: dict[str, str],
+    memory_limit: str | None,
+    increment: bool,
+) -> dict:
+    """One round: the yardstick, a full build into a fresh warehouse and publication folder, then the
+    held-back day delivered and the daily increment. Rounds run back to back, so that a busy spell
+    of the shared machine lands in one round's figures rather than in one side of every ratio."""
+    for folder in ("warehouse", "published", "quality", "reports"):
+        shutil.rmtree(workdir / folder, ignore_errors=True)
+    suffix = f"-{number}" if rounds > 1 else ""
+    if rounds > 1:
+        print(f"round {number} of {rounds}", flush=True)
+    print("yardstick: bare DuckDB ...", flush=True)
+    yard_command = [sys.executable, __file__, "--yardstick", str(landing), str(workdir / "yardstick")]
+    if memory_limit:
+        yard_command += ["--memory-limit", memory_limit]
+    yard = run_measured(yard_command, env, workdir / f"yardstick{suffix}.out")
+    if yard["returncode"] != 0:
+        raise SystemExit(f"yardstick failed: see {workdir / f'yardstick{suffix}.out'}")
+    print(f"  {yard['seconds']:.1f} s, peak {yard['peak_rss_mb']:,.0f} MB", flush=True)
+
+    print("full build: csat run ...", flush=True)
+    full = run_pipeline(f"full{suffix}", landing, workdir, env)
+    print(f"  {full['seconds']:.1f} s, peak {full['peak_rss_mb']:,.0f} MB", flush=True)
+    daily = None
+    if increment:
+        for path in day.rglob("*"):
+            if path.is_file():
+                target = landing / path.relative_to(day)
+                shutil.copy2(path, target)
+        print("daily increment: one more day delivered, csat run ...", flush=True)
+        try:
+            daily = run_pipeline(f"daily{suffix}", landing, workdir, env)
+        finally:  # the next round's full build, and the next bench, start without the day
+            for path in landing.rglob(f"{DAY_PREFIX}*"):
+                path.unlink()
+        print(f"  {daily['seconds']:.1f} s, peak {daily['peak_rss_mb']:,.0f} MB", flush=True)
+    return {
+        "round": number,
         "yardstick": yard,
         "full": full,
         "daily": daily,
@@ -517,6 +579,7 @@ def markdown(result: dict) -> str:
             else ""
         ),
         "",
+        *rounds_lines(result),
         f"dbt node times (sum over {nodes.get('nodes', 0)} nodes, {threads} thread{'s' if threads > 1 else ''}): "
         f"models {nodes.get('models', 0):.1f} s, tests {nodes.get('tests', 0):.1f} s. "
         "Slowest nodes:",
@@ -528,16 +591,44 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rounds_lines(result: dict) -> list[str]:
+    """With more than one round: that the table is the round of median full-build ratio, that the
+    ratios above are medians, and each round's own figures."""
+    rounds = result.get("rounds") or []
+    if len(rounds) < 2:
+        return []
+    each = "; ".join(
+        f"{r['round']}: yardstick {r['yardstick_seconds']:.1f} s, full {r['full_seconds']:.1f} s "
+        f"({r['ratio_full_to_yardstick']:.1f}x)"
+        + (f", daily {r['daily_seconds']:.1f} s ({100 * r['daily_share_of_full']:.0f} %)" if r["daily_seconds"] else "")
+        for r in rounds
+    )
+    return [
+        f"{len(rounds)} rounds, back to back; the ratios above are their medians, the table is round "
+        f"{result['round']} (the round of median full-build ratio); peak memory over every round "
+        f"{result['peak_rss_mb']:,.0f} MB. Each round: {each}.",
+        "",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--responses", type=int, default=200_000)
     parser.add_argument("--memory-limit", help="CSAT_DUCKDB_MEMORY_LIMIT for the pipeline (and the yardstick)")
     parser.add_argument("--dbt-threads", type=int, help="CSAT_DBT_THREADS for the pipeline (default: the profile's 2)")
     parser.add_argument("--no-increment", action="store_true", help="skip the daily-increment run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="yardstick, full build and increment this many times, back to back; medians reported",
+    )
     parser.add_argument("--yardstick", nargs=2, metavar=("LANDING", "WORKDIR"), help=argparse.SUPPRESS)
     parser.add_argument("--results", default=str(BENCH_DIR / "results"), help="folder of the results files")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help="engine dbt builds on")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.yardstick:
         yardstick(Path(args.yardstick[0]), Path(args.yardstick[1]), args.memory_limit)
         return 0
@@ -547,6 +638,7 @@ def main() -> int:
         increment=not args.no_increment,
         engine=args.engine,
         dbt_threads=args.dbt_threads,
+        rounds=args.rounds,
     )
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)

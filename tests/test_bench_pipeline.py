@@ -102,6 +102,42 @@ def test_the_results_table_states_ratio_and_stage_costs(bench):
     assert "CSAT_DBT_THREADS=1" in one_thread and "nodes, 1 thread)" in one_thread
 
 
+def test_rounds_report_medians_and_one_whole_round(bench):
+    def round_(number, yard, full, daily, peak):
+        stages = dict.fromkeys(bench.STAGE_ORDER, full / 10)
+        run = {"seconds": full, "peak_rss_mb": peak, "stage_seconds": stages, "dbt_node_seconds": {}}
+        return {
+            "round": number,
+            "yardstick": {"seconds": yard, "peak_rss_mb": 100.0},
+            "full": run,
+            "daily": {**run, "seconds": daily, "peak_rss_mb": peak / 2},
+            "ratio_full_to_yardstick": full / yard,
+            "daily_share_of_full": daily / full,
+        }
+
+    # ratios 4x, 8x, 5x; shares 50 %, 10 %, 40 %: the medians come from different rounds
+    measured = [
+        round_(1, 10.0, 40.0, 20.0, 900.0),
+        round_(2, 10.0, 80.0, 8.0, 700.0),
+        round_(3, 10.0, 50.0, 20.0, 800.0),
+    ]
+    combined = bench.combine_rounds(measured)
+    assert combined["round"] == 3 and combined["full"]["seconds"] == 50.0  # the round of median ratio
+    assert combined["ratio_full_to_yardstick"] == 5.0
+    assert combined["daily_share_of_full"] == 0.4
+    assert combined["peak_rss_mb"] == 900.0  # the highest of any run, not the shown round's
+    assert [r["round"] for r in combined["rounds"]] == [1, 2, 3]
+    result = {"responses": 1000, "landing_mb": 1.0, "memory_limit": None, "machine": "x", "measured_at": "now"}
+    text = bench.markdown({**result, **combined})
+    assert "**Full build / yardstick: 5.0x**" in text and "**Daily increment / full build: 40 %**" in text
+    assert "3 rounds, back to back; the ratios above are their medians, the table is round 3" in text
+    assert "peak memory over every round 900 MB" in text
+    assert "2: yardstick 10.0 s, full 80.0 s (8.0x), daily 8.0 s (10 %)" in text
+    assert "| **whole `csat run`** | **50.0** | **20.0** |" in text
+    one = bench.markdown({**result, **bench.combine_rounds(measured[:1])})
+    assert "rounds" not in one and "**Full build / yardstick: 4.0x**" in one
+
+
 @pytest.mark.pipeline  # runs `csat run` twice (minutes)
 def test_benchmark_end_to_end_on_a_tiny_scale(tmp_path, bench, monkeypatch):
     monkeypatch.setattr(bench, "BENCH_DIR", tmp_path)
