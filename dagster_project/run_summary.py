@@ -159,8 +159,13 @@ class StageTally:
         }
 
 
+def _count(n: int, one: str, many: str) -> str:
+    """`1 suite`, `2 suites`: a stage line reads as a sentence."""
+    return f"{n:,} {one if n == 1 else many}"
+
+
 def _checks_detail(c: Counter) -> str:
-    parts = [f"{c['checks_passed']} suites passed"]
+    parts = [f"{_count(c['checks_passed'], 'suite', 'suites')} passed"]
     if c["checks_warned"]:
         parts.append(f"{c['checks_warned']} with warnings")
     if c["checks_failed"]:
@@ -172,16 +177,19 @@ def stage_detail(tally: StageTally) -> str:
     """The counts of a stage's line, e.g. `36 new files, 11,000 rows loaded, 0 rejected`."""
     c = tally.counts
     if tally.name == "ingestion":
-        text = f"{c['files_loaded']:,} new files, {c['rows_loaded']:,} rows loaded, {c['rows_rejected']:,} rejected"
+        text = (
+            f"{_count(c['files_loaded'], 'new file', 'new files')}, "
+            f"{_count(c['rows_loaded'], 'row', 'rows')} loaded, {c['rows_rejected']:,} rejected"
+        )
         if c["files_failed"]:
-            text += f", {c['files_failed']:,} files FAILED"
+            text += f", {_count(c['files_failed'], 'file', 'files')} FAILED"
     elif tally.name in ("raw checks", "mart checks"):
         text = _checks_detail(c)
     elif tally.name == "dbt build":
-        text = f"{c['materialized'] - c['unchanged']:,} models and seeds built"
+        text = f"{_count(c['materialized'] - c['unchanged'], 'model or seed', 'models and seeds')} built"
         if c["unchanged"]:  # left out by an incremental build (build_scope.py)
             text += f" ({c['unchanged']:,} unchanged: no new rows reach them)"
-        text += f", {c['checks_passed']:,} tests passed"
+        text += f", {_count(c['checks_passed'], 'test', 'tests')} passed"
         if c["checks_warned"]:
             text += f", {c['checks_warned']:,} warned"
         if c["checks_failed"]:
