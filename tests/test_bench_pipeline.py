@@ -115,21 +115,21 @@ def test_rounds_report_medians_and_one_whole_round(bench):
             "daily_share_of_full": daily / full,
         }
 
-    # ratios 4x, 8x, 5x; shares 50 %, 10 %, 40 %: the medians come from different rounds
+    # ratios 4x, 8x, 5x; shares 30 %, 10 %, 40 %: the median ratio is round 3's, the median share round 1's
     measured = [
-        round_(1, 10.0, 40.0, 20.0, 900.0),
+        round_(1, 10.0, 40.0, 12.0, 900.0),
         round_(2, 10.0, 80.0, 8.0, 700.0),
         round_(3, 10.0, 50.0, 20.0, 800.0),
     ]
     combined = bench.combine_rounds(measured)
     assert combined["round"] == 3 and combined["full"]["seconds"] == 50.0  # the round of median ratio
     assert combined["ratio_full_to_yardstick"] == 5.0
-    assert combined["daily_share_of_full"] == 0.4
+    assert combined["daily_share_of_full"] == 0.3
     assert combined["peak_rss_mb"] == 900.0  # the highest of any run, not the shown round's
     assert [r["round"] for r in combined["rounds"]] == [1, 2, 3]
     result = {"responses": 1000, "landing_mb": 1.0, "memory_limit": None, "machine": "x", "measured_at": "now"}
     text = bench.markdown({**result, **combined})
-    assert "**Full build / yardstick: 5.0x**" in text and "**Daily increment / full build: 40 %**" in text
+    assert "**Full build / yardstick: 5.0x**" in text and "**Daily increment / full build: 30 %**" in text
     assert "3 rounds, back to back; the ratios above are their medians, the table is round 3" in text
     assert "peak memory over every round 900 MB" in text
     assert "2: yardstick 10.0 s, full 80.0 s (8.0x), daily 8.0 s (10 %)" in text
