@@ -187,8 +187,8 @@ def stage_detail(tally: StageTally) -> str:
         text = _checks_detail(c)
     elif tally.name == "dbt build":
         text = f"{_count(c['materialized'] - c['unchanged'], 'model or seed', 'models and seeds')} built"
-        if c["unchanged"]:  # left out by an incremental build (build_scope.py)
-            text += f" ({c['unchanged']:,} unchanged: no new rows reach them)"
+        if c["unchanged"]:  # left out by an incremental build: no new row reaches them (build_scope.py)
+            text += f" ({c['unchanged']:,} unchanged)"
         text += f", {_count(c['checks_passed'], 'test', 'tests')} passed"
         if c["checks_warned"]:
             text += f", {c['checks_warned']:,} warned"
