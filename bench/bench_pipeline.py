@@ -12,8 +12,12 @@
    the test command or a first `csat run` makes; not timed); wall time per stage from the run log's stage tallies
    (dbt's share split into models and tests by dbt's own node times, which the pipeline records).
 4. Daily increment: the held-back day is delivered and `csat run` runs again.
+5. Nothing new: `csat run` once more on the same landing folder, as on a day whose delivery has not
+   come: what a run costs whatever the day brings (start-up, the checks over whole tables, a
+   publication that finds every mart as published), the floor under the daily increment's share of
+   a full build.
 
-`--rounds N` runs steps 2-4 N times back to back (each full build into a fresh warehouse): the
+`--rounds N` runs steps 2-5 N times back to back (each full build into a fresh warehouse): the
 ratios reported are the medians over the rounds, each round's own beside them, and the table of
 stages is the round of median full-build ratio (one whole run, whose stages add up). On a shared
 machine one round tells a ratio to within about a seventh; the median of three is steadier.
@@ -56,6 +60,9 @@ DAY_PREFIX = "2026-10-31_day_"  # name of the held-back delivery's files
 DBT_TARGET = REPO / "dbt_project" / "target"
 CSAT = str(Path(sys.executable).with_name("csat"))
 STAGE_ORDER = ("ingestion", "dbt models", "dbt tests", "quality checks", "publication", "scorecard")
+# The runs after the full build, in order, with their names in the rounds' line, and their shares of it.
+LATER_RUNS = {"daily": "daily", "nothing_new": "nothing new"}
+SHARES = tuple(f"{run}_share_of_full" for run in LATER_RUNS)
 
 
 # --- process tree memory -------------------------------------------------------------------------
@@ -458,24 +465,28 @@ def combine_rounds(measured: list[dict]) -> dict:
     median full-build ratio; the headline ratios are the medians over the rounds; peak memory is the
     highest of any run; each round's own figures are listed."""
     by_ratio = sorted(measured, key=lambda r: r["ratio_full_to_yardstick"])
-    shares = [r["daily_share_of_full"] for r in measured if r["daily_share_of_full"] is not None]
     return {
         **by_ratio[(len(measured) - 1) // 2],
         "ratio_full_to_yardstick": statistics.median([r["ratio_full_to_yardstick"] for r in measured]),
-        "daily_share_of_full": statistics.median(shares) if shares else None,
-        "peak_rss_mb": max(r[run]["peak_rss_mb"] for r in measured for run in ("full", "daily") if r[run]),
+        **{share: _median_share(measured, share) for share in SHARES},
+        "peak_rss_mb": max(r[run]["peak_rss_mb"] for r in measured for run in ("full", *LATER_RUNS) if r.get(run)),
         "rounds": [
             {
                 "round": r["round"],
                 "yardstick_seconds": r["yardstick"]["seconds"],
                 "full_seconds": r["full"]["seconds"],
-                "daily_seconds": r["daily"]["seconds"] if r["daily"] else None,
+                **{f"{run}_seconds": r[run]["seconds"] if r.get(run) else None for run in LATER_RUNS},
                 "ratio_full_to_yardstick": r["ratio_full_to_yardstick"],
-                "daily_share_of_full": r["daily_share_of_full"],
+                **{share: r.get(share) for share in SHARES},
             }
             for r in measured
         ],
     }
+
+
+def _median_share(measured: list[dict], share: str) -> float | None:
+    shares = [r[share] for r in measured if r.get(share) is not None]
+    return statistics.median(shares) if shares else None
 
 
 def bench_round(
@@ -489,8 +500,9 @@ def bench_round(
     increment: bool,
 ) -> dict:
     """One round: the yardstick, a full build into a fresh warehouse and publication folder, then the
-    held-back day delivered and the daily increment. Rounds run back to back, so that a busy spell
-    of the shared machine lands in one round's figures rather than in one side of every ratio."""
+    held-back day delivered and the daily increment, then a run with nothing new. Rounds run back to
+    back, so that a busy spell of the shared machine lands in one round's figures rather than in one
+    side of every ratio."""
     for folder in ("warehouse", "published", "quality", "reports"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
     suffix = f"-{number}" if rounds > 1 else ""
@@ -508,7 +520,7 @@ def bench_round(
     print("full build: csat run ...", flush=True)
     full = run_pipeline(f"full{suffix}", landing, workdir, env)
     print(f"  {full['seconds']:.1f} s, peak {full['peak_rss_mb']:,.0f} MB", flush=True)
-    daily = None
+    daily = nothing_new = None
     if increment:
         for path in day.rglob("*"):
             if path.is_file():
@@ -517,17 +529,22 @@ def bench_round(
         print("daily increment: one more day delivered, csat run ...", flush=True)
         try:
             daily = run_pipeline(f"daily{suffix}", landing, workdir, env)
+            print(f"  {daily['seconds']:.1f} s, peak {daily['peak_rss_mb']:,.0f} MB", flush=True)
+            print("nothing new: csat run again on the same landing folder ...", flush=True)
+            nothing_new = run_pipeline(f"nothing-new{suffix}", landing, workdir, env)
+            print(f"  {nothing_new['seconds']:.1f} s, peak {nothing_new['peak_rss_mb']:,.0f} MB", flush=True)
         finally:  # the next round's full build, and the next bench, start without the day
             for path in landing.rglob(f"{DAY_PREFIX}*"):
                 path.unlink()
-        print(f"  {daily['seconds']:.1f} s, peak {daily['peak_rss_mb']:,.0f} MB", flush=True)
     return {
         "round": number,
         "yardstick": yard,
         "full": full,
         "daily": daily,
+        "nothing_new": nothing_new,
         "ratio_full_to_yardstick": full["seconds"] / yard["seconds"],
         "daily_share_of_full": daily["seconds"] / full["seconds"] if daily else None,
+        "nothing_new_share_of_full": nothing_new["seconds"] / full["seconds"] if nothing_new else None,
     }
 
 
@@ -543,9 +560,20 @@ def read_once(folder: Path) -> None:
 
 
 def markdown(result: dict) -> str:
-    full, daily, yard = result["full"], result["daily"], result["yardstick"]
+    full, yard = result["full"], result["yardstick"]
+    later = [result.get(run) for run in LATER_RUNS]  # None: not run (--no-increment)
     nodes = full["dbt_node_seconds"]
     threads = int(result.get("dbt_threads") or SETTINGS["CSAT_DBT_THREADS"].default)
+
+    def row(label: str, values: list[str]) -> str:
+        return f"| {label} | " + " | ".join(values) + " |"
+
+    def cells(value) -> list[str]:
+        return [value(full)] + [value(run) if run else "" for run in later]
+
+    def between(run: dict) -> str:
+        return f"{run['seconds'] - sum(run['stage_seconds'].values()):.1f}"
+
     lines = [
         f"Scale: {result['responses']:,} survey responses ({result['landing_mb']:,.0f} MB of landing files); "
         f"{result['machine']}; measured {result['measured_at']}"
@@ -554,28 +582,26 @@ def markdown(result: dict) -> str:
         + (f"; CSAT_DBT_THREADS={result['dbt_threads']}" if result.get("dbt_threads") else "")
         + ".",
         "",
-        "| stage | full build (s) | daily increment (s) |",
-        "|---|---:|---:|",
+        "| stage | full build (s) | daily increment (s) | next run, nothing new (s) |",
+        "|---|---:|---:|---:|",
     ]
-    for stage in STAGE_ORDER:
-        d = f"{daily['stage_seconds'][stage]:.1f}" if daily else ""
-        lines.append(f"| {stage} | {full['stage_seconds'][stage]:.1f} | {d} |")
-    fixed = full["seconds"] - sum(full["stage_seconds"].values())
-    d_fixed = f"{daily['seconds'] - sum(daily['stage_seconds'].values()):.1f}" if daily else ""
+    lines += [row(stage, cells(lambda run, stage=stage: f"{run['stage_seconds'][stage]:.1f}")) for stage in STAGE_ORDER]
     lines += [
-        f"| start-up and between steps | {fixed:.1f} | {d_fixed} |",
-        f"| **whole `csat run`** | **{full['seconds']:.1f}** | **{daily['seconds']:.1f}** |"
-        if daily
-        else f"| **whole `csat run`** | **{full['seconds']:.1f}** | |",
-        f"| peak memory, process tree (MB, PSS) | {full['peak_rss_mb']:,.0f} | {daily['peak_rss_mb']:,.0f} |"
-        if daily
-        else f"| peak memory, process tree (MB, PSS) | {full['peak_rss_mb']:,.0f} | |",
+        row("start-up and between steps", cells(between)),
+        row("**whole `csat run`**", cells(lambda run: f"**{run['seconds']:.1f}**")),
+        row("peak memory, process tree (MB, PSS)", cells(lambda run: f"{run['peak_rss_mb']:,.0f}")),
         "",
         f"Bare-DuckDB yardstick: {yard['seconds']:.1f} s, peak memory {yard['peak_rss_mb']:,.0f} MB. "
         f"**Full build / yardstick: {result['ratio_full_to_yardstick']:.1f}x** (goal: at most 2x)."
         + (
             f" **Daily increment / full build: {100 * result['daily_share_of_full']:.0f} %** (goal: at most 10 %)."
-            if daily
+            if result.get("daily_share_of_full") is not None
+            else ""
+        )
+        + (
+            f" A run with nothing new / full build: {100 * result['nothing_new_share_of_full']:.0f} % (what a run"
+            " costs whatever the day delivers: the floor under the daily share)."
+            if result.get("nothing_new_share_of_full") is not None
             else ""
         ),
         "",
@@ -600,7 +626,11 @@ def rounds_lines(result: dict) -> list[str]:
     each = "; ".join(
         f"{r['round']}: yardstick {r['yardstick_seconds']:.1f} s, full {r['full_seconds']:.1f} s "
         f"({r['ratio_full_to_yardstick']:.1f}x)"
-        + (f", daily {r['daily_seconds']:.1f} s ({100 * r['daily_share_of_full']:.0f} %)" if r["daily_seconds"] else "")
+        + "".join(
+            f", {name} {r[f'{run}_seconds']:.1f} s ({100 * r[f'{run}_share_of_full']:.0f} %)"
+            for run, name in LATER_RUNS.items()
+            if r.get(f"{run}_seconds")
+        )
         for r in rounds
     )
     return [
@@ -616,12 +646,14 @@ def main() -> int:
     parser.add_argument("--responses", type=int, default=200_000)
     parser.add_argument("--memory-limit", help="CSAT_DUCKDB_MEMORY_LIMIT for the pipeline (and the yardstick)")
     parser.add_argument("--dbt-threads", type=int, help="CSAT_DBT_THREADS for the pipeline (default: the profile's 2)")
-    parser.add_argument("--no-increment", action="store_true", help="skip the daily-increment run")
+    parser.add_argument(
+        "--no-increment", action="store_true", help="skip the daily increment and the run with nothing new"
+    )
     parser.add_argument(
         "--rounds",
         type=int,
         default=1,
-        help="yardstick, full build and increment this many times, back to back; medians reported",
+        help="yardstick, full build, increment and nothing-new run this many times, back to back; medians reported",
     )
     parser.add_argument("--yardstick", nargs=2, metavar=("LANDING", "WORKDIR"), help=argparse.SUPPRESS)
     parser.add_argument("--results", default=str(BENCH_DIR / "results"), help="folder of the results files")

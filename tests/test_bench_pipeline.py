@@ -1,7 +1,7 @@
 """The whole-pipeline benchmark (bench/bench_pipeline.py) on a tiny scale.
 
 The fast tests check its data preparation (the held-back day) and its bare-DuckDB yardstick; the
-end-to-end run of `csat run` twice is slow (minutes): a `pipeline` test.
+end-to-end run of `csat run` three times is slow (minutes): a `pipeline` test.
 """
 
 from __future__ import annotations
@@ -95,15 +95,22 @@ def test_the_results_table_states_ratio_and_stage_costs(bench):
     text = bench.markdown(result)
     assert "**Full build / yardstick: 5.0x** (goal: at most 2x)" in text
     assert "**Daily increment / full build: 50 %**" in text
-    assert all(f"| {stage} | 1.0 | 1.0 |" in text for stage in bench.STAGE_ORDER)
-    assert "| start-up and between steps | 4.0 | -1.0 |" in text
+    assert all(f"| {stage} | 1.0 | 1.0 |  |" in text for stage in bench.STAGE_ORDER)
+    assert "| start-up and between steps | 4.0 | -1.0 |  |" in text
+    assert "nothing new /" not in text  # a result without the run says nothing of it
+    with_idle = bench.markdown({**result, "nothing_new": {**run, "seconds": 2.5}, "nothing_new_share_of_full": 0.25})
+    assert "| **whole `csat run`** | **10.0** | **5.0** | **2.5** |" in with_idle
+    assert "| start-up and between steps | 4.0 | -1.0 | -3.5 |" in with_idle
+    assert "A run with nothing new / full build: 25 %" in with_idle
+    only_full = bench.markdown({**result, "daily": None, "daily_share_of_full": None})
+    assert "| **whole `csat run`** | **10.0** |  |  |" in only_full and "Daily increment /" not in only_full
     assert "nodes, 2 threads)" in text  # the profile's default when the run set none
     one_thread = bench.markdown({**result, "dbt_threads": 1})
     assert "CSAT_DBT_THREADS=1" in one_thread and "nodes, 1 thread)" in one_thread
 
 
 def test_rounds_report_medians_and_one_whole_round(bench):
-    def round_(number, yard, full, daily, peak):
+    def round_(number, yard, full, daily, idle, peak):
         stages = dict.fromkeys(bench.STAGE_ORDER, full / 10)
         run = {"seconds": full, "peak_rss_mb": peak, "stage_seconds": stages, "dbt_node_seconds": {}}
         return {
@@ -111,20 +118,24 @@ def test_rounds_report_medians_and_one_whole_round(bench):
             "yardstick": {"seconds": yard, "peak_rss_mb": 100.0},
             "full": run,
             "daily": {**run, "seconds": daily, "peak_rss_mb": peak / 2},
+            "nothing_new": {**run, "seconds": idle, "peak_rss_mb": peak / 4},
             "ratio_full_to_yardstick": full / yard,
             "daily_share_of_full": daily / full,
+            "nothing_new_share_of_full": idle / full,
         }
 
-    # ratios 4x, 8x, 5x; shares 30 %, 10 %, 40 %: the median ratio is round 3's, the median share round 1's
+    # ratios 4x, 8x, 5x; daily shares 30 %, 10 %, 40 %; nothing-new shares 10 %, 5 %, 20 %: the median
+    # ratio is round 3's, the median daily share round 1's, the median nothing-new share round 1's
     measured = [
-        round_(1, 10.0, 40.0, 12.0, 900.0),
-        round_(2, 10.0, 80.0, 8.0, 700.0),
-        round_(3, 10.0, 50.0, 20.0, 800.0),
+        round_(1, 10.0, 40.0, 12.0, 4.0, 900.0),
+        round_(2, 10.0, 80.0, 8.0, 4.0, 700.0),
+        round_(3, 10.0, 50.0, 20.0, 10.0, 800.0),
     ]
     combined = bench.combine_rounds(measured)
     assert combined["round"] == 3 and combined["full"]["seconds"] == 50.0  # the round of median ratio
     assert combined["ratio_full_to_yardstick"] == 5.0
     assert combined["daily_share_of_full"] == 0.3
+    assert combined["nothing_new_share_of_full"] == 0.1
     assert combined["peak_rss_mb"] == 900.0  # the highest of any run, not the shown round's
     assert [r["round"] for r in combined["rounds"]] == [1, 2, 3]
     result = {"responses": 1000, "landing_mb": 1.0, "memory_limit": None, "machine": "x", "measured_at": "now"}
@@ -132,21 +143,25 @@ def test_rounds_report_medians_and_one_whole_round(bench):
     assert "**Full build / yardstick: 5.0x**" in text and "**Daily increment / full build: 30 %**" in text
     assert "3 rounds, back to back; the ratios above are their medians, the table is round 3" in text
     assert "peak memory over every round 900 MB" in text
-    assert "2: yardstick 10.0 s, full 80.0 s (8.0x), daily 8.0 s (10 %)" in text
-    assert "| **whole `csat run`** | **50.0** | **20.0** |" in text
+    assert "2: yardstick 10.0 s, full 80.0 s (8.0x), daily 8.0 s (10 %), nothing new 4.0 s (5 %)" in text
+    assert "| **whole `csat run`** | **50.0** | **20.0** | **10.0** |" in text
+    assert "A run with nothing new / full build: 10 %" in text
     one = bench.markdown({**result, **bench.combine_rounds(measured[:1])})
     assert "rounds" not in one and "**Full build / yardstick: 4.0x**" in one
 
 
-@pytest.mark.pipeline  # runs `csat run` twice (minutes)
+@pytest.mark.pipeline  # runs `csat run` three times (minutes)
 def test_benchmark_end_to_end_on_a_tiny_scale(tmp_path, bench, monkeypatch):
     monkeypatch.setattr(bench, "BENCH_DIR", tmp_path)
     result = bench.bench(3000, memory_limit="1GB")  # about 3 responses a day
-    assert result["full"]["returncode"] == 0 and result["daily"]["returncode"] == 0
+    assert all(result[run]["returncode"] == 0 for run in ("full", "daily", "nothing_new"))
     assert set(result["full"]["stage_seconds"]) == set(bench.STAGE_ORDER)
     assert result["full"]["stage_seconds"]["dbt models"] > 0 and result["full"]["stage_seconds"]["dbt tests"] > 0
     assert result["full"]["peak_rss_mb"] > result["yardstick"]["peak_rss_mb"] > 0
     ingestion = {s["stage"]: s for s in result["daily"]["stages"]}["ingestion"]
     day_files = list((tmp_path / "data" / "pipeline-3000" / "day").rglob("*.*"))
     assert ingestion["files_loaded"] == len(day_files) > 0  # the held-back day, and nothing else
+    idle = {s["stage"]: s for s in result["nothing_new"]["stages"]}["ingestion"]
+    assert idle["files_loaded"] == 0 and result["nothing_new_share_of_full"] > 0
+    assert not list((tmp_path / "data" / "pipeline-3000" / "landing").rglob(f"{bench.DAY_PREFIX}*"))
     json.dumps(result)
