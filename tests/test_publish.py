@@ -18,10 +18,11 @@ import pytest
 
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.assets import build_publish_asset
-from dagster_project.publication.layout import REPLACED_FILE
+from dagster_project.publication.layout import PUBLICATION_TABLE, REPLACED_FILE
 from dagster_project.publication.mart_changes import WORKING_MARTS
 from dagster_project.publication.published_copy import (
     DATABASE_FILE,
+    KEPT_COPY,
     PublicationError,
     parquet_source,
     publish_marts,
@@ -131,6 +132,41 @@ def test_a_first_publication_starts_from_a_copy_of_the_marts_file(working, tmp_p
     assert relations == [("dim_store",), ("kpi_monthly",), ("mart_months",), ("publication",)]
     again = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
     assert again.changes == {"kpi_monthly": "unchanged", "dim_store": "unchanged"}
+
+
+def test_a_publication_with_nothing_new_keeps_the_published_copy_and_still_waits_for_the_gate(working, tmp_path):
+    """Marts as published: nothing written, the report is the kept publication's, and the quality
+    report is still waited for (a publication goes out with its report, or not at all)."""
+    out = tmp_path / "published"
+    publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-1")
+    make_working(working, 20)
+    second = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
+    before = {p.relative_to(out): (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")}
+    waited = []
+    kept = publish_marts(
+        working, out, marts=["kpi_monthly", "dim_store"], run_id="run-3", before_swap=lambda: waited.append(1)
+    )
+    assert waited == [1] and kept.started_from == KEPT_COPY
+    assert (kept.run_id, kept.published_at) == ("run-2", second.published_at)
+    assert {p.relative_to(out): (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")} == before
+
+    def gate_fails() -> None:
+        raise PublicationError("not published: the quality report could not be written")
+
+    with pytest.raises(PublicationError, match="quality report"):
+        publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-4", before_swap=gate_fails)
+    # A published DuckDB file that holds less than the Parquet record says (a swap interrupted between
+    # the Parquet files and the DuckDB file): not kept, brought up to date
+    os.chmod(out / DATABASE_FILE, 0o600)
+    os.replace(out / REPLACED_FILE, out / DATABASE_FILE)  # the first publication's file, value 10
+    fixed = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-5")
+    assert fixed.started_from != KEPT_COPY and fixed.run_id == "run-5"
+    for mart in ("kpi_monthly", "dim_store"):
+        assert published_rows(out, mart) == (working_rows(working, mart),) * 2, mart
+    # The Parquet record gone (by hand): not kept, written again
+    (out / "parquet" / f"{PUBLICATION_TABLE}.parquet").unlink()
+    again = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-6")
+    assert again.started_from != KEPT_COPY and (out / "parquet" / f"{PUBLICATION_TABLE}.parquet").is_file()
 
 
 def test_marts_that_are_views_are_copied_as_rows(working, tmp_path):
@@ -345,12 +381,24 @@ def test_a_publication_takes_only_the_marts_and_months_that_changed(working, tmp
     assert third.started_from == "the file the previous publication replaced"
     assert third.changes == {"kpi_monthly": "months replaced: 2 (-2 +1 rows)", "dim_store": "unchanged"}
     assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
-    # ... then the second's, which still holds February's second row, March and the month-less row:
-    # replaced too, yet the mart is unchanged against what was published (the report's measure)
+    # Nothing changed since: the published copy is kept as it is, the third's (nothing written; the
+    # file the third replaced, the second's, stays behind for the next change to bring up to date)
+    published_file = os.stat(out / "csat.duckdb")
+    kept = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-4")
+    assert kept.started_from == KEPT_COPY and kept.run_id == "run-3" and kept.marts_changed == 0
+    assert kept.changes == {"kpi_monthly": "unchanged", "dim_store": "unchanged"}
+    assert kept.row_counts == {"kpi_monthly": 2, "dim_store": 3}
+    assert os.stat(out / "csat.duckdb").st_ino == published_file.st_ino
+    assert [r[1] for r in read_publication(out)] == ["run-3", "run-3"]
+    # A Parquet file gone (by hand): not kept. The new copy starts from the second's file, which still
+    # holds February's second row, March and the month-less row: replaced too, yet the mart is
+    # unchanged against what was published (the report's measure)
+    (out / "parquet" / "dim_store.parquet").unlink()
     fourth = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-4")
     assert fourth.started_from == "the file the previous publication replaced"
     assert fourth.changes == {"kpi_monthly": "unchanged", "dim_store": "unchanged"}
     assert published_rows(out, "kpi_monthly") == (working_rows(working, "kpi_monthly"),) * 2
+    assert published_rows(out, "dim_store") == (working_rows(working, "dim_store"),) * 2
     set_kpis(working, "(date '2026-01-01', 'nps', 10.0), (date '2026-02-01', 'nps', 12.0), (null, 'nps', 1.0)")
     fifth = publish_marts(working, out, marts=["kpi_monthly"], run_id="run-5")  # the NULL month alone
     assert fifth.changes == {"kpi_monthly": "months replaced: 1 (-0 +1 rows)"}
@@ -695,7 +743,9 @@ def test_a_copy_mostly_free_space_is_not_reused(working, tmp_path):
     report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-2")
     assert report.changes == {"kpi_monthly": "unchanged", "dim_store": "copied"}
     assert (out / DATABASE_FILE).stat().st_size >= big / 2  # the copy kept the freed blocks
-    # the third starts from the first's file (the one the second replaced), and shrinks it too
+    # the third (a change: with none, the published copy is kept) starts from the first's file (the one
+    # the second replaced), and shrinks it too
+    make_working(working, 15)
     report = publish_marts(working, out, marts=["kpi_monthly", "dim_store"], run_id="run-3")
     assert report.started_from == "the file the previous publication replaced"
     make_working(working, 20)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from dagster_project.publication.gate import unmet_checks
-from dagster_project.publication.published_copy import PublicationError, publish_marts
+from dagster_project.publication.published_copy import KEPT_COPY, PublicationError, publish_marts
 from dagster_project.quality.validation import wait_for_gx
 from dagster_project.resources import PostgresPublicationResource, PublishedWarehouseResource, WarehouseResource
 from dagster_project.settings import POSTGRES_URL_ENV
@@ -47,7 +47,13 @@ def build_publish_asset(
         )
         if report.fresh_copy_reason:
             context.log.warning(f"{report.fresh_copy_reason}: every mart copied afresh")
-        context.log.info(f"The new published DuckDB file started from {report.started_from}")
+        if report.started_from == KEPT_COPY:
+            context.log.info(
+                f"Nothing new to publish: the publication of {report.published_at.isoformat()}Z by run "
+                f"{report.run_id} holds every mart as it is, and stays"
+            )
+        else:
+            context.log.info(f"The new published DuckDB file started from {report.started_from}")
         context.log.info(f"Published warehouse: {report.database_path} (Parquet: {report.parquet_dir})")
         table = ["| mart | rows | change |", "|---|---:|---|"] + [
             f"| {m} | {n} | {report.changes[m]} |" for m, n in report.row_counts.items()
@@ -57,6 +63,7 @@ def build_publish_asset(
                 "published_database": dg.MetadataValue.path(str(report.database_path)),
                 "parquet_dir": dg.MetadataValue.path(str(report.parquet_dir)),
                 "published_at": dg.MetadataValue.text(report.published_at.isoformat() + "Z"),
+                "started_from": dg.MetadataValue.text(report.started_from),
                 "marts": dg.MetadataValue.md("\n".join(table)),
                 "dagster/row_count": dg.MetadataValue.int(sum(report.row_counts.values())),
                 "marts_published": dg.MetadataValue.int(len(report.changes)),

@@ -65,10 +65,24 @@ from dagster_project.run_lock import pid_alive
 from dagster_project.sql_text import literal, quote
 
 PERSONAL_COLUMNS = frozenset(c.name for e in ENTITIES for c in e.columns if c.personal)
+
+
+def personal_columns(columns: Sequence[tuple[str, str]]) -> list[str]:
+    """The columns of a mart (name, type) that hold personal data in clear: such a mart is refused."""
+    return sorted(c for c, _ in columns if c.lower() in PERSONAL_COLUMNS)
+
+
+def working_mart(mart: str) -> str:
+    """The working warehouse's `mart`, as a publication's connection attaches it (`working`)."""
+    return f"working.{MART_SCHEMA}.{quote(mart)}"
+
+
 # What a publication did to a mart, against what was published before: unchanged, or how the new
 # file took the change ("copied", "months replaced: ..." counted in the file it started from, or
 # "kept": that file already held it, the publication before the last having had the same content).
 UNCHANGED, COPIED, KEPT = "unchanged", "copied", "kept"
+# What a publication that found every mart as published "started from": nothing, the copy was kept.
+KEPT_COPY = "nothing: every mart was as published, so the published copy was kept as it is"
 
 
 class PublicationError(RuntimeError):
@@ -106,12 +120,21 @@ def publish_marts(
     `before_swap`, if given, returned) are the files swapped in (Parquet files first, the DuckDB
     file last). Raises PublicationError, leaving the published copy as it was, when a mart is
     missing or has a personal-data column; an error of `before_swap` leaves it as it was too.
+
+    When the published copy already holds every mart as the working warehouse has it, it is kept
+    as it is (`kept_publication`): nothing is written, and the report is that publication's.
     """
     published_dir = Path(published_dir).resolve()
     parquet_dir = published_dir / PARQUET_DIR
     parquet_dir.mkdir(parents=True, exist_ok=True)
     published_at = published_at or datetime.now(UTC).replace(tzinfo=None)
     remove_stale_temporaries(published_dir)
+    marts_file = settings.marts_path(warehouse_path)
+    kept, contents = kept_publication(marts_file, published_dir, marts)
+    if kept is not None:
+        if before_swap is not None:
+            before_swap()  # the same gate as a swap: a publication goes out with its report
+        return kept
     tag = f"{run_id[:8]}-{os.getpid()}"
     tmp_db = published_dir / f".{DATABASE_FILE}.{tag}.tmp"
     replaced = published_dir / REPLACED_FILE
@@ -124,7 +147,6 @@ def publish_marts(
         database_path=published_dir / DATABASE_FILE, parquet_dir=parquet_dir, published_at=published_at, run_id=run_id
     )
     try:
-        marts_file = settings.marts_path(warehouse_path)
         first_from = marts_file if start_from_marts_file(marts_file, marts) else None
         start = open_previous_copy(report.database_path, tmp_db, settings.duckdb_config(), replaced, first_from)
         con, previous = start.con, start.fingerprints
@@ -171,6 +193,7 @@ def publish_marts(
                         previous.get(mart),
                         recorded.get(mart),
                         copied_already=start.holds_working_marts,
+                        content=contents.get(mart),
                     )
                     for mart in marts
                 ]
@@ -249,6 +272,68 @@ def _keep_as_replaced(published: Path, replaced: Path) -> None:
             pass
 
 
+def kept_publication(
+    marts_file: Path, published_dir: Path, marts: Sequence[str]
+) -> tuple[PublicationReport | None, dict[str, Content]]:
+    """The published copy, kept as it is, when a publication would write nothing new into it: the
+    published DuckDB file and the Parquet record both name exactly `marts` with the fingerprints of
+    the working marts, and every Parquet file says it holds its mart's (a fact's: its month's)
+    content, with nothing to remove. Then the report is that publication's (its time and run), each
+    mart UNCHANGED. Else None, with the contents read so far, which the publication reuses.
+
+    A run with nothing new spent most of its publication bringing the file the swap before last
+    replaced up to date (5.3 s of a 1M run's 15.4 s); that file now waits for the next change, which
+    brings it up to date in the same pass as the change. Reads the working marts once (the
+    fingerprints every publication reads) and the published file's record, read-only."""
+    contents: dict[str, Content] = {}
+    database, parquet_dir = published_dir / DATABASE_FILE, published_dir / PARQUET_DIR
+    if not database.is_file() or not marts_file.is_file():
+        return None, contents
+    try:
+        with duckdb.connect(str(database), read_only=True) as published:
+            record = published.execute(
+                f"select mart, {FINGERPRINT_COLUMN}, row_count, published_at, dagster_run_id from {PUBLICATION}"
+            ).fetchall()
+    except duckdb.Error:  # another storage version, a damaged file, one written before fingerprints
+        return None, contents
+    fingerprints = {mart: fingerprint for mart, fingerprint, *_ in record}
+    with duckdb.connect(config=settings.duckdb_config()) as con:
+        if (
+            fingerprints != recorded_fingerprints(con, parquet_dir / f"{PUBLICATION_TABLE}.parquet")
+            or set(fingerprints) != set(marts)
+            or _no_longer_published(parquet_dir, marts)
+        ):
+            return None, contents
+        con.execute(f"attach {literal(str(marts_file))} as working (read_only)")
+        for mart in marts:
+            columns = mart_columns(con, "working", mart)
+            if not columns or personal_columns(columns):
+                return None, contents  # the publication says why it refuses the mart
+            content = contents[mart] = read_content(con, working_mart(mart), columns)
+            if content.fingerprint != fingerprints[mart] or not _parquet_holds(
+                con, parquet_dir, mart, content, columns
+            ):
+                return None, contents
+    publications = {(at, run) for *_, at, run in record}
+    if len(publications) != 1:  # a record no publication writes
+        return None, contents
+    [(published_at, run_id)] = publications
+    report = PublicationReport(database, parquet_dir, published_at, run_id, started_from=KEPT_COPY)
+    for mart, _, rows, *_ in record:
+        report.row_counts[mart], report.changes[mart] = rows, UNCHANGED
+    return report, contents
+
+
+def _parquet_holds(con: duckdb.DuckDBPyConnection, parquet_dir: Path, mart: str, content: Content, columns) -> bool:
+    """Whether the published Parquet of `mart` holds `content` as the publication writes it: its
+    file, or a fact's month files, each naming the content it holds, and no file of the other form."""
+    file, folder = parquet_dir / f"{mart}.parquet", parquet_dir / mart
+    if published_by_month(mart, content):
+        plan = plan_month_files(con, folder, content, columns)
+        return not plan.months and not plan.stale and not file.exists()
+    return parquet_fingerprint(con, file) == content.fingerprint and not folder.exists()
+
+
 def _relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The tables and views in the new copy's `marts` schema (those of the file it started from):
     name -> "table" or "view"."""
@@ -289,6 +374,7 @@ def _publish_mart(
     previous_fingerprint: str | None,
     recorded_months: Months | None,
     copied_already: bool = False,
+    content: Content | None = None,
 ) -> tuple[Content, str, Future | None, list[Path]]:
     """Bring one mart of the new DuckDB file up to date with the working warehouse (the previous
     copy's mart had `previous_fingerprint`, and `recorded_months` by month, None: not recorded), and
@@ -297,13 +383,14 @@ def _publish_mart(
     needed), and the published Parquet files or folders to remove once the new ones are in (months
     a fact no longer has; the other layout's file or folder). A mart with a personal-data column is
     refused before anything of it is written. `copied_already`: the new file started as a copy of
-    the working marts (mart_changes.StartingCopy.holds_working_marts), which holds the mart as it is."""
+    the working marts (mart_changes.StartingCopy.holds_working_marts), which holds the mart as it is.
+    `content`: the working mart's, read already (kept_publication), else read here."""
     columns = mart_columns(con, "working", mart)
-    personal = sorted(c for c, _ in columns if c.lower() in PERSONAL_COLUMNS)
+    personal = personal_columns(columns)
     if personal:
         raise PublicationError(f"mart {mart} has personal data in clear ({', '.join(personal)}): not published")
-    source, target = f"working.{MART_SCHEMA}.{quote(mart)}", f"{MART_SCHEMA}.{quote(mart)}"
-    content = read_content(con, source, columns)
+    source, target = working_mart(mart), f"{MART_SCHEMA}.{quote(mart)}"
+    content = content or read_content(con, source, columns)
     parquet_written = None
     published_dir = tmp_parquet.parent  # the temporary folder sits beside the published files
     published_file, published_folder = published_dir / f"{mart}.parquet", published_dir / mart
