@@ -38,7 +38,9 @@ Beside the marts, `marts.publication` (every target: DuckDB copy, Parquet `publi
 PostgreSQL) records the publication, one row per mart: `published_at` (UTC), `dagster_run_id`,
 `mart`, `row_count`, `source_warehouse` (the working warehouse's file name, no server path) and
 `content_fingerprint` (row count, sum of row hashes and columns: the next publication compares it
-to take only the marts and months that changed; each Parquet file carries it in its metadata).
+to take only the marts and months that changed; each Parquet file carries it in its metadata). A
+run that finds every mart as published keeps the copy, record included: `published_at` and
+`dagster_run_id` name the publication that last changed it.
 The DuckDB copy also holds the pipeline's own bookkeeping, `publication_state.mart_months` (row count
 and sum of row hashes of each month of the marts by month, which the next publication compares the
 working marts with instead of reading the copy again): not a mart, BI tools can leave it out.
