@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -54,6 +55,7 @@ from dagster_project.publication.mart_changes import (
     write_month_record,
 )
 from dagster_project.publication.month_files import (
+    MonthFilesPlan,
     is_month_folder,
     plan_month_files,
     published_by_month,
@@ -310,8 +312,9 @@ def kept_publication(
             if not columns or personal_columns(columns):
                 return None, contents  # the publication says why it refuses the mart
             content = contents[mart] = read_content(con, working_mart(mart), columns)
-            if content.fingerprint != fingerprints[mart] or not _parquet_holds(
-                con, parquet_dir, mart, content, columns
+            if (
+                content.fingerprint != fingerprints[mart]
+                or not plan_parquet(con, parquet_dir, mart, content, columns).holds
             ):
                 return None, contents
     publications = {(at, run) for *_, at, run in record}
@@ -324,14 +327,35 @@ def kept_publication(
     return report, contents
 
 
-def _parquet_holds(con: duckdb.DuckDBPyConnection, parquet_dir: Path, mart: str, content: Content, columns) -> bool:
-    """Whether the published Parquet of `mart` holds `content` as the publication writes it: its
-    file, or a fact's month files, each naming the content it holds, and no file of the other form."""
+class ParquetPlan(NamedTuple):
+    """What the published Parquet of a mart needs to hold a content: a fact's month files to write
+    (`months`, None: the mart is one file), whether its one file is to be written, and the files or
+    folders to remove once the new ones are in (months a fact no longer has; the other layout's)."""
+
+    months: MonthFilesPlan | None
+    write_file: bool
+    no_longer: list[Path]
+
+    @property
+    def holds(self) -> bool:
+        """The published Parquet already holds the content, with nothing to remove."""
+        return (
+            not self.write_file
+            and not (self.months and self.months.months)
+            and not any(p.exists() for p in self.no_longer)
+        )
+
+
+def plan_parquet(
+    con: duckdb.DuckDBPyConnection, parquet_dir: Path, mart: str, content: Content, columns
+) -> ParquetPlan:
+    """The published Parquet of `mart` against `content`: its file, or a fact's month files, each
+    naming the content it holds (the one home of that rule, for a publication and a kept one)."""
     file, folder = parquet_dir / f"{mart}.parquet", parquet_dir / mart
     if published_by_month(mart, content):
         plan = plan_month_files(con, folder, content, columns)
-        return not plan.months and not plan.stale and not file.exists()
-    return parquet_fingerprint(con, file) == content.fingerprint and not folder.exists()
+        return ParquetPlan(plan, False, [*plan.stale, file])
+    return ParquetPlan(None, parquet_fingerprint(con, file) != content.fingerprint, [folder])
 
 
 def _relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -392,19 +416,14 @@ def _publish_mart(
     source, target = working_mart(mart), f"{MART_SCHEMA}.{quote(mart)}"
     content = content or read_content(con, source, columns)
     parquet_written = None
-    published_dir = tmp_parquet.parent  # the temporary folder sits beside the published files
-    published_file, published_folder = published_dir / f"{mart}.parquet", published_dir / mart
-    if published_by_month(mart, content):
-        plan = plan_month_files(con, published_folder, content, columns)
-        if plan.months:
-            parquet_written = parquet_writer.submit(write_month_files, parquet_con, source, tmp_parquet / mart, plan)
-        no_longer = [*plan.stale, published_file]
-    else:
-        if parquet_fingerprint(con, published_file) != content.fingerprint:
-            parquet_written = parquet_writer.submit(
-                write_parquet, parquet_con, source, tmp_parquet / f"{mart}.parquet", content.fingerprint
-            )
-        no_longer = [published_folder]
+    # the temporary folder sits beside the published files
+    month_files, write_file, no_longer = plan_parquet(con, tmp_parquet.parent, mart, content, columns)
+    if month_files and month_files.months:
+        parquet_written = parquet_writer.submit(write_month_files, parquet_con, source, tmp_parquet / mart, month_files)
+    elif write_file:
+        parquet_written = parquet_writer.submit(
+            write_parquet, parquet_con, source, tmp_parquet / f"{mart}.parquet", content.fingerprint
+        )
     if previous_fingerprint == content.fingerprint:
         return content, UNCHANGED, parquet_written, no_longer
     if copied_already:  # the new file is a byte copy of the working marts
