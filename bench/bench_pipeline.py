@@ -489,6 +489,11 @@ def _median_share(measured: list[dict], share: str) -> float | None:
     return statistics.median(shares) if shares else None
 
 
+def _took(run: dict) -> str:
+    """A run's line in the benchmark's progress: its time and peak memory."""
+    return f"  {run['seconds']:.1f} s, peak {run['peak_rss_mb']:,.0f} MB"
+
+
 def bench_round(
     number: int,
     rounds: int,
@@ -515,11 +520,11 @@ def bench_round(
     yard = run_measured(yard_command, env, workdir / f"yardstick{suffix}.out")
     if yard["returncode"] != 0:
         raise SystemExit(f"yardstick failed: see {workdir / f'yardstick{suffix}.out'}")
-    print(f"  {yard['seconds']:.1f} s, peak {yard['peak_rss_mb']:,.0f} MB", flush=True)
+    print(_took(yard), flush=True)
 
     print("full build: csat run ...", flush=True)
     full = run_pipeline(f"full{suffix}", landing, workdir, env)
-    print(f"  {full['seconds']:.1f} s, peak {full['peak_rss_mb']:,.0f} MB", flush=True)
+    print(_took(full), flush=True)
     daily = nothing_new = None
     if increment:
         for path in day.rglob("*"):
@@ -529,10 +534,10 @@ def bench_round(
         print("daily increment: one more day delivered, csat run ...", flush=True)
         try:
             daily = run_pipeline(f"daily{suffix}", landing, workdir, env)
-            print(f"  {daily['seconds']:.1f} s, peak {daily['peak_rss_mb']:,.0f} MB", flush=True)
+            print(_took(daily), flush=True)
             print("nothing new: csat run again on the same landing folder ...", flush=True)
             nothing_new = run_pipeline(f"nothing-new{suffix}", landing, workdir, env)
-            print(f"  {nothing_new['seconds']:.1f} s, peak {nothing_new['peak_rss_mb']:,.0f} MB", flush=True)
+            print(_took(nothing_new), flush=True)
         finally:  # the next round's full build, and the next bench, start without the day
             for path in landing.rglob(f"{DAY_PREFIX}*"):
                 path.unlink()
