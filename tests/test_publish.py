@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -641,6 +642,37 @@ def test_a_publication_rewrites_only_the_months_of_a_fact_that_changed(working, 
     assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders")
     publish_marts(working, out, marts=["fct_orders"], run_id="run-3")
     assert month_files(out, "fct_orders") == after, "nothing changed: nothing written"
+
+
+def test_a_facts_month_folder_that_does_not_hold_its_content_is_not_kept(working, tmp_path):
+    """A run with nothing new keeps a fact's month files only if each holds its month's content and
+    no month folder is left over: a stale month (a folder of a month the fact no longer has), a
+    month's file gone, or a stray file beside a month's file is mended by a publication, not kept."""
+    out = tmp_path / "published"
+    folder = out / "parquet" / "fct_orders"
+    set_orders(working, {f"2025-{m:02d}-01": m for m in range(1, 7)})
+    publish_marts(working, out, marts=["fct_orders"], run_id="run-1")
+    assert publish_marts(working, out, marts=["fct_orders"], run_id="run-2").started_from == KEPT_COPY
+    published = month_files(out, "fct_orders")
+    july, march = folder / "month_start_date=2025-07-01", folder / "month_start_date=2025-03-01"
+
+    def spoil(change) -> None:
+        folder.chmod(0o755)
+        for path in folder.glob("*"):
+            path.chmod(0o755)
+        change()
+
+    stale = lambda: shutil.copytree(march, july)  # noqa: E731 (a month the fact does not have)
+    gone = lambda: (march / "data_0.parquet").unlink()  # noqa: E731
+    stray = lambda: shutil.copy(march / "data_0.parquet", march / "data_1.parquet")  # noqa: E731
+    for run, (name, change) in enumerate({"stale": stale, "gone": gone, "stray": stray}.items(), start=3):
+        spoil(change)
+        report = publish_marts(working, out, marts=["fct_orders"], run_id=f"run-{run}")
+        assert report.started_from != KEPT_COPY and report.run_id == f"run-{run}", name
+        assert set(month_files(out, "fct_orders")) == set(published), name
+        assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders"), name
+        kept = publish_marts(working, out, marts=["fct_orders"], run_id=f"run-{run}b")
+        assert kept.started_from == KEPT_COPY and kept.run_id == f"run-{run}", name
 
 
 def test_the_parquet_of_a_mart_no_longer_published_is_removed(working, tmp_path):

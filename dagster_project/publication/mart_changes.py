@@ -81,6 +81,13 @@ def _content(parts: Months, columns: Columns, by_month: bool) -> Content:
     return Content(rows, f"{rows}:{hash_sum}:{schema}", parts if by_month else None)
 
 
+def fingerprint_rows(fingerprint: str) -> int | None:
+    """The number of rows a fingerprint (`<rows>:...`, as _content writes it) says its content has
+    (None: not a fingerprint of that form)."""
+    rows, _, _ = fingerprint.partition(":")
+    return int(rows) if rows.isdigit() else None
+
+
 def month_fingerprints(content: Content, columns: Columns) -> dict[object, str]:
     """Each month's own fingerprint (in a mart's form, as if the month were the whole mart), for
     the facts' Parquet files by month (month_files.py)."""

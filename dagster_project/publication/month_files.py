@@ -39,6 +39,7 @@ from dagster_project.publication.mart_changes import (
     Columns,
     Content,
     fingerprint_option,
+    fingerprint_rows,
     month_fingerprints,
     parquet_fingerprints,
 )
@@ -110,14 +111,21 @@ def plan_month_files(
 
 def published_fingerprints(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, str]:
     """Month folder name -> the fingerprint its files were written with for that month. A month
-    whose files disagree, or one of which says nothing of it, is left out: it is written again."""
-    files: dict[str, int] = {}
-    for path in folder.glob(f"{_PREFIX}*/*.parquet"):
-        files[path.parent.name] = files.get(path.parent.name, 0) + 1
-    if not files:
+    whose files disagree, one of which says nothing of it, or whose files hold other than the
+    fingerprint's number of rows (a month's file copied beside itself: every file agrees, and a
+    reader of the folder would count the month twice) is left out: it is written again."""
+    glob = str(folder / f"{_PREFIX}*" / "*.parquet")
+    if not any(folder.glob(f"{_PREFIX}*/*.parquet")):
         return {}
+    rows: dict[str, int] = {}
+    files: dict[str, int] = {}
+    for file_name, count in con.execute(
+        f"select file_name, num_rows from parquet_file_metadata({literal(glob)})"
+    ).fetchall():
+        month = Path(file_name).parent.name
+        rows[month], files[month] = rows.get(month, 0) + count, files.get(month, 0) + 1
     recorded: dict[str, list[str | None]] = {}
-    for file_name, value in parquet_fingerprints(con, str(folder / f"{_PREFIX}*" / "*.parquet")).items():
+    for file_name, value in parquet_fingerprints(con, glob).items():
         month = Path(file_name).parent.name
         try:
             fingerprint = json.loads(value).get(month.removeprefix(_PREFIX))
@@ -127,7 +135,10 @@ def published_fingerprints(con: duckdb.DuckDBPyConnection, folder: Path) -> dict
     return {
         month: values[0]
         for month, values in recorded.items()
-        if len(values) == files[month] and values[0] is not None and len(set(values)) == 1
+        if len(values) == files[month]
+        and values[0] is not None
+        and len(set(values)) == 1
+        and fingerprint_rows(values[0]) == rows[month]
     }
 
 
