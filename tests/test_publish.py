@@ -644,35 +644,38 @@ def test_a_publication_rewrites_only_the_months_of_a_fact_that_changed(working, 
     assert month_files(out, "fct_orders") == after, "nothing changed: nothing written"
 
 
-def test_a_facts_month_folder_that_does_not_hold_its_content_is_not_kept(working, tmp_path):
-    """A run with nothing new keeps a fact's month files only if each holds its month's content and
-    no month folder is left over: a stale month (a folder of a month the fact no longer has), a
-    month's file gone, or a stray file beside a month's file is mended by a publication, not kept."""
+# How a fact's published month folder can stop holding its content between two publications
+SPOILED_MONTHS = {
+    "a month the fact does not have": lambda march: shutil.copytree(
+        march, march.with_name("month_start_date=2025-07-01")
+    ),
+    "a month's file gone": lambda march: (march / "data_0.parquet").unlink(),
+    "a month's file copied beside itself": lambda march: shutil.copy(
+        march / "data_0.parquet", march / "data_1.parquet"
+    ),
+}
+
+
+@pytest.mark.parametrize("spoil", SPOILED_MONTHS.values(), ids=SPOILED_MONTHS)
+def test_a_facts_month_folder_that_does_not_hold_its_content_is_not_kept(working, tmp_path, spoil):
+    """A run with nothing new keeps a fact's month files only if each month's files hold its content
+    and nothing else is left in the folder: otherwise the publication mends the folder (a month's
+    file copied beside itself names the right fingerprint, and a reader would count it twice)."""
     out = tmp_path / "published"
     folder = out / "parquet" / "fct_orders"
     set_orders(working, {f"2025-{m:02d}-01": m for m in range(1, 7)})
     publish_marts(working, out, marts=["fct_orders"], run_id="run-1")
     assert publish_marts(working, out, marts=["fct_orders"], run_id="run-2").started_from == KEPT_COPY
     published = month_files(out, "fct_orders")
-    july, march = folder / "month_start_date=2025-07-01", folder / "month_start_date=2025-03-01"
-
-    def spoil(change) -> None:
-        folder.chmod(0o755)
-        for path in folder.glob("*"):
-            path.chmod(0o755)
-        change()
-
-    stale = lambda: shutil.copytree(march, july)  # noqa: E731 (a month the fact does not have)
-    gone = lambda: (march / "data_0.parquet").unlink()  # noqa: E731
-    stray = lambda: shutil.copy(march / "data_0.parquet", march / "data_1.parquet")  # noqa: E731
-    for run, (name, change) in enumerate({"stale": stale, "gone": gone, "stray": stray}.items(), start=3):
-        spoil(change)
-        report = publish_marts(working, out, marts=["fct_orders"], run_id=f"run-{run}")
-        assert report.started_from != KEPT_COPY and report.run_id == f"run-{run}", name
-        assert set(month_files(out, "fct_orders")) == set(published), name
-        assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders"), name
-        kept = publish_marts(working, out, marts=["fct_orders"], run_id=f"run-{run}b")
-        assert kept.started_from == KEPT_COPY and kept.run_id == f"run-{run}", name
+    for path in (folder, *folder.glob("*")):
+        path.chmod(0o755)
+    spoil(folder / "month_start_date=2025-03-01")
+    mended = publish_marts(working, out, marts=["fct_orders"], run_id="run-3")
+    assert mended.started_from != KEPT_COPY and mended.run_id == "run-3"
+    assert set(month_files(out, "fct_orders")) == set(published)
+    assert parquet_rows(out, "fct_orders") == working_rows(working, "fct_orders")
+    kept = publish_marts(working, out, marts=["fct_orders"], run_id="run-4")
+    assert kept.started_from == KEPT_COPY and kept.run_id == "run-3"
 
 
 def test_the_parquet_of_a_mart_no_longer_published_is_removed(working, tmp_path):
