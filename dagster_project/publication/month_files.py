@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -117,13 +118,14 @@ def published_fingerprints(con: duckdb.DuckDBPyConnection, folder: Path) -> dict
     glob = str(folder / f"{_PREFIX}*" / "*.parquet")
     if not any(folder.glob(f"{_PREFIX}*/*.parquet")):
         return {}
-    rows: dict[str, int] = {}
-    files: dict[str, int] = {}
+    rows: Counter[str] = Counter()
+    files: Counter[str] = Counter()
     for file_name, count in con.execute(
         f"select file_name, num_rows from parquet_file_metadata({literal(glob)})"
     ).fetchall():
         month = Path(file_name).parent.name
-        rows[month], files[month] = rows.get(month, 0) + count, files.get(month, 0) + 1
+        rows[month] += count
+        files[month] += 1
     recorded: dict[str, list[str | None]] = {}
     for file_name, value in parquet_fingerprints(con, glob).items():
         month = Path(file_name).parent.name
