@@ -6,6 +6,7 @@ The rules are re-implemented here in plain Python (independent of the loader) fr
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -38,6 +39,7 @@ NOT_GENERATED = {"company_response_at", "sla_met", "is_satisfied"}
 SERVQUAL_SCALE = (1, 7)  # every item of the repo's catalogue
 
 
+@functools.cache  # a column's seed is read once, not once per row checked
 def seed_values(col: contract.Column) -> tuple[str, ...]:
     """Allowed values of a seed-driven column: the repo seed's values (any column of `col.seed`)."""
     file_name, columns = col.seed
@@ -158,6 +160,15 @@ def _date_ok(text: str) -> bool:
         return False
 
 
+@functools.cache
+def _allowed_lower(entity_name: str, col: contract.Column) -> frozenset[str] | None:
+    """The values `col` accepts, lower-cased (the loader compares trimmed, lower-cased text)."""
+    allowed = seed_values(col) if col.seed else col.values
+    if entity_name == "survey_item_scores" and col.name == "item_code":
+        allowed = tuple(SEED_ITEM_CODES)
+    return None if allowed is None else frozenset(v.lower() for v in allowed)
+
+
 def first_violation(ent: contract.Entity, values: dict) -> tuple[str, str] | None:
     """(rule, column) of the first rule the row breaks, duplicates aside; None when it passes."""
     for col in ent.columns:
@@ -169,10 +180,8 @@ def first_violation(ent: contract.Entity, values: dict) -> tuple[str, str] | Non
             continue
         if not parses(col, text):
             return "type", col.name
-        allowed = seed_values(col) if col.seed else col.values
-        if ent.name == "survey_item_scores" and col.name == "item_code":
-            allowed = tuple(SEED_ITEM_CODES)
-        if allowed is not None and text.strip().lower() not in {v.lower() for v in allowed}:
+        allowed = _allowed_lower(ent.name, col)
+        if allowed is not None and text.strip().lower() not in allowed:
             return "enum", col.name
         low, high = col.min, col.max
         if ent.name == "survey_item_scores" and col.name in ("expectation_score", "perception_score"):
