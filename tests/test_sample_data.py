@@ -39,7 +39,6 @@ NOT_GENERATED = {"company_response_at", "sla_met", "is_satisfied"}
 SERVQUAL_SCALE = (1, 7)  # every item of the repo's catalogue
 
 
-@functools.cache  # a column's seed is read once, not once per row checked
 def seed_values(col: contract.Column) -> tuple[str, ...]:
     """Allowed values of a seed-driven column: the repo seed's values (any column of `col.seed`)."""
     file_name, columns = col.seed
@@ -160,7 +159,7 @@ def _date_ok(text: str) -> bool:
         return False
 
 
-@functools.cache
+@functools.cache  # each column's seed is read once, not once per row checked
 def _allowed_lower(entity_name: str, col: contract.Column) -> frozenset[str] | None:
     """The values `col` accepts, lower-cased (the loader compares trimmed, lower-cased text)."""
     allowed = seed_values(col) if col.seed else col.values
