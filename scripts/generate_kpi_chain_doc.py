@@ -79,6 +79,8 @@ def _reference():
     """tests/kpi_reference.py (the pandas reference: its KPI list and NOT_IN_METRICS_LAYER)."""
     if "kpi_reference" in sys.modules:
         return sys.modules["kpi_reference"]
+    if str(REFERENCE.parent) not in sys.path:  # it imports its neighbours (working_files), as under pytest
+        sys.path.append(str(REFERENCE.parent))
     spec = importlib.util.spec_from_file_location("kpi_reference", REFERENCE)
     module = importlib.util.module_from_spec(spec)
     sys.modules["kpi_reference"] = module  # dataclasses look their module up there

@@ -113,9 +113,9 @@ def assert_published_with_the_gate_passing(run: Deployment) -> None:
     assert run.database.is_file() and run.scorecard.is_file()
 
 
-def assert_no_rejects(run: Deployment) -> None:
+def assert_no_rejects(run: Deployment, answers: dict[str, int] | None = None) -> None:
     """The mapping alone loads the export: no row rejected (raw.load_rejects is empty), and every
-    delivered file's rows were loaded."""
+    delivered file's rows were loaded (`answers`: the rows of an entity loaded from a wide file)."""
     with duckdb.connect(str(root_warehouse(run)), read_only=True) as con:
         rejects = con.execute("select entity, rule, count(*) from raw.load_rejects group by all").fetchall()
         loaded = dict(con.execute("select entity, rows_loaded from raw.entity_delivery where is_delivered").fetchall())
@@ -123,7 +123,7 @@ def assert_no_rejects(run: Deployment) -> None:
     delivered = {}
     for path in (run.fixture / "landing").glob("*/*/*.csv"):
         delivered[path.parent.name] = delivered.get(path.parent.name, 0) + len(pd.read_csv(path))
-    assert loaded == delivered
+    assert loaded == delivered | (answers or {})
 
 
 def root_warehouse(run: Deployment) -> Path:
@@ -355,11 +355,13 @@ def passengers(tmp_path_factory) -> Deployment:
 
 def test_passenger_survey_perception_only(passengers):
     assert_published_with_the_gate_passing(passengers)
-    assert_no_rejects(passengers)
     landing = passengers.fixture / "landing/survey"
     respondents = pd.read_csv(landing / "survey_responses/passenger_survey.csv")
-    answers = pd.read_csv(landing / "survey_item_scores/passenger_survey_items.csv")
     catalogue = pd.read_csv(passengers.fixture / "seeds/survey_items.csv")
+    # the export is wide: a column per item, named by the catalogue's item text
+    answers = respondents.melt(id_vars="id", value_vars=list(catalogue["item_text"]), var_name="question")
+    answers = answers.rename(columns={"value": "answer"})
+    assert_no_rejects(passengers, {"survey_item_scores": 210 * 14})  # every cell of the wide file is one answer
     may = date(2024, 5, 1)  # the mapping's constant submitted_at: 2024-05-31
 
     satisfied = respondents["satisfaction"] == "satisfied"

@@ -16,6 +16,16 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     date_only: [opened_at]            # timestamps delivered as dates: midnight in `time_zone`
     formats: {opened_at: "%m/%d/%Y"}  # strptime format of a date/timestamp column, when not ISO 8601
 
+A survey tool's wide export (one row per respondent, one column per item) loads as item answers with
+`item_columns` in the mapping of survey_item_scores: per score column, export column -> item code.
+Each non-blank cell is one answer row; blank cells (unanswered items) are no row:
+
+    entity: survey_item_scores
+    columns: {response_id: Respondent ID}
+    item_columns:
+      perception_score: {Seat comfort: SEAT, Cleanliness: CLEAN}
+      expectation_score: {Seat comfort (expected): SEAT}    # SERVQUAL: both scores of one item
+
 Loading applies the mapping before the contract rules, so a value the mapping did not foresee is
 still rejected with its reason. Nothing is lost: the original text of every column whose values the
 mapping changed (value map, time zone, date-only, format) is kept in `_extra` under the export's
@@ -37,9 +47,12 @@ from dagster_project import yaml_files
 from dagster_project.contract import Entity
 from dagster_project.ingestion.files import ContractError
 from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
+from dagster_project.ingestion.validation import is_blank
 from dagster_project.sql_text import literal, quote
 
-KEYS = ("entity", "columns", "constants", "values", "time_zone", "date_only", "formats")
+KEYS = ("entity", "columns", "constants", "values", "time_zone", "date_only", "formats", "item_columns")
+# The contract column that names an item, in the entities whose rows are answers to items.
+ITEM_COLUMN = "item_code"
 # Delivered text of a contract column after mapping, in the staged table (never an export's name).
 INTERNAL_PREFIX = "__contract_"
 # The delivery with contract columns, when a mapping renames, converts or adds them.
@@ -61,7 +74,13 @@ class EntityMapping:
     time_zone: str | None = None
     date_only: tuple[str, ...] = ()
     formats: dict[str, str] = field(default_factory=dict)
+    # A wide export's item columns: item code -> {score column: export column}, in mapping order.
+    items: dict[str, dict[str, str]] = field(default_factory=dict)
     path: Path | None = None
+
+    @property
+    def item_score_columns(self) -> list[str]:
+        return score_columns(self.items)
 
     def transforms(self, entity: Entity, column: str) -> bool:
         """True when the mapping changes the delivered text of `column` (its original is then kept)."""
@@ -78,11 +97,19 @@ class ColumnMatch:
     constants: dict[str, str | None]
     extra_columns: list[str]  # delivered columns that are not mapped to the contract
     names: tuple[str, ...]  # every delivered column, in file order
+    # A wide export: item code -> {score column: delivered column}, the item columns the file has.
+    items: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def delivered(self) -> list[str]:
-        """Contract columns the file carries, constants included."""
-        return [*self.columns, *(c for c in self.constants if c not in self.columns)]
+        """Contract columns the file carries, constants and a wide export's item columns included."""
+        from_items = [ITEM_COLUMN, *score_columns(self.items)] if self.items else []
+        return list(dict.fromkeys([*self.columns, *self.constants, *from_items]))
+
+
+def score_columns(items: dict[str, dict[str, str]]) -> list[str]:
+    """The contract columns that item columns fill (expectation/perception), in order of first use."""
+    return list(dict.fromkeys(score for scores in items.values() for score in scores))
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -172,6 +199,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         if not isinstance(fmt, str) or "%" not in fmt:
             raise MappingError(f"{where}: formats: {name}: give a strptime format such as '%m/%d/%Y', got {fmt!r}")
         formats[name] = fmt
+    items = _item_columns(data.get("item_columns"), entity, where, contract_column, {**columns, **constants})
     return EntityMapping(
         entity=entity.name,
         columns=columns,
@@ -180,8 +208,44 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         time_zone=time_zone,
         date_only=date_only,
         formats=formats,
+        items=items,
         path=path,
     )
+
+
+def _item_columns(value: Any, entity: Entity, where: str, contract_column, mapped: dict) -> dict[str, dict[str, str]]:
+    """`item_columns: {score column: {export column: item code}}` -> item code -> {score: export}."""
+    if value is None:
+        return {}
+    if ITEM_COLUMN not in entity.column_names:
+        raise MappingError(f"{where}: item_columns: {entity.name} has no {ITEM_COLUMN}; only survey_item_scores does")
+    if not isinstance(value, dict) or not value:
+        raise MappingError(f"{where}: item_columns must map a score column to {{export column: item code}}")
+    for taken in (ITEM_COLUMN, *value):
+        if taken in mapped:
+            raise MappingError(
+                f"{where}: item_columns: {taken} comes from the item columns; drop it from columns/constants"
+            )
+    items: dict[str, dict[str, str]] = {}
+    used: set[str] = set()
+    for score, table in value.items():
+        contract_column(score, "item_columns", ("int",))
+        if score in entity.key or not isinstance(table, dict) or not table:
+            raise MappingError(
+                f"{where}: item_columns: {score} must map export columns to item codes, e.g. {{Seat comfort: SEAT}}"
+            )
+        for export, code in table.items():
+            if not isinstance(export, str) or not export.strip() or not isinstance(code, str) or not code.strip():
+                raise MappingError(
+                    f"{where}: item_columns: {score}: give export column: item code, got {export!r}: {code!r}"
+                )
+            if export.strip().lower() in used:
+                raise MappingError(f"{where}: item_columns: column {export!r} is listed twice; one column is one score")
+            if score in items.setdefault(code, {}):
+                raise MappingError(f"{where}: item_columns: {score}: item {code} comes from two columns; keep one")
+            used.add(export.strip().lower())
+            items[code][score] = export
+    return items
 
 
 def mapping_path(mappings_dir: Path, entity: Entity) -> Path | None:
@@ -216,10 +280,11 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
         by_normal.setdefault(name.strip().lower(), name)
     renames = mapping.columns if mapping else {}
     constants = mapping.constants if mapping else {}
+    from_items = {ITEM_COLUMN, *mapping.item_score_columns} if mapping and mapping.items else set()
     present: dict[str, str] = {}
     missing: list[str] = []
     for column in entity.column_names:
-        if column in constants:
+        if column in constants or column in from_items:
             continue
         wanted = renames.get(column, column)
         found = by_normal.get(wanted.strip().lower())
@@ -236,13 +301,36 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
             "(`columns: {<contract column>: <export column>}` or `constants:`); see README, "
             "'Bring your own data'. Optional columns may be left out."
         )
+    items = _present_items(label, by_normal, mapping) if from_items else {}
     used = set(present.values())
     return ColumnMatch(
         columns=present,
         constants=dict(constants),
-        extra_columns=[n for n in names if n not in used],
+        # A wide export's other columns describe the respondent, not the answer: they are not copied
+        # to each answer (the same file delivered as survey_responses keeps them in its `_extra`).
+        extra_columns=[] if items else [n for n in names if n not in used],
         names=tuple(names),
+        items=items,
     )
+
+
+def _present_items(label: str, by_normal: dict[str, str], mapping: EntityMapping) -> dict[str, dict[str, str]]:
+    """The mapping's item columns this file has. A questionnaire changes over time, so a file may
+    lack some items (no answers to them); one with none of them is not this export."""
+    items: dict[str, dict[str, str]] = {}
+    for code, scores in mapping.items.items():
+        for score, export in scores.items():
+            found = by_normal.get(export.strip().lower())
+            if found is not None:
+                items.setdefault(code, {})[score] = found
+    if not items:
+        listed = [export for scores in mapping.items.values() for export in scores.values()]
+        shown = ", ".join(listed[:5]) + (", ..." if len(listed) > 5 else "")
+        raise ContractError(
+            f"{label}: none of the item columns listed in {mapping.path or 'the mapping'} (item_columns) is in "
+            f"the file: {shown}. Found: {', '.join(by_normal.values())}."
+        )
+    return items
 
 
 # ------------------------------------------------------------------------------------------ staging
@@ -290,7 +378,7 @@ def stage_columns(
     if mapping is None:
         columns = {c: match.columns.get(c) for c in entity.column_names}
         return StagedDelivery(columns=columns, extra_columns=list(match.extra_columns))
-    selected, originals = [], []
+    selected, originals = {}, []
     for column in entity.column_names:
         if column in match.columns:
             text = quote(match.columns[column])
@@ -301,20 +389,51 @@ def stage_columns(
             text = "cast(null as varchar)" if value is None else literal(value)
         else:
             text = "cast(null as varchar)"
-        if column in mapping.values:
-            text = _value_map(text, mapping.values[column])
-        kind = entity.column(column).type
-        if kind in ("ts", "date") and column in match.columns and mapping.transforms(entity, column):
-            text = _timestamp(text, column, kind, mapping)
-        selected.append(f"{text} as {quote(INTERNAL_PREFIX + column)}")
-    extras = list(dict.fromkeys([*match.extra_columns, *originals]))  # one export column may feed two
-    kept = ", ".join(quote(n) for n in extras)
-    con.execute(
-        f"""
-        create or replace temp table {MAPPED_TABLE} as
-        select _file_index, _row_number, _malformed, {", ".join(selected)}{", " + kept if kept else ""}
-        from {STAGE_TABLE}
-        """
-    )
+        selected[column] = _converted(text, column, entity, match, mapping)
+    if match.items:
+        extras, query = [], _item_rows(entity, match, mapping, selected)
+    else:
+        extras = list(dict.fromkeys([*match.extra_columns, *originals]))  # one export column may feed two
+        kept = "".join(f", {quote(n)}" for n in extras)
+        query = f"select _file_index, _row_number, _malformed, {_as_contract(selected)}{kept} from {STAGE_TABLE}"
+    con.execute(f"create or replace temp table {MAPPED_TABLE} as {query}")
     columns = {c: INTERNAL_PREFIX + c for c in entity.column_names}
     return StagedDelivery(columns=columns, extra_columns=extras, table=MAPPED_TABLE)
+
+
+def _converted(text: str, column: str, entity: Entity, match: ColumnMatch, mapping: EntityMapping) -> str:
+    """SQL: a contract column's text after the mapping's value map and date/time conversion."""
+    if column in mapping.values:
+        text = _value_map(text, mapping.values[column])
+    kind = entity.column(column).type
+    if kind in ("ts", "date") and column in match.columns and mapping.transforms(entity, column):
+        text = _timestamp(text, column, kind, mapping)
+    return text
+
+
+def _as_contract(selected: dict[str, str]) -> str:
+    return ", ".join(f"{text} as {quote(INTERNAL_PREFIX + column)}" for column, text in selected.items())
+
+
+def _item_rows(entity: Entity, match: ColumnMatch, mapping: EntityMapping, selected: dict[str, str]) -> str:
+    """SQL: a wide export unpivoted, one row per (delivered row, item) with a non-blank score.
+
+    Each answer keeps its delivered row's number, so a reject names the file's row. A row that could
+    not be parsed is one reject, not one per item."""
+    scores = mapping.item_score_columns
+    answers = []
+    for code, columns in match.items.items():
+        per_item = dict(selected, **{ITEM_COLUMN: literal(code)})
+        cells = {score: quote(columns[score]) if score in columns else "cast(null as varchar)" for score in scores}
+        per_item.update({score: _converted(cells[score], score, entity, match, mapping) for score in scores})
+        answered = " or ".join(f"not {is_blank(quote(name))}" for name in columns.values())
+        answers.append(
+            f"select _file_index, _row_number, _malformed, {_as_contract(per_item)} "
+            f"from {STAGE_TABLE} where _malformed is null and ({answered})"
+        )
+    unparsed = dict(selected, **dict.fromkeys([ITEM_COLUMN, *scores], "cast(null as varchar)"))
+    answers.append(
+        f"select _file_index, _row_number, _malformed, {_as_contract(unparsed)} "
+        f"from {STAGE_TABLE} where _malformed is not null"
+    )
+    return "\nunion all ".join(answers)

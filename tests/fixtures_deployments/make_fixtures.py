@@ -195,10 +195,11 @@ ITEMS = [  # (export column, item code, dimension)
 
 
 def passengers(rng: random.Random) -> None:
-    """An airline passenger satisfaction survey (the layout of the public "Airline Passenger
-    Satisfaction" survey data set), exported as one respondent file and one long file of item answers."""
-    root = HERE / "passenger_survey" / "landing"
-    respondents, answers = [], []
+    """An airline passenger satisfaction survey in the layout of the public "Airline Passenger
+    Satisfaction" survey data set: one wide file, a row per passenger and a column per item, delivered
+    as survey_responses and (the same file again) as survey_item_scores."""
+    root = HERE / "passenger_survey" / "landing" / "survey"
+    respondents = []
     for i in range(1, 211):
         travel_class = rng.choices(["Business", "Eco", "Eco Plus"], weights=[45, 45, 10])[0]
         purpose = rng.choices(["Business travel", "Personal Travel"], weights=[65, 35])[0]
@@ -210,27 +211,16 @@ def passengers(rng: random.Random) -> None:
             else:
                 score = min(5, max(1, round(rng.gauss(level, 1.1))))
             scores.append(score)
-            answers.append([str(100_000 + i), column, score])
         mean = sum(s for s in scores if s) / len([s for s in scores if s])
         satisfied = "satisfied" if mean + rng.gauss(0, 0.4) > 3.4 else "neutral or dissatisfied"
+        gender, loyalty = rng.choice(["Male", "Female"]), rng.choice(["Loyal Customer", "disloyal Customer"])
+        age, distance = rng.randrange(16, 80), (rng.randrange(100, 4000))
         respondents.append(
-            [
-                str(100_000 + i),
-                rng.choice(["Male", "Female"]),
-                rng.choice(["Loyal Customer", "disloyal Customer"]),
-                rng.randrange(16, 80),
-                purpose,
-                travel_class,
-                rng.randrange(100, 4000),
-                satisfied,
-            ]
+            [str(100_000 + i), gender, loyalty, age, purpose, travel_class, distance, *scores, satisfied]
         )
-    write(
-        root / "survey" / "survey_responses" / "passenger_survey.csv",
-        ["id", "Gender", "Customer Type", "Age", "Type of Travel", "Class", "Flight Distance", "satisfaction"],
-        respondents,
-    )
-    write(root / "survey" / "survey_item_scores" / "passenger_survey_items.csv", ["id", "question", "answer"], answers)
+    header = ["id", "Gender", "Customer Type", "Age", "Type of Travel", "Class", "Flight Distance"]
+    for entity in ("survey_responses", "survey_item_scores"):
+        write(root / entity / "passenger_survey.csv", [*header, *(c for c, _, _ in ITEMS), "satisfaction"], respondents)
     write(
         HERE / "passenger_survey" / "seeds" / "survey_items.csv",
         ["item_code", "dimension", "item_order", "item_text", "scale_min", "scale_max", "na_code"],
