@@ -18,6 +18,7 @@ from dagster_project.contract import ENTITIES, Entity
 FORMATS_BY_SUFFIX = {
     ".csv": "csv",
     ".txt": "csv",
+    ".tsv": "csv",  # tab-separated
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
@@ -43,6 +44,7 @@ class DeliveredFile:
     encoding: str | None  # text files only: utf-8, gb18030, utf-16/32 (byte-order mark) or the declared one
     encoding_certain: bool = True  # False: GB18030 guessed, confirmed while transcoding (utf8_copy)
     encoding_declared: bool = False  # from CSAT_FILE_ENCODINGS
+    delimiter: str = ","  # CSV only: the field separator (a mapping's `delimiter`; tab for .tsv)
 
 
 def file_format(path: Path) -> str:
@@ -198,10 +200,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(path: Path, source_label: str | None, *, sha256: str, encoding: str | None = None) -> DeliveredFile:
+def fingerprint(
+    path: Path, source_label: str | None, *, sha256: str, encoding: str | None = None, delimiter: str | None = None
+) -> DeliveredFile:
     """A delivered file, with its checksum (`file_sha256`), after a check that a compressed file
     decompresses completely and, for text formats, its encoding (see `detect_encoding`; `encoding` is
-    the entity's declared encoding for text that is not UTF-8). Raises ContractError naming the file
+    the entity's declared encoding for text that is not UTF-8; `delimiter`, the export's field separator
+    when its mapping declares one, else a comma or, for a .tsv file, a tab). Raises ContractError naming the file
     when it cannot be read; a file in a guessed encoding is confirmed when it is transcoded
     (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
     only, which their checksum tells."""
@@ -230,6 +235,7 @@ def fingerprint(path: Path, source_label: str | None, *, sha256: str, encoding: 
         encoding=detected,
         encoding_certain=certain,
         encoding_declared=encoding is not None and detected == encoding,
+        delimiter=delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","),
     )
 
 

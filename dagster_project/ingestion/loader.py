@@ -228,6 +228,7 @@ def _ingest(
 ) -> None:
     seen: set[str] = set()
     declared_encoding = settings.declared_encodings().get(entity.name)
+    delimiter = rules.mapping.delimiter if rules.mapping else None
     loaded = loaded_checksums(con, entity)
     checksums = LandingChecksums.read(con, entity.name)
     # Each file to load with the path DuckDB reads it from, or why it cannot be: in file order.
@@ -242,7 +243,7 @@ def _ingest(
                 report.files.append(FileLoadResult(label or str(path), sha256, skipped=True))
                 continue
             seen.add(sha256)
-            delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding)
+            delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding, delimiter=delimiter)
             to_read.append((label or str(path), delivered, readable_path(delivered, workdir)))
         except (ContractError, UnicodeDecodeError, OSError, EOFError) as error:
             if raise_errors:
@@ -288,13 +289,13 @@ def _describe(error: Exception, label: str) -> str:
 
 
 def _batches(ready: list[_Ready]) -> list[list[_Ready]]:
-    """Consecutive files with the same format and header, up to BATCH_MAX_BYTES of that format."""
+    """Consecutive files with the same format, dialect and header, up to BATCH_MAX_BYTES of that format."""
     batches: list[list[_Ready]] = []
     size = 0
     for item in ready:
         file = item[0]
         last = batches[-1][-1][0] if batches else None
-        same = last is not None and (last.delivered.file_format, last.names) == (file.delivered.file_format, file.names)
+        same = last is not None and _layout(last) == _layout(file)
         if same and size + file.delivered.size <= BATCH_MAX_BYTES[file.delivered.file_format]:
             batches[-1].append(item)
             size += file.delivered.size
@@ -302,6 +303,10 @@ def _batches(ready: list[_Ready]) -> list[list[_Ready]]:
             batches.append([item])
             size = file.delivered.size
     return batches
+
+
+def _layout(file: ReadableFile) -> tuple:
+    return file.delivered.file_format, file.delivered.delimiter, file.names
 
 
 def _load_batch(

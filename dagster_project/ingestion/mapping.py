@@ -15,6 +15,8 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     time_zone: America/New_York       # naive timestamps are local time there (default: UTC)
     date_only: [opened_at]            # timestamps delivered as dates: midnight in `time_zone`
     formats: {opened_at: "%m/%d/%Y"}  # strptime format of a date/timestamp column, when not ISO 8601
+    delimiter: ";"                    # a CSV export's field separator (default ","; tab for .tsv)
+    decimal_separator: ","            # numbers written 1.234,50: dots and spaces group the digits
 
 A survey tool's wide export (one row per respondent, one column per item) loads as item answers with
 `item_columns` in the mapping of survey_item_scores: per score column, export column -> item code.
@@ -50,13 +52,28 @@ from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
 from dagster_project.ingestion.validation import is_blank
 from dagster_project.sql_text import literal, quote
 
-KEYS = ("entity", "columns", "constants", "values", "time_zone", "date_only", "formats", "item_columns")
+KEYS = (
+    "entity",
+    "columns",
+    "constants",
+    "values",
+    "time_zone",
+    "date_only",
+    "formats",
+    "delimiter",
+    "decimal_separator",
+    "item_columns",
+)
 # The contract column that names an item, in the entities whose rows are answers to items.
 ITEM_COLUMN = "item_code"
 # Delivered text of a contract column after mapping, in the staged table (never an export's name).
 INTERNAL_PREFIX = "__contract_"
 # The delivery with contract columns, when a mapping renames, converts or adds them.
 MAPPED_TABLE = "_delivery_mapped"
+# What groups a number's digits where the decimal separator is a comma: dots and spaces (French
+# exports use no-break spaces), and a number written that way: 1.234,50, 1 234, 12,5, -7.
+_DIGIT_GROUPING = r"[.\s\x{00A0}\x{202F}]"
+_COMMA_DECIMAL = r"^\s*[+-]?(\d{1,3}([.\s\x{00A0}\x{202F}]\d{3})+|\d+)(,\d+)?\s*$"
 # A time of day followed by a UTC offset or Z: the value is not naive and is left as delivered.
 _HAS_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)$"
 
@@ -74,6 +91,8 @@ class EntityMapping:
     time_zone: str | None = None
     date_only: tuple[str, ...] = ()
     formats: dict[str, str] = field(default_factory=dict)
+    delimiter: str | None = None  # a CSV export's field separator; None: the file type's own
+    decimal_separator: str = "."
     # A wide export's item columns: item code -> {score column: export column}, in mapping order.
     items: dict[str, dict[str, str]] = field(default_factory=dict)
     path: Path | None = None
@@ -86,7 +105,12 @@ class EntityMapping:
         """True when the mapping changes the delivered text of `column` (its original is then kept)."""
         if column in self.values or column in self.date_only or column in self.formats:
             return True
-        return self.time_zone is not None and entity.column(column).type == "ts"
+        kind = entity.column(column).type
+        return (self.time_zone is not None and kind == "ts") or (self.decimal_comma and kind in ("int", "num"))
+
+    @property
+    def decimal_comma(self) -> bool:
+        return self.decimal_separator == ","
 
 
 @dataclass(frozen=True)
@@ -199,6 +223,10 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         if not isinstance(fmt, str) or "%" not in fmt:
             raise MappingError(f"{where}: formats: {name}: give a strptime format such as '%m/%d/%Y', got {fmt!r}")
         formats[name] = fmt
+    delimiter = _delimiter(data.get("delimiter"), where)
+    decimal_separator = str(data.get("decimal_separator") or ".")
+    if decimal_separator not in (".", ","):
+        raise MappingError(f"{where}: decimal_separator must be '.' or ',', got {decimal_separator!r}")
     items = _item_columns(data.get("item_columns"), entity, where, contract_column, {**columns, **constants})
     return EntityMapping(
         entity=entity.name,
@@ -208,9 +236,21 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         time_zone=time_zone,
         date_only=date_only,
         formats=formats,
+        delimiter=delimiter,
+        decimal_separator=decimal_separator,
         items=items,
         path=path,
     )
+
+
+def _delimiter(value: Any, where: str) -> str | None:
+    """One character that separates a CSV export's fields (`tab` or "\\t" for a tab)."""
+    if value is None:
+        return None
+    text = "\t" if value in ("tab", "\\t") else value
+    if not isinstance(text, str) or len(text) != 1 or text in ('"', "\n", "\r"):
+        raise MappingError(f"{where}: delimiter must be one character such as ';', '|' or tab, got {value!r}")
+    return text
 
 
 def _item_columns(value: Any, entity: Entity, where: str, contract_column, mapped: dict) -> dict[str, dict[str, str]]:
@@ -299,7 +339,7 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
             f"missing required column(s): {', '.join(missing)}. Found: {', '.join(names) or '(none)'}. "
             f"Add these columns to the export, or map the export's own columns to them in {where} "
             "(`columns: {<contract column>: <export column>}` or `constants:`); see README, "
-            "'Bring your own data'. Optional columns may be left out."
+            f"'Bring your own data'. Optional columns may be left out.{_separator_hint(names, where)}"
         )
     items = _present_items(label, by_normal, mapping) if from_items else {}
     used = set(present.values())
@@ -312,6 +352,16 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
         names=tuple(names),
         items=items,
     )
+
+
+def _separator_hint(names: list[str], where: object) -> str:
+    """A header read as one column that another separator would split: say how to declare it."""
+    if len(names) != 1:
+        return ""
+    for separator, shown in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+        if separator in names[0]:
+            return f" The header looks separated by {shown}, not commas: declare `delimiter: {shown}` in {where}."
+    return ""
 
 
 def _present_items(label: str, by_normal: dict[str, str], mapping: EntityMapping) -> dict[str, dict[str, str]]:
@@ -402,10 +452,16 @@ def stage_columns(
 
 
 def _converted(text: str, column: str, entity: Entity, match: ColumnMatch, mapping: EntityMapping) -> str:
-    """SQL: a contract column's text after the mapping's value map and date/time conversion."""
+    """SQL: a contract column's text after the mapping's value map, number and date/time conversion."""
     if column in mapping.values:
         text = _value_map(text, mapping.values[column])
     kind = entity.column(column).type
+    if kind in ("int", "num") and mapping.decimal_comma:
+        # Only a number well formed in that notation is rewritten (1.234,50 -> 1234.50). Any other
+        # text is left as delivered: 12.5 cannot be digit groups, so it reads as 12.5, and 12,3,4
+        # stays a type reject; a blanket rewrite would have read 12.5 as 125.
+        converted = f"replace(regexp_replace({text}, {literal(_DIGIT_GROUPING)}, '', 'g'), ',', '.')"
+        text = f"case when regexp_matches({text}, {literal(_COMMA_DECIMAL)}) then {converted} else {text} end"
     if kind in ("ts", "date") and column in match.columns and mapping.transforms(entity, column):
         text = _timestamp(text, column, kind, mapping)
     return text

@@ -69,12 +69,14 @@ def _path_list(paths: list[Path]) -> str:
     return "[" + ", ".join(literal(str(path)) for path in paths) + "]"
 
 
-def _csv_source(paths: str, *, with_path: bool = False) -> str:
-    # RFC 4180: comma-separated, double-quoted, header row. Lines with the wrong number of fields
-    # land in DuckDB's rejects tables, which become `malformed` rows.
+def _csv_source(paths: str, delimiter: str, *, with_path: bool = False) -> str:
+    # RFC 4180 (comma-separated unless the export declares another separator), double-quoted, header
+    # row. Lines with the wrong number of fields land in DuckDB's rejects tables, which become
+    # `malformed` rows.
     path_column = f", filename = '{_PATH_COLUMN}'" if with_path else ""
     return (
-        f"read_csv({paths}, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+        f"read_csv({paths}, header = true, all_varchar = true, delim = {literal(delimiter)}, "
+        "quote = '\"', escape = '\"', "
         f"max_line_size = {MAX_RECORD_BYTES}, "
         f"store_rejects = true, rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans'"
         f"{path_column})"
@@ -108,12 +110,12 @@ def literal_path(path: Path, workdir: Path) -> Path:
     return alias
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: Path, delimiter: str) -> list[str]:
     """The header record as delivered (DuckDB renames duplicated names to `a_1`, hiding them)."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     with opener(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         try:
-            return next(csv.reader(text, delimiter=",", quotechar='"'), [])
+            return next(csv.reader(text, delimiter=delimiter, quotechar='"'), [])
         except csv.Error as error:
             raise ContractError(f"cannot read the header row: {error}") from None
 
@@ -191,10 +193,10 @@ def prepare_file(
     read already."""
     paths = _path_list([path])
     if delivered.file_format == "csv":
-        relation = _csv_source(paths)
+        relation = _csv_source(paths, delivered.delimiter)
         names = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
         try:
-            header = _csv_header(path)
+            header = _csv_header(path, delivered.delimiter)
         except ContractError as error:
             raise ContractError(f"{delivered.source_label}: {error}") from None
         _check_unique_names(delivered, header)
@@ -230,7 +232,8 @@ def match_contract(entity: Entity, delivered: DeliveredFile, names: list[str]) -
 
 
 def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> None:
-    """Stage files of one format with one header as the view `_delivery`, and list them in `_batch_files`."""
+    """Stage files of one format and dialect with one header as the view `_delivery`, and list them
+    in `_batch_files`."""
     con.execute(
         f"create or replace temp table {FILES_TABLE} "
         "(file_index integer, file_path varchar, source_label varchar, file_sha256 varchar)"
@@ -255,7 +258,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
         )
         return
     if fmt == "csv":
-        source = _csv_source(paths, with_path=True)
+        source = _csv_source(paths, files[0].delivered.delimiter, with_path=True)
         con.execute(f"create or replace temp table {_PARSED_TABLE} as select * from {source}")
         malformed = con.execute(
             "select file_id as file_index, line - 1 as row_number, min(csv_line) as csv_line, "
