@@ -24,7 +24,10 @@ FORMATS_BY_SUFFIX = {
     ".json": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".xlsx": "xlsx",  # Excel: read from a CSV copy of one sheet (ingestion/workbooks.py)
 }
+# Formats DuckDB reads with read_csv: a workbook's CSV copy too.
+READ_AS_CSV = ("csv", "xlsx")
 _CHUNK = 8 * 1024 * 1024
 # GB18030 is a superset of GBK and GB2312, so one decoder reads all Chinese exports.
 FALLBACK_ENCODING = "gb18030"
@@ -45,6 +48,7 @@ class DeliveredFile:
     encoding_certain: bool = True  # False: GB18030 guessed, confirmed while transcoding (utf8_copy)
     encoding_declared: bool = False  # from CSAT_FILE_ENCODINGS
     delimiter: str = ","  # CSV only: the field separator (a mapping's `delimiter`; tab for .tsv)
+    sheet: str | None = None  # a workbook's sheet to read (a mapping's `sheet`); None: the first
 
 
 def file_format(path: Path) -> str:
@@ -72,8 +76,9 @@ class EntityScan:
 
 
 def _skipped_name(name: str) -> bool:
-    # Hidden files and names starting with `_` are uploads in progress by convention.
-    return name.startswith((".", "_"))
+    # Hidden files and names starting with `_` are uploads in progress by convention; `~$` starts
+    # the lock file Office writes beside a workbook someone has open.
+    return name.startswith((".", "_", "~$"))
 
 
 def delivery_order(files: list[Path], folder: Path) -> list[Path]:
@@ -201,12 +206,19 @@ def file_sha256(path: Path) -> str:
 
 
 def fingerprint(
-    path: Path, source_label: str | None, *, sha256: str, encoding: str | None = None, delimiter: str | None = None
+    path: Path,
+    source_label: str | None,
+    *,
+    sha256: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
 ) -> DeliveredFile:
     """A delivered file, with its checksum (`file_sha256`), after a check that a compressed file
     decompresses completely and, for text formats, its encoding (see `detect_encoding`; `encoding` is
     the entity's declared encoding for text that is not UTF-8; `delimiter`, the export's field separator
-    when its mapping declares one, else a comma or, for a .tsv file, a tab). Raises ContractError naming the file
+    when its mapping declares one, else a comma or, for a .tsv file, a tab; `sheet`, a workbook's
+    sheet). Raises ContractError naming the file
     when it cannot be read; a file in a guessed encoding is confirmed when it is transcoded
     (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
     only, which their checksum tells."""
@@ -235,8 +247,15 @@ def fingerprint(
         encoding=detected,
         encoding_certain=certain,
         encoding_declared=encoding is not None and detected == encoding,
-        delimiter=delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","),
+        delimiter=_delimiter(fmt, path, delimiter),
+        sheet=sheet,
     )
+
+
+def _delimiter(fmt: str, path: Path, declared: str | None) -> str:
+    if fmt != "csv":  # a workbook's CSV copy is written with commas
+        return ","
+    return declared or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
 
 
 _BOMS = (

@@ -165,7 +165,7 @@ def loaded_checksums(con: duckdb.DuckDBPyConnection, entity: Entity) -> set[str]
 
 
 # Bounds one batch's temporary tables (about 3x the text in memory); Parquet is compressed ~8x.
-BATCH_MAX_BYTES = {"csv": 256_000_000, "jsonl": 256_000_000, "parquet": 32_000_000}
+BATCH_MAX_BYTES = {"csv": 256_000_000, "jsonl": 256_000_000, "parquet": 32_000_000, "xlsx": 32_000_000}
 
 
 def _rules(entity: Entity, allowed: dict[str, tuple[str, ...]] | None, rules: EntityRules | None) -> EntityRules:
@@ -228,7 +228,7 @@ def _ingest(
 ) -> None:
     seen: set[str] = set()
     declared_encoding = settings.declared_encodings().get(entity.name)
-    delimiter = rules.mapping.delimiter if rules.mapping else None
+    delimiter, sheet = (rules.mapping.delimiter, rules.mapping.sheet) if rules.mapping else (None, None)
     loaded = loaded_checksums(con, entity)
     checksums = LandingChecksums.read(con, entity.name)
     # Each file to load with the path DuckDB reads it from, or why it cannot be: in file order.
@@ -243,7 +243,9 @@ def _ingest(
                 report.files.append(FileLoadResult(label or str(path), sha256, skipped=True))
                 continue
             seen.add(sha256)
-            delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding, delimiter=delimiter)
+            delivered = fingerprint(
+                path, label, sha256=sha256, encoding=declared_encoding, delimiter=delimiter, sheet=sheet
+            )
             to_read.append((label or str(path), delivered, readable_path(delivered, workdir)))
         except (ContractError, UnicodeDecodeError, OSError, EOFError) as error:
             if raise_errors:

@@ -17,6 +17,7 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     formats: {opened_at: "%m/%d/%Y"}  # strptime format of a date/timestamp column, when not ISO 8601
     delimiter: ";"                    # a CSV export's field separator (default ","; tab for .tsv)
     decimal_separator: ","            # numbers written 1.234,50: dots and spaces group the digits
+    sheet: Orders                     # an Excel workbook's sheet to read (default: the first)
 
 A survey tool's wide export (one row per respondent, one column per item) loads as item answers with
 `item_columns` in the mapping of survey_item_scores: per score column, export column -> item code.
@@ -62,6 +63,7 @@ KEYS = (
     "formats",
     "delimiter",
     "decimal_separator",
+    "sheet",
     "item_columns",
 )
 # The contract column that names an item, in the entities whose rows are answers to items.
@@ -93,6 +95,7 @@ class EntityMapping:
     formats: dict[str, str] = field(default_factory=dict)
     delimiter: str | None = None  # a CSV export's field separator; None: the file type's own
     decimal_separator: str = "."
+    sheet: str | None = None  # an Excel workbook's sheet; None: the first
     # A wide export's item columns: item code -> {score column: export column}, in mapping order.
     items: dict[str, dict[str, str]] = field(default_factory=dict)
     path: Path | None = None
@@ -227,6 +230,9 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     decimal_separator = str(data.get("decimal_separator") or ".")
     if decimal_separator not in (".", ","):
         raise MappingError(f"{where}: decimal_separator must be '.' or ',', got {decimal_separator!r}")
+    sheet = data.get("sheet")
+    if sheet is not None and (not isinstance(sheet, (str, int)) or not str(sheet).strip()):
+        raise MappingError(f"{where}: sheet must name a sheet of the workbook, got {sheet!r}")
     items = _item_columns(data.get("item_columns"), entity, where, contract_column, {**columns, **constants})
     return EntityMapping(
         entity=entity.name,
@@ -238,6 +244,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         formats=formats,
         delimiter=delimiter,
         decimal_separator=decimal_separator,
+        sheet=None if sheet is None else str(sheet),
         items=items,
         path=path,
     )

@@ -27,7 +27,8 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contract import Entity
-from dagster_project.ingestion.files import ContractError, DeliveredFile, utf8_copy
+from dagster_project.ingestion.files import READ_AS_CSV, ContractError, DeliveredFile, utf8_copy
+from dagster_project.ingestion.workbooks import workbook_as_csv
 from dagster_project.sql_text import literal, quote
 
 STAGE_TABLE = "_delivery"
@@ -135,9 +136,11 @@ def _check_unique_names(delivered: DeliveredFile, names: list[str]) -> None:
 
 def readable_path(delivered: DeliveredFile, workdir: Path) -> Path:
     """The path DuckDB reads a delivered file from: a UTF-8 copy of a file in another encoding, a
-    link without glob characters (raises ContractError for an empty file)."""
+    workbook's CSV copy, a link without glob characters (raises ContractError for an empty file)."""
     if delivered.size == 0:
         raise ContractError(f"{delivered.source_label}: the file is empty (not even a header row)")
+    if delivered.file_format == "xlsx":
+        return workbook_as_csv(delivered, workdir)
     if delivered.encoding not in (None, "utf-8"):
         return utf8_copy(delivered, workdir)
     return literal_path(delivered.path, workdir)
@@ -192,7 +195,7 @@ def prepare_file(
     `path` is its `readable_path`; `json_members`, a JSON Lines file's `json_member_lists` when
     read already."""
     paths = _path_list([path])
-    if delivered.file_format == "csv":
+    if delivered.file_format in READ_AS_CSV:
         relation = _csv_source(paths, delivered.delimiter)
         names = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
         try:
@@ -257,7 +260,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
             """
         )
         return
-    if fmt == "csv":
+    if fmt in READ_AS_CSV:
         source = _csv_source(paths, files[0].delivered.delimiter, with_path=True)
         con.execute(f"create or replace temp table {_PARSED_TABLE} as select * from {source}")
         malformed = con.execute(
