@@ -284,9 +284,10 @@ def test_json_member_names_are_read_file_by_file_when_one_file_cannot_be_read(co
         write_jsonl(tmp_path / "a.jsonl", [{"x": 1}]),
         write_jsonl(tmp_path / "b.jsonl", [{"y": 1}, {"z": 2}]),
     )
-    assert json_member_lists(con, [first, second]) == {first: [["x"]], second: [["y"], ["z"]]}
+    files = [(first, "jsonl"), (second, "jsonl")]
+    assert json_member_lists(con, files) == {first: [["x"]], second: [["y"], ["z"]]}
     # a statement that fails gives no lists: prepare_file then reads each file alone
-    assert json_member_lists(con, [first, tmp_path / "gone.jsonl"]) == {}
+    assert json_member_lists(con, [(first, "jsonl"), (tmp_path / "gone.jsonl", "jsonl")]) == {}
 
 
 def test_json_member_names_with_dots_or_slashes_are_members(con, landing):

@@ -21,13 +21,15 @@ FORMATS_BY_SUFFIX = {
     ".tsv": "csv",  # tab-separated
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
-    ".json": "jsonl",
+    ".json": "jsonl",  # or "json" when the file is one array of objects (`fingerprint` looks)
     ".parquet": "parquet",
     ".pq": "parquet",
     ".xlsx": "xlsx",  # Excel: read from a CSV copy of one sheet (ingestion/workbooks.py)
 }
 # Formats DuckDB reads with read_csv: a workbook's CSV copy too.
 READ_AS_CSV = ("csv", "xlsx")
+# JSON formats: one object per line (JSON Lines), or one array of objects (an API's export).
+JSON_FORMATS = ("jsonl", "json")
 _CHUNK = 8 * 1024 * 1024
 # GB18030 is a superset of GBK and GB2312, so one decoder reads all Chinese exports.
 FALLBACK_ENCODING = "gb18030"
@@ -238,6 +240,8 @@ def fingerprint(
         raise ContractError(
             f"{label}: not a valid gzip file (truncated or corrupt: {error}); deliver it again"
         ) from None
+    if fmt == "jsonl" and path.name.lower().removesuffix(".gz").endswith(".json") and _is_json_array(path, detected):
+        fmt = "json"
     return DeliveredFile(
         path=path,
         source_label=label,
@@ -250,6 +254,14 @@ def fingerprint(
         delimiter=_delimiter(fmt, path, delimiter),
         sheet=sheet,
     )
+
+
+def _is_json_array(path: Path, encoding: str | None) -> bool:
+    """Whether a .json file is one array (its first character `[`) rather than JSON Lines."""
+    with _open(path) as f:
+        head = f.read(4096)
+    text = head.decode(encoding or "utf-8", errors="ignore")
+    return text.lstrip("\ufeff \t\r\n").startswith("[")
 
 
 def _delimiter(fmt: str, path: Path, declared: str | None) -> str:

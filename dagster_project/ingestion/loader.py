@@ -27,7 +27,14 @@ import duckdb
 from dagster_project import privacy, settings
 from dagster_project.contract import ENTITIES, Entity, seed_rows, seed_values
 from dagster_project.ingestion.checksums import LandingChecksums
-from dagster_project.ingestion.files import ContractError, DeliveredFile, file_sha256, fingerprint, scan_entity
+from dagster_project.ingestion.files import (
+    JSON_FORMATS,
+    ContractError,
+    DeliveredFile,
+    file_sha256,
+    fingerprint,
+    scan_entity,
+)
 from dagster_project.ingestion.history import record_versions
 from dagster_project.ingestion.mapping import (
     MAPPED_TABLE,
@@ -165,7 +172,13 @@ def loaded_checksums(con: duckdb.DuckDBPyConnection, entity: Entity) -> set[str]
 
 
 # Bounds one batch's temporary tables (about 3x the text in memory); Parquet is compressed ~8x.
-BATCH_MAX_BYTES = {"csv": 256_000_000, "jsonl": 256_000_000, "parquet": 32_000_000, "xlsx": 32_000_000}
+BATCH_MAX_BYTES = {
+    "csv": 256_000_000,
+    "jsonl": 256_000_000,
+    "json": 256_000_000,
+    "parquet": 32_000_000,
+    "xlsx": 32_000_000,  # a workbook's CSV copy is several times the workbook
+}
 
 
 def _rules(entity: Entity, allowed: dict[str, tuple[str, ...]] | None, rules: EntityRules | None) -> EntityRules:
@@ -252,8 +265,12 @@ def _ingest(
                 raise
             to_read.append(_describe(error, label or str(path)))
     checksums.record(con)
-    json_paths = [item[2] for item in to_read if isinstance(item, tuple) and item[1].file_format == "jsonl"]
-    json_members = json_member_lists(con, json_paths)
+    json_files = [
+        (item[2], item[1].file_format)
+        for item in to_read
+        if isinstance(item, tuple) and item[1].file_format in JSON_FORMATS
+    ]
+    json_members = json_member_lists(con, json_files)
     ready: list[_Ready] = []
     for item in to_read:
         if isinstance(item, str):

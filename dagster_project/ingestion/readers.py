@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contract import Entity
-from dagster_project.ingestion.files import READ_AS_CSV, ContractError, DeliveredFile, utf8_copy
+from dagster_project.ingestion.files import JSON_FORMATS, READ_AS_CSV, ContractError, DeliveredFile, utf8_copy
 from dagster_project.ingestion.workbooks import workbook_as_csv
 from dagster_project.sql_text import literal, quote
 
@@ -84,12 +84,14 @@ def _csv_source(paths: str, delimiter: str, *, with_path: bool = False) -> str:
     )
 
 
-def _json_objects(paths: str, *, with_path: bool = False) -> str:
-    """One row per JSON line, column `json`: a line that is not valid JSON reads as NULL, and a line
-    that is an array or a scalar keeps its type, so both become `malformed` rows, not a failed file."""
+def _json_objects(paths: str, fmt: str, *, with_path: bool = False) -> str:
+    """One row per JSON line (or element of a `json` file's array), column `json`: a line that is not
+    valid JSON reads as NULL, and a line that is an array or a scalar keeps its type, so both become
+    `malformed` rows, not a failed file."""
     path_column = f", filename = '{_PATH_COLUMN}'" if with_path else ""
+    layout = "array" if fmt == "json" else "newline_delimited"
     return (
-        f"read_json_objects({paths}, format = 'newline_delimited', ignore_errors = true, "
+        f"read_json_objects({paths}, format = '{layout}', ignore_errors = true, "
         f"maximum_object_size = {MAX_RECORD_BYTES}{path_column})"
     )
 
@@ -150,36 +152,38 @@ def readable_path(delivered: DeliveredFile, workdir: Path) -> Path:
 _JSON_FILES_PER_STATEMENT = 64
 
 
-def _json_member_sample(path: Path) -> str:
+def _json_member_sample(path: Path, fmt: str) -> str:
     """A file's distinct member lists with the line each first appears on, from a sample of lines."""
     return f"""
         select keys, min(line) as first_line from (
             select json_keys(json) as keys, row_number() over () as line
-            from (select json from {_json_objects(_path_list([path]))} limit {JSON_SAMPLE_LINES})
+            from (select json from {_json_objects(_path_list([path]), fmt)} limit {JSON_SAMPLE_LINES})
             where json_type(json) = 'OBJECT'
         )
         group by keys
         """
 
 
-def json_member_lists(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> dict[Path, list[list[str]]]:
-    """Each JSON Lines file's member lists, in order of first appearance (`prepare_file` takes
-    them). Read for many files in one statement: a statement per file cost about as much again as
-    its parsing (30 files of 1M responses' tickets 0.65 -> 0.35 s). A statement that fails (a file
-    DuckDB cannot read) gives no lists: each file is then read alone and reports its own error."""
+def json_member_lists(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]]) -> dict[Path, list[list[str]]]:
+    """Each JSON file's member lists (`files`: its readable path and format), in order of first
+    appearance (`prepare_file` takes them). Read for many files in one statement: a statement per
+    file cost about as much again as its parsing (30 files of 1M responses' tickets 0.65 -> 0.35 s).
+    A statement that fails (a file DuckDB cannot read) gives no lists: each file is then read alone
+    and reports its own error."""
     lists: dict[Path, list[list[str]]] = {}
-    for start in range(0, len(paths), _JSON_FILES_PER_STATEMENT):
-        chunk = paths[start : start + _JSON_FILES_PER_STATEMENT]
+    for start in range(0, len(files), _JSON_FILES_PER_STATEMENT):
+        chunk = files[start : start + _JSON_FILES_PER_STATEMENT]
         union = " union all ".join(
-            f"select {i} as file_index, * from ({_json_member_sample(path)})" for i, path in enumerate(chunk)
+            f"select {i} as file_index, * from ({_json_member_sample(path, fmt)})"
+            for i, (path, fmt) in enumerate(chunk)
         )
         try:
             rows = con.execute(f"{union} order by file_index, first_line").fetchall()
         except duckdb.Error:
             continue
-        found: dict[Path, list[list[str]]] = {path: [] for path in chunk}
+        found: dict[Path, list[list[str]]] = {path: [] for path, _ in chunk}
         for file_index, keys, _ in rows:
-            found[chunk[file_index]].append(keys)
+            found[chunk[file_index][0]].append(keys)
         lists.update(found)
     return lists
 
@@ -203,14 +207,21 @@ def prepare_file(
         except ContractError as error:
             raise ContractError(f"{delivered.source_label}: {error}") from None
         _check_unique_names(delivered, header)
-    elif delivered.file_format == "jsonl":
+    elif delivered.file_format in JSON_FORMATS:
         # Member names, in order of first appearance, from a sample of lines (not a full pass).
         if json_members is None:
-            json_members = [keys for (keys, _) in con.execute(f"{_json_member_sample(path)} order by 2").fetchall()]
+            sample = _json_member_sample(path, delivered.file_format)
+            json_members = [keys for (keys, _) in con.execute(f"{sample} order by 2").fetchall()]
         names = []
         for keys in json_members:
             _check_unique_names(delivered, keys)
             names += [k for k in keys if k not in names]
+        if not names:
+            raise ContractError(
+                f"{delivered.source_label}: no JSON object with members in its first {JSON_SAMPLE_LINES:,} "
+                f"{'elements' if delivered.file_format == 'json' else 'lines'}: nothing to load "
+                "(an empty export is no delivery: leave the file out)"
+            )
     else:
         names = [row[0] for row in con.execute(f"describe select * from read_parquet({paths})").fetchall()]
     _check_unique_names(delivered, names)
@@ -287,18 +298,19 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
                     {f"json_extract_string(json, {pointers})" if names else "null"} as _members,
                     coalesce(json_type(json), 'INVALID') as _json_type,
                     {_PATH_COLUMN}
-                from {_json_objects(paths, with_path=True)}
+                from {_json_objects(paths, fmt, with_path=True)}
             )
             """
         )
         malformed = []
         all_null = " and ".join(f"p.{quote(n)} is null" for n in names) or "true"
+        record = "malformed JSON array element" if fmt == "json" else "malformed JSON line"
         malformed_check = (
-            "case when p._json_type = 'INVALID' then 'malformed JSON line: not valid JSON' "
-            "when p._json_type <> 'OBJECT' then 'malformed JSON line: a JSON ' || case "
+            f"case when p._json_type = 'INVALID' then '{record}: not valid JSON' "
+            f"when p._json_type <> 'OBJECT' then '{record}: a JSON ' || case "
             "when p._json_type in ('UBIGINT', 'BIGINT', 'DOUBLE') then 'number' "
             "when p._json_type = 'VARCHAR' then 'string' else lower(p._json_type) end || ', not an object' "
-            f"when {all_null} then 'malformed JSON line: an object with no contract or extra field set' end"
+            f"when {all_null} then '{record}: an object with no contract or extra field set' end"
         )
     _number_rows(con, names, malformed, malformed_check)
 
