@@ -125,7 +125,7 @@ def test_a_file_with_none_of_the_item_columns_is_refused_naming_them(con, landin
         (
             SURVEY_ITEM_SCORES,
             {"columns": {"item_code": "question"}, "item_columns": {"perception_score": {"Q1": "TAN1"}}},
-            "item_code comes from the item columns",
+            "item_code comes from the item columns; map it nowhere else",
         ),
         (
             SURVEY_ITEM_SCORES,

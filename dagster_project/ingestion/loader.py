@@ -40,6 +40,7 @@ from dagster_project.ingestion.mapping import (
     MAPPED_TABLE,
     ColumnMatch,
     EntityMapping,
+    check_expressions,
     match_columns,
     stage_columns,
 )
@@ -280,6 +281,8 @@ def _ingest(
         try:
             readable, _ = prepare_file(con, _header_only(entity), delivered, readable_at, json_members.get(readable_at))
             match = match_columns(entity, delivered.source_label, list(readable.names), rules.mapping)
+            if rules.mapping is not None:
+                check_expressions(con, delivered.source_label, match, rules.mapping)
             ready.append((readable, match))
         except (ContractError, duckdb.Error, UnicodeDecodeError, OSError, EOFError) as error:
             if raise_errors:

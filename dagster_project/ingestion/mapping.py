@@ -9,6 +9,8 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
       channel: Submitted via
     constants:                        # contract columns the export does not carry, one value for all rows
       ticket_type: complaint
+    expressions:                      # contract columns computed from the export's (DuckDB SQL, text)
+      opened_at: "\"Date received\" || ' ' || \"Time received\""
     values:                           # per column: export value -> contract value (trimmed, any case);
       channel: {Web: web, Postal mail: postal_mail}   # unlisted values pass through unchanged
       status: {Closed with explanation: closed, In progress: open}
@@ -57,6 +59,7 @@ KEYS = (
     "entity",
     "columns",
     "constants",
+    "expressions",
     "values",
     "time_zone",
     "date_only",
@@ -89,6 +92,7 @@ class EntityMapping:
     entity: str
     columns: dict[str, str] = field(default_factory=dict)  # contract column -> export column
     constants: dict[str, str | None] = field(default_factory=dict)
+    expressions: dict[str, str] = field(default_factory=dict)  # contract column -> SQL over export columns
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)  # keys trimmed, lower-cased
     time_zone: str | None = None
     date_only: tuple[str, ...] = ()
@@ -122,16 +126,17 @@ class ColumnMatch:
 
     columns: dict[str, str]  # contract column -> delivered column name (present columns only)
     constants: dict[str, str | None]
-    extra_columns: list[str]  # delivered columns that are not mapped to the contract
+    extra_columns: list[str]  # delivered columns that are not mapped to the contract (expressions' inputs too)
     names: tuple[str, ...]  # every delivered column, in file order
     # A wide export: item code -> {score column: delivered column}, the item columns the file has.
     items: dict[str, dict[str, str]] = field(default_factory=dict)
+    expressions: dict[str, str] = field(default_factory=dict)  # contract column -> SQL
 
     @property
     def delivered(self) -> list[str]:
-        """Contract columns the file carries, constants and a wide export's item columns included."""
+        """Contract columns the file carries: constants, expressions and item columns included."""
         from_items = [ITEM_COLUMN, *score_columns(self.items)] if self.items else []
-        return list(dict.fromkeys([*self.columns, *self.constants, *from_items]))
+        return list(dict.fromkeys([*self.columns, *self.constants, *self.expressions, *from_items]))
 
 
 def score_columns(items: dict[str, dict[str, str]]) -> list[str]:
@@ -193,6 +198,14 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         if name in columns:
             raise MappingError(f"{where}: constants: {name} is also mapped from column {columns[name]!r}; keep one")
         constants[name] = _scalar(value, f"{where}: constants: {name}")
+    expressions = {}
+    for name, sql in section("expressions").items():
+        contract_column(name, "expressions")
+        if name in columns or name in constants:
+            raise MappingError(f"{where}: expressions: {name} is also mapped in columns/constants; keep one")
+        if not isinstance(sql, str) or not sql.strip():
+            raise MappingError(f"{where}: expressions: {name}: give a SQL expression over the export's columns")
+        expressions[name] = sql
     values = {}
     for name, table in section("values").items():
         contract_column(name, "values")
@@ -233,11 +246,13 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     sheet = data.get("sheet")
     if sheet is not None and (not isinstance(sheet, (str, int)) or not str(sheet).strip()):
         raise MappingError(f"{where}: sheet must name a sheet of the workbook, got {sheet!r}")
-    items = _item_columns(data.get("item_columns"), entity, where, contract_column, {**columns, **constants})
+    mapped = {**columns, **constants, **expressions}
+    items = _item_columns(data.get("item_columns"), entity, where, contract_column, mapped)
     return EntityMapping(
         entity=entity.name,
         columns=columns,
         constants=constants,
+        expressions=expressions,
         values=values,
         time_zone=time_zone,
         date_only=date_only,
@@ -270,9 +285,7 @@ def _item_columns(value: Any, entity: Entity, where: str, contract_column, mappe
         raise MappingError(f"{where}: item_columns must map a score column to {{export column: item code}}")
     for taken in (ITEM_COLUMN, *value):
         if taken in mapped:
-            raise MappingError(
-                f"{where}: item_columns: {taken} comes from the item columns; drop it from columns/constants"
-            )
+            raise MappingError(f"{where}: item_columns: {taken} comes from the item columns; map it nowhere else")
     items: dict[str, dict[str, str]] = {}
     used: set[str] = set()
     for score, table in value.items():
@@ -327,11 +340,12 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
         by_normal.setdefault(name.strip().lower(), name)
     renames = mapping.columns if mapping else {}
     constants = mapping.constants if mapping else {}
+    expressions = mapping.expressions if mapping else {}
     from_items = {ITEM_COLUMN, *mapping.item_score_columns} if mapping and mapping.items else set()
     present: dict[str, str] = {}
     missing: list[str] = []
     for column in entity.column_names:
-        if column in constants or column in from_items:
+        if column in constants or column in expressions or column in from_items:
             continue
         wanted = renames.get(column, column)
         found = by_normal.get(wanted.strip().lower())
@@ -358,6 +372,7 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
         extra_columns=[] if items else [n for n in names if n not in used],
         names=tuple(names),
         items=items,
+        expressions=dict(expressions),
     )
 
 
@@ -444,6 +459,8 @@ def stage_columns(
         elif column in match.constants:
             value = match.constants[column]
             text = "cast(null as varchar)" if value is None else literal(value)
+        elif column in match.expressions:
+            text = _expression_text(match.expressions[column])
         else:
             text = "cast(null as varchar)"
         selected[column] = _converted(text, column, entity, match, mapping)
@@ -469,9 +486,30 @@ def _converted(text: str, column: str, entity: Entity, match: ColumnMatch, mappi
         # stays a type reject; a blanket rewrite would have read 12.5 as 125.
         converted = f"replace(regexp_replace({text}, {literal(_DIGIT_GROUPING)}, '', 'g'), ',', '.')"
         text = f"case when regexp_matches({text}, {literal(_COMMA_DECIMAL)}) then {converted} else {text} end"
-    if kind in ("ts", "date") and column in match.columns and mapping.transforms(entity, column):
+    computed = column in match.columns or column in match.expressions
+    if kind in ("ts", "date") and computed and mapping.transforms(entity, column):
         text = _timestamp(text, column, kind, mapping)
     return text
+
+
+def _expression_text(sql: str) -> str:
+    return f"cast(({sql}) as varchar)"
+
+
+def check_expressions(con: duckdb.DuckDBPyConnection, label: str, match: ColumnMatch, mapping: EntityMapping) -> None:
+    """Bind each of the mapping's expressions to the file's columns (text, as staged) before a row is
+    read: an unknown column or a type error is the file's ContractError naming the key, where it
+    would otherwise fail the whole batch of files. A value an expression cannot convert still fails
+    its file when the rows are read: use try_cast / try_strptime, which give NULL."""
+    if not match.expressions:
+        return
+    columns = ", ".join(f"cast(null as varchar) as {quote(name)}" for name in match.names) or "1 as _"
+    for column, sql in match.expressions.items():
+        try:
+            con.execute(f"select {_expression_text(sql)} from (select {columns}) limit 0")
+        except duckdb.Error as error:
+            where = mapping.path or "the mapping"
+            raise ContractError(f"{label}: {where}: expressions: {column}: {error}") from None
 
 
 def _as_contract(selected: dict[str, str]) -> str:
