@@ -36,14 +36,14 @@ from dagster_project.ingestion.files import (
     scan_entity,
 )
 from dagster_project.ingestion.history import record_versions
-from dagster_project.ingestion.mapping import (
+from dagster_project.ingestion.mapped_delivery import (
     MAPPED_TABLE,
     ColumnMatch,
-    EntityMapping,
     check_expressions,
     match_columns,
     stage_columns,
 )
+from dagster_project.ingestion.mapping import EntityMapping
 from dagster_project.ingestion.readers import (
     FILES_TABLE,
     STAGE_TABLE,
@@ -229,7 +229,7 @@ def ingest_files(
 
 
 # A file's header is read against no columns: matching it with the contract (optional columns,
-# the mapping's renames and constants) is `mapping.match_columns`' job.
+# the mapping's renames and constants) is `mapped_delivery.match_columns`' job.
 def _header_only(entity: Entity) -> Entity:
     return dataclasses.replace(entity, columns=())
 

@@ -1,0 +1,259 @@
+"""A delivered file's columns meet the contract through its entity's mapping (ingestion/mapping.py):
+which export column feeds which contract column (`match_columns`), and the staged table of contract
+columns the rules read (`stage_columns`): renames, constants, expressions, value maps, numbers and
+timestamps converted, a wide export's item columns turned into answer rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from dagster_project.contract import Entity
+from dagster_project.ingestion.files import ContractError
+from dagster_project.ingestion.mapping import ITEM_COLUMN, EntityMapping, score_columns
+from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
+from dagster_project.ingestion.validation import is_blank
+from dagster_project.sql_text import literal, quote
+
+# Delivered text of a contract column after mapping, in the staged table (never an export's name).
+INTERNAL_PREFIX = "__contract_"
+# The delivery with contract columns, when a mapping renames, converts or adds them.
+MAPPED_TABLE = "_delivery_mapped"
+# What groups a number's digits where the decimal separator is a comma: dots and spaces (French
+# exports use no-break spaces), and a number written that way: 1.234,50, 1 234, 12,5, -7.
+_DIGIT_GROUPING = r"[.\s\x{00A0}\x{202F}]"
+_COMMA_DECIMAL = r"^\s*[+-]?(\d{1,3}([.\s\x{00A0}\x{202F}]\d{3})+|\d+)(,\d+)?\s*$"
+# A time of day followed by a UTC offset or Z: the value is not naive and is left as delivered.
+_HAS_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)$"
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """How one file's columns meet the contract: export column per present contract column."""
+
+    columns: dict[str, str]  # contract column -> delivered column name (present columns only)
+    constants: dict[str, str | None]
+    extra_columns: list[str]  # delivered columns that are not mapped to the contract (expressions' inputs too)
+    names: tuple[str, ...]  # every delivered column, in file order
+    # A wide export: item code -> {score column: delivered column}, the item columns the file has.
+    items: dict[str, dict[str, str]] = field(default_factory=dict)
+    expressions: dict[str, str] = field(default_factory=dict)  # contract column -> SQL
+
+    @property
+    def delivered(self) -> list[str]:
+        """Contract columns the file carries: constants, expressions and item columns included."""
+        from_items = [ITEM_COLUMN, *score_columns(self.items)] if self.items else []
+        return list(dict.fromkeys([*self.columns, *self.constants, *self.expressions, *from_items]))
+
+
+# ----------------------------------------------------------------------------------------- matching
+
+
+def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityMapping | None) -> ColumnMatch:
+    """Meet a file's columns with the contract (after the mapping's renames and constants).
+
+    Only required columns must be present; the error lists each missing one with how to fix it."""
+    by_normal: dict[str, str] = {}
+    for name in names:
+        by_normal.setdefault(name.strip().lower(), name)
+    renames = mapping.columns if mapping else {}
+    constants = mapping.constants if mapping else {}
+    expressions = mapping.expressions if mapping else {}
+    from_items = {ITEM_COLUMN, *mapping.item_score_columns} if mapping and mapping.items else set()
+    present: dict[str, str] = {}
+    missing: list[str] = []
+    for column in entity.column_names:
+        if column in constants or column in expressions or column in from_items:
+            continue
+        wanted = renames.get(column, column)
+        found = by_normal.get(wanted.strip().lower())
+        if found is not None:
+            present[column] = found
+        elif column in entity.required_columns:
+            missing.append(f"{column} (mapped from {wanted!r})" if column in renames else column)
+    if missing:
+        where = mapping.path if mapping and mapping.path else f"<mappings_dir>/{entity.name}.yml"
+        raise ContractError(
+            f"{label}: columns do not match the {entity.qualified_name} contract; "
+            f"missing required column(s): {', '.join(missing)}. Found: {', '.join(names) or '(none)'}. "
+            f"Add these columns to the export, or map the export's own columns to them in {where} "
+            "(`columns: {<contract column>: <export column>}` or `constants:`); see README, "
+            f"'Bring your own data'. Optional columns may be left out.{_separator_hint(names, where)}"
+        )
+    items = _present_items(label, by_normal, mapping) if from_items else {}
+    used = set(present.values())
+    return ColumnMatch(
+        columns=present,
+        constants=dict(constants),
+        # A wide export's other columns describe the respondent, not the answer: they are not copied
+        # to each answer (the same file delivered as survey_responses keeps them in its `_extra`).
+        extra_columns=[] if items else [n for n in names if n not in used],
+        names=tuple(names),
+        items=items,
+        expressions=dict(expressions),
+    )
+
+
+def _separator_hint(names: list[str], where: object) -> str:
+    """A header read as one column that another separator would split: say how to declare it."""
+    if len(names) != 1:
+        return ""
+    for separator, shown in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+        if separator in names[0]:
+            return f" The header looks separated by {shown}, not commas: declare `delimiter: {shown}` in {where}."
+    return ""
+
+
+def _present_items(label: str, by_normal: dict[str, str], mapping: EntityMapping) -> dict[str, dict[str, str]]:
+    """The mapping's item columns this file has. A questionnaire changes over time, so a file may
+    lack some items (no answers to them); one with none of them is not this export."""
+    items: dict[str, dict[str, str]] = {}
+    for code, scores in mapping.items.items():
+        for score, export in scores.items():
+            found = by_normal.get(export.strip().lower())
+            if found is not None:
+                items.setdefault(code, {})[score] = found
+    if not items:
+        listed = [export for scores in mapping.items.values() for export in scores.values()]
+        shown = ", ".join(listed[:5]) + (", ..." if len(listed) > 5 else "")
+        raise ContractError(
+            f"{label}: none of the item columns listed in {mapping.path or 'the mapping'} (item_columns) is in "
+            f"the file: {shown}. Found: {', '.join(by_normal.values())}."
+        )
+    return items
+
+
+# ------------------------------------------------------------------------------------------ staging
+
+
+def _value_map(text: str, table: dict[str, str | None]) -> str:
+    whens = " ".join(
+        f"when {literal(source)} then {'cast(null as varchar)' if target is None else literal(target)}"
+        for source, target in table.items()
+    )
+    return f"case lower(trim({text})) {whens} else {text} end"
+
+
+def _timestamp(text: str, column: str, kind: str, mapping: EntityMapping) -> str:
+    """Text of a date/timestamp column rewritten as ISO text (UTC with an offset for timestamps);
+    a value that does not parse is left as delivered, so the type rule rejects it with its text."""
+    value = f"trim({text})"
+    fmt = mapping.formats.get(column)
+    if fmt is not None:
+        parsed = f"try_strptime({value}, {literal(fmt)})"
+    elif column in mapping.date_only:
+        parsed = f"cast(try_cast({value} as date) as timestamp)"
+    else:
+        parsed = f"try_cast({value} as timestamp)"
+    if kind == "date":
+        return f"coalesce(cast(cast({parsed} as date) as varchar), {text})"
+    zone = mapping.time_zone or "UTC"
+    # timezone(zone, naive) reads the wall-clock time in `zone`; the session is UTC, so the text
+    # carries +00. Values that already carry an offset are left as delivered (unless date-only).
+    local = f"cast(timezone({literal(zone)}, {parsed}) as varchar)"
+    if column in mapping.date_only or fmt is not None:
+        return f"coalesce({local}, {text})"
+    return f"case when regexp_matches({value}, {literal(_HAS_OFFSET)}) then {text} else coalesce({local}, {text}) end"
+
+
+def stage_columns(
+    con: duckdb.DuckDBPyConnection, entity: Entity, match: ColumnMatch, mapping: EntityMapping | None
+) -> StagedDelivery:
+    """Turn the staged delivery (export columns) into contract columns for the rules.
+
+    Without a mapping the rules read the staged delivery itself (a contract column the export does
+    not carry reads as NULL); with one, the mapped table is built from it. Either way the rejects
+    keep the rows as delivered (`_delivery`).
+    """
+    if mapping is None:
+        columns = {c: match.columns.get(c) for c in entity.column_names}
+        return StagedDelivery(columns=columns, extra_columns=list(match.extra_columns))
+    selected, originals = {}, []
+    for column in entity.column_names:
+        if column in match.columns:
+            text = quote(match.columns[column])
+            if mapping.transforms(entity, column):
+                originals.append(match.columns[column])
+        elif column in match.constants:
+            value = match.constants[column]
+            text = "cast(null as varchar)" if value is None else literal(value)
+        elif column in match.expressions:
+            text = _expression_text(match.expressions[column])
+        else:
+            text = "cast(null as varchar)"
+        selected[column] = _converted(text, column, entity, match, mapping)
+    if match.items:
+        extras, query = [], _item_rows(entity, match, mapping, selected)
+    else:
+        extras = list(dict.fromkeys([*match.extra_columns, *originals]))  # one export column may feed two
+        kept = "".join(f", {quote(n)}" for n in extras)
+        query = f"select _file_index, _row_number, _malformed, {_as_contract(selected)}{kept} from {STAGE_TABLE}"
+    con.execute(f"create or replace temp table {MAPPED_TABLE} as {query}")
+    columns = {c: INTERNAL_PREFIX + c for c in entity.column_names}
+    return StagedDelivery(columns=columns, extra_columns=extras, table=MAPPED_TABLE)
+
+
+def _converted(text: str, column: str, entity: Entity, match: ColumnMatch, mapping: EntityMapping) -> str:
+    """SQL: a contract column's text after the mapping's value map, number and date/time conversion."""
+    if column in mapping.values:
+        text = _value_map(text, mapping.values[column])
+    kind = entity.column(column).type
+    if kind in ("int", "num") and mapping.decimal_comma:
+        # Only a number well formed in that notation is rewritten (1.234,50 -> 1234.50). Any other
+        # text is left as delivered: 12.5 cannot be digit groups, so it reads as 12.5, and 12,3,4
+        # stays a type reject; a blanket rewrite would have read 12.5 as 125.
+        converted = f"replace(regexp_replace({text}, {literal(_DIGIT_GROUPING)}, '', 'g'), ',', '.')"
+        text = f"case when regexp_matches({text}, {literal(_COMMA_DECIMAL)}) then {converted} else {text} end"
+    computed = column in match.columns or column in match.expressions
+    if kind in ("ts", "date") and computed and mapping.transforms(entity, column):
+        text = _timestamp(text, column, kind, mapping)
+    return text
+
+
+def _expression_text(sql: str) -> str:
+    return f"cast(({sql}) as varchar)"
+
+
+def check_expressions(con: duckdb.DuckDBPyConnection, label: str, match: ColumnMatch, mapping: EntityMapping) -> None:
+    """Bind each of the mapping's expressions to the file's columns (text, as staged) before a row is
+    read: an unknown column or a type error is the file's ContractError naming the key, where it
+    would otherwise fail the whole batch of files. A value an expression cannot convert still fails
+    its file when the rows are read: use try_cast / try_strptime, which give NULL."""
+    if not match.expressions:
+        return
+    columns = ", ".join(f"cast(null as varchar) as {quote(name)}" for name in match.names) or "1 as _"
+    for column, sql in match.expressions.items():
+        try:
+            con.execute(f"select {_expression_text(sql)} from (select {columns}) limit 0")
+        except duckdb.Error as error:
+            where = mapping.path or "the mapping"
+            raise ContractError(f"{label}: {where}: expressions: {column}: {error}") from None
+
+
+def _as_contract(selected: dict[str, str]) -> str:
+    return ", ".join(f"{text} as {quote(INTERNAL_PREFIX + column)}" for column, text in selected.items())
+
+
+def _item_rows(entity: Entity, match: ColumnMatch, mapping: EntityMapping, selected: dict[str, str]) -> str:
+    """SQL: a wide export unpivoted, one row per (delivered row, item) with a non-blank score.
+
+    Each answer keeps its delivered row's number, so a reject names the file's row. A row that could
+    not be parsed is one reject, not one per item."""
+    scores = mapping.item_score_columns
+    answers = []
+    for code, columns in match.items.items():
+        per_item = dict(selected, **{ITEM_COLUMN: literal(code)})
+        cells = {score: quote(columns[score]) if score in columns else "cast(null as varchar)" for score in scores}
+        per_item.update({score: _converted(cells[score], score, entity, match, mapping) for score in scores})
+        answered = " or ".join(f"not {is_blank(quote(name))}" for name in columns.values())
+        answers.append(
+            f"select _file_index, _row_number, _malformed, {_as_contract(per_item)} "
+            f"from {STAGE_TABLE} where _malformed is null and ({answered})"
+        )
+    unparsed = dict(selected, **dict.fromkeys([ITEM_COLUMN, *scores], "cast(null as varchar)"))
+    answers.append(
+        f"select _file_index, _row_number, _malformed, {_as_contract(unparsed)} "
+        f"from {STAGE_TABLE} where _malformed is not null"
+    )
+    return "\nunion all ".join(answers)
