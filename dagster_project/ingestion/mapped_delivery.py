@@ -51,7 +51,8 @@ class ColumnMatch:
 
 
 def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityMapping | None) -> ColumnMatch:
-    """Meet a file's columns with the contract (after the mapping's renames and constants).
+    """Meet a file's columns with the contract (after the mapping's renames, constants, expressions
+    and item columns).
 
     Only required columns must be present; the error lists each missing one with how to fix it."""
     by_normal: dict[str, str] = {}
@@ -78,7 +79,7 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
             f"{label}: columns do not match the {entity.qualified_name} contract; "
             f"missing required column(s): {', '.join(missing)}. Found: {', '.join(names) or '(none)'}. "
             f"Add these columns to the export, or map the export's own columns to them in {where} "
-            "(`columns: {<contract column>: <export column>}` or `constants:`); see README, "
+            "(`columns: {<contract column>: <export column>}`, `constants:` or `expressions:`); see README, "
             f"'Bring your own data'. Optional columns may be left out.{_separator_hint(names, where)}"
         )
     items = _present_items(label, by_normal, mapping) if from_items else {}
