@@ -263,6 +263,29 @@ def _execute_with_progress(job, warehouse: Path):
             log.write(STAGES_LOG_PREFIX + json.dumps(stages) + "\n")
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Ingestion's dry run: what the landing folder's files would load and reject, warehouse untouched."""
+    from dagster_project.contract import ENTITIES
+    from dagster_project.deployment import load_deployment
+    from dagster_project.ingestion.check import check_landing, report_lines
+
+    unknown = sorted(set(args.entity or []) - {e.name for e in ENTITIES})
+    if unknown:
+        print(f"csat check: unknown entity {', '.join(unknown)}; entities: {', '.join(e.name for e in ENTITIES)}")
+        return 2
+    landing = Path(args.landing or settings.landing_dir()).resolve()
+    if not landing.is_dir():
+        print(f"csat check: no landing folder {landing}", file=sys.stderr)
+        return 2
+    deployment = load_deployment()
+    print(f">> checking {landing} (mappings: {deployment.mappings_dir}; seeds: {deployment.seeds_dir})")
+    checks = check_landing(landing, args.entity, first_rejects=args.rejects)
+    print("\n".join(report_lines(checks, landing)))
+    if any(c.report.errors for c in checks):
+        return 1
+    return 1 if args.strict and any(c.report.total("rejected") for c in checks) else 0
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     from dagster_project.assets.warehouse import ensure_manifest
 
@@ -321,6 +344,17 @@ def main(argv: list[str] | None = None) -> int:
     fgt.add_argument("--landing", help="landing folder for the rebuild of the marts (default: $CSAT_LANDING_DIR)")
     fgt.add_argument("--no-run", action="store_true", help="erase only; do not run the pipeline to rebuild the marts")
     fgt.set_defaults(func=cmd_forget)
+
+    chk = sub.add_parser(
+        "check",
+        help="dry run of ingestion: load the landing folder with the deployment's mappings and seeds into a scratch "
+        "warehouse and report, per file, what loads and what is rejected and why (the warehouse is not touched)",
+    )
+    chk.add_argument("--landing", help="landing folder (default: $CSAT_LANDING_DIR or data/landing)")
+    chk.add_argument("--entity", action="append", help="check only this entity (repeatable), e.g. survey_responses")
+    chk.add_argument("--rejects", type=int, default=5, help="rejected rows shown per entity (default 5)")
+    chk.add_argument("--strict", action="store_true", help="exit 1 when any row is rejected, not only a file")
+    chk.set_defaults(func=cmd_check)
 
     prs = sub.add_parser(
         "parse",

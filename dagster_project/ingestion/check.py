@@ -1,0 +1,173 @@
+"""`csat check`: ingestion's dry run, for onboarding a company's exports.
+
+While a deployer writes mapping files and seeds, the question is "what would load, and what would
+be rejected and why?", before a pipeline run changes the warehouse. The check loads the landing
+folder's files with the deployment's mappings and seeds into a scratch warehouse in a temporary
+folder, reports per entity and file what loaded and what was rejected (the first rejects' rows and
+reasons), and deletes the scratch warehouse. The working warehouse, the published copy, the
+erasure register and the pseudonymisation key are never read or written: the scratch run has a
+throwaway key and register of its own, so nothing it computes outlives it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dagster_project.contract import ENTITIES, Entity
+from dagster_project.deployment import load_deployment
+from dagster_project.ingestion.files import scan_entity
+from dagster_project.ingestion.loader import EntityLoadReport, entity_rules, ingest_files
+from dagster_project.ingestion.warehouse import connect
+
+# The settings the scratch run replaces: never the deployment's own key or erasure register.
+_SCRATCH_SETTINGS = ("CSAT_PSEUDONYM_KEY", "CSAT_ERASURE_REGISTER")
+
+
+@dataclass
+class Reject:
+    source_file: str
+    row_number: int
+    rule: str
+    column: str | None
+    reason: str
+
+
+@dataclass
+class EntityCheck:
+    entity: Entity
+    declared: bool
+    mapping: Path | None
+    report: EntityLoadReport
+    columns_delivered: list[str] = field(default_factory=list)
+    first_rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def columns_missing(self) -> list[str]:
+        """Contract columns no file of this check carried (KPIs over them would be NULL)."""
+        return [c for c in self.entity.column_names if c not in self.columns_delivered]
+
+
+def check_landing(landing: Path, entity_names: list[str] | None = None, *, first_rejects: int = 5) -> list[EntityCheck]:
+    """Load `landing` (or the named entities of it) into a scratch warehouse and report the result;
+    entities with no file are reported when the deployment declares them."""
+    deployment = load_deployment()
+    entities = [e for e in ENTITIES if not entity_names or e.name in entity_names]
+    checks = []
+    with tempfile.TemporaryDirectory(prefix="csat-check-") as scratch, _scratch_settings(Path(scratch)):
+        con = connect(Path(scratch) / "check.duckdb")
+        try:
+            for entity in entities:
+                scan = scan_entity(landing, entity)
+                if not scan.files and not (entity_names or deployment.is_declared(entity.name)):
+                    continue
+                checks.append(_check_entity(con, entity, scan, deployment, first_rejects))
+        finally:
+            con.close()
+    return checks
+
+
+def _check_entity(con, entity: Entity, scan, deployment, first_rejects: int) -> EntityCheck:
+    rules = entity_rules(entity, deployment.seeds_dir, deployment.mappings_dir)
+    report = ingest_files(con, entity, [(p, None) for p in scan.files], rules=rules)
+    report.warnings = scan.warnings
+    delivered = con.execute("select column_name from raw.delivered_columns where entity = ?", [entity.name]).fetchall()
+    rejects = con.execute(
+        "select source_file, row_number, rule, column_name, reason from raw.load_rejects"
+        " where entity = ? order by source_file, row_number limit ?",
+        [entity.name, first_rejects],
+    ).fetchall()
+    return EntityCheck(
+        entity,
+        declared=deployment.is_declared(entity.name),
+        mapping=rules.mapping.path if rules.mapping else None,
+        report=report,
+        columns_delivered=[c for (c,) in delivered],
+        first_rejects=[Reject(*row) for row in rejects],
+    )
+
+
+@contextmanager
+def _scratch_settings(scratch: Path) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in _SCRATCH_SETTINGS}
+    os.environ["CSAT_PSEUDONYM_KEY"] = secrets.token_hex(32)
+    os.environ["CSAT_ERASURE_REGISTER"] = str(scratch / "erasures.jsonl")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def report_lines(checks: list[EntityCheck], landing: Path, *, files_shown: int = 10) -> list[str]:
+    """The check as text: per entity, its mapping and totals, the files with rejects (each file when
+    there are few), the first rejects, the contract columns never delivered, files not loaded and
+    landing warnings; then the totals."""
+    lines = []
+    for check in checks:
+        report = check.report
+        mapped = f"mapping {_shown(check.mapping, landing)}" if check.mapping else "no mapping: the contract's names"
+        lines.append(f"{check.entity.qualified_name} ({mapped})")
+        if not report.files and not report.errors:
+            lines.append("  no file" + (" (declared in the deployment file)" if check.declared else ""))
+            continue
+        if len(report.files) > 1:
+            lines.append(f"  {_counts(report.files)}")
+        listed = [f for f in report.files if f.rejected] if len(report.files) > files_shown else report.files
+        for f in listed[:files_shown]:
+            lines.append(f"{'    ' if len(report.files) > 1 else '  '}{_shown(f.source_file, landing)}: {_counts([f])}")
+        if len(listed) > files_shown:
+            lines.append(f"    ... {len(listed) - files_shown} more files with rejects")
+        for r in check.first_rejects:
+            lines.append(f"    {_shown(r.source_file, landing)} row {r.row_number}: {_reason(r, check.entity)}")
+        if report.files and check.columns_missing:
+            lines.append(f"  contract columns never delivered: {', '.join(check.columns_missing)}")
+        lines += [f"  NOT LOADED: {error}" for error in report.errors]
+        lines += [f"  landing folder: {warning}" for warning in report.warnings]
+    files = [f for c in checks for f in c.report.files]
+    errors = sum(len(c.report.errors) for c in checks)
+    lines.append(
+        f"== {len(checks)} entities: {_counts(files)}"
+        + (f"; {errors} file(s) NOT LOADED" if errors else "")
+        + " (a dry run: the warehouse was not touched)"
+    )
+    return lines
+
+
+def _counts(files: list) -> str:
+    delivered, loaded = sum(f.delivered for f in files), sum(f.loaded for f in files)
+    rules: dict[str, int] = {}
+    for f in files:
+        for rule, n in f.rejects_by_rule.items():
+            rules[rule] = rules.get(rule, 0) + n
+    rejected = sum(rules.values())
+    why = f", {rejected:,} rejected ({', '.join(f'{r} {n:,}' for r, n in sorted(rules.items()))})" if rejected else ""
+    files_text = f"{len(files)} files, " if len(files) != 1 else ""
+    return f"{files_text}{delivered:,} rows, {loaded:,} load{why}"
+
+
+def _reason(reject: Reject, entity: Entity) -> str:
+    """A reject's reason, without personal data: the value of a personal column, and a malformed
+    line of an entity that has personal columns, stay in the rejects of a real run (SECURITY.md),
+    not in a terminal's scrollback."""
+    personal = {c.name for c in entity.columns if c.personal}
+    if reject.column in personal and ": " in reject.reason:
+        return reject.reason.rsplit(": ", 1)[0] + ": (value not shown: personal data)"
+    if personal and " | line: " in reject.reason:
+        return reject.reason.split(" | line: ")[0] + " | line: (not shown: this entity holds personal data)"
+    return reject.reason
+
+
+def _shown(path: str | Path, landing: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(landing.resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,97 @@
+"""`csat check`: ingestion's dry run on a landing folder, with the deployment's mappings and seeds,
+that reports per file what loads and what is rejected, and touches no warehouse, key or register."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dagster_project.cli import main
+from dagster_project.contract import CUSTOMERS, ORDERS
+
+from deliveries import entity_folder, write_csv
+
+FIXTURES = Path(__file__).parent / "fixtures_deployments"
+ORDER_COLUMNS = ["order_id", "customer_id", "ordered_at", "status", "amount"]
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch) -> Path:
+    """Where a real run would write: the check must leave all of it absent."""
+    monkeypatch.setenv("CSAT_WAREHOUSE_PATH", str(tmp_path / "warehouse" / "csat.duckdb"))
+    monkeypatch.setenv("CSAT_PSEUDONYM_KEY_FILE", str(tmp_path / "secrets" / "key"))
+    monkeypatch.delenv("CSAT_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("CSAT_ERASURE_REGISTER", raising=False)
+    monkeypatch.delenv("CSAT_DEPLOYMENT_CONFIG", raising=False)
+    return tmp_path
+
+
+def run_check(capsys, *args: str) -> tuple[int, list[str]]:
+    code = main(["check", *args])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_a_mapped_deployment_is_checked_without_a_warehouse(isolated, capsys, monkeypatch):
+    deployment = isolated / "deployment"
+    shutil.copytree(FIXTURES / "complaints_register", deployment)
+    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(deployment / "deployment.yml"))
+
+    code, out = run_check(capsys, "--landing", str(deployment / "landing"))
+
+    assert code == 0
+    assert "complaints.tickets (mapping " in out[1] and out[1].endswith("mappings/tickets.yml)")
+    assert out[2] == "  complaints/tickets/2024-06-01_register.csv: 310 rows, 310 load"
+    assert out[-1].startswith("== 1 entities: 310 rows, 310 load (a dry run")
+    assert not (isolated / "warehouse").exists() and not (isolated / "secrets").exists()
+    assert "CSAT_PSEUDONYM_KEY" not in os.environ  # the scratch key is gone with the check
+
+
+def test_rejects_are_shown_by_row_and_a_broken_file_fails_the_check(isolated, landing, capsys):
+    rows = [
+        dict(zip(ORDER_COLUMNS, values, strict=True))
+        for values in (
+            ("O1", "C1", "2025-01-01T10:00:00Z", "completed", "5"),
+            ("O2", "C1", "2025-01-02T10:00:00Z", "pigeon", "5"),
+            ("O3", "C2", "", "completed", "-1"),
+        )
+    ]
+    write_csv(entity_folder(landing, ORDERS) / "2025-01_orders.csv", rows, ORDER_COLUMNS)
+
+    code, out = run_check(capsys, "--landing", str(landing), "--entity", "orders")
+
+    assert code == 0  # rejects are the data's problem; only a file that cannot load fails the check
+    assert out[1:] == [
+        "crm.orders (no mapping: the contract's names)",
+        "  crm/orders/2025-01_orders.csv: 3 rows, 1 load, 2 rejected (enum 1, required 1)",
+        "    crm/orders/2025-01_orders.csv row 2: enum: status is not one of completed, pending, cancelled, "
+        "refunded: pigeon",
+        "    crm/orders/2025-01_orders.csv row 3: required: ordered_at is required but empty; range: amount outside "
+        "0..: -1",
+        "  contract columns never delivered: channel, store_id, product_category, currency",
+        "== 1 entities: 3 rows, 1 load, 2 rejected (enum 1, required 1) (a dry run: the warehouse was not touched)",
+    ]
+    assert run_check(capsys, "--landing", str(landing), "--entity", "orders", "--strict")[0] == 1
+
+    (entity_folder(landing, ORDERS) / "2025-02_orders.csv").write_text("order_id;customer_id\nO9;C9\n")
+    code, out = run_check(capsys, "--landing", str(landing), "--entity", "orders")
+    assert code == 1
+    assert any(line.startswith("  NOT LOADED: ") and "declare `delimiter: ';'`" in line for line in out)
+
+
+def test_personal_values_of_rejects_are_not_printed(isolated, landing, capsys):
+    (entity_folder(landing, CUSTOMERS) / "crm.csv").write_text(
+        "customer_id,full_name,email,birth_date\n"
+        "C1,Ada Lovelace,ada@example.com,10/12/1815\n"
+        "C2,Grace Hopper,grace@example.com,1906-12-09,extra\n",
+        encoding="utf-8",
+    )
+
+    code, out = run_check(capsys, "--landing", str(landing), "--entity", "customers")
+
+    text = "\n".join(out)
+    assert code == 0 and "row 1: type: birth_date is not a valid date: (value not shown: personal data)" in text
+    assert "row 2: malformed: " in text and "(not shown: this entity holds personal data)" in text
+    assert "1815" not in text and "Grace" not in text and "grace@" not in text
