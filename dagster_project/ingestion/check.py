@@ -5,17 +5,14 @@ be rejected and why?", before a pipeline run changes the warehouse. The check lo
 folder's files with the deployment's mappings and seeds into a scratch warehouse in a temporary
 folder, reports per entity and file what loaded and what was rejected (the first rejects' rows and
 reasons), and deletes the scratch warehouse. The working warehouse, the published copy, the
-erasure register and the pseudonymisation key are never read or written: the scratch run has a
-throwaway key and register of its own, so nothing it computes outlives it.
+erasure register and the pseudonymisation key are never read or written: what follows a load into
+a kept warehouse (pseudonyms, erasures, retention) is left out, so the check needs no key, and a
+customer erased before counts as loaded here (a real run removes it again).
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +21,6 @@ from dagster_project.deployment import load_deployment
 from dagster_project.ingestion.files import scan_entity
 from dagster_project.ingestion.loader import EntityLoadReport, entity_rules, ingest_files
 from dagster_project.ingestion.warehouse import connect
-
-# The settings the scratch run replaces: never the deployment's own key or erasure register.
-_SCRATCH_SETTINGS = ("CSAT_PSEUDONYM_KEY", "CSAT_ERASURE_REGISTER")
 
 
 @dataclass
@@ -59,7 +53,7 @@ def check_landing(landing: Path, entity_names: list[str] | None = None, *, first
     deployment = load_deployment()
     entities = [e for e in ENTITIES if not entity_names or e.name in entity_names]
     checks = []
-    with tempfile.TemporaryDirectory(prefix="csat-check-") as scratch, _scratch_settings(Path(scratch)):
+    with tempfile.TemporaryDirectory(prefix="csat-check-") as scratch:
         con = connect(Path(scratch) / "check.duckdb")
         try:
             for entity in entities:
@@ -74,7 +68,7 @@ def check_landing(landing: Path, entity_names: list[str] | None = None, *, first
 
 def _check_entity(con, entity: Entity, scan, deployment, first_rejects: int) -> EntityCheck:
     rules = entity_rules(entity, deployment.seeds_dir, deployment.mappings_dir)
-    report = ingest_files(con, entity, [(p, None) for p in scan.files], rules=rules)
+    report = ingest_files(con, entity, [(p, None) for p in scan.files], rules=rules, privacy_steps=False)
     report.warnings = scan.warnings
     delivered = con.execute("select column_name from raw.delivered_columns where entity = ?", [entity.name]).fetchall()
     rejects = con.execute(
@@ -90,21 +84,6 @@ def _check_entity(con, entity: Entity, scan, deployment, first_rejects: int) -> 
         columns_delivered=[c for (c,) in delivered],
         first_rejects=[Reject(*row) for row in rejects],
     )
-
-
-@contextmanager
-def _scratch_settings(scratch: Path) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in _SCRATCH_SETTINGS}
-    os.environ["CSAT_PSEUDONYM_KEY"] = secrets.token_hex(32)
-    os.environ["CSAT_ERASURE_REGISTER"] = str(scratch / "erasures.jsonl")
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def report_lines(checks: list[EntityCheck], landing: Path, *, files_shown: int = 10) -> list[str]:

@@ -219,11 +219,16 @@ def ingest_files(
     *,
     allowed: dict[str, tuple[str, ...]] | None = None,
     rules: EntityRules | None = None,
+    privacy_steps: bool = True,
 ) -> EntityLoadReport:
-    """Load files in order; a file that fails is reported and the others still load."""
+    """Load files in order; a file that fails is reported and the others still load.
+
+    `privacy_steps=False` leaves out what follows a load into a warehouse that is kept (pseudonyms,
+    the erasure register, retention): for a scratch warehouse that is deleted (`csat check`)."""
     report = EntityLoadReport(entity=entity.name)
     with tempfile.TemporaryDirectory(prefix="csat-ingest-") as workdir:
-        _ingest(con, entity, files, _rules(entity, allowed, rules), Path(workdir), report, raise_errors=False)
+        rules = _rules(entity, allowed, rules)
+        _ingest(con, entity, files, rules, Path(workdir), report, raise_errors=False, privacy_steps=privacy_steps)
     refresh_entity_delivery(con)
     return report
 
@@ -238,7 +243,15 @@ _Ready = tuple[ReadableFile, ColumnMatch]
 
 
 def _ingest(
-    con, entity, files, rules: EntityRules, workdir: Path, report: EntityLoadReport, *, raise_errors: bool
+    con,
+    entity,
+    files,
+    rules: EntityRules,
+    workdir: Path,
+    report: EntityLoadReport,
+    *,
+    raise_errors: bool,
+    privacy_steps: bool = True,
 ) -> None:
     seen: set[str] = set()
     declared_encoding = settings.declared_encodings().get(entity.name)
@@ -303,7 +316,8 @@ def _ingest(
                 except (duckdb.Error, UnicodeDecodeError) as single_error:
                     report.errors.append(_describe(single_error, one[0].delivered.source_label))
     # Pseudonyms of new customer rows, the erasure register, retention: see dagster_project/privacy.
-    privacy.after_load(con, entity)
+    if privacy_steps:
+        privacy.after_load(con, entity)
 
 
 def _describe(error: Exception, label: str) -> str:
