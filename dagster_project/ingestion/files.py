@@ -218,12 +218,12 @@ def fingerprint(
 ) -> DeliveredFile:
     """A delivered file, with its checksum (`file_sha256`), after a check that a compressed file
     decompresses completely and, for text formats, its encoding (see `detect_encoding`; `encoding` is
-    the entity's declared encoding for text that is not UTF-8; `delimiter`, the export's field separator
-    when its mapping declares one, else a comma or, for a .tsv file, a tab; `sheet`, a workbook's
-    sheet). Raises ContractError naming the file
+    the entity's declared encoding for text that is not UTF-8). Raises ContractError naming the file
     when it cannot be read; a file in a guessed encoding is confirmed when it is transcoded
     (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
-    only, which their checksum tells."""
+    only, which their checksum tells. How to read it travels with it: a CSV's `delimiter` (its
+    mapping's, else a comma, or a tab for .tsv), a workbook's `sheet`, and whether a .json file is
+    JSON Lines or one array (format `json`)."""
     fmt = file_format(path)
     label = source_label or str(path)
     try:
