@@ -271,7 +271,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     unknown = sorted(set(args.entity or []) - {e.name for e in ENTITIES})
     if unknown:
-        print(f"csat check: unknown entity {', '.join(unknown)}; entities: {', '.join(e.name for e in ENTITIES)}")
+        names = ", ".join(e.name for e in ENTITIES)
+        print(f"csat check: unknown entity {', '.join(unknown)}; entities: {names}", file=sys.stderr)
         return 2
     landing = Path(args.landing or settings.landing_dir()).resolve()
     if not landing.is_dir():

@@ -7,8 +7,20 @@ import json
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from dagster_project.contract import Entity
+from dagster_project.ingestion.loader import EntityRules, entity_rules
+
+REPO_SEEDS = Path(__file__).parent.parent / "seeds"
+
+
+def mapped_rules(tmp_path: Path, entity: Entity, mapping: dict, seeds: Path = REPO_SEEDS) -> EntityRules:
+    """The entity's rules with `mapping` as its mapping file (in `tmp_path/mappings/`)."""
+    folder = tmp_path / "mappings"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{entity.name}.yml").write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
+    return entity_rules(entity, seeds, folder)
 
 
 def entity_folder(landing: Path, entity: Entity) -> Path:

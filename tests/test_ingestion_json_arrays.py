@@ -4,7 +4,6 @@ as JSON Lines do: a row per element, numbered by its position; a broken document
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,8 @@ from dagster_project.contract import ORDERS
 from dagster_project.ingestion.files import ContractError
 from dagster_project.ingestion.loader import entity_rules, ingest_landing_entity, load_file
 
+from deliveries import REPO_SEEDS as SEEDS
 from deliveries import entity_folder, write_jsonl
-
-SEEDS = Path(__file__).parent.parent / "seeds"
 
 
 def order(order_id: str, **extra) -> dict:

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-import yaml
 
 from dagster_project.contract import ORDERS
 from dagster_project.ingestion.files import ContractError, scan_entity
 from dagster_project.ingestion.loader import entity_rules, load_file
 
-from deliveries import entity_folder
+from deliveries import REPO_SEEDS as SEEDS
+from deliveries import entity_folder, mapped_rules
 
-SEEDS = Path(__file__).parent.parent / "seeds"
 HEADER = ["order_id", "customer_id", "ordered_at", "status", "amount", "currency"]
 ORDERS_SHEET = [
     HEADER,
@@ -42,13 +41,6 @@ def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
         sheet.cell(row=len(rows) + 5, column=8).number_format = "0.00"  # formatting below and right
     book.save(path)
     return path
-
-
-def mapping_rules(tmp_path: Path, mapping: dict):
-    folder = tmp_path / "mappings"
-    folder.mkdir(exist_ok=True)
-    (folder / "orders.yml").write_text(yaml.safe_dump(mapping), encoding="utf-8")
-    return entity_rules(ORDERS, SEEDS, folder)
 
 
 def test_a_workbook_loads_its_first_sheet_like_a_csv_export(con, landing):
@@ -79,7 +71,7 @@ def test_the_mapping_names_the_sheet(con, landing, tmp_path):
     path = write_workbook(entity_folder(landing, ORDERS) / "o.xlsx", {"Cover": cover, "Data": renamed})
     mapping = {"columns": {"order_id": "Invoice", "customer_id": "Customer", "ordered_at": "Date"}, "sheet": "Data"}
 
-    load_file(con, ORDERS, path, rules=mapping_rules(tmp_path, mapping))
+    load_file(con, ORDERS, path, rules=mapped_rules(tmp_path, ORDERS, mapping))
 
     assert con.execute("select order_id, customer_id, ordered_at from raw.orders").fetchall() == [
         ("1", "2", datetime(2024, 1, 1, 9, 0))
@@ -89,7 +81,7 @@ def test_the_mapping_names_the_sheet(con, landing, tmp_path):
 def test_a_sheet_the_workbook_lacks_is_named_with_the_sheets_it_has(con, landing, tmp_path):
     path = write_workbook(entity_folder(landing, ORDERS) / "o.xlsx", {"Cover": [["x"]], "Data": ORDERS_SHEET})
     with pytest.raises(ContractError, match=r"o\.xlsx: no sheet 'Orders'.*its sheets: Cover, Data"):
-        load_file(con, ORDERS, path, rules=mapping_rules(tmp_path, {"sheet": "Orders"}))
+        load_file(con, ORDERS, path, rules=mapped_rules(tmp_path, ORDERS, {"sheet": "Orders"}))
 
 
 def test_a_broken_workbook_is_refused_naming_the_file(con, landing):

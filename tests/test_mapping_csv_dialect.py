@@ -9,16 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dagster_project.contract import ORDERS, SURVEY_RESPONSES
 from dagster_project.ingestion.files import ContractError
 from dagster_project.ingestion.loader import entity_rules, load_file
 from dagster_project.ingestion.mapping import MappingError, parse_mapping
 
-from deliveries import entity_folder
-
-SEEDS = Path(__file__).parent.parent / "seeds"
+from deliveries import REPO_SEEDS as SEEDS
+from deliveries import entity_folder, mapped_rules
 
 # An ERP's order export as German and French locales write it: `;` between fields (the comma is the
 # decimal separator), digits grouped by dots or (no-break) spaces, a quoted field holding a `;`.
@@ -51,17 +49,10 @@ def write(landing: Path, entity, name: str, text: str) -> Path:
     return path
 
 
-def rules_with(tmp_path: Path, entity, mapping: dict):
-    folder = tmp_path / "mappings"
-    folder.mkdir(exist_ok=True)
-    (folder / f"{entity.name}.yml").write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
-    return entity_rules(entity, SEEDS, folder)
-
-
 def test_semicolons_and_decimal_commas_load_as_declared(con, landing, tmp_path):
     path = write(landing, ORDERS, "erp.csv", ERP_EXPORT)
 
-    result = load_file(con, ORDERS, path, rules=rules_with(tmp_path, ORDERS, MAPPING))
+    result = load_file(con, ORDERS, path, rules=mapped_rules(tmp_path, ORDERS, MAPPING))
 
     rows = con.execute(
         "select order_id, amount, product_category, json_extract_string(_extra, '$.Betrag') from raw.orders order by 1"
@@ -103,7 +94,7 @@ def test_without_the_decimal_separator_a_decimal_comma_is_rejected(con, landing,
     mapping = {key: value for key, value in MAPPING.items() if key != "decimal_separator"}
     path = write(landing, ORDERS, "erp.csv", ERP_EXPORT)
 
-    result = load_file(con, ORDERS, path, rules=rules_with(tmp_path, ORDERS, mapping))
+    result = load_file(con, ORDERS, path, rules=mapped_rules(tmp_path, ORDERS, mapping))
 
     assert result.loaded == 1 and result.rejects_by_rule == {"range": 1, "type": 4}  # only 12.5 reads
 

@@ -4,25 +4,14 @@ a date and a time delivered apart, a name in two columns, a subscription start f
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-import yaml
 
 from dagster_project.contract import CUSTOMERS, ORDERS, SUBSCRIPTIONS
-from dagster_project.ingestion.loader import entity_rules, ingest_landing_entity, load_file
+from dagster_project.ingestion.loader import ingest_landing_entity, load_file
 from dagster_project.ingestion.mapping import MappingError, parse_mapping
 
-from deliveries import entity_folder, write_csv
-
-SEEDS = Path(__file__).parent.parent / "seeds"
-
-
-def rules_with(tmp_path: Path, entity, mapping: dict):
-    folder = tmp_path / "mappings"
-    folder.mkdir(exist_ok=True)
-    (folder / f"{entity.name}.yml").write_text(yaml.safe_dump(mapping), encoding="utf-8")
-    return entity_rules(entity, SEEDS, folder)
+from deliveries import entity_folder, mapped_rules, write_csv
 
 
 def test_a_date_and_a_time_in_two_columns_make_one_timestamp_in_local_time(con, landing, tmp_path):
@@ -38,7 +27,7 @@ def test_a_date_and_a_time_in_two_columns_make_one_timestamp_in_local_time(con, 
     ]
     path = write_csv(entity_folder(landing, ORDERS) / "pos.csv", rows, ["Receipt", "Member", "Day", "Time"])
 
-    result = load_file(con, ORDERS, path, rules=rules_with(tmp_path, ORDERS, mapping))
+    result = load_file(con, ORDERS, path, rules=mapped_rules(tmp_path, ORDERS, mapping))
 
     got = con.execute("select order_id, ordered_at, _extra from raw.orders order by 1").fetchall()
     assert [g[:2] for g in got] == [
@@ -60,7 +49,7 @@ def test_a_name_in_two_columns_is_one_personal_column(con, landing, tmp_path):
     rows = [{"Id": "C1", "First": "Ada", "Last": "Lovelace"}, {"Id": "C2", "First": " ", "Last": "Hopper"}]
     path = write_csv(entity_folder(landing, CUSTOMERS) / "crm.csv", rows, ["Id", "First", "Last"])
 
-    load_file(con, CUSTOMERS, path, rules=rules_with(tmp_path, CUSTOMERS, mapping))
+    load_file(con, CUSTOMERS, path, rules=mapped_rules(tmp_path, CUSTOMERS, mapping))
 
     names = con.execute("select customer_id, full_name from raw.customers order by 1").fetchall()
     assert names == [("C1", "Ada Lovelace"), ("C2", "Hopper")]
@@ -85,7 +74,7 @@ def test_a_churn_snapshot_s_tenure_gives_the_subscription_dates(con, landing, tm
     header = ["customerID", "tenure", "MonthlyCharges", "Churn"]
     path = write_csv(entity_folder(landing, SUBSCRIPTIONS) / "telco.csv", rows, header)
 
-    result = load_file(con, SUBSCRIPTIONS, path, rules=rules_with(tmp_path, SUBSCRIPTIONS, mapping))
+    result = load_file(con, SUBSCRIPTIONS, path, rules=mapped_rules(tmp_path, SUBSCRIPTIONS, mapping))
 
     got = con.execute("select subscription_id, started_at, ended_at from raw.subscriptions order by 1").fetchall()
     assert got == [
@@ -100,7 +89,7 @@ def test_an_expression_over_a_column_the_file_lacks_names_the_key(con, landing, 
     rows = [{"Receipt": "R1", "Member": "M1", "Day": "2025-03-10"}]
     write_csv(entity_folder(landing, ORDERS) / "pos.csv", rows, ["Receipt", "Member", "Day"])
 
-    report = ingest_landing_entity(con, ORDERS, landing, rules=rules_with(tmp_path, ORDERS, mapping))
+    report = ingest_landing_entity(con, ORDERS, landing, rules=mapped_rules(tmp_path, ORDERS, mapping))
 
     assert len(report.errors) == 1
     assert "pos.csv" in report.errors[0] and "orders.yml: expressions: ordered_at" in report.errors[0]

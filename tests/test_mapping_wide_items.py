@@ -8,14 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dagster_project.contract import SURVEY_ITEM_SCORES, TICKETS
 from dagster_project.ingestion.files import ContractError
-from dagster_project.ingestion.loader import entity_rules, load_file
+from dagster_project.ingestion.loader import load_file
 from dagster_project.ingestion.mapping import MappingError, parse_mapping
 
-from deliveries import entity_folder, write_csv
+from deliveries import entity_folder, mapped_rules, write_csv
 
 SEEDS = Path(__file__).parent.parent / "seeds"  # items TAN1.. on 1-7, no "not applicable" code
 
@@ -47,12 +46,6 @@ ROWS = [
 ]
 
 
-def write_mapping(folder: Path, data: dict) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "survey_item_scores.yml").write_text(yaml.safe_dump(data), encoding="utf-8")
-    return folder
-
-
 def write_export(landing: Path, header: list[str], rows: list[list[str]], name: str = "wide.csv") -> Path:
     records = [dict(zip(header, row, strict=True)) for row in rows]
     return write_csv(entity_folder(landing, SURVEY_ITEM_SCORES) / name, records, header)
@@ -60,7 +53,7 @@ def write_export(landing: Path, header: list[str], rows: list[list[str]], name: 
 
 @pytest.fixture
 def rules(tmp_path):
-    return entity_rules(SURVEY_ITEM_SCORES, SEEDS, write_mapping(tmp_path / "mappings", MAPPING))
+    return mapped_rules(tmp_path, SURVEY_ITEM_SCORES, MAPPING)
 
 
 def test_a_wide_export_loads_one_row_per_answered_item(con, landing, rules):

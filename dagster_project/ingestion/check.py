@@ -16,9 +16,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from dagster_project.contract import ENTITIES, Entity
-from dagster_project.deployment import load_deployment
-from dagster_project.ingestion.files import scan_entity
+from dagster_project.deployment import Deployment, load_deployment
+from dagster_project.ingestion.files import EntityScan, scan_entity
 from dagster_project.ingestion.loader import EntityLoadReport, entity_rules, ingest_files
 from dagster_project.ingestion.warehouse import connect
 
@@ -66,7 +68,9 @@ def check_landing(landing: Path, entity_names: list[str] | None = None, *, first
     return checks
 
 
-def _check_entity(con, entity: Entity, scan, deployment, first_rejects: int) -> EntityCheck:
+def _check_entity(
+    con: duckdb.DuckDBPyConnection, entity: Entity, scan: EntityScan, deployment: Deployment, first_rejects: int
+) -> EntityCheck:
     rules = entity_rules(entity, deployment.seeds_dir, deployment.mappings_dir)
     report = ingest_files(con, entity, [(p, None) for p in scan.files], rules=rules, privacy_steps=False)
     report.warnings = scan.warnings
