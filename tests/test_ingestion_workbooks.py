@@ -65,6 +65,19 @@ def test_a_workbook_loads_its_first_sheet_like_a_csv_export(con, landing):
     assert manifest == [("xlsx",)]
 
 
+def test_long_numeric_ids_keep_every_digit(con, landing):
+    """Ids typed as numbers in Excel: 16 digits are exact in a double, and two of them differing in
+    the last digit stay two orders (15 significant digits would have made them one key)."""
+    sheet = [HEADER[:3], [1234567890123456, 1, datetime(2024, 1, 1)], [1234567890123457, 1, datetime(2024, 1, 2)]]
+    path = write_workbook(entity_folder(landing, ORDERS) / "ids.xlsx", {"Orders": sheet})
+
+    result = load_file(con, ORDERS, path, rules=entity_rules(ORDERS, SEEDS))
+
+    assert (result.loaded, result.rejected) == (2, 0)
+    ids = con.execute("select order_id from raw.orders order by 1").fetchall()
+    assert ids == [("1234567890123456",), ("1234567890123457",)]
+
+
 def test_the_mapping_names_the_sheet(con, landing, tmp_path):
     cover = [["Orders export"], ["generated", datetime(2024, 1, 2)]]
     renamed = [["Invoice", "Customer", "Date"], [1, 2, datetime(2024, 1, 1, 9, 0)]]

@@ -122,6 +122,11 @@ def test_a_file_with_none_of_the_item_columns_is_refused_naming_them(con, landin
         ),
         (
             SURVEY_ITEM_SCORES,
+            {"item_columns": {"perception_score": {"Q1": "TAN1"}}, "values": {"item_code": {"tan1": "TAN2"}}},
+            "values: item_code comes from item_columns",
+        ),
+        (
+            SURVEY_ITEM_SCORES,
             {"item_columns": {"perception_score": {"Q1": "TAN1", "Q2": "TAN1"}}},
             "item TAN1 comes from two columns",
         ),

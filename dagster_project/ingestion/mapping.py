@@ -212,8 +212,11 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     sheet = data.get("sheet")
     if sheet is not None and (not isinstance(sheet, (str, int)) or not str(sheet).strip()):
         raise MappingError(f"{where}: sheet must name a sheet of the workbook, got {sheet!r}")
-    mapped = {**columns, **constants, **expressions}
-    items = _item_columns(data.get("item_columns"), entity, where, contract_column, mapped)
+    items = _item_columns(
+        data.get("item_columns"), entity, where, contract_column, {**columns, **constants, **expressions}
+    )
+    if items and ITEM_COLUMN in values:  # the codes are the item columns' own: a value map would be ignored
+        raise MappingError(f"{where}: values: {ITEM_COLUMN} comes from item_columns; give the codes there")
     return EntityMapping(
         entity=entity.name,
         columns=columns,

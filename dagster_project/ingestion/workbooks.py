@@ -70,9 +70,12 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        # Excel keeps 15 significant digits and shows no more; past them a stored double is binary
-        # noise (3 x 2.55 is saved as 7.6499999999999995), which would break a column's decimals.
-        # Whole numbers lose their `.0` (an id 17850, not 17850.0).
+        # A whole number is exact up to 2^53: all its digits, without `.0` (an id 17850, and a
+        # 16-digit id whole, not 1.23456789012346e+15, which two ids could share).
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        # Otherwise Excel keeps 15 significant digits and shows no more; past them a stored double is
+        # binary noise (3 x 2.55 is saved as 7.6499999999999995), which would break a column's decimals.
         return format(value, ".15g")
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
