@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import yaml
 
 from dagster_project.contract import Entity
@@ -107,3 +108,17 @@ def ticket(ticket_id: str, **overrides) -> dict:
     }
     row.update(overrides)
     return row
+
+
+def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    """An .xlsx workbook with a sheet per entry of `sheets`, each with some formatting past its cells."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+        sheet.cell(row=len(rows) + 5, column=8).number_format = "0.00"  # formatting below and right
+    book.save(path)
+    return path

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
-import openpyxl
 import pytest
 
 from dagster_project.contract import ORDERS
@@ -15,7 +13,7 @@ from dagster_project.ingestion.files import ContractError, scan_entity
 from dagster_project.ingestion.loader import entity_rules, load_file
 
 from deliveries import REPO_SEEDS as SEEDS
-from deliveries import entity_folder, mapped_rules
+from deliveries import entity_folder, mapped_rules, write_workbook
 
 HEADER = ["order_id", "customer_id", "ordered_at", "status", "amount", "currency"]
 ORDERS_SHEET = [
@@ -28,19 +26,6 @@ ORDERS_SHEET = [
     [536368, 13047, datetime(2010, 12, 1, 8, 34), "completed", 70, None, None, None],  # empty cells past it
     [536369, 13047, datetime(2010, 12, 1, 8, 35), "completed", 5, "GBP", None, "note"],  # a value past it
 ]
-
-
-def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-        sheet.cell(row=len(rows) + 5, column=8).number_format = "0.00"  # formatting below and right
-    book.save(path)
-    return path
 
 
 def test_a_workbook_loads_its_first_sheet_like_a_csv_export(con, landing):

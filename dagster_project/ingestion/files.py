@@ -51,6 +51,13 @@ class DeliveredFile:
     encoding_declared: bool = False  # from CSAT_FILE_ENCODINGS
     delimiter: str = ","  # CSV only: the field separator (a mapping's `delimiter`; tab for .tsv)
     sheet: str | None = None  # a workbook's sheet to read (a mapping's `sheet`); None: the first
+    header_row: int = 1  # CSV and workbooks: the line or sheet row with the column names (a mapping's)
+
+    @property
+    def lines_above_header(self) -> int:
+        """The lines a CSV reader skips before the header: a report's title, its filters. A workbook's
+        CSV copy starts at its header row (ingestion/workbooks.py), so none."""
+        return self.header_row - 1 if self.file_format == "csv" else 0
 
 
 def file_format(path: Path) -> str:
@@ -215,6 +222,7 @@ def fingerprint(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
+    header_row: int = 1,
 ) -> DeliveredFile:
     """A delivered file, with its checksum (`file_sha256`), after a check that a compressed file
     decompresses completely and, for text formats, its encoding (see `detect_encoding`; `encoding` is
@@ -222,8 +230,8 @@ def fingerprint(
     when it cannot be read; a file in a guessed encoding is confirmed when it is transcoded
     (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
     only, which their checksum tells. How to read it travels with it: a CSV's `delimiter` (its
-    mapping's, else a comma, or a tab for .tsv), a workbook's `sheet`, and whether a .json file is
-    JSON Lines or one array (format `json`)."""
+    mapping's, else a comma, or a tab for .tsv), a workbook's `sheet`, the `header_row` of both, and
+    whether a .json file is JSON Lines or one array (format `json`)."""
     fmt = file_format(path)
     label = source_label or str(path)
     try:
@@ -253,6 +261,7 @@ def fingerprint(
         encoding_declared=encoding is not None and detected == encoding,
         delimiter=_delimiter(fmt, path, delimiter),
         sheet=sheet,
+        header_row=header_row if fmt in ("csv", "xlsx") else 1,
     )
 
 

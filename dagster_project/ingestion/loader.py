@@ -255,7 +255,10 @@ def _ingest(
 ) -> None:
     seen: set[str] = set()
     declared_encoding = settings.declared_encodings().get(entity.name)
-    delimiter, sheet = (rules.mapping.delimiter, rules.mapping.sheet) if rules.mapping else (None, None)
+    mapping = rules.mapping
+    # How to read the entity's files, as its mapping declares: a CSV's separator, a workbook's
+    # sheet, the row of their column names.
+    dialect = dict(delimiter=mapping.delimiter, sheet=mapping.sheet, header_row=mapping.header_row) if mapping else {}
     loaded = loaded_checksums(con, entity)
     checksums = LandingChecksums.read(con, entity.name)
     # Each file to load with the path DuckDB reads it from, or why it cannot be: in file order.
@@ -270,9 +273,7 @@ def _ingest(
                 report.files.append(FileLoadResult(label or str(path), sha256, skipped=True))
                 continue
             seen.add(sha256)
-            delivered = fingerprint(
-                path, label, sha256=sha256, encoding=declared_encoding, delimiter=delimiter, sheet=sheet
-            )
+            delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding, **dialect)
             to_read.append((label or str(path), delivered, readable_path(delivered, workdir)))
         except (ContractError, UnicodeDecodeError, OSError, EOFError) as error:
             if raise_errors:
@@ -342,7 +343,7 @@ def _batches(ready: list[_Ready]) -> list[list[_Ready]]:
 
 
 def _layout(file: ReadableFile) -> tuple:
-    return file.delivered.file_format, file.delivered.delimiter, file.names
+    return file.delivered.file_format, file.delivered.delimiter, file.delivered.lines_above_header, file.names
 
 
 def _load_batch(

@@ -80,7 +80,7 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
             f"missing required column(s): {', '.join(missing)}. Found: {', '.join(names) or '(none)'}. "
             f"Add these columns to the export, or map the export's own columns to them in {where} "
             "(`columns: {<contract column>: <export column>}`, `constants:` or `expressions:`); see README, "
-            f"'Bring your own data'. Optional columns may be left out.{_separator_hint(names, where)}"
+            f"'Bring your own data'. Optional columns may be left out.{_header_hint(names, where)}"
         )
     items = _present_items(label, by_normal, mapping) if from_items else {}
     used = set(present.values())
@@ -96,14 +96,18 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
     )
 
 
-def _separator_hint(names: list[str], where: object) -> str:
-    """A header read as one column that another separator would split: say how to declare it."""
+def _header_hint(names: list[str], where: object) -> str:
+    """A header read as one column: another separator would split it, or it is a report's title
+    above the column names. Say how to declare either."""
     if len(names) != 1:
         return ""
     for separator, shown in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
         if separator in names[0]:
             return f" The header looks separated by {shown}, not commas: declare `delimiter: {shown}` in {where}."
-    return ""
+    return (
+        f" If {names[0]!r} is a title above the column names, declare the line or sheet row that holds "
+        f"them in {where} (`header_row`)."
+    )
 
 
 def _present_items(label: str, by_normal: dict[str, str], mapping: EntityMapping) -> dict[str, dict[str, str]]:

@@ -20,6 +20,8 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     delimiter: ";"                    # a CSV export's field separator (default ","; tab for .tsv)
     decimal_separator: ","            # numbers written 1.234,50: dots and spaces group the digits
     sheet: Orders                     # an Excel workbook's sheet to read (default: the first)
+    header_row: 4                     # the line (CSV) or sheet row holding the column names, when a
+                                      # report puts its title and filters above them (default 1)
 
 A survey tool's wide export (one row per respondent, one column per item) loads as item answers with
 `item_columns` in the mapping of survey_item_scores: per score column, export column -> item code.
@@ -62,6 +64,7 @@ KEYS = (
     "delimiter",
     "decimal_separator",
     "sheet",
+    "header_row",
     "item_columns",
 )
 # The contract column that names an item, in the entities whose rows are answers to items.
@@ -85,6 +88,7 @@ class EntityMapping:
     delimiter: str | None = None  # a CSV export's field separator; None: the file type's own
     decimal_separator: str = "."
     sheet: str | None = None  # an Excel workbook's sheet; None: the first
+    header_row: int = 1  # a CSV's line or a workbook's row with the column names; the ones above are skipped
     # A wide export's item columns: item code -> {score column: export column}, in mapping order.
     items: dict[str, dict[str, str]] = field(default_factory=dict)
     path: Path | None = None
@@ -212,6 +216,12 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     sheet = data.get("sheet")
     if sheet is not None and (not isinstance(sheet, (str, int)) or not str(sheet).strip()):
         raise MappingError(f"{where}: sheet must name a sheet of the workbook, got {sheet!r}")
+    header_row = data.get("header_row", 1)
+    if isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1:
+        raise MappingError(
+            f"{where}: header_row must be the number of the line (CSV) or sheet row holding the column "
+            f"names, 1 or more, got {header_row!r}"
+        )
     items = _item_columns(
         data.get("item_columns"), entity, where, contract_column, {**columns, **constants, **expressions}
     )
@@ -229,6 +239,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         delimiter=delimiter,
         decimal_separator=decimal_separator,
         sheet=None if sheet is None else str(sheet),
+        header_row=header_row,
         items=items,
         path=path,
     )

@@ -70,13 +70,14 @@ def _path_list(paths: list[Path]) -> str:
     return "[" + ", ".join(literal(str(path)) for path in paths) + "]"
 
 
-def _csv_source(paths: str, delimiter: str, *, with_path: bool = False) -> str:
+def _csv_source(paths: str, delivered: DeliveredFile, *, with_path: bool = False) -> str:
     # RFC 4180 (comma-separated unless the export declares another separator), double-quoted, header
-    # row. Lines with the wrong number of fields land in DuckDB's rejects tables, which become
-    # `malformed` rows.
+    # row (after the lines above it that the mapping's `header_row` skips). Lines with the wrong number
+    # of fields land in DuckDB's rejects tables, which become `malformed` rows.
     path_column = f", filename = '{_PATH_COLUMN}'" if with_path else ""
     return (
-        f"read_csv({paths}, header = true, all_varchar = true, delim = {literal(delimiter)}, "
+        f"read_csv({paths}, header = true, all_varchar = true, delim = {literal(delivered.delimiter)}, "
+        f"skip = {delivered.lines_above_header}, "
         "quote = '\"', escape = '\"', "
         f"max_line_size = {MAX_RECORD_BYTES}, "
         f"store_rejects = true, rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans'"
@@ -113,12 +114,14 @@ def literal_path(path: Path, workdir: Path) -> Path:
     return alias
 
 
-def _csv_header(path: Path, delimiter: str) -> list[str]:
+def _csv_header(path: Path, delivered: DeliveredFile) -> list[str]:
     """The header record as delivered (DuckDB renames duplicated names to `a_1`, hiding them)."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     with opener(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        for _ in range(delivered.lines_above_header):  # lines, as DuckDB's `skip` counts them
+            text.readline()
         try:
-            return next(csv.reader(text, delimiter=delimiter, quotechar='"'), [])
+            return next(csv.reader(text, delimiter=delivered.delimiter, quotechar='"'), [])
         except csv.Error as error:
             raise ContractError(f"cannot read the header row: {error}") from None
 
@@ -200,10 +203,10 @@ def prepare_file(
     read already."""
     paths = _path_list([path])
     if delivered.file_format in READ_AS_CSV:
-        relation = _csv_source(paths, delivered.delimiter)
+        relation = _csv_source(paths, delivered)
         names = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
         try:
-            header = _csv_header(path, delivered.delimiter)
+            header = _csv_header(path, delivered)
         except ContractError as error:
             raise ContractError(f"{delivered.source_label}: {error}") from None
         _check_unique_names(delivered, header)
@@ -272,10 +275,12 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
         )
         return
     if fmt in READ_AS_CSV:
-        source = _csv_source(paths, files[0].delivered.delimiter, with_path=True)
+        source = _csv_source(paths, files[0].delivered, with_path=True)
         con.execute(f"create or replace temp table {_PARSED_TABLE} as select * from {source}")
+        # DuckDB numbers a malformed record by its line in the file; a row's number counts records.
+        above = 1 + files[0].delivered.lines_above_header
         malformed = con.execute(
-            "select file_id as file_index, line - 1 as row_number, min(csv_line) as csv_line, "
+            f"select file_id as file_index, line - {above} as row_number, min(csv_line) as csv_line, "
             "min(error_message) as message from _csv_reject_errors group by all"
         ).fetchall()
         con.execute("drop table if exists _csv_reject_errors")

@@ -5,7 +5,8 @@ extension would be downloaded at run time, which deployments behind a firewall c
 sheet is read with calamine (a Rust reader: 200,000 rows of 9 columns in 1.3 s, where openpyxl's
 streaming reader took 23 s) and written as a UTF-8 CSV in the run's work folder; from there every
 rule reads it as it reads a CSV export: the same typing, rejects and row numbers (the sheet's
-non-blank rows, its first one the header).
+non-blank rows, its first one the header, or the mapping's `header_row` when a report puts a title
+above it: the rows above are left out of the copy).
 
 Cells become the text a CSV export of the sheet would hold: numbers as Excel holds them, to 15
 significant digits (2.55, 17850), dates and times in ISO 8601 (naive: the mapping's `time_zone`
@@ -44,7 +45,7 @@ def workbook_as_csv(delivered: DeliveredFile, workdir: Path) -> Path:
             sheet = book.get_sheet_by_name(delivered.sheet) if delivered.sheet else book.get_sheet_by_index(0)
             target = Path(tempfile.mkstemp(dir=workdir, suffix=".csv")[1])
             with open(target, "w", encoding="utf-8", newline="") as out:
-                _write_rows(sheet.iter_rows(), csv.writer(out))
+                _write_rows(sheet.iter_rows(), csv.writer(out), delivered)
         except (CalamineError, ValueError) as error:
             raise ContractError(f"{label}: cannot read the sheet of this workbook: {error}") from None
     finally:
@@ -52,10 +53,18 @@ def workbook_as_csv(delivered: DeliveredFile, workdir: Path) -> Path:
     return target
 
 
-def _write_rows(rows: Iterable[list], writer) -> None:
+def _write_rows(rows: Iterable[list], writer, delivered: DeliveredFile) -> None:
     width = None  # the header's: cells past its last name are formatting, not columns
-    for row in rows:
+    # calamine yields the sheet's rows from its first (row 1), blank ones included.
+    for number, row in enumerate(rows, start=1):
+        if number < delivered.header_row:
+            continue
         cells = [_text(value) for value in row]
+        if number == delivered.header_row > 1 and not any(cells):
+            raise ContractError(
+                f"{delivered.source_label}: row {number} of the sheet, the mapping's `header_row`, is blank: "
+                "give the row that holds the column names"
+            )
         if not any(cells):
             continue
         last = max(i + 1 for i, c in enumerate(cells) if c != "")
