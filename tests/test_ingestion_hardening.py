@@ -20,7 +20,7 @@ import pytest
 
 from dagster_project.contract import CUSTOMERS, ORDERS, SUBSCRIPTIONS, SURVEY_ITEM_SCORES, SURVEY_RESPONSES, TICKETS
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
-from dagster_project.ingestion.files import ContractError, discover_files, scan_entity
+from dagster_project.ingestion.files import ContractError, DeliveredFile, discover_files, scan_entity
 from dagster_project.ingestion.loader import allowed_values_from_seeds, ingest_landing_entity, load_file
 from dagster_project.ingestion.readers import json_member_lists
 from dagster_project.settings import repo_root
@@ -284,10 +284,13 @@ def test_json_member_names_are_read_file_by_file_when_one_file_cannot_be_read(co
         write_jsonl(tmp_path / "a.jsonl", [{"x": 1}]),
         write_jsonl(tmp_path / "b.jsonl", [{"y": 1}, {"z": 2}]),
     )
-    files = [(first, "jsonl"), (second, "jsonl")]
-    assert json_member_lists(con, files) == {first: [["x"]], second: [["y"], ["z"]]}
+
+    def jsonl(path):
+        return path, DeliveredFile(path, path.name, "jsonl", sha256="", size=0, encoding="utf-8")
+
+    assert json_member_lists(con, [jsonl(first), jsonl(second)]) == {first: [["x"]], second: [["y"], ["z"]]}
     # a statement that fails gives no lists: prepare_file then reads each file alone
-    assert json_member_lists(con, [(first, "jsonl"), (tmp_path / "gone.jsonl", "jsonl")]) == {}
+    assert json_member_lists(con, [jsonl(first), jsonl(tmp_path / "gone.jsonl")]) == {}
 
 
 def test_json_member_names_with_dots_or_slashes_are_members(con, landing):

@@ -21,14 +21,15 @@ FORMATS_BY_SUFFIX = {
     ".tsv": "csv",  # tab-separated
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
-    ".json": "jsonl",  # or "json" when the file is one array of objects (`fingerprint` looks)
+    ".json": "jsonl",  # or "json": one array of objects, or a document holding one (`fingerprint`)
     ".parquet": "parquet",
     ".pq": "parquet",
     ".xlsx": "xlsx",  # Excel: read from a CSV copy of one sheet (ingestion/workbooks.py)
 }
 # Formats DuckDB reads with read_csv: a workbook's CSV copy too.
 READ_AS_CSV = ("csv", "xlsx")
-# JSON formats: one object per line (JSON Lines), or one array of objects (an API's export).
+# JSON formats: one object per line (JSON Lines), or one array of objects (an API's export, maybe
+# inside a document: the mapping's `records`).
 JSON_FORMATS = ("jsonl", "json")
 _CHUNK = 8 * 1024 * 1024
 # GB18030 is a superset of GBK and GB2312, so one decoder reads all Chinese exports.
@@ -52,6 +53,7 @@ class DeliveredFile:
     delimiter: str = ","  # CSV only: the field separator (a mapping's `delimiter`; tab for .tsv)
     sheet: str | None = None  # a workbook's sheet to read (a mapping's `sheet`); None: the first
     header_row: int = 1  # CSV and workbooks: the line or sheet row with the column names (a mapping's)
+    records: tuple[str, ...] = ()  # a `json` document's members leading to its array (a mapping's)
 
     @property
     def lines_above_header(self) -> int:
@@ -223,6 +225,7 @@ def fingerprint(
     delimiter: str | None = None,
     sheet: str | None = None,
     header_row: int = 1,
+    records: tuple[str, ...] = (),
 ) -> DeliveredFile:
     """A delivered file, with its checksum (`file_sha256`), after a check that a compressed file
     decompresses completely and, for text formats, its encoding (see `detect_encoding`; `encoding` is
@@ -231,7 +234,8 @@ def fingerprint(
     (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
     only, which their checksum tells. How to read it travels with it: a CSV's `delimiter` (its
     mapping's, else a comma, or a tab for .tsv), a workbook's `sheet`, the `header_row` of both, and
-    whether a .json file is JSON Lines or one array (format `json`)."""
+    whether a .json file is JSON Lines or one array (format `json`), which a document holds at its
+    mapping's `records` when it declares them."""
     fmt = file_format(path)
     label = source_label or str(path)
     try:
@@ -248,8 +252,9 @@ def fingerprint(
         raise ContractError(
             f"{label}: not a valid gzip file (truncated or corrupt: {error}); deliver it again"
         ) from None
-    if fmt == "jsonl" and path.name.lower().removesuffix(".gz").endswith(".json") and _is_json_array(path, detected):
-        fmt = "json"
+    if fmt == "jsonl" and path.name.lower().removesuffix(".gz").endswith(".json"):
+        if records or _is_json_array(path, detected):
+            fmt = "json"
     return DeliveredFile(
         path=path,
         source_label=label,
@@ -262,6 +267,18 @@ def fingerprint(
         delimiter=_delimiter(fmt, path, delimiter),
         sheet=sheet,
         header_row=header_row if fmt in ("csv", "xlsx") else 1,
+        records=records if fmt == "json" else (),
+    )
+
+
+def json_document_hint(label: str) -> str:
+    """For a .json file read as JSON Lines that did not match: an API's page read as lines gives one
+    object with its wrapper's members, or (indented) no object at all. Say how to declare it."""
+    if not label.lower().removesuffix(".gz").endswith(".json"):
+        return ""
+    return (
+        " If the file is one JSON document holding its records in a member (an API's page such as "
+        '{"tickets": [...], "next_page": ...}), name that member as `records` in the entity\'s mapping file.'
     )
 
 

@@ -257,8 +257,12 @@ def _ingest(
     declared_encoding = settings.declared_encodings().get(entity.name)
     mapping = rules.mapping
     # How to read the entity's files, as its mapping declares: a CSV's separator, a workbook's
-    # sheet, the row of their column names.
-    dialect = dict(delimiter=mapping.delimiter, sheet=mapping.sheet, header_row=mapping.header_row) if mapping else {}
+    # sheet, the row of their column names, where a JSON document holds its records.
+    dialect = (
+        dict(delimiter=mapping.delimiter, sheet=mapping.sheet, header_row=mapping.header_row, records=mapping.records)
+        if mapping
+        else {}
+    )
     loaded = loaded_checksums(con, entity)
     checksums = LandingChecksums.read(con, entity.name)
     # Each file to load with the path DuckDB reads it from, or why it cannot be: in file order.
@@ -281,9 +285,7 @@ def _ingest(
             to_read.append(_describe(error, label or str(path)))
     checksums.record(con)
     json_files = [
-        (item[2], item[1].file_format)
-        for item in to_read
-        if isinstance(item, tuple) and item[1].file_format in JSON_FORMATS
+        (item[2], item[1]) for item in to_read if isinstance(item, tuple) and item[1].file_format in JSON_FORMATS
     ]
     json_members = json_member_lists(con, json_files)
     ready: list[_Ready] = []

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from dagster_project.contract import Entity
-from dagster_project.ingestion.files import ContractError
+from dagster_project.ingestion.files import ContractError, json_document_hint
 from dagster_project.ingestion.mapping import ITEM_COLUMN, EntityMapping, score_columns
 from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
 from dagster_project.ingestion.validation import is_blank
@@ -75,12 +75,13 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
             missing.append(f"{column} (mapped from {wanted!r})" if column in renames else column)
     if missing:
         where = mapping.path if mapping and mapping.path else f"<mappings_dir>/{entity.name}.yml"
+        hint = json_document_hint(label) or _header_hint(names, where)
         raise ContractError(
             f"{label}: columns do not match the {entity.qualified_name} contract; "
             f"missing required column(s): {', '.join(missing)}. Found: {', '.join(names) or '(none)'}. "
             f"Add these columns to the export, or map the export's own columns to them in {where} "
             "(`columns: {<contract column>: <export column>}`, `constants:` or `expressions:`); see README, "
-            f"'Bring your own data'. Optional columns may be left out.{_header_hint(names, where)}"
+            f"'Bring your own data'. Optional columns may be left out.{hint}"
         )
     items = _present_items(label, by_normal, mapping) if from_items else {}
     used = set(present.values())

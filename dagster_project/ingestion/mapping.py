@@ -22,6 +22,9 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     sheet: Orders                     # an Excel workbook's sheet to read (default: the first)
     header_row: 4                     # the line (CSV) or sheet row holding the column names, when a
                                       # report puts its title and filters above them (default 1)
+    records: tickets                  # a .json document's member holding the array of records, as
+                                      # APIs wrap a page ({"tickets": [...], "next_page": ...});
+                                      # a list for a nested one: [data, items]
 
 A survey tool's wide export (one row per respondent, one column per item) loads as item answers with
 `item_columns` in the mapping of survey_item_scores: per score column, export column -> item code.
@@ -65,6 +68,7 @@ KEYS = (
     "decimal_separator",
     "sheet",
     "header_row",
+    "records",
     "item_columns",
 )
 # The contract column that names an item, in the entities whose rows are answers to items.
@@ -89,6 +93,7 @@ class EntityMapping:
     decimal_separator: str = "."
     sheet: str | None = None  # an Excel workbook's sheet; None: the first
     header_row: int = 1  # a CSV's line or a workbook's row with the column names; the ones above are skipped
+    records: tuple[str, ...] = ()  # the members leading to a .json document's array of records
     # A wide export's item columns: item code -> {score column: export column}, in mapping order.
     items: dict[str, dict[str, str]] = field(default_factory=dict)
     path: Path | None = None
@@ -222,6 +227,13 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
             f"{where}: header_row must be the number of the line (CSV) or sheet row holding the column "
             f"names, 1 or more, got {header_row!r}"
         )
+    records = data.get("records") or ()
+    records = (records,) if isinstance(records, str) else records
+    if not isinstance(records, (list, tuple)) or not all(isinstance(m, str) and m for m in records):
+        raise MappingError(
+            f"{where}: records must name the member that holds the array of records (e.g. tickets), "
+            f"or list the members leading to it (e.g. [data, items]), got {data.get('records')!r}"
+        )
     items = _item_columns(
         data.get("item_columns"), entity, where, contract_column, {**columns, **constants, **expressions}
     )
@@ -240,6 +252,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         decimal_separator=decimal_separator,
         sheet=None if sheet is None else str(sheet),
         header_row=header_row,
+        records=tuple(records),
         items=items,
         path=path,
     )

@@ -27,7 +27,14 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contract import Entity
-from dagster_project.ingestion.files import JSON_FORMATS, READ_AS_CSV, ContractError, DeliveredFile, utf8_copy
+from dagster_project.ingestion.files import (
+    JSON_FORMATS,
+    READ_AS_CSV,
+    ContractError,
+    DeliveredFile,
+    json_document_hint,
+    utf8_copy,
+)
 from dagster_project.ingestion.workbooks import workbook_as_csv
 from dagster_project.sql_text import literal, quote
 
@@ -85,21 +92,32 @@ def _csv_source(paths: str, delivered: DeliveredFile, *, with_path: bool = False
     )
 
 
-def _json_objects(paths: str, fmt: str, *, with_path: bool = False) -> str:
+def _json_objects(paths: str, delivered: DeliveredFile, *, with_path: bool = False) -> str:
     """One row per JSON line (or element of a `json` file's array), column `json`: a line that is not
     valid JSON reads as NULL, and a line that is an array or a scalar keeps its type, so both become
-    `malformed` rows, not a failed file."""
+    `malformed` rows, not a failed file. A document holding its array at the mapping's `records` is
+    read whole and its array unnested, in order (a broken document fails, as a broken array does)."""
     path_column = f", filename = '{_PATH_COLUMN}'" if with_path else ""
-    layout = "array" if fmt == "json" else "newline_delimited"
+    if delivered.records:
+        array = f"cast(json_extract(json, {_json_pointer(*delivered.records)}) as json[])"
+        return (
+            f"(select unnest({array}) as json{f', {_PATH_COLUMN}' if with_path else ''} "
+            f"from {_json_documents(paths, path_column)})"
+        )
+    layout = "array" if delivered.file_format == "json" else "newline_delimited"
     return (
         f"read_json_objects({paths}, format = '{layout}', ignore_errors = true, "
         f"maximum_object_size = {MAX_RECORD_BYTES}{path_column})"
     )
 
 
-def _json_pointer(name: str) -> str:
-    """RFC 6901 pointer to a top-level member: a name with '.', '$' or '/' is still one member."""
-    return literal("/" + name.replace("~", "~0").replace("/", "~1"))
+def _json_documents(paths: str, path_column: str = "") -> str:
+    return f"read_json_objects({paths}, format = 'unstructured', maximum_object_size = {MAX_RECORD_BYTES}{path_column})"
+
+
+def _json_pointer(*names: str) -> str:
+    """RFC 6901 pointer to a member (of members): a name with '.', '$' or '/' is still one member."""
+    return literal("".join("/" + name.replace("~", "~0").replace("/", "~1") for name in names))
 
 
 def literal_path(path: Path, workdir: Path) -> Path:
@@ -155,20 +173,22 @@ def readable_path(delivered: DeliveredFile, workdir: Path) -> Path:
 _JSON_FILES_PER_STATEMENT = 64
 
 
-def _json_member_sample(path: Path, fmt: str) -> str:
+def _json_member_sample(path: Path, delivered: DeliveredFile) -> str:
     """A file's distinct member lists with the line each first appears on, from a sample of lines."""
     return f"""
         select keys, min(line) as first_line from (
             select json_keys(json) as keys, row_number() over () as line
-            from (select json from {_json_objects(_path_list([path]), fmt)} limit {JSON_SAMPLE_LINES})
+            from (select json from {_json_objects(_path_list([path]), delivered)} limit {JSON_SAMPLE_LINES})
             where json_type(json) = 'OBJECT'
         )
         group by keys
         """
 
 
-def json_member_lists(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]]) -> dict[Path, list[list[str]]]:
-    """Each JSON file's member lists (`files`: its readable path and format), in order of first
+def json_member_lists(
+    con: duckdb.DuckDBPyConnection, files: list[tuple[Path, DeliveredFile]]
+) -> dict[Path, list[list[str]]]:
+    """Each JSON file's member lists (`files`: its readable path and the file), in order of first
     appearance (`prepare_file` takes them). Read for many files in one statement: a statement per
     file cost about as much again as its parsing (30 files of 1M responses' tickets 0.65 -> 0.35 s).
     A statement that fails (a file DuckDB cannot read) gives no lists: each file is then read alone
@@ -177,8 +197,8 @@ def json_member_lists(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, st
     for start in range(0, len(files), _JSON_FILES_PER_STATEMENT):
         chunk = files[start : start + _JSON_FILES_PER_STATEMENT]
         union = " union all ".join(
-            f"select {i} as file_index, * from ({_json_member_sample(path, fmt)})"
-            for i, (path, fmt) in enumerate(chunk)
+            f"select {i} as file_index, * from ({_json_member_sample(path, delivered)})"
+            for i, (path, delivered) in enumerate(chunk)
         )
         try:
             rows = con.execute(f"{union} order by file_index, first_line").fetchall()
@@ -211,9 +231,11 @@ def prepare_file(
             raise ContractError(f"{delivered.source_label}: {error}") from None
         _check_unique_names(delivered, header)
     elif delivered.file_format in JSON_FORMATS:
+        if delivered.records:
+            _check_records(con, delivered, paths)
         # Member names, in order of first appearance, from a sample of lines (not a full pass).
         if json_members is None:
-            sample = _json_member_sample(path, delivered.file_format)
+            sample = _json_member_sample(path, delivered)
             json_members = [keys for (keys, _) in con.execute(f"{sample} order by 2").fetchall()]
         names = []
         for keys in json_members:
@@ -224,11 +246,27 @@ def prepare_file(
                 f"{delivered.source_label}: no JSON object with members in its first {JSON_SAMPLE_LINES:,} "
                 f"{'elements' if delivered.file_format == 'json' else 'lines'}: nothing to load "
                 "(an empty export is no delivery: leave the file out)"
+                + (json_document_hint(delivered.source_label) if delivered.file_format == "jsonl" else "")
             )
     else:
         names = [row[0] for row in con.execute(f"describe select * from read_parquet({paths})").fetchall()]
     _check_unique_names(delivered, names)
     return ReadableFile(delivered, path, tuple(names)), match_contract(entity, delivered, names)
+
+
+def _check_records(con: duckdb.DuckDBPyConnection, delivered: DeliveredFile, paths: str) -> None:
+    """A document must hold an array where its mapping's `records` lead: say what it holds instead."""
+    pointer = _json_pointer(*delivered.records)
+    found, members = con.execute(
+        f"select json_type(json_extract(json, {pointer})), json_keys(json) from {_json_documents(paths)}"
+    ).fetchone()
+    if found != "ARRAY":
+        where = "/".join(delivered.records)
+        held = f"a JSON {found.lower()}" if found else "nothing"
+        raise ContractError(
+            f"{delivered.source_label}: the mapping's `records` ({where}) lead to {held}, not an array of "
+            f"records; the document's members: {', '.join(members) or '(none: not an object)'}"
+        )
 
 
 def match_contract(entity: Entity, delivered: DeliveredFile, names: list[str]) -> StagedDelivery:
@@ -303,7 +341,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
                     {f"json_extract_string(json, {pointers})" if names else "null"} as _members,
                     coalesce(json_type(json), 'INVALID') as _json_type,
                     {_PATH_COLUMN}
-                from {_json_objects(paths, fmt, with_path=True)}
+                from {_json_objects(paths, files[0].delivered, with_path=True)}
             )
             """
         )
