@@ -1,14 +1,16 @@
-"""Reports exported with a title above the column names: the mapping's `header_row` names the CSV
-line or the sheet row that holds them, the lines above are skipped, and rows keep their numbers
-among the data records (a reject names the record, as in any other file)."""
+"""Exports with more than column names and records: a report's title above the column names (the
+mapping's `header_row` names the CSV line or the sheet row that holds them) and a survey tool's rows
+describing the columns under them (`skip_rows_after_header`). Those lines are left out, and rows
+keep their numbers among the data records (a reject names the record, as in any other file)."""
 
 from __future__ import annotations
 
+import csv
 from datetime import datetime
 
 import pytest
 
-from dagster_project.contract import SURVEY_RESPONSES
+from dagster_project.contract import SURVEY_ITEM_SCORES, SURVEY_RESPONSES
 from dagster_project.ingestion.files import ContractError
 from dagster_project.ingestion.loader import entity_rules, ingest_landing_entity, load_file
 from dagster_project.ingestion.mapping import MappingError, parse_mapping
@@ -102,3 +104,51 @@ def test_a_blank_header_row_in_a_workbook_is_named(con, landing, tmp_path):
 def test_header_row_is_a_line_number(value):
     with pytest.raises(MappingError, match="header_row must be the number of the line"):
         parse_mapping({"header_row": value}, SURVEY_RESPONSES)
+
+
+# Qualtrics' CSV export: the column ids, then a row of question texts and a row of import ids
+# (JSON in quotes) before the first response. Items TAN1.. are on a 1-7 scale (the repo's seeds).
+QUALTRICS = [
+    "StartDate,ResponseId,Q1_1,Q1_2",
+    'Start Date,Response ID,"Rate us - Modern equipment","Rate us - Appealing facilities"',
+    '"{""ImportId"":""startDate""}","{""ImportId"":""_recordId""}","{""ImportId"":""QID1_1""}","{""ImportId"":""QID1_2""}"',
+    "2025-03-10 12:00:00,R_1,5,7",
+    "2025-03-10 13:00:00,R_2,9",  # record 2: a field short
+    "2025-03-10 14:00:00,R_3,8,",  # record 3: TAN1 off the scale, TAN2 unanswered
+]
+QUALTRICS_MAPPING = {
+    "columns": {"response_id": "ResponseId"},
+    "item_columns": {"perception_score": {"Q1_1": "TAN1", "Q1_2": "TAN2"}},
+    "skip_rows_after_header": 2,
+}
+
+
+@pytest.mark.parametrize("layout", ["csv", "xlsx"])
+def test_rows_describing_the_columns_are_no_records(con, landing, tmp_path, layout):
+    folder = entity_folder(landing, SURVEY_ITEM_SCORES)
+    if layout == "csv":
+        path = folder / "qualtrics.csv"
+        path.write_text("\n".join(QUALTRICS) + "\n", encoding="utf-8")
+        malformed = [(2, "malformed", None)]
+    else:  # the same export as a workbook, where a short row is no malformed line
+        rows = [next(csv.reader([line])) for line in QUALTRICS]
+        path = write_workbook(folder / "qualtrics.xlsx", {"Export": rows})
+        malformed = []
+    rules = mapped_rules(tmp_path, SURVEY_ITEM_SCORES, QUALTRICS_MAPPING)
+
+    result = load_file(con, SURVEY_ITEM_SCORES, path, rules=rules)
+
+    got = con.execute(
+        "select response_id, item_code, perception_score, _row_number from raw.survey_item_scores order by 1, 2"
+    ).fetchall()
+    assert got == [("R_1", "TAN1", 5, 1), ("R_1", "TAN2", 7, 1)]
+    rejects = con.execute("select row_number, rule, column_name from raw.load_rejects order by 1, 2").fetchall()
+    off_scale = [(2, "range", "perception_score")] if layout == "xlsx" else []
+    assert rejects == malformed + off_scale + [(3, "range", "perception_score")]
+    assert result.rejected == len(rejects)
+
+
+@pytest.mark.parametrize("value", [-1, "2", 1.5, False])
+def test_skip_rows_after_header_is_a_count(value):
+    with pytest.raises(MappingError, match="skip_rows_after_header must be the number of rows"):
+        parse_mapping({"skip_rows_after_header": value}, SURVEY_ITEM_SCORES)

@@ -257,9 +257,16 @@ def _ingest(
     declared_encoding = settings.declared_encodings().get(entity.name)
     mapping = rules.mapping
     # How to read the entity's files, as its mapping declares: a CSV's separator, a workbook's
-    # sheet, the row of their column names, where a JSON document holds its records.
+    # sheet, the row of their column names and the rows under it to leave out, where a JSON
+    # document holds its records.
     dialect = (
-        dict(delimiter=mapping.delimiter, sheet=mapping.sheet, header_row=mapping.header_row, records=mapping.records)
+        dict(
+            delimiter=mapping.delimiter,
+            sheet=mapping.sheet,
+            header_row=mapping.header_row,
+            skip_rows_after_header=mapping.skip_rows_after_header,
+            records=mapping.records,
+        )
         if mapping
         else {}
     )
@@ -345,7 +352,14 @@ def _batches(ready: list[_Ready]) -> list[list[_Ready]]:
 
 
 def _layout(file: ReadableFile) -> tuple:
-    return file.delivered.file_format, file.delivered.delimiter, file.delivered.lines_above_header, file.names
+    delivered = file.delivered
+    return (
+        delivered.file_format,
+        delivered.delimiter,
+        delivered.lines_above_header,
+        delivered.records_below_header,
+        file.names,
+    )
 
 
 def _load_batch(

@@ -22,6 +22,8 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     sheet: Orders                     # an Excel workbook's sheet to read (default: the first)
     header_row: 4                     # the line (CSV) or sheet row holding the column names, when a
                                       # report puts its title and filters above them (default 1)
+    skip_rows_after_header: 2         # rows under the column names that describe them, as Qualtrics'
+                                      # question texts and import ids (default 0)
     records: tickets                  # a .json document's member holding the array of records, as
                                       # APIs wrap a page ({"tickets": [...], "next_page": ...});
                                       # a list for a nested one: [data, items]
@@ -68,6 +70,7 @@ KEYS = (
     "decimal_separator",
     "sheet",
     "header_row",
+    "skip_rows_after_header",
     "records",
     "item_columns",
 )
@@ -93,6 +96,7 @@ class EntityMapping:
     decimal_separator: str = "."
     sheet: str | None = None  # an Excel workbook's sheet; None: the first
     header_row: int = 1  # a CSV's line or a workbook's row with the column names; the ones above are skipped
+    skip_rows_after_header: int = 0  # rows under the column names that are not records (CSV, workbooks)
     records: tuple[str, ...] = ()  # the members leading to a .json document's array of records
     # A wide export's item columns: item code -> {score column: export column}, in mapping order.
     items: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -222,10 +226,20 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     if sheet is not None and (not isinstance(sheet, (str, int)) or not str(sheet).strip()):
         raise MappingError(f"{where}: sheet must name a sheet of the workbook, got {sheet!r}")
     header_row = data.get("header_row", 1)
-    if isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1:
+    if not _whole_number(header_row, 1):
         raise MappingError(
             f"{where}: header_row must be the number of the line (CSV) or sheet row holding the column "
             f"names, 1 or more, got {header_row!r}"
+        )
+    skip_rows_after_header = data.get("skip_rows_after_header", 0)
+    if (
+        isinstance(skip_rows_after_header, bool)
+        or not isinstance(skip_rows_after_header, int)
+        or skip_rows_after_header < 0
+    ):
+        raise MappingError(
+            f"{where}: skip_rows_after_header must be the number of rows under the column names that are "
+            f"not records (0 or more), got {skip_rows_after_header!r}"
         )
     records = data.get("records") or ()
     records = (records,) if isinstance(records, str) else records
@@ -252,10 +266,15 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         decimal_separator=decimal_separator,
         sheet=None if sheet is None else str(sheet),
         header_row=header_row,
+        skip_rows_after_header=skip_rows_after_header,
         records=tuple(records),
         items=items,
         path=path,
     )
+
+
+def _whole_number(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 def _delimiter(value: Any, where: str) -> str | None:

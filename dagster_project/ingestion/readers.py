@@ -355,7 +355,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
             "when p._json_type = 'VARCHAR' then 'string' else lower(p._json_type) end || ', not an object' "
             f"when {all_null} then '{record}: an object with no contract or extra field set' end"
         )
-    _number_rows(con, names, malformed, malformed_check)
+    _number_rows(con, names, malformed, malformed_check, files[0].delivered.records_below_header)
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
@@ -366,9 +366,14 @@ def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _number_rows(
-    con: duckdb.DuckDBPyConnection, names: list[str], malformed: list[tuple], malformed_check: str | None
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    malformed: list[tuple],
+    malformed_check: str | None,
+    skip: int = 0,
 ) -> None:
-    """`_parsed` holds the batch's records in file order; `_delivery` numbers them per file.
+    """`_parsed` holds the batch's records in file order; `_delivery` numbers them per file, leaving
+    out each file's first `skip` records (rows under the header that describe the columns).
 
     With malformed CSV lines, parsed record k of a file sits at position k + (number of its malformed
     positions m_i with m_i - i < k), m_i being the i-th malformed position: parsed records fill the gaps.
@@ -395,12 +400,8 @@ def _number_rows(
         )
     """
     if not malformed:
-        con.execute(
-            f"""
-            create or replace temp view {STAGE_TABLE} as
-            {numbered}
-            select _file_index, _k as _row_number, {cols}, {check} as _malformed from p
-            """
+        _create_stage(
+            con, f"{numbered} select _file_index, _k as _row_number, {cols}, {check} as _malformed from p", skip
         )
         return
     con.execute(
@@ -409,9 +410,7 @@ def _number_rows(
     )
     con.executemany(f"insert into {_MALFORMED_TABLE} values (?, ?, ?, ?)", malformed)
     nulls = ", ".join(f"cast(null as varchar) as {quote(n)}" for n in names)
-    con.execute(
-        f"""
-        create or replace temp view {STAGE_TABLE} as
+    records = f"""
         {numbered},
         gaps as (
             select file_index, row_number - row_number() over (partition by file_index order by row_number)
@@ -428,5 +427,16 @@ def _number_rows(
         union all
         select file_index, row_number, {nulls}, 'malformed CSV line: ' || message || ' | line: ' || csv_line
         from {_MALFORMED_TABLE}
+    """
+    _create_stage(con, records, skip)
+
+
+def _create_stage(con: duckdb.DuckDBPyConnection, records: str, skip: int) -> None:
+    """The view `_delivery` over the numbered `records`, past the first `skip` of each file: those are
+    no records, so the rows keep their numbers among the data records."""
+    if skip:
+        records = f"""
+            select * replace (_row_number - {skip} as _row_number)
+            from ({records}) where _row_number > {skip}
         """
-    )
+    con.execute(f"create or replace temp view {STAGE_TABLE} as {records}")
