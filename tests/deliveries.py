@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import openpyxl
+import pandas
+import xlwt
 import yaml
 
 from dagster_project.contract import Entity
@@ -111,14 +114,35 @@ def ticket(ticket_id: str, **overrides) -> dict:
 
 
 def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    """An .xlsx workbook with a sheet per entry of `sheets`, each with some formatting past its cells."""
+    """A workbook with a sheet per entry of `sheets`, in the format its suffix names (.xlsx with some
+    formatting past each sheet's cells, .xls, .ods)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-        sheet.cell(row=len(rows) + 5, column=8).number_format = "0.00"  # formatting below and right
-    book.save(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        _write_xls(path, sheets)
+    elif suffix == ".ods":
+        with pandas.ExcelWriter(path, engine="odf") as writer:
+            for name, rows in sheets.items():
+                pandas.DataFrame(rows).to_excel(writer, sheet_name=name, header=False, index=False)
+    else:
+        book = openpyxl.Workbook()
+        book.remove(book.active)
+        for name, rows in sheets.items():
+            sheet = book.create_sheet(name)
+            for row in rows:
+                sheet.append(row)
+            sheet.cell(row=len(rows) + 5, column=8).number_format = "0.00"  # formatting below and right
+        book.save(path)
     return path
+
+
+def _write_xls(path: Path, sheets: dict[str, list[list]]) -> None:
+    book = xlwt.Workbook()
+    timestamp = xlwt.easyxf(num_format_str="YYYY-MM-DD HH:MM:SS")
+    for name, rows in sheets.items():
+        sheet = book.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheet.write(r, c, value, *([timestamp] if isinstance(value, datetime) else []))
+    book.save(str(path))

@@ -1,5 +1,6 @@
-"""Excel workbooks (.xlsx) as landing files: typed cells read as a CSV export of the sheet would hold
-them, the mapping's `sheet`, blank and formatting-only rows, Office's lock files, broken workbooks."""
+"""Workbooks (Excel's .xlsx and .xls, OpenDocument's .ods) as landing files: typed cells read as a
+CSV export of the sheet would hold them, the mapping's `sheet`, blank and formatting-only rows,
+Office's lock files, broken workbooks."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ ORDERS_SHEET = [
 ]
 
 
-def test_a_workbook_loads_its_first_sheet_like_a_csv_export(con, landing):
-    path = write_workbook(entity_folder(landing, ORDERS) / "orders.xlsx", {"Orders": ORDERS_SHEET})
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls", ".ods"])
+def test_a_workbook_loads_its_first_sheet_like_a_csv_export(con, landing, suffix):
+    path = write_workbook(entity_folder(landing, ORDERS) / f"orders{suffix}", {"Orders": ORDERS_SHEET})
 
     result = load_file(con, ORDERS, path, rules=entity_rules(ORDERS, SEEDS))
 
@@ -47,7 +49,7 @@ def test_a_workbook_loads_its_first_sheet_like_a_csv_export(con, landing):
         (5, "malformed", None),  # more fields than the header, as the CSV line would have
     ]
     manifest = con.execute("select file_format from raw.load_manifest").fetchall()
-    assert manifest == [("xlsx",)]
+    assert manifest == [(suffix.lstrip("."),)]
 
 
 def test_long_numeric_ids_keep_every_digit(con, landing):
@@ -63,10 +65,11 @@ def test_long_numeric_ids_keep_every_digit(con, landing):
     assert ids == [("1234567890123456",), ("1234567890123457",)]
 
 
-def test_the_mapping_names_the_sheet(con, landing, tmp_path):
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls", ".ods"])
+def test_the_mapping_names_the_sheet(con, landing, tmp_path, suffix):
     cover = [["Orders export"], ["generated", datetime(2024, 1, 2)]]
     renamed = [["Invoice", "Customer", "Date"], [1, 2, datetime(2024, 1, 1, 9, 0)]]
-    path = write_workbook(entity_folder(landing, ORDERS) / "o.xlsx", {"Cover": cover, "Data": renamed})
+    path = write_workbook(entity_folder(landing, ORDERS) / f"o{suffix}", {"Cover": cover, "Data": renamed})
     mapping = {"columns": {"order_id": "Invoice", "customer_id": "Customer", "ordered_at": "Date"}, "sheet": "Data"}
 
     load_file(con, ORDERS, path, rules=mapped_rules(tmp_path, ORDERS, mapping))
@@ -86,7 +89,7 @@ def test_a_broken_workbook_is_refused_naming_the_file(con, landing):
     path = entity_folder(landing, ORDERS) / "broken.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(ContractError, match=r"broken\.xlsx: not a readable Excel workbook"):
+    with pytest.raises(ContractError, match=r"broken\.xlsx: not a readable xlsx workbook"):
         load_file(con, ORDERS, path, rules=entity_rules(ORDERS, SEEDS))
 
 

@@ -24,10 +24,14 @@ FORMATS_BY_SUFFIX = {
     ".json": "jsonl",  # or "json": one array of objects, or a document holding one (`fingerprint`)
     ".parquet": "parquet",
     ".pq": "parquet",
-    ".xlsx": "xlsx",  # Excel: read from a CSV copy of one sheet (ingestion/workbooks.py)
+    # Workbooks: read from a CSV copy of one sheet (ingestion/workbooks.py).
+    ".xlsx": "xlsx",
+    ".xls": "xls",  # Excel 97-2003, still what older CRMs and ERPs export
+    ".ods": "ods",  # OpenDocument (LibreOffice)
 }
+WORKBOOK_FORMATS = ("xlsx", "xls", "ods")
 # Formats DuckDB reads with read_csv: a workbook's CSV copy too.
-READ_AS_CSV = ("csv", "xlsx")
+READ_AS_CSV = ("csv", *WORKBOOK_FORMATS)
 # JSON formats: one object per line (JSON Lines), or one array of objects (an API's export, maybe
 # inside a document: the mapping's `records`).
 JSON_FORMATS = ("jsonl", "json")
@@ -274,8 +278,8 @@ def fingerprint(
         encoding_declared=encoding is not None and detected == encoding,
         delimiter=_delimiter(fmt, path, delimiter),
         sheet=sheet,
-        header_row=header_row if fmt in ("csv", "xlsx") else 1,
-        skip_rows_after_header=skip_rows_after_header if fmt in ("csv", "xlsx") else 0,
+        header_row=header_row if fmt in READ_AS_CSV else 1,
+        skip_rows_after_header=skip_rows_after_header if fmt in READ_AS_CSV else 0,
         records=records if fmt == "json" else (),
     )
 

@@ -29,6 +29,7 @@ from dagster_project.contract import ENTITIES, Entity, seed_rows, seed_values
 from dagster_project.ingestion.checksums import LandingChecksums
 from dagster_project.ingestion.files import (
     JSON_FORMATS,
+    WORKBOOK_FORMATS,
     ContractError,
     DeliveredFile,
     file_sha256,
@@ -178,7 +179,8 @@ BATCH_MAX_BYTES = {
     "jsonl": 256_000_000,
     "json": 256_000_000,
     "parquet": 32_000_000,
-    "xlsx": 32_000_000,  # a workbook's CSV copy is several times the workbook
+    # A workbook's CSV copy is several times the workbook.
+    **dict.fromkeys(WORKBOOK_FORMATS, 32_000_000),
 }
 
 

@@ -30,6 +30,7 @@ from dagster_project.contract import Entity
 from dagster_project.ingestion.files import (
     JSON_FORMATS,
     READ_AS_CSV,
+    WORKBOOK_FORMATS,
     ContractError,
     DeliveredFile,
     json_document_hint,
@@ -162,7 +163,7 @@ def readable_path(delivered: DeliveredFile, workdir: Path) -> Path:
     workbook's CSV copy, a link without glob characters (raises ContractError for an empty file)."""
     if delivered.size == 0:
         raise ContractError(f"{delivered.source_label}: the file is empty (not even a header row)")
-    if delivered.file_format == "xlsx":
+    if delivered.file_format in WORKBOOK_FORMATS:
         return workbook_as_csv(delivered, workdir)
     if delivered.encoding not in (None, "utf-8"):
         return utf8_copy(delivered, workdir)

@@ -1,6 +1,7 @@
-"""Excel workbooks (.xlsx) delivered as landing files, read through a CSV copy.
+"""Workbooks delivered as landing files (Excel's .xlsx and older .xls, OpenDocument's .ods), read
+through a CSV copy.
 
-CRM reports, survey tools and billing systems hand out .xlsx as often as CSV. DuckDB's Excel
+CRM reports, survey tools and billing systems hand out workbooks as often as CSV. DuckDB's Excel
 extension would be downloaded at run time, which deployments behind a firewall cannot do, so the
 sheet is read with calamine (a Rust reader: 200,000 rows of 9 columns in 1.3 s, where openpyxl's
 streaming reader took 23 s) and written as a UTF-8 CSV in the run's work folder; from there every
@@ -34,7 +35,7 @@ def workbook_as_csv(delivered: DeliveredFile, workdir: Path) -> Path:
     try:
         book = CalamineWorkbook.from_path(str(delivered.path))
     except (CalamineError, OSError, ValueError) as error:
-        raise ContractError(f"{label}: not a readable Excel workbook (.xlsx): {error}") from None
+        raise ContractError(f"{label}: not a readable {delivered.file_format} workbook: {error}") from None
     try:
         if delivered.sheet is not None and delivered.sheet not in book.sheet_names:
             raise ContractError(
