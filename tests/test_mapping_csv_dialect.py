@@ -1,6 +1,7 @@
 """CSV exports in another dialect than RFC 4180's commas: a European ERP's semicolons and decimal
-commas (declared in the entity's mapping), tab-separated files (by their .tsv name), and what the
-error says when an undeclared separator makes the header one column."""
+commas, digits grouped by commas or apostrophes (declared in the entity's mapping), tab-separated
+files (by their .tsv name), and what the error says when an undeclared separator makes the header
+one column."""
 
 from __future__ import annotations
 
@@ -99,6 +100,36 @@ def test_without_the_decimal_separator_a_decimal_comma_is_rejected(con, landing,
     assert result.loaded == 1 and result.rejects_by_rule == {"range": 1, "type": 4}  # only 12.5 reads
 
 
+# Amounts as US, Indian and Swiss systems group their digits, with decimal points.
+GROUPED_AMOUNTS = [
+    ("A1", "1,234.50", ",", "1234.5000"),
+    ("A2", "1,23,456.75", ",", "123456.7500"),  # lakh grouping
+    ("A3", "1234.5", ",", "1234.5000"),  # not grouped: as delivered
+    ("A4", "12,5", ",", None),  # not groups of three: a type reject, never 125
+    ("A5", "$1,234.50", ",", None),  # a currency sign is not the separator's to remove
+    ("A6", "1'234'567.25", "'", "1234567.2500"),
+    ("A7", "1\u2019234.25", "'", "1234.2500"),  # the typographic apostrophe
+    ("A8", "1\u00a0234.25", " ", "1234.2500"),  # a no-break space
+]
+
+
+@pytest.mark.parametrize(("order_id", "text", "separator", "expected"), GROUPED_AMOUNTS)
+def test_a_declared_thousands_separator_reads_grouped_numbers(
+    con, landing, tmp_path, order_id, text, separator, expected
+):
+    lines = ["order_id,customer_id,ordered_at,amount", f'{order_id},K1,2025-03-10 09:30:00,"{text}"']
+    path = write(landing, ORDERS, "us.csv", "\n".join(lines) + "\n")
+    mapping = {"thousands_separator": "space" if separator == " " else separator}
+
+    result = load_file(con, ORDERS, path, rules=mapped_rules(tmp_path, ORDERS, mapping))
+
+    if expected is None:
+        assert result.rejects_by_rule == {"type": 1}
+    else:
+        row = con.execute("select amount, json_extract_string(_extra, '$.amount') from raw.orders").fetchone()
+        assert row == (Decimal(expected), text)  # the delivered text stays in _extra
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -106,6 +137,8 @@ def test_without_the_decimal_separator_a_decimal_comma_is_rejected(con, landing,
         ({"delimiter": '"'}, "delimiter must be one character"),
         ({"delimiter": 59}, "delimiter must be one character"),
         ({"decimal_separator": ";"}, "decimal_separator must be '.' or ','"),
+        ({"thousands_separator": "."}, "thousands_separator must be ','"),
+        ({"thousands_separator": ",", "decimal_separator": ","}, "thousands_separator goes with decimal points"),
     ],
 )
 def test_bad_dialect_keys_are_refused(data, message):

@@ -19,6 +19,7 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     formats: {opened_at: "%m/%d/%Y"}  # strptime format of a date/timestamp column, when not ISO 8601
     delimiter: ";"                    # a CSV export's field separator (default ","; tab for .tsv)
     decimal_separator: ","            # numbers written 1.234,50: dots and spaces group the digits
+    thousands_separator: ","          # with decimal points, numbers written 1,234.50 (or 1'234.50)
     sheet: Orders                     # an Excel workbook's sheet to read (default: the first)
     header_row: 4                     # the line (CSV) or sheet row holding the column names, when a
                                       # report puts its title and filters above them (default 1)
@@ -68,12 +69,16 @@ KEYS = (
     "formats",
     "delimiter",
     "decimal_separator",
+    "thousands_separator",
     "sheet",
     "header_row",
     "skip_rows_after_header",
     "records",
     "item_columns",
 )
+# What may group a number's digits when its decimal separator is a point: 1,234.50, 1'234.50 (Swiss),
+# 1 234.50.
+THOUSANDS_SEPARATORS = (",", "'", " ")
 # The contract column that names an item, in the entities whose rows are answers to items.
 ITEM_COLUMN = "item_code"
 
@@ -94,6 +99,7 @@ class EntityMapping:
     formats: dict[str, str] = field(default_factory=dict)
     delimiter: str | None = None  # a CSV export's field separator; None: the file type's own
     decimal_separator: str = "."
+    thousands_separator: str | None = None  # with decimal points: ",", "'" or " " between digit groups
     sheet: str | None = None  # an Excel workbook's sheet; None: the first
     header_row: int = 1  # a CSV's line or a workbook's row with the column names; the ones above are skipped
     skip_rows_after_header: int = 0  # rows under the column names that are not records (CSV, workbooks)
@@ -111,7 +117,8 @@ class EntityMapping:
         if column in self.values or column in self.date_only or column in self.formats:
             return True
         kind = entity.column(column).type
-        return (self.time_zone is not None and kind == "ts") or (self.decimal_comma and kind in ("int", "num"))
+        grouped = self.decimal_comma or self.thousands_separator is not None
+        return (self.time_zone is not None and kind == "ts") or (grouped and kind in ("int", "num"))
 
     @property
     def decimal_comma(self) -> bool:
@@ -222,6 +229,16 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     decimal_separator = str(data.get("decimal_separator") or ".")
     if decimal_separator not in (".", ","):
         raise MappingError(f"{where}: decimal_separator must be '.' or ',', got {decimal_separator!r}")
+    thousands_separator = data.get("thousands_separator")
+    if thousands_separator == "space":
+        thousands_separator = " "
+    if thousands_separator is not None and thousands_separator not in THOUSANDS_SEPARATORS:
+        raise MappingError(f"{where}: thousands_separator must be ',', \"'\" or space, got {thousands_separator!r}")
+    if thousands_separator is not None and decimal_separator == ",":
+        raise MappingError(
+            f"{where}: thousands_separator goes with decimal points; with decimal_separator ',' the digit "
+            "groups are dots or spaces already (1.234,50)"
+        )
     sheet = data.get("sheet")
     if sheet is not None and (not isinstance(sheet, (str, int)) or not str(sheet).strip()):
         raise MappingError(f"{where}: sheet must name a sheet of the workbook, got {sheet!r}")
@@ -264,6 +281,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         formats=formats,
         delimiter=delimiter,
         decimal_separator=decimal_separator,
+        thousands_separator=thousands_separator,
         sheet=None if sheet is None else str(sheet),
         header_row=header_row,
         skip_rows_after_header=skip_rows_after_header,
