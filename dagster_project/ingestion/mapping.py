@@ -20,7 +20,7 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     delimiter: ";"                    # a CSV export's field separator (default ","; tab for .tsv)
     decimal_separator: ","            # numbers written 1.234,50: dots and spaces group the digits
     thousands_separator: ","          # with decimal points, numbers written 1,234.50 (or 1'234.50)
-    sheet: Orders                     # an Excel workbook's sheet to read (default: the first)
+    sheet: Orders                     # a workbook's sheet to read (default: the first)
     header_row: 4                     # the line (CSV) or sheet row holding the column names, when a
                                       # report puts its title and filters above them (default 1)
     skip_rows_after_header: 2         # rows under the column names that describe them, as Qualtrics'
@@ -100,7 +100,7 @@ class EntityMapping:
     delimiter: str | None = None  # a CSV export's field separator; None: the file type's own
     decimal_separator: str = "."
     thousands_separator: str | None = None  # with decimal points: ",", "'" or " " between digit groups
-    sheet: str | None = None  # an Excel workbook's sheet; None: the first
+    sheet: str | None = None  # a workbook's sheet; None: the first
     header_row: int = 1  # a CSV's line or a workbook's row with the column names; the ones above are skipped
     skip_rows_after_header: int = 0  # rows under the column names that are not records (CSV, workbooks)
     records: tuple[str, ...] = ()  # the members leading to a .json document's array of records
@@ -249,11 +249,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
             f"names, 1 or more, got {header_row!r}"
         )
     skip_rows_after_header = data.get("skip_rows_after_header", 0)
-    if (
-        isinstance(skip_rows_after_header, bool)
-        or not isinstance(skip_rows_after_header, int)
-        or skip_rows_after_header < 0
-    ):
+    if not _whole_number(skip_rows_after_header, 0):
         raise MappingError(
             f"{where}: skip_rows_after_header must be the number of rows under the column names that are "
             f"not records (0 or more), got {skip_rows_after_header!r}"

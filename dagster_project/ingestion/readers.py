@@ -113,6 +113,7 @@ def _json_objects(paths: str, delivered: DeliveredFile, *, with_path: bool = Fal
 
 
 def _json_documents(paths: str, path_column: str = "") -> str:
+    """Each file as one JSON value, column `json` (a broken document fails the statement)."""
     return f"read_json_objects({paths}, format = 'unstructured', maximum_object_size = {MAX_RECORD_BYTES}{path_column})"
 
 
