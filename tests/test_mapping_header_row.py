@@ -6,12 +6,15 @@ keep their numbers among the data records (a reject names the record, as in any 
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 from datetime import datetime
 
 import pytest
 
 from dagster_project.contract import SURVEY_ITEM_SCORES, SURVEY_RESPONSES
 from dagster_project.ingestion.files import ContractError
+from dagster_project.ingestion.header_rows import joined_names
 from dagster_project.ingestion.loader import entity_rules, ingest_landing_entity, load_file
 from dagster_project.ingestion.mapping import MappingError, parse_mapping
 
@@ -152,3 +155,103 @@ def test_rows_describing_the_columns_are_no_records(con, landing, tmp_path, layo
 def test_skip_rows_after_header_is_a_count(value):
     with pytest.raises(MappingError, match="skip_rows_after_header must be the number of rows"):
         parse_mapping({"skip_rows_after_header": value}, SURVEY_ITEM_SCORES)
+
+
+# SurveyMonkey's export: questions in the first row (a matrix question over its first column only),
+# what each column holds in the second.
+SURVEYMONKEY = [
+    ["Respondent ID", "Start Date", "How likely are you to recommend us?", "Please rate us:", "", "Comments"],
+    ["", "", "Response", "Modern equipment", "Appealing facilities", "Open-Ended Response"],
+    ["114", "2025-03-10 12:00:00", "9", "5", "7", "great, thanks"],
+    ["115", "2025-03-11 09:30:00", "11", "", "3", ""],  # 11 is off the 0-10 scale
+]
+SURVEYMONKEY_RESPONSES = {
+    "columns": {
+        "response_id": "Respondent ID",
+        "submitted_at": "Start Date",
+        "likelihood_to_recommend": "How likely are you to recommend us? - Response",
+        "comment": "Comments - Open-Ended Response",
+    },
+    "constants": {"survey_id": "S1"},
+    "header_rows": 2,
+}
+SURVEYMONKEY_ITEMS = {
+    "columns": {"response_id": "Respondent ID"},
+    "item_columns": {
+        "perception_score": {
+            "Please rate us: - Modern equipment": "TAN1",
+            "Please rate us: - Appealing facilities": "TAN2",
+        }
+    },
+    "header_rows": 2,
+}
+
+
+def test_joined_names_carry_a_heading_over_the_columns_under_it():
+    assert joined_names(SURVEYMONKEY[:2]) == [
+        "Respondent ID",
+        "Start Date",
+        "How likely are you to recommend us? - Response",
+        "Please rate us: - Modern equipment",
+        "Please rate us: - Appealing facilities",
+        "Comments - Open-Ended Response",
+    ]
+    assert joined_names([["a", "", ""], ["", "", "c"], ["x"]]) == ["a - x", "", "a - c"]  # "" names nothing
+
+
+@pytest.mark.parametrize("layout", ["csv", "csv.gz", "xlsx"])
+def test_two_header_rows_name_the_columns_together(con, landing, tmp_path, layout):
+    rows = [["SurveyMonkey export"], [], *SURVEYMONKEY]  # a title too: header_row 3
+    responses = entity_folder(landing, SURVEY_RESPONSES) / f"monkey.{layout}"
+    if layout == "xlsx":
+        write_workbook(responses, {"Export": rows})
+    else:
+        lines = io.StringIO()
+        csv.writer(lines, lineterminator="\n").writerows(rows)
+        data = lines.getvalue().encode("utf-8")
+        responses.write_bytes(gzip.compress(data) if layout.endswith(".gz") else data)
+    items = entity_folder(landing, SURVEY_ITEM_SCORES) / responses.name
+    items.write_bytes(responses.read_bytes())
+
+    answered = load_file(
+        con,
+        SURVEY_RESPONSES,
+        responses,
+        rules=mapped_rules(tmp_path, SURVEY_RESPONSES, {**SURVEYMONKEY_RESPONSES, "header_row": 3}),
+    )
+    scored = load_file(
+        con,
+        SURVEY_ITEM_SCORES,
+        items,
+        rules=mapped_rules(tmp_path, SURVEY_ITEM_SCORES, {**SURVEYMONKEY_ITEMS, "header_row": 3}),
+    )
+
+    got = con.execute("select response_id, likelihood_to_recommend, comment, _row_number from raw.survey_responses")
+    assert got.fetchall() == [("114", 9, "great, thanks", 1)]
+    assert con.execute(
+        "select row_number, rule from raw.load_rejects where entity = 'survey_responses'"
+    ).fetchall() == [(2, "range")]
+    scores = con.execute("select response_id, item_code, perception_score from raw.survey_item_scores order by 1, 2")
+    assert scores.fetchall() == [("114", "TAN1", 5), ("114", "TAN2", 7), ("115", "TAN2", 3)]
+    assert (answered.delivered, scored.delivered, scored.rejected) == (2, 3, 0)
+
+
+def test_a_malformed_line_under_joined_header_rows_keeps_its_row_number(con, landing, tmp_path):
+    lines = io.StringIO()
+    csv.writer(lines, lineterminator="\n").writerows([*SURVEYMONKEY, ["116", "2025-03-12 10:00:00"]])
+    path = entity_folder(landing, SURVEY_RESPONSES) / "monkey.csv"
+    path.write_text(lines.getvalue(), encoding="utf-8")
+
+    result = load_file(
+        con, SURVEY_RESPONSES, path, rules=mapped_rules(tmp_path, SURVEY_RESPONSES, SURVEYMONKEY_RESPONSES)
+    )
+
+    assert (result.delivered, result.loaded) == (3, 1)
+    rejects = con.execute("select row_number, rule from raw.load_rejects order by 1").fetchall()
+    assert rejects == [(2, "range"), (3, "malformed")]
+
+
+@pytest.mark.parametrize("value", [0, "2", True])
+def test_header_rows_is_a_count(value):
+    with pytest.raises(MappingError, match="header_rows must be the number of rows"):
+        parse_mapping({"header_rows": value}, SURVEY_RESPONSES)

@@ -57,14 +57,16 @@ class DeliveredFile:
     delimiter: str = ","  # CSV only: the field separator (a mapping's `delimiter`; tab for .tsv)
     sheet: str | None = None  # a workbook's sheet to read (a mapping's `sheet`); None: the first
     header_row: int = 1  # CSV and workbooks: the line or sheet row with the column names (a mapping's)
+    header_rows: int = 1  # CSV and workbooks: rows from header_row on that together name the columns
     skip_rows_after_header: int = 0  # CSV and workbooks: rows under the header that are not records
     records: tuple[str, ...] = ()  # a `json` document's members leading to its array (a mapping's)
 
     @property
     def lines_above_header(self) -> int:
         """The lines a CSV reader skips before the header: a report's title, its filters. A workbook's
-        CSV copy starts at its header row (ingestion/workbooks.py), so none."""
-        return self.header_row - 1 if self.file_format == "csv" else 0
+        CSV copy starts at its header row (ingestion/workbooks.py), as does the copy of a CSV whose
+        header rows are joined (ingestion/header_rows.py), so none."""
+        return self.header_row - 1 if self.file_format == "csv" and self.header_rows == 1 else 0
 
     @property
     def records_below_header(self) -> int:
@@ -236,6 +238,7 @@ def fingerprint(
     delimiter: str | None = None,
     sheet: str | None = None,
     header_row: int = 1,
+    header_rows: int = 1,
     skip_rows_after_header: int = 0,
     records: tuple[str, ...] = (),
 ) -> DeliveredFile:
@@ -245,8 +248,8 @@ def fingerprint(
     when it cannot be read; a file in a guessed encoding is confirmed when it is transcoded
     (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
     only, which their checksum tells. How to read it travels with it: a CSV's `delimiter` (its
-    mapping's, else a comma, or a tab for .tsv), a workbook's `sheet`, the `header_row` and
-    `skip_rows_after_header` of both, and whether a .json file is JSON Lines or one array (format
+    mapping's, else a comma, or a tab for .tsv), a workbook's `sheet`, the `header_row`, `header_rows`
+    and `skip_rows_after_header` of both, and whether a .json file is JSON Lines or one array (format
     `json`), which a document holds at its mapping's `records` when it declares them."""
     fmt = file_format(path)
     label = source_label or str(path)
@@ -279,6 +282,7 @@ def fingerprint(
         delimiter=_delimiter(fmt, path, delimiter),
         sheet=sheet,
         header_row=header_row if fmt in READ_AS_CSV else 1,
+        header_rows=header_rows if fmt in READ_AS_CSV else 1,
         skip_rows_after_header=skip_rows_after_header if fmt in READ_AS_CSV else 0,
         records=records if fmt == "json" else (),
     )

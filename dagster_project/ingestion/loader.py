@@ -259,13 +259,14 @@ def _ingest(
     declared_encoding = settings.declared_encodings().get(entity.name)
     mapping = rules.mapping
     # How to read the entity's files, as its mapping declares: a CSV's separator, a workbook's
-    # sheet, the row of their column names and the rows under it to leave out, where a JSON
+    # sheet, the rows of their column names and the rows under them to leave out, where a JSON
     # document holds its records.
     dialect = (
         dict(
             delimiter=mapping.delimiter,
             sheet=mapping.sheet,
             header_row=mapping.header_row,
+            header_rows=mapping.header_rows,
             skip_rows_after_header=mapping.skip_rows_after_header,
             records=mapping.records,
         )

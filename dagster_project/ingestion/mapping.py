@@ -23,6 +23,8 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     sheet: Orders                     # a workbook's sheet to read (default: the first)
     header_row: 4                     # the line (CSV) or sheet row holding the column names, when a
                                       # report puts its title and filters above them (default 1)
+    header_rows: 2                    # rows that together name the columns, as SurveyMonkey's question
+                                      # and item rows: joined "<question> - <item>" (default 1)
     skip_rows_after_header: 2         # rows under the column names that describe them, as Qualtrics'
                                       # question texts and import ids (default 0)
     records: tickets                  # a .json document's member holding the array of records, as
@@ -72,6 +74,7 @@ KEYS = (
     "thousands_separator",
     "sheet",
     "header_row",
+    "header_rows",
     "skip_rows_after_header",
     "records",
     "item_columns",
@@ -102,6 +105,7 @@ class EntityMapping:
     thousands_separator: str | None = None  # with decimal points: ",", "'" or " " between digit groups
     sheet: str | None = None  # a workbook's sheet; None: the first
     header_row: int = 1  # a CSV's line or a workbook's row with the column names; the ones above are skipped
+    header_rows: int = 1  # rows from header_row on whose texts are joined into the column names
     skip_rows_after_header: int = 0  # rows under the column names that are not records (CSV, workbooks)
     records: tuple[str, ...] = ()  # the members leading to a .json document's array of records
     # A wide export's item columns: item code -> {score column: export column}, in mapping order.
@@ -248,6 +252,12 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
             f"{where}: header_row must be the number of the line (CSV) or sheet row holding the column "
             f"names, 1 or more, got {header_row!r}"
         )
+    header_rows = data.get("header_rows", 1)
+    if not _whole_number(header_rows, 1):
+        raise MappingError(
+            f"{where}: header_rows must be the number of rows that together name the columns, 1 or more, "
+            f"got {header_rows!r}"
+        )
     skip_rows_after_header = data.get("skip_rows_after_header", 0)
     if not _whole_number(skip_rows_after_header, 0):
         raise MappingError(
@@ -280,6 +290,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         thousands_separator=thousands_separator,
         sheet=None if sheet is None else str(sheet),
         header_row=header_row,
+        header_rows=header_rows,
         skip_rows_after_header=skip_rows_after_header,
         records=tuple(records),
         items=items,

@@ -36,6 +36,7 @@ from dagster_project.ingestion.files import (
     json_document_hint,
     utf8_copy,
 )
+from dagster_project.ingestion.header_rows import csv_with_one_header
 from dagster_project.ingestion.workbooks import workbook_as_csv
 from dagster_project.sql_text import literal, quote
 
@@ -161,14 +162,16 @@ def _check_unique_names(delivered: DeliveredFile, names: list[str]) -> None:
 
 def readable_path(delivered: DeliveredFile, workdir: Path) -> Path:
     """The path DuckDB reads a delivered file from: a UTF-8 copy of a file in another encoding, a
-    workbook's CSV copy, a link without glob characters (raises ContractError for an empty file)."""
+    workbook's CSV copy, a CSV's copy with its header rows joined, a link without glob characters
+    (raises ContractError for an empty file)."""
     if delivered.size == 0:
         raise ContractError(f"{delivered.source_label}: the file is empty (not even a header row)")
     if delivered.file_format in WORKBOOK_FORMATS:
         return workbook_as_csv(delivered, workdir)
-    if delivered.encoding not in (None, "utf-8"):
-        return utf8_copy(delivered, workdir)
-    return literal_path(delivered.path, workdir)
+    path = utf8_copy(delivered, workdir) if delivered.encoding not in (None, "utf-8") else delivered.path
+    if delivered.header_rows > 1:  # a CSV's
+        return csv_with_one_header(delivered, path, workdir)
+    return literal_path(path, workdir)
 
 
 # JSON Lines files whose member names one statement reads (a union of one sample per file).
