@@ -12,7 +12,7 @@ import pytest
 from dagster_project.cli import main
 from dagster_project.contract import CUSTOMERS, ORDERS
 
-from deliveries import entity_folder, write_csv
+from deliveries import entity_folder, mapped_rules, write_csv
 
 FIXTURES = Path(__file__).parent / "fixtures_deployments"
 ORDER_COLUMNS = ["order_id", "customer_id", "ordered_at", "status", "amount"]
@@ -44,6 +44,11 @@ def test_a_mapped_deployment_is_checked_without_a_warehouse(isolated, capsys, mo
     assert code == 0
     assert "complaints.tickets (mapping " in out[1] and out[1].endswith("mappings/tickets.yml)")
     assert out[2] == "  complaints/tickets/2024-06-01_register.csv: 310 rows, 310 load"
+    # the register's columns no contract column comes from: a forgotten mapping would show here
+    assert out[4] == (
+        "  export columns mapped to nothing (kept in _extra): Company, Company public response, "
+        "Consumer disputed?, Product, State"
+    )
     assert out[-1].startswith("== 1 entities: 310 rows, 310 load (a dry run")
     assert not (isolated / "warehouse").exists() and not (isolated / "secrets").exists()
 
@@ -94,3 +99,21 @@ def test_personal_values_of_rejects_are_not_printed(isolated, landing, capsys):
     assert code == 0 and "row 1: type: birth_date is not a valid date: (value not shown: personal data)" in text
     assert "row 2: malformed: " in text and "(not shown: this entity holds personal data)" in text
     assert "1815" not in text and "Grace" not in text and "grace@" not in text
+
+
+def test_an_expression_s_inputs_are_not_listed_as_mapped_to_nothing(isolated, landing, capsys, monkeypatch):
+    (entity_folder(landing, ORDERS) / "erp.csv").write_text(
+        "Order,Customer,Day,Time,Region\nO1,C1,2025-01-01,10:00:00,North\n", encoding="utf-8"
+    )
+    mapping = {
+        "columns": {"order_id": "Order", "customer_id": "Customer"},
+        "expressions": {"ordered_at": '"Day" || \' \' || "Time"'},
+    }
+    mapped_rules(isolated, ORDERS, mapping)  # writes isolated/mappings/orders.yml
+    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
+    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
+
+    code, out = run_check(capsys, "--landing", str(landing), "--entity", "orders")
+
+    assert code == 0 and "  crm/orders/erp.csv: 1 rows, 1 load" in out
+    assert "  export columns mapped to nothing (kept in _extra): Region" in out

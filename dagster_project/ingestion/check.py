@@ -12,6 +12,7 @@ customer erased before counts as loaded here (a real run removes it again).
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,8 @@ from dagster_project.contract import ENTITIES, Entity
 from dagster_project.deployment import Deployment, load_deployment
 from dagster_project.ingestion.files import EntityScan, scan_entity
 from dagster_project.ingestion.loader import EntityLoadReport, entity_rules, ingest_files
-from dagster_project.ingestion.warehouse import connect
+from dagster_project.ingestion.mapping import EntityMapping
+from dagster_project.ingestion.warehouse import RAW_SCHEMA, connect
 
 
 @dataclass
@@ -42,6 +44,7 @@ class EntityCheck:
     report: EntityLoadReport
     columns_delivered: list[str] = field(default_factory=list)
     first_rejects: list[Reject] = field(default_factory=list)
+    columns_unmapped: list[str] = field(default_factory=list)  # export columns only kept in `_extra`
 
     @property
     def columns_missing(self) -> list[str]:
@@ -87,13 +90,35 @@ def _check_entity(
         report=report,
         columns_delivered=[c for (c,) in delivered],
         first_rejects=[Reject(*row) for row in rejects],
+        columns_unmapped=_unmapped_columns(con, entity, rules.mapping),
     )
 
 
-def report_lines(checks: list[EntityCheck], landing: Path, *, files_shown: int = 10) -> list[str]:
+def _unmapped_columns(con: duckdb.DuckDBPyConnection, entity: Entity, mapping: EntityMapping | None) -> list[str]:
+    """The export's columns that feed no contract column, in the loaded rows: kept in `_extra`, where
+    no KPI reads them. The column a deployer forgot to map (a segment, a travel class) shows here."""
+    kept = con.execute(
+        f"select distinct unnest(json_keys(_extra)) from {RAW_SCHEMA}.{entity.name} where _extra is not null"
+    ).fetchall()
+    used = {export.strip().lower() for export in mapping.columns.values()} if mapping else set()
+    # A column whose original text is kept beside its converted value is mapped; an expression's
+    # inputs feed a contract column too (named in its SQL as a whole word, quoted or not).
+    expressions = " ".join(mapping.expressions.values()).lower() if mapping else ""
+
+    def in_expression(name: str) -> bool:
+        return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expressions) is not None
+
+    return sorted(
+        name for (name,) in kept if name.strip().lower() not in used and not in_expression(name.strip().lower())
+    )
+
+
+def report_lines(
+    checks: list[EntityCheck], landing: Path, *, files_shown: int = 10, columns_shown: int = 15
+) -> list[str]:
     """The check as text: per entity, its mapping and totals, the files with rejects (each file when
-    there are few), the first rejects, the contract columns never delivered, files not loaded and
-    landing warnings; then the totals."""
+    there are few), the first rejects, the contract columns never delivered, the export's columns
+    mapped to nothing, files not loaded and landing warnings; then the totals."""
     lines = []
     for check in checks:
         report = check.report
@@ -113,6 +138,14 @@ def report_lines(checks: list[EntityCheck], landing: Path, *, files_shown: int =
             lines.append(f"    {_shown(r.source_file, landing)} row {r.row_number}: {_reason(r, check.entity)}")
         if report.files and check.columns_missing:
             lines.append(f"  contract columns never delivered: {', '.join(check.columns_missing)}")
+        if check.columns_unmapped:
+            shown = ", ".join(check.columns_unmapped[:columns_shown])
+            more = (
+                f" and {len(check.columns_unmapped) - columns_shown} more"
+                if len(check.columns_unmapped) > columns_shown
+                else ""
+            )
+            lines.append(f"  export columns mapped to nothing (kept in _extra): {shown}{more}")
         lines += [f"  NOT LOADED: {error}" for error in report.errors]
         lines += [f"  landing folder: {warning}" for warning in report.warnings]
     files = [f for c in checks for f in c.report.files]
