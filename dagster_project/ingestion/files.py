@@ -59,6 +59,7 @@ class DeliveredFile:
     header_row: int = 1  # CSV and workbooks: the line or sheet row with the column names (a mapping's)
     header_rows: int = 1  # CSV and workbooks: rows from header_row on that together name the columns
     skip_rows_after_header: int = 0  # CSV and workbooks: rows under the header that are not records
+    skip_footer_rows: int = 0  # CSV and workbooks: non-blank rows at the end that are not records
     records: tuple[str, ...] = ()  # a `json` document's members leading to its array (a mapping's)
 
     @property
@@ -73,6 +74,12 @@ class DeliveredFile:
         """The records a CSV reader leaves out under the header (what a survey tool puts there to
         describe its columns); a workbook's CSV copy leaves them out itself."""
         return self.skip_rows_after_header if self.file_format == "csv" else 0
+
+    @property
+    def records_at_end(self) -> int:
+        """The records a CSV reader leaves out at the end (a report's footer); a workbook's CSV copy
+        leaves them out itself."""
+        return self.skip_footer_rows if self.file_format == "csv" else 0
 
 
 def file_format(path: Path) -> str:
@@ -240,6 +247,7 @@ def fingerprint(
     header_row: int = 1,
     header_rows: int = 1,
     skip_rows_after_header: int = 0,
+    skip_footer_rows: int = 0,
     records: tuple[str, ...] = (),
 ) -> DeliveredFile:
     """A delivered file, with its checksum (`file_sha256`), after a check that a compressed file
@@ -249,7 +257,7 @@ def fingerprint(
     (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
     only, which their checksum tells. How to read it travels with it: a CSV's `delimiter` (its
     mapping's, else a comma, or a tab for .tsv), a workbook's `sheet`, the `header_row`, `header_rows`
-    and `skip_rows_after_header` of both, and whether a .json file is JSON Lines or one array (format
+    and the rows to skip of both, and whether a .json file is JSON Lines or one array (format
     `json`), which a document holds at its mapping's `records` when it declares them."""
     fmt = file_format(path)
     label = source_label or str(path)
@@ -284,6 +292,7 @@ def fingerprint(
         header_row=header_row if fmt in READ_AS_CSV else 1,
         header_rows=header_rows if fmt in READ_AS_CSV else 1,
         skip_rows_after_header=skip_rows_after_header if fmt in READ_AS_CSV else 0,
+        skip_footer_rows=skip_footer_rows if fmt in READ_AS_CSV else 0,
         records=records if fmt == "json" else (),
     )
 

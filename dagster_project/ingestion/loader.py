@@ -259,7 +259,7 @@ def _ingest(
     declared_encoding = settings.declared_encodings().get(entity.name)
     mapping = rules.mapping
     # How to read the entity's files, as its mapping declares: a CSV's separator, a workbook's
-    # sheet, the rows of their column names and the rows under them to leave out, where a JSON
+    # sheet, the rows of their column names, the rows under them and at the end to leave out, where a JSON
     # document holds its records.
     dialect = (
         dict(
@@ -268,6 +268,7 @@ def _ingest(
             header_row=mapping.header_row,
             header_rows=mapping.header_rows,
             skip_rows_after_header=mapping.skip_rows_after_header,
+            skip_footer_rows=mapping.skip_footer_rows,
             records=mapping.records,
         )
         if mapping
@@ -361,6 +362,7 @@ def _layout(file: ReadableFile) -> tuple:
         delivered.delimiter,
         delivered.lines_above_header,
         delivered.records_below_header,
+        delivered.records_at_end,
         file.names,
     )
 

@@ -360,7 +360,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
             "when p._json_type = 'VARCHAR' then 'string' else lower(p._json_type) end || ', not an object' "
             f"when {all_null} then '{record}: an object with no contract or extra field set' end"
         )
-    _number_rows(con, names, malformed, malformed_check, files[0].delivered.records_below_header)
+    _number_rows(con, names, malformed, malformed_check, files[0].delivered)
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
@@ -375,10 +375,10 @@ def _number_rows(
     names: list[str],
     malformed: list[tuple],
     malformed_check: str | None,
-    skip: int = 0,
+    layout: DeliveredFile,
 ) -> None:
     """`_parsed` holds the batch's records in file order; `_delivery` numbers them per file, leaving
-    out each file's first `skip` records (rows under the header that describe the columns).
+    out the records each file has under its header and at its end that are none (`layout`'s).
 
     With malformed CSV lines, parsed record k of a file sits at position k + (number of its malformed
     positions m_i with m_i - i < k), m_i being the i-th malformed position: parsed records fill the gaps.
@@ -406,7 +406,7 @@ def _number_rows(
     """
     if not malformed:
         _create_stage(
-            con, f"{numbered} select _file_index, _k as _row_number, {cols}, {check} as _malformed from p", skip
+            con, f"{numbered} select _file_index, _k as _row_number, {cols}, {check} as _malformed from p", layout
         )
         return
     con.execute(
@@ -433,13 +433,19 @@ def _number_rows(
         select file_index, row_number, {nulls}, 'malformed CSV line: ' || message || ' | line: ' || csv_line
         from {_MALFORMED_TABLE}
     """
-    _create_stage(con, records, skip)
+    _create_stage(con, records, layout)
 
 
-def _create_stage(con: duckdb.DuckDBPyConnection, records: str, skip: int) -> None:
-    """The view `_delivery` over the numbered `records`, past the first `skip` of each file: those are
-    no records, so the rows keep their numbers among the data records."""
-    if skip:
+def _create_stage(con: duckdb.DuckDBPyConnection, records: str, layout: DeliveredFile) -> None:
+    """The view `_delivery` over the numbered `records`, without each file's first and last records
+    that are none (rows describing the columns, a footer): the rows keep their numbers among the
+    data records."""
+    if footer := layout.records_at_end:  # the last ones by position: a blank line before it is no record
+        records = f"""
+            select * from ({records})
+            qualify row_number() over (partition by _file_index order by _row_number desc) > {footer}
+        """
+    if skip := layout.records_below_header:
         records = f"""
             select * replace (_row_number - {skip} as _row_number)
             from ({records}) where _row_number > {skip}
