@@ -250,30 +250,14 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     sheet = data.get("sheet")
     if sheet is not None and (not isinstance(sheet, (str, int)) or not str(sheet).strip()):
         raise MappingError(f"{where}: sheet must name a sheet of the workbook, got {sheet!r}")
-    header_row = data.get("header_row", 1)
-    if not _whole_number(header_row, 1):
-        raise MappingError(
-            f"{where}: header_row must be the number of the line (CSV) or sheet row holding the column "
-            f"names, 1 or more, got {header_row!r}"
-        )
-    header_rows = data.get("header_rows", 1)
-    if not _whole_number(header_rows, 1):
-        raise MappingError(
-            f"{where}: header_rows must be the number of rows that together name the columns, 1 or more, "
-            f"got {header_rows!r}"
-        )
-    skip_rows_after_header = data.get("skip_rows_after_header", 0)
-    if not _whole_number(skip_rows_after_header, 0):
-        raise MappingError(
-            f"{where}: skip_rows_after_header must be the number of rows under the column names that are "
-            f"not records (0 or more), got {skip_rows_after_header!r}"
-        )
-    skip_footer_rows = data.get("skip_footer_rows", 0)
-    if not _whole_number(skip_footer_rows, 0):
-        raise MappingError(
-            f"{where}: skip_footer_rows must be the number of non-blank rows at the end of a file that are "
-            f"not records (0 or more), got {skip_footer_rows!r}"
-        )
+    header_row = _row_count(data, "header_row", 1, "the line (CSV) or sheet row holding the column names", where)
+    header_rows = _row_count(data, "header_rows", 1, "rows that together name the columns", where)
+    skip_rows_after_header = _row_count(
+        data, "skip_rows_after_header", 0, "rows under the column names that are not records", where
+    )
+    skip_footer_rows = _row_count(
+        data, "skip_footer_rows", 0, "non-blank rows at the end of a file that are not records", where
+    )
     records = data.get("records") or ()
     records = (records,) if isinstance(records, str) else records
     if not isinstance(records, (list, tuple)) or not all(isinstance(m, str) and m for m in records):
@@ -309,8 +293,12 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     )
 
 
-def _whole_number(value: Any, least: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+def _row_count(data: dict, key: str, least: int, what: str, where: str) -> int:
+    """A key counting or numbering a file's rows: a whole number, `least` or more (its default)."""
+    value = data.get(key, least)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise MappingError(f"{where}: {key} must be the number of {what}, {least} or more, got {value!r}")
+    return value
 
 
 def _delimiter(value: Any, where: str) -> str | None:
