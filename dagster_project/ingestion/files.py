@@ -45,6 +45,20 @@ class ContractError(ValueError):
 
 
 @dataclass(frozen=True)
+class FileLayout:
+    """How an entity's exports are laid out, as its mapping declares (the defaults: a plain export).
+    `fingerprint` keeps, per delivered file, what applies to its format."""
+
+    delimiter: str | None = None  # a CSV's field separator; None: a comma, or a tab for .tsv
+    sheet: str | None = None  # a workbook's sheet; None: the first
+    header_row: int = 1  # CSV and workbooks: the line or sheet row with the column names
+    header_rows: int = 1  # ... and how many rows from there name them together
+    skip_rows_after_header: int = 0  # rows under the header that are not records
+    skip_footer_rows: int = 0  # non-blank rows at the end that are not records
+    records: tuple[str, ...] = ()  # a .json document's members leading to its array of records
+
+
+@dataclass(frozen=True)
 class DeliveredFile:
     path: Path
     source_label: str  # what the manifest and rejects record as the file's name
@@ -242,23 +256,17 @@ def fingerprint(
     *,
     sha256: str,
     encoding: str | None = None,
-    delimiter: str | None = None,
-    sheet: str | None = None,
-    header_row: int = 1,
-    header_rows: int = 1,
-    skip_rows_after_header: int = 0,
-    skip_footer_rows: int = 0,
-    records: tuple[str, ...] = (),
+    layout: FileLayout = FileLayout(),
 ) -> DeliveredFile:
     """A delivered file, with its checksum (`file_sha256`), after a check that a compressed file
     decompresses completely and, for text formats, its encoding (see `detect_encoding`; `encoding` is
     the entity's declared encoding for text that is not UTF-8). Raises ContractError naming the file
     when it cannot be read; a file in a guessed encoding is confirmed when it is transcoded
     (`utf8_copy`). Both checks read the whole file: ingestion calls this for files not loaded before
-    only, which their checksum tells. How to read it travels with it: a CSV's `delimiter` (its
-    mapping's, else a comma, or a tab for .tsv), a workbook's `sheet`, the `header_row`, `header_rows`
-    and the rows to skip of both, and whether a .json file is JSON Lines or one array (format
-    `json`), which a document holds at its mapping's `records` when it declares them."""
+    only, which their checksum tells. How to read it travels with it: what of the entity's `layout`
+    applies to its format (a CSV's `delimiter`, else a comma, or a tab for .tsv; a workbook's
+    `sheet`; the rows of both), and whether a .json file is JSON Lines or one array (format `json`),
+    which a document holds at the layout's `records` when it declares them."""
     fmt = file_format(path)
     label = source_label or str(path)
     try:
@@ -276,8 +284,9 @@ def fingerprint(
             f"{label}: not a valid gzip file (truncated or corrupt: {error}); deliver it again"
         ) from None
     if fmt == "jsonl" and path.name.lower().removesuffix(".gz").endswith(".json"):
-        if records or _is_json_array(path, detected):
+        if layout.records or _is_json_array(path, detected):
             fmt = "json"
+    rows = layout if fmt in READ_AS_CSV else FileLayout()  # header and skipped rows: CSV and workbooks
     return DeliveredFile(
         path=path,
         source_label=label,
@@ -287,13 +296,13 @@ def fingerprint(
         encoding=detected,
         encoding_certain=certain,
         encoding_declared=encoding is not None and detected == encoding,
-        delimiter=_delimiter(fmt, path, delimiter),
-        sheet=sheet,
-        header_row=header_row if fmt in READ_AS_CSV else 1,
-        header_rows=header_rows if fmt in READ_AS_CSV else 1,
-        skip_rows_after_header=skip_rows_after_header if fmt in READ_AS_CSV else 0,
-        skip_footer_rows=skip_footer_rows if fmt in READ_AS_CSV else 0,
-        records=records if fmt == "json" else (),
+        delimiter=_delimiter(fmt, path, layout.delimiter),
+        sheet=layout.sheet,
+        header_row=rows.header_row,
+        header_rows=rows.header_rows,
+        skip_rows_after_header=rows.skip_rows_after_header,
+        skip_footer_rows=rows.skip_footer_rows,
+        records=layout.records if fmt == "json" else (),
     )
 
 

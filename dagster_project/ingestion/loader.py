@@ -32,6 +32,7 @@ from dagster_project.ingestion.files import (
     WORKBOOK_FORMATS,
     ContractError,
     DeliveredFile,
+    FileLayout,
     file_sha256,
     fingerprint,
     scan_entity,
@@ -257,23 +258,8 @@ def _ingest(
 ) -> None:
     seen: set[str] = set()
     declared_encoding = settings.declared_encodings().get(entity.name)
-    mapping = rules.mapping
-    # How to read the entity's files, as its mapping declares: a CSV's separator, a workbook's
-    # sheet, the rows of their column names, the rows under them and at the end to leave out, where a JSON
-    # document holds its records.
-    dialect = (
-        dict(
-            delimiter=mapping.delimiter,
-            sheet=mapping.sheet,
-            header_row=mapping.header_row,
-            header_rows=mapping.header_rows,
-            skip_rows_after_header=mapping.skip_rows_after_header,
-            skip_footer_rows=mapping.skip_footer_rows,
-            records=mapping.records,
-        )
-        if mapping
-        else {}
-    )
+    # How to read the entity's files, as its mapping declares (a plain export without one).
+    layout = rules.mapping.layout if rules.mapping else FileLayout()
     loaded = loaded_checksums(con, entity)
     checksums = LandingChecksums.read(con, entity.name)
     # Each file to load with the path DuckDB reads it from, or why it cannot be: in file order.
@@ -288,7 +274,7 @@ def _ingest(
                 report.files.append(FileLoadResult(label or str(path), sha256, skipped=True))
                 continue
             seen.add(sha256)
-            delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding, **dialect)
+            delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding, layout=layout)
             to_read.append((label or str(path), delivered, readable_path(delivered, workdir)))
         except (ContractError, UnicodeDecodeError, OSError, EOFError) as error:
             if raise_errors:

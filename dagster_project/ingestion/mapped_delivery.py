@@ -20,12 +20,14 @@ from dagster_project.sql_text import literal, quote
 INTERNAL_PREFIX = "__contract_"
 # The delivery with contract columns, when a mapping renames, converts or adds them.
 MAPPED_TABLE = "_delivery_mapped"
-# What groups a number's digits where the decimal separator is a comma: dots and spaces (French
-# exports use no-break spaces), and a number written that way: 1.234,50, 1 234, 12,5, -7.
-_DIGIT_GROUPING = r"[.\s\x{00A0}\x{202F}]"
+# Spaces that group digits: French exports use no-break spaces.
+_SPACES = r"\s\x{00A0}\x{202F}"
+# What groups a number's digits where the decimal separator is a comma: dots and spaces, and a
+# number written that way: 1.234,50, 1 234, 12,5, -7.
+_DIGIT_GROUPING = rf"[.{_SPACES}]"
+_COMMA_DECIMAL = rf"^\s*[+-]?(\d{{1,3}}({_DIGIT_GROUPING}\d{{3}})+|\d+)(,\d+)?\s*$"
 # A declared thousands separator as a pattern: a Swiss apostrophe may be typographic, a space no-break.
-_GROUP_SEPARATOR = {",": ",", "'": "['\u2019]", " ": r"[\s\x{00A0}\x{202F}]"}
-_COMMA_DECIMAL = r"^\s*[+-]?(\d{1,3}([.\s\x{00A0}\x{202F}]\d{3})+|\d+)(,\d+)?\s*$"
+_GROUP_SEPARATOR = {",": ",", "'": "['\u2019]", " ": f"[{_SPACES}]"}
 # A time of day followed by a UTC offset or Z: the value is not naive and is left as delivered.
 _HAS_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)$"
 
@@ -212,18 +214,22 @@ def _converted(text: str, column: str, entity: Entity, match: ColumnMatch, mappi
         # text is left as delivered: 12.5 cannot be digit groups, so it reads as 12.5, and 12,3,4
         # stays a type reject; a blanket rewrite would have read 12.5 as 125.
         converted = f"replace(regexp_replace({text}, {literal(_DIGIT_GROUPING)}, '', 'g'), ',', '.')"
-        text = f"case when regexp_matches({text}, {literal(_COMMA_DECIMAL)}) then {converted} else {text} end"
+        text = _when_written(text, _COMMA_DECIMAL, converted)
     elif kind in ("int", "num") and mapping.thousands_separator is not None:
         # Likewise only a number grouped in threes (or the lakh's twos, 1,23,456.50) loses its
         # separators: 12,5 stays a type reject rather than becoming 125.
         group = _GROUP_SEPARATOR[mapping.thousands_separator]
         grouped = rf"^\s*[+-]?\d{{1,3}}({group}\d{{2,3}})*{group}\d{{3}}(\.\d+)?\s*$"
-        converted = f"regexp_replace({text}, {literal(group)}, '', 'g')"
-        text = f"case when regexp_matches({text}, {literal(grouped)}) then {converted} else {text} end"
+        text = _when_written(text, grouped, f"regexp_replace({text}, {literal(group)}, '', 'g')")
     computed = column in match.columns or column in match.expressions
     if kind in ("ts", "date") and computed and mapping.transforms(entity, column):
         text = _timestamp(text, column, kind, mapping)
     return text
+
+
+def _when_written(text: str, pattern: str, converted: str) -> str:
+    """SQL: `converted` where the text is a number written as `pattern` says, else the text as delivered."""
+    return f"case when regexp_matches({text}, {literal(pattern)}) then {converted} else {text} end"
 
 
 def _expression_text(sql: str) -> str:

@@ -61,6 +61,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dagster_project import yaml_files
 from dagster_project.contract import Entity
+from dagster_project.ingestion.files import FileLayout
 
 KEYS = (
     "entity",
@@ -127,6 +128,19 @@ class EntityMapping:
         kind = entity.column(column).type
         grouped = self.decimal_comma or self.thousands_separator is not None
         return (self.time_zone is not None and kind == "ts") or (grouped and kind in ("int", "num"))
+
+    @property
+    def layout(self) -> FileLayout:
+        """How the entity's files are laid out: what the readers need of this mapping."""
+        return FileLayout(
+            delimiter=self.delimiter,
+            sheet=self.sheet,
+            header_row=self.header_row,
+            header_rows=self.header_rows,
+            skip_rows_after_header=self.skip_rows_after_header,
+            skip_footer_rows=self.skip_footer_rows,
+            records=self.records,
+        )
 
     @property
     def decimal_comma(self) -> bool:
