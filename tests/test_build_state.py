@@ -51,14 +51,14 @@ def test_a_first_build_is_a_full_refresh_and_the_next_starts_from_its_watermark(
         with_marts(con)
         con.execute(
             "insert into raw.load_manifest values "
-            "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
+            "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00', 0)"
         )
         first = build_state.plan(con, "f1")
         assert first.full_refresh and first.watermark == "2026-11-01 10:00:00"
         build_state.record(con, first)  # the build passed
         con.execute(
             "insert into raw.load_manifest values "
-            "('orders', 'b.csv', 'sha2', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-02 10:00:00')"
+            "('orders', 'b.csv', 'sha2', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-02 10:00:00', 0)"
         )
         second = build_state.plan(con, "f1")
         assert not second.full_refresh and second.delivered == {"orders"} and not first.delivered
@@ -78,7 +78,7 @@ def test_raw_rows_changed_in_place_count_as_every_entity_delivered(tmp_path):
         with_marts(con)
         con.execute(
             "insert into raw.load_manifest values "
-            "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
+            "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00', 0)"
         )
         build_state.record(con, build_state.plan(con, "f1"))
         assert build_state.plan(con, "f1").delivered == frozenset()  # nothing since
@@ -102,7 +102,7 @@ def test_a_first_delivery_of_an_entity_or_a_column_forces_a_full_refresh(tmp_pat
         assert build_state.with_deliveries(con, "f1") == with_column  # the same column again: no change
         con.execute(
             "insert into raw.load_manifest values "
-            "('tickets', 'a.jsonl', 'sha', 'jsonl', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
+            "('tickets', 'a.jsonl', 'sha', 'jsonl', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00', 0)"
         )
         refresh_entity_delivery(con, declared=())  # tickets are delivered now
         assert build_state.with_deliveries(con, "f1") != with_column
@@ -237,7 +237,7 @@ def test_the_next_build_knows_whether_a_month_ended_since_the_recorded_clock(tmp
         with_marts(con)
         con.execute(
             "insert into raw.load_manifest values "
-            "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00')"
+            "('orders', 'a.csv', 'sha', 'csv', 'utf-8', 1, 1, 1, 0, timestamp '2026-11-01 10:00:00', 0)"
         )
         con.execute(
             f"create table {build_state.STATE_TABLE} "

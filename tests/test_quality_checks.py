@@ -142,7 +142,7 @@ def test_type_drift_is_caught(wh, tmp_path):
 
 def _manifest(con, entity: str, name: str, delivered: int, rejected: int, loaded_at: datetime) -> None:
     con.execute(
-        "insert into raw.load_manifest values (?, ?, ?, 'csv', 'utf-8', 1, ?, ?, ?, ?)",
+        "insert into raw.load_manifest values (?, ?, ?, 'csv', 'utf-8', 1, ?, ?, ?, ?, 0)",
         [entity, name, name + "-sha", delivered, delivered - rejected, rejected, loaded_at],
     )
     if rejected:

@@ -167,7 +167,9 @@ def _counts(files: list) -> str:
     rejected = sum(rules.values())
     why = f", {rejected:,} rejected ({', '.join(f'{r} {n:,}' for r, n in sorted(rules.items()))})" if rejected else ""
     files_text = f"{len(files)} files, " if len(files) != 1 else ""
-    return f"{files_text}{delivered:,} rows, {loaded:,} load{why}"
+    left_out = sum(f.left_out for f in files)
+    layout = f"; {left_out:,} rows left out as the mapping's layout declares" if left_out else ""
+    return f"{files_text}{delivered:,} rows, {loaded:,} load{why}{layout}"
 
 
 def _reason(reject: Reject, entity: Entity) -> str:

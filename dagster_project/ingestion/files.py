@@ -85,15 +85,14 @@ class DeliveredFile:
 
     @property
     def records_below_header(self) -> int:
-        """The records a CSV reader leaves out under the header (what a survey tool puts there to
-        describe its columns); a workbook's CSV copy leaves them out itself."""
-        return self.skip_rows_after_header if self.file_format == "csv" else 0
+        """The records the staged view leaves out under the header (what a survey tool puts there to
+        describe its columns): of a CSV, and of a workbook's CSV copy, which keeps its non-blank rows."""
+        return self.skip_rows_after_header if self.file_format in READ_AS_CSV else 0
 
     @property
     def records_at_end(self) -> int:
-        """The records a CSV reader leaves out at the end (a report's footer); a workbook's CSV copy
-        leaves them out itself."""
-        return self.skip_footer_rows if self.file_format == "csv" else 0
+        """The records the staged view leaves out at the end (a report's footer), likewise."""
+        return self.skip_footer_rows if self.file_format in READ_AS_CSV else 0
 
 
 def file_format(path: Path) -> str:

@@ -79,6 +79,7 @@ class FileLoadResult:
     delivered: int = 0
     loaded: int = 0
     rejected: int = 0
+    left_out: int = 0  # rows the mapping's layout declares no records (rows describing the columns, a footer)
     skipped: bool = False  # already ingested (same checksum), or the same bytes earlier in this run
     rejects_by_rule: dict[str, int] = field(default_factory=dict)
 
@@ -435,7 +436,7 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, entity: Entity, delivered_col
         from {CHECKED_TABLE} as c
         inner join {STAGE_TABLE} as d on c._file_index = d._file_index and c._row_number = d._row_number
         inner join {FILES_TABLE} as b on b.file_index = c._file_index
-        where not c._keep
+        where not c._keep and not c._left_out
         """
     )
 
@@ -485,9 +486,13 @@ def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def _count(con: duckdb.DuckDBPyConnection, delivered: list[DeliveredFile]) -> list[FileLoadResult]:
     totals = {
-        index: (total, kept)
-        for index, total, kept in con.execute(
-            f"select _file_index, count(*), count(*) filter (where _keep) from {CHECKED_TABLE} group by all"
+        index: (total, kept, left_out)
+        for index, total, kept, left_out in con.execute(
+            f"""
+            select _file_index, count(*) filter (where not _left_out), count(*) filter (where _keep),
+                count(*) filter (where _left_out)
+            from {CHECKED_TABLE} group by all
+            """
         ).fetchall()
     }
     rules: dict[int, dict[str, int]] = {}
@@ -496,13 +501,13 @@ def _count(con: duckdb.DuckDBPyConnection, delivered: list[DeliveredFile]) -> li
         select _file_index,
             case when len(_violations) > 0 then split_part(_violations[1], '|', 1) else 'duplicate' end,
             count(*)
-        from {CHECKED_TABLE} where not _keep group by all
+        from {CHECKED_TABLE} where not _keep and not _left_out group by all
         """
     ).fetchall():
         rules.setdefault(index, {})[rule] = count
     results = []
     for index, file in enumerate(delivered):
-        total, kept = totals.get(index, (0, 0))
+        total, kept, left_out = totals.get(index, (0, 0, 0))
         results.append(
             FileLoadResult(
                 source_file=file.source_label,
@@ -510,6 +515,7 @@ def _count(con: duckdb.DuckDBPyConnection, delivered: list[DeliveredFile]) -> li
                 delivered=total,
                 loaded=kept,
                 rejected=total - kept,
+                left_out=left_out,
                 rejects_by_rule=dict(sorted(rules.get(index, {}).items())),
             )
         )
@@ -521,8 +527,11 @@ def _record_manifest(
 ) -> None:
     con.execute(
         f"""
-        insert into {RAW_SCHEMA}.load_manifest
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, cast(current_timestamp as timestamp))
+        insert into {RAW_SCHEMA}.load_manifest (
+            entity, source_file, file_sha256, file_format, file_encoding, file_bytes,
+            rows_delivered, rows_loaded, rows_rejected, rows_left_out, loaded_at
+        )
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, cast(current_timestamp as timestamp))
         """,
         [
             entity.name,
@@ -534,6 +543,7 @@ def _record_manifest(
             result.delivered,
             result.loaded,
             result.rejected,
+            result.left_out,
         ],
     )
 

@@ -198,7 +198,9 @@ def stage_columns(
     else:
         extras = list(dict.fromkeys([*match.extra_columns, *originals]))  # one export column may feed two
         kept = "".join(f", {quote(n)}" for n in extras)
-        query = f"select _file_index, _row_number, _malformed, {_as_contract(selected)}{kept} from {STAGE_TABLE}"
+        query = (
+            f"select _file_index, _row_number, _malformed, _layout, {_as_contract(selected)}{kept} from {STAGE_TABLE}"
+        )
     con.execute(f"create or replace temp table {MAPPED_TABLE} as {query}")
     columns = {c: INTERNAL_PREFIX + c for c in entity.column_names}
     return StagedDelivery(columns=columns, extra_columns=extras, table=MAPPED_TABLE)
@@ -269,12 +271,12 @@ def _item_rows(entity: Entity, match: ColumnMatch, mapping: EntityMapping, selec
         per_item.update({score: _converted(cells[score], score, entity, match, mapping) for score in scores})
         answered = " or ".join(f"not {is_blank(quote(name))}" for name in columns.values())
         answers.append(
-            f"select _file_index, _row_number, _malformed, {_as_contract(per_item)} "
+            f"select _file_index, _row_number, _malformed, _layout, {_as_contract(per_item)} "
             f"from {STAGE_TABLE} where _malformed is null and ({answered})"
         )
     unparsed = dict(selected, **dict.fromkeys([ITEM_COLUMN, *scores], "cast(null as varchar)"))
     answers.append(
-        f"select _file_index, _row_number, _malformed, {_as_contract(unparsed)} "
+        f"select _file_index, _row_number, _malformed, _layout, {_as_contract(unparsed)} "
         f"from {STAGE_TABLE} where _malformed is not null"
     )
     return "\nunion all ".join(answers)

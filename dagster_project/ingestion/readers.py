@@ -311,7 +311,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
             f"""
             create or replace temp view {STAGE_TABLE} as
             select b.file_index as _file_index, p.file_row_number + 1 as _row_number, {cols},
-                cast(null as varchar) as _malformed
+                cast(null as varchar) as _malformed, cast(null as varchar) as _layout
             from read_parquet({paths}, filename = '{_PATH_COLUMN}', file_row_number = true) as p
             inner join {FILES_TABLE} as b on b.file_path = p.{_PATH_COLUMN}
             """
@@ -437,17 +437,32 @@ def _number_rows(
 
 
 def _create_stage(con: duckdb.DuckDBPyConnection, records: str, layout: DeliveredFile) -> None:
-    """The view `_delivery` over the numbered `records`, without each file's first and last records
-    that are none (rows describing the columns, a footer): the rows keep their numbers among the
-    data records."""
-    if footer := layout.records_at_end:  # the last ones by position: a blank line before it is no record
-        records = f"""
-            select * from ({records})
-            qualify row_number() over (partition by _file_index order by _row_number desc) > {footer}
+    """The view `_delivery` over the numbered `records`. Each file's first and last records that the
+    mapping declares none (rows describing the columns, a footer) carry in `_layout` what the mapping
+    says of them, and the others keep their numbers among the data records: validation leaves a
+    layout row out when it breaks a rule, and rejects one that passes them all as a record would
+    (a file delivered without its footer must not lose its last records unseen)."""
+    below, footer = layout.records_below_header, layout.records_at_end
+    if not below and not footer:
+        con.execute(
+            f"create or replace temp view {STAGE_TABLE} as select *, cast(null as varchar) as _layout from ({records})"
+        )
+        return
+    described = (
+        f"when _row_number <= {below} then 'row ' || _row_number || ' under the header, which the mapping''s "
+        f"`skip_rows_after_header: {below}` leaves out as describing the columns' "
+    )
+    footed = (
+        # the last ones by position: a blank line before the footer is no record
+        f"when row_number() over (partition by _file_index order by _row_number desc) <= {footer} "
+        f"then 'one of the last {footer} rows, which the mapping''s `skip_footer_rows: {footer}` leaves out "
+        "as the file''s footer' "
+    )
+    con.execute(
+        f"""
+        create or replace temp view {STAGE_TABLE} as
+        select * replace (_row_number - {below} as _row_number),
+            case {described if below else ""}{footed if footer else ""}end as _layout
+        from ({records})
         """
-    if skip := layout.records_below_header:
-        records = f"""
-            select * replace (_row_number - {skip} as _row_number)
-            from ({records}) where _row_number > {skip}
-        """
-    con.execute(f"create or replace temp view {STAGE_TABLE} as {records}")
+    )

@@ -5,7 +5,9 @@ row breaks. Order of checks (the first one is the reject's `rule`): `malformed`,
 delivered value longer than CSAT_MAX_FIELD_BYTES; such a row is not checked further), then per column
 in contract order required, type, enum, range, future; then the order rules; then `duplicate`
 (several rows of one file share a key: the latest by the entity's version column, else the last in
-the file, is kept).
+the file, is kept). A row the mapping's layout declares no record (a row describing the columns, a
+footer: `_layout`, set when staged) is left out when it breaks a rule, as such a row does; one that
+breaks none reads as a record, and is a `layout` reject rather than a record lost unseen.
 
 Key columns are normalised as staging normalises them (trimmed; a key with a list of allowed values
 takes the listed spelling, as `item_code` takes the seed's upper-case code) before duplicates are
@@ -33,7 +35,12 @@ CHECKED_TABLE = "_checked"
 # The keys more than one kept row of the batch carries, with the latest file carrying each: the one
 # aggregate over the batch's keys, read by the duplicate check below and by the replace-by-key.
 REPEATED_KEYS_TABLE = "_repeated_keys"
-RULES = ("malformed", "size", "required", "type", "enum", "range", "future", "order", "duplicate")
+RULES = ("malformed", "size", "required", "type", "enum", "range", "future", "order", "duplicate", "layout")
+# The reason of a layout row that breaks no rule, after what `_layout` says of it.
+_LAYOUT_ROW_PASSES = (
+    ", passes every rule as a record does: a file delivered without those rows would lose a record "
+    "here unseen, so it is not loaded; deliver the file as the mapping describes it, or change the key"
+)
 # A UTC offset beyond +-14:00 does not exist (UTC-12 .. UTC+14 are the extremes in use).
 MAX_OFFSET_MINUTES = 14 * 60
 # Shown values in reasons are cut to this many characters (the whole row is in raw_values).
@@ -398,7 +405,7 @@ def check_delivery(
         f"""
         create or replace temp table {CHECKED_TABLE} as
         with texts as (
-            select _file_index, _row_number, _malformed, {oversize} as _oversize, {extra_json} as _extra,
+            select _file_index, _row_number, _malformed, _layout, {oversize} as _oversize, {extra_json} as _extra,
                 {", ".join(texts)}
             from {staged.table}
         ),
@@ -415,10 +422,15 @@ def check_delivery(
                     when _oversize is not null then _oversize
                     when {any_broken} then list_filter([{reasons}], lambda x: x is not null)
                     else cast([] as varchar[])
-                end as _violations
+                end as _broken
             from typed
         )
-        select checked.* exclude (_malformed), len(_violations) = 0 as _keep
+        select
+            checked.* exclude (_malformed, _layout, _broken),
+            case when _layout is not null and len(_broken) = 0
+                then ['layout||' || _layout || {literal(_LAYOUT_ROW_PASSES)}] else _broken end as _violations,
+            coalesce(_layout is not null and len(_broken) > 0, false) as _left_out,
+            _layout is null and len(_broken) = 0 as _keep
         from checked
         """
     )

@@ -37,7 +37,10 @@ create table if not exists {RAW_SCHEMA}.load_manifest (
     rows_delivered bigint not null,
     rows_loaded bigint not null,
     rows_rejected bigint not null,
-    loaded_at timestamp not null
+    loaded_at timestamp not null,
+    -- the file's rows the mapping's layout declares no records (rows describing the columns, a
+    -- footer): its non-blank rows under the header are rows_delivered + rows_left_out
+    rows_left_out bigint not null default 0
 )
 """
 
@@ -166,6 +169,8 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         for column in entity.columns:
             if (entity.name, column.name) not in existing:
                 con.execute(f'alter table {RAW_SCHEMA}.{entity.name} add column "{column.name}" {column.duckdb_type}')
+    if ("load_manifest", "rows_left_out") not in existing:  # a manifest written before layout rows were counted
+        con.execute(f"alter table {RAW_SCHEMA}.load_manifest add column rows_left_out bigint not null default 0")
     create_privacy_tables(con)  # pseudonyms, erased rows, rows changed in place (dagster_project/privacy)
     ensure_history(con)  # every delivered version of a customer (ingestion/history.py)
     backfill_delivered_columns(con)
