@@ -367,7 +367,9 @@ def _load_batch(
         # (rows inserted inside a transaction get provisional row ids, not file positions).
         stage_batch(con, files)
         staged = stage_columns(con, entity, match, rules.mapping)
-        check_delivery(con, entity, staged, rules.allowed, rules.extra_checks())
+        layout = files[0].delivered  # one layout per batch
+        layout_rows = bool(layout.records_below_header or layout.records_at_end)
+        check_delivery(con, entity, staged, rules.allowed, rules.extra_checks(), layout_rows=layout_rows)
         results = _count(con, [f.delivered for f in files])
         con.begin()
         try:

@@ -371,11 +371,15 @@ def check_delivery(
     staged: StagedDelivery,
     allowed: dict[str, tuple[str, ...]] | None = None,
     extra_checks: list[Check] | None = None,
+    *,
+    layout_rows: bool = False,
 ) -> None:
-    """Create `_checked`: typed columns, `_extra`, `_violations` ('rule|column|message' list), `_keep`.
+    """Create `_checked`: typed columns, `_extra`, `_violations` ('rule|column|message' list),
+    `_left_out` (a layout row that breaks a rule), `_keep`.
 
     `allowed` overrides a column's allowed values (e.g. item codes read from a seed); `extra_checks`
-    come after the contract's (e.g. `item_scale_checks`).
+    come after the contract's (e.g. `item_scale_checks`). `layout_rows`: the staged files have rows
+    their mapping declares no records (`_layout`); without them, those columns cost nothing.
     """
     allowed = allowed or {}
     limits = Limits.from_settings()
@@ -405,7 +409,8 @@ def check_delivery(
         f"""
         create or replace temp table {CHECKED_TABLE} as
         with texts as (
-            select _file_index, _row_number, _malformed, _layout, {oversize} as _oversize, {extra_json} as _extra,
+            select _file_index, _row_number, _malformed, {"_layout, " if layout_rows else ""}{oversize} as _oversize,
+                {extra_json} as _extra,
                 {", ".join(texts)}
             from {staged.table}
         ),
@@ -422,19 +427,29 @@ def check_delivery(
                     when _oversize is not null then _oversize
                     when {any_broken} then list_filter([{reasons}], lambda x: x is not null)
                     else cast([] as varchar[])
-                end as _broken
+                end as _violations
             from typed
         )
-        select
-            checked.* exclude (_malformed, _layout, _broken),
-            case when _layout is not null and len(_broken) = 0
-                then ['layout||' || _layout || {literal(_LAYOUT_ROW_PASSES)}] else _broken end as _violations,
-            coalesce(_layout is not null and len(_broken) > 0, false) as _left_out,
-            _layout is null and len(_broken) = 0 as _keep
+        {_kept(layout_rows)}
         from checked
         """
     )
     _keep_latest_of_duplicates(con, entity)
+
+
+def _kept(layout_rows: bool) -> str:
+    """SQL: `_checked`'s columns from `checked`, with what is kept and what is left out."""
+    if not layout_rows:
+        return "select checked.* exclude (_malformed), false as _left_out, len(_violations) = 0 as _keep"
+    passes = f"['layout||' || _layout || {literal(_LAYOUT_ROW_PASSES)}]"
+    return f"""
+        select
+            checked.* exclude (_malformed, _layout)
+                replace (case when _layout is not null and len(_violations) = 0 then {passes} else _violations end
+                    as _violations),
+            coalesce(_layout is not null and len(_violations) > 0, false) as _left_out,
+            _layout is null and len(_violations) = 0 as _keep
+    """
 
 
 def _staged(staged: StagedDelivery, column: str) -> str:
