@@ -117,3 +117,27 @@ def test_an_expression_s_inputs_are_not_listed_as_mapped_to_nothing(isolated, la
 
     assert code == 0 and "  crm/orders/erp.csv: 1 rows, 1 load" in out
     assert "  export columns mapped to nothing (kept in _extra): Region" in out
+
+
+def test_a_wide_export_read_by_two_entities_is_checked_for_both(isolated, capsys, monkeypatch):
+    """The passenger survey's one file feeds the responses and, through `files_of`, the item scores:
+    the item columns are the item scores' own, so the responses do not list them as mapped to nothing."""
+    deployment = isolated / "deployment"
+    shutil.copytree(FIXTURES / "passenger_survey", deployment)
+    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(deployment / "deployment.yml"))
+
+    code, out = run_check(capsys, "--landing", str(deployment / "landing"))
+
+    assert code == 0
+    shown = "  survey/survey_responses/passenger_survey.csv: "
+    assert out[out.index(next(line for line in out if line.startswith("survey.survey_responses"))) + 1] == (
+        shown + "210 rows, 210 load"
+    )
+    assert out[out.index(next(line for line in out if line.startswith("survey.survey_item_scores"))) + 1] == (
+        shown + "2,940 rows, 2,940 load"
+    )
+    unmapped = next(line for line in out if line.startswith("  export columns mapped to nothing"))
+    assert unmapped == (
+        "  export columns mapped to nothing (kept in _extra): Age, Class, Customer Type, Flight Distance, Gender, "
+        "Type of Travel"
+    )

@@ -7,12 +7,12 @@ import dagster as dg
 
 from dagster_project.contract import ENTITIES, Entity
 from dagster_project.deployment import load_deployment
-from dagster_project.ingestion.files import scan_entity
 from dagster_project.ingestion.loader import (
     EntityLoadReport,
     entity_rules,
     ingest_files,
     raise_for_errors,
+    scan_delivered,
 )
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
 
@@ -90,7 +90,7 @@ def build_ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
             if entity.source == "crm" and crm_database.enabled:
                 files = _crm_snapshot_files(entity, crm_database, Path(workdir))
             else:
-                scan = scan_entity(landing.root, entity)
+                scan = scan_delivered(landing.root, entity, rules)
                 files, warnings = [(p, None) for p in scan.files], scan.warnings
             report = ingest_files(con, entity, files, rules=rules)
             report.warnings = warnings

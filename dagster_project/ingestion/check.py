@@ -21,8 +21,8 @@ import duckdb
 
 from dagster_project.contract import ENTITIES, Entity
 from dagster_project.deployment import Deployment, load_deployment
-from dagster_project.ingestion.files import EntityScan, scan_entity
-from dagster_project.ingestion.loader import EntityLoadReport, entity_rules, ingest_files
+from dagster_project.ingestion.files import EntityScan
+from dagster_project.ingestion.loader import EntityLoadReport, EntityRules, entity_rules, ingest_files, scan_delivered
 from dagster_project.ingestion.mapping import EntityMapping
 from dagster_project.ingestion.warehouse import RAW_SCHEMA, connect
 
@@ -58,23 +58,29 @@ def check_landing(landing: Path, entity_names: list[str] | None = None, *, first
     deployment = load_deployment()
     entities = [e for e in ENTITIES if not entity_names or e.name in entity_names]
     checks = []
+    rules = {e.name: entity_rules(e, deployment.seeds_dir, deployment.mappings_dir) for e in ENTITIES}
     with tempfile.TemporaryDirectory(prefix="csat-check-") as scratch:
         con = connect(Path(scratch) / "check.duckdb")
         try:
             for entity in entities:
-                scan = scan_entity(landing, entity)
+                scan = scan_delivered(landing, entity, rules[entity.name])
                 if not scan.files and not (entity_names or deployment.is_declared(entity.name)):
                     continue
-                checks.append(_check_entity(con, entity, scan, deployment, first_rejects))
+                checks.append(_check_entity(con, entity, scan, deployment, rules, first_rejects))
         finally:
             con.close()
     return checks
 
 
 def _check_entity(
-    con: duckdb.DuckDBPyConnection, entity: Entity, scan: EntityScan, deployment: Deployment, first_rejects: int
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    scan: EntityScan,
+    deployment: Deployment,
+    every_rules: dict[str, EntityRules],
+    first_rejects: int,
 ) -> EntityCheck:
-    rules = entity_rules(entity, deployment.seeds_dir, deployment.mappings_dir)
+    rules = every_rules[entity.name]
     report = ingest_files(con, entity, [(p, None) for p in scan.files], rules=rules, privacy_steps=False)
     report.warnings = scan.warnings
     delivered = con.execute("select column_name from raw.delivered_columns where entity = ?", [entity.name]).fetchall()
@@ -90,20 +96,38 @@ def _check_entity(
         report=report,
         columns_delivered=[c for (c,) in delivered],
         first_rejects=[Reject(*row) for row in rejects],
-        columns_unmapped=_unmapped_columns(con, entity, rules.mapping),
+        columns_unmapped=_unmapped_columns(con, entity, _reading_the_same_files(entity, every_rules)),
     )
 
 
-def _unmapped_columns(con: duckdb.DuckDBPyConnection, entity: Entity, mapping: EntityMapping | None) -> list[str]:
+def _reading_the_same_files(entity: Entity, every_rules: dict[str, EntityRules]) -> list[EntityMapping]:
+    """The entity's mapping and those of the entities reading the same files (`files_of`): a wide
+    survey export's item columns are the item scores' even where the responses load it."""
+
+    def folder(name: str) -> str:
+        mapping = every_rules[name].mapping
+        return (mapping.files_of if mapping else None) or name
+
+    return [
+        r.mapping for name, r in every_rules.items() if r.mapping is not None and folder(name) == folder(entity.name)
+    ]
+
+
+def _unmapped_columns(con: duckdb.DuckDBPyConnection, entity: Entity, mappings: list[EntityMapping]) -> list[str]:
     """The export's columns that feed no contract column, in the loaded rows: kept in `_extra`, where
-    no KPI reads them. The column a deployer forgot to map (a segment, a travel class) shows here."""
+    no KPI reads them. The column a deployer forgot to map (a segment, a travel class) shows here.
+    `mappings`: the entity's, and those of the entities reading the same files."""
     kept = con.execute(
         f"select distinct unnest(json_keys(_extra)) from {RAW_SCHEMA}.{entity.name} where _extra is not null"
     ).fetchall()
-    used = {export.strip().lower() for export in mapping.columns.values()} if mapping else set()
+    used = {
+        export.strip().lower()
+        for mapping in mappings
+        for export in [*mapping.columns.values(), *(c for item in mapping.items.values() for c in item.values())]
+    }
     # A column whose original text is kept beside its converted value is mapped; an expression's
     # inputs feed a contract column too (named in its SQL as a whole word, quoted or not).
-    expressions = " ".join(mapping.expressions.values()).lower() if mapping else ""
+    expressions = " ".join(e for mapping in mappings for e in mapping.expressions.values()).lower()
 
     def in_expression(name: str) -> bool:
         return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expressions) is not None

@@ -131,9 +131,13 @@ def delivery_order(files: list[Path], folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.name, p.relative_to(folder).as_posix()))
 
 
-def scan_entity(landing_dir: Path, entity: Entity, *, follow_symlinks: bool | None = None) -> EntityScan:
+def scan_entity(
+    landing_dir: Path, entity: Entity, *, follow_symlinks: bool | None = None, files_of: Entity | None = None
+) -> EntityScan:
     """Files delivered for an entity (`<landing>/<source>/<entity>/`, sub-folders included) in delivery
-    order, and what the landing folder holds that no entity takes.
+    order, and what the landing folder holds that no entity takes. `files_of`: the entity whose
+    folder holds this one's files (its mapping's `files_of`); files in its own folder are then named
+    in the warnings, not read.
 
     Symbolic links are not followed unless CSAT_LANDING_FOLLOW_SYMLINKS is set, and never to a target
     outside the landing folder; a link that is not followed is reported by its own name only (its
@@ -145,8 +149,11 @@ def scan_entity(landing_dir: Path, entity: Entity, *, follow_symlinks: bool | No
     scan = EntityScan()
     root = Path(os.path.realpath(landing_dir))
     scan.warnings += _unknown_entries(landing_dir, entity)
-    folder = entity_dir(landing_dir, entity)
-    for level in (landing_dir / entity.source, folder):
+    if files_of is not None:
+        scan.warnings += _not_read(landing_dir, entity, files_of)
+    read = files_of or entity
+    folder = entity_dir(landing_dir, read)
+    for level in (landing_dir / read.source, folder):
         if level.is_symlink() and not _follow(level, root, follow_symlinks, landing_dir, scan.warnings):
             return scan
     if not folder.is_dir():
@@ -155,6 +162,20 @@ def scan_entity(landing_dir: Path, entity: Entity, *, follow_symlinks: bool | No
     _walk(folder, root, landing_dir, follow_symlinks, found, scan.warnings, visited={os.path.realpath(folder)})
     scan.files = delivery_order(found, folder)
     return scan
+
+
+def _not_read(landing_dir: Path, entity: Entity, files_of: Entity) -> list[str]:
+    """The files in an entity's own folder when its mapping reads another entity's files: a copy left
+    from before, or a file meant for the other folder."""
+    own = entity_dir(landing_dir, entity)
+    if not own.is_dir() or own.is_symlink():
+        return []
+    found = [Path(top) / name for top, _, names in os.walk(own) for name in names if not _skipped_name(name)]
+    return [
+        f"{_relative(path, landing_dir)}: not read: the mapping of {entity.name} reads the files of "
+        f"{files_of.source}/{files_of.name} (`files_of`)"
+        for path in delivery_order(found, own)
+    ]
 
 
 def _follow(path: Path, root: Path, follow: bool, landing_dir: Path, warnings: list[str]) -> bool:

@@ -25,13 +25,14 @@ from pathlib import Path
 import duckdb
 
 from dagster_project import privacy, settings
-from dagster_project.contract import ENTITIES, Entity, seed_rows, seed_values
+from dagster_project.contract import ENTITIES, ENTITIES_BY_NAME, Entity, seed_rows, seed_values
 from dagster_project.ingestion.checksums import LandingChecksums
 from dagster_project.ingestion.files import (
     JSON_FORMATS,
     WORKBOOK_FORMATS,
     ContractError,
     DeliveredFile,
+    EntityScan,
     FileLayout,
     file_sha256,
     fingerprint,
@@ -558,10 +559,18 @@ def ingest_landing_entity(
     allowed: dict[str, tuple[str, ...]] | None = None,
     rules: EntityRules | None = None,
 ) -> EntityLoadReport:
-    scan = scan_entity(Path(landing_dir), entity)
-    report = ingest_files(con, entity, [(p, None) for p in scan.files], allowed=allowed, rules=rules)
+    rules = _rules(entity, allowed, rules)
+    scan = scan_delivered(Path(landing_dir), entity, rules)
+    report = ingest_files(con, entity, [(p, None) for p in scan.files], rules=rules)
     report.warnings = scan.warnings
     return report
+
+
+def scan_delivered(landing_dir: Path, entity: Entity, rules: EntityRules) -> EntityScan:
+    """The entity's files in the landing folder: its own folder's, or the folder's of the entity its
+    mapping reads the files of (`files_of`)."""
+    files_of = rules.mapping.files_of if rules.mapping else None
+    return scan_entity(landing_dir, entity, files_of=ENTITIES_BY_NAME[files_of] if files_of else None)
 
 
 def raise_for_errors(report: EntityLoadReport) -> None:

@@ -38,6 +38,8 @@ A survey tool's wide export (one row per respondent, one column per item) loads 
 Each non-blank cell is one answer row; blank cells (unanswered items) are no row:
 
     entity: survey_item_scores
+    files_of: survey_responses        # the wide export is delivered once, in the responses' folder,
+                                      # whose mapping takes the respondent's columns from it
     columns: {response_id: Respondent ID}
     item_columns:
       perception_score: {Seat comfort: SEAT, Cleanliness: CLEAN}
@@ -60,11 +62,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dagster_project import yaml_files
-from dagster_project.contract import Entity
+from dagster_project.contract import ENTITIES_BY_NAME, Entity
 from dagster_project.ingestion.files import FileLayout
 
 KEYS = (
     "entity",
+    "files_of",
     "columns",
     "constants",
     "expressions",
@@ -97,6 +100,9 @@ class MappingError(ValueError):
 @dataclass(frozen=True)
 class EntityMapping:
     entity: str
+    # another entity whose landing folder holds this one's files: a survey tool's wide export holds
+    # each response and its answers, so the item scores read the responses' files
+    files_of: str | None = None
     columns: dict[str, str] = field(default_factory=dict)  # contract column -> export column
     constants: dict[str, str | None] = field(default_factory=dict)
     expressions: dict[str, str] = field(default_factory=dict)  # contract column -> SQL over export columns
@@ -284,8 +290,16 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     )
     if items and ITEM_COLUMN in values:  # the codes are the item columns' own: a value map would be ignored
         raise MappingError(f"{where}: values: {ITEM_COLUMN} comes from item_columns; give the codes there")
+    files_of = data.get("files_of")
+    if files_of is not None and (not isinstance(files_of, str) or files_of not in ENTITIES_BY_NAME):
+        raise MappingError(
+            f"{where}: files_of: {files_of!r} is not an entity; the entities: {', '.join(ENTITIES_BY_NAME)}"
+        )
+    if files_of == entity.name:
+        raise MappingError(f"{where}: files_of: names {entity.name} itself; name the entity whose files it reads")
     return EntityMapping(
         entity=entity.name,
+        files_of=files_of,
         columns=columns,
         constants=constants,
         expressions=expressions,

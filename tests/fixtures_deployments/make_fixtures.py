@@ -219,8 +219,9 @@ def passengers(rng: random.Random) -> None:
             [str(100_000 + i), gender, loyalty, age, purpose, travel_class, distance, *scores, satisfied]
         )
     header = ["id", "Gender", "Customer Type", "Age", "Type of Travel", "Class", "Flight Distance"]
-    for entity in ("survey_responses", "survey_item_scores"):
-        write(root / entity / "passenger_survey.csv", [*header, *(c for c, _, _ in ITEMS), "satisfaction"], respondents)
+    # one file for both entities: the item scores' mapping reads it there (`files_of`)
+    columns = [*header, *(c for c, _, _ in ITEMS), "satisfaction"]
+    write(root / "survey_responses" / "passenger_survey.csv", columns, respondents)
     write(
         HERE / "passenger_survey" / "seeds" / "survey_items.csv",
         ["item_code", "dimension", "item_order", "item_text", "scale_min", "scale_max", "na_code"],
