@@ -181,6 +181,8 @@ def stage_detail(tally: StageTally) -> str:
             f"{_count(c['files_loaded'], 'new file', 'new files')}, "
             f"{_count(c['rows_loaded'], 'row', 'rows')} loaded, {c['rows_rejected']:,} rejected"
         )
+        if c["rows_left_out"]:  # rows a mapping's layout declares no records: counted, so counts reconcile
+            text += f", {c['rows_left_out']:,} left out as the mappings' layout declares"
         if c["files_failed"]:
             text += f", {_count(c['files_failed'], 'file', 'files')} FAILED"
     elif tally.name in ("raw checks", "mart checks"):
@@ -269,7 +271,7 @@ class RunProgress:
         tally = self._stage(step_key)
         tally.counts["materialized"] += 1
         tally.counts["unchanged"] += metadata.get("rebuilt") is False
-        for key in ("files_loaded", "files_failed", "rows_loaded", "rows_rejected"):
+        for key in ("files_loaded", "files_failed", "rows_loaded", "rows_rejected", "rows_left_out"):
             tally.counts[key] += int(metadata.get(key) or 0)
         if tally.name == "publication":
             tally.counts["rows_published"] += int(metadata.get("dagster/row_count") or 0)

@@ -191,3 +191,15 @@ def test_a_stage_line_counts_one_thing_in_the_singular():
     assert stage_detail(ingestion) == "1 new file, 1 row loaded, 0 rejected, 1 file FAILED"
     checks = StageTally("raw checks", counts=Counter(checks_passed=1))
     assert stage_detail(checks) == "1 suite passed"
+
+
+def test_rows_a_layout_leaves_out_are_on_the_ingestion_line():
+    progress = RunProgress(STEPS, out=io.StringIO())
+    progress.step_started("raw__survey_responses", 0.0)
+    progress.materialized("raw__survey_responses", {"files_loaded": 2, "rows_loaded": 10, "rows_left_out": 8})
+    counts = progress.stages["ingestion"].counts
+    ingestion = StageTally("ingestion", counts=counts)
+    assert (
+        stage_detail(ingestion)
+        == "2 new files, 10 rows loaded, 0 rejected, 8 left out as the mappings' layout declares"
+    )
