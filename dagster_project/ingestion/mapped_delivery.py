@@ -11,7 +11,7 @@ import duckdb
 
 from dagster_project.contract import Entity
 from dagster_project.ingestion.files import ContractError, json_document_hint
-from dagster_project.ingestion.mapping import ITEM_COLUMN, EntityMapping, score_columns
+from dagster_project.ingestion.mapping import ITEM_COLUMN, NUMBER_FORMATS, EntityMapping, score_columns
 from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
 from dagster_project.ingestion.validation import is_blank
 from dagster_project.sql_text import literal, quote
@@ -28,6 +28,7 @@ _DIGIT_GROUPING = rf"[.{_SPACES}]"
 _COMMA_DECIMAL = rf"^\s*[+-]?(\d{{1,3}}({_DIGIT_GROUPING}\d{{3}})+|\d+)(,\d+)?\s*$"
 # A declared thousands separator as a pattern: a Swiss apostrophe may be typographic, a space no-break.
 _GROUP_SEPARATOR = {",": ",", "'": "['\u2019]", " ": f"[{_SPACES}]"}
+_MAX_MILLISECONDS = 250_000_000_000_000
 # A time of day followed by a UTC offset or Z: the value is not naive and is left as delivered.
 _HAS_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)$"
 
@@ -150,7 +151,15 @@ def _timestamp(text: str, column: str, kind: str, mapping: EntityMapping) -> str
     a value that does not parse is left as delivered, so the type rule rejects it with its text."""
     value = f"trim({text})"
     fmt = mapping.formats.get(column)
-    if fmt is not None:
+    if fmt in NUMBER_FORMATS:
+        # Text that is no number, or one too large for a date (past about the year 9800), is left as
+        # delivered for the type rule; a number is kept to the millisecond.
+        number = f"try_cast({value} as double) * {NUMBER_FORMATS[fmt]}"
+        milliseconds = f"case when abs({number}) < {_MAX_MILLISECONDS} then cast(round({number}) as bigint) end"
+        # Excel's day 0 is 1899-12-30 once its phantom 1900-02-29 is counted (serials from March 1900).
+        start = "timestamp '1899-12-30'" if fmt == "excel_serial" else "timestamp '1970-01-01'"
+        parsed = f"{start} + to_milliseconds({milliseconds})"
+    elif fmt is not None:
         parsed = f"try_strptime({value}, {literal(fmt)})"
     elif column in mapping.date_only:
         parsed = f"cast(try_cast({value} as date) as timestamp)"
@@ -158,7 +167,8 @@ def _timestamp(text: str, column: str, kind: str, mapping: EntityMapping) -> str
         parsed = f"try_cast({value} as timestamp)"
     if kind == "date":
         return f"coalesce(cast(cast({parsed} as date) as varchar), {text})"
-    zone = mapping.time_zone or "UTC"
+    # An epoch counts in UTC whatever the export's time zone; other naive values are local there.
+    zone = "UTC" if fmt in NUMBER_FORMATS and fmt != "excel_serial" else mapping.time_zone or "UTC"
     # timezone(zone, naive) reads the wall-clock time in `zone`; the session is UTC, so the text
     # carries +00. Values that already carry an offset are left as delivered (unless date-only).
     local = f"cast(timezone({literal(zone)}, {parsed}) as varchar)"

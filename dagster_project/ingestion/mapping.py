@@ -16,7 +16,9 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
       status: {Closed with explanation: closed, In progress: open}
     time_zone: America/New_York       # naive timestamps are local time there (default: UTC)
     date_only: [opened_at]            # timestamps delivered as dates: midnight in `time_zone`
-    formats: {opened_at: "%m/%d/%Y"}  # strptime format of a date/timestamp column, when not ISO 8601
+    formats: {opened_at: "%m/%d/%Y"}  # strptime format of a date/timestamp column, when not ISO 8601,
+                                      # or epoch_seconds / epoch_milliseconds (an API's instants, UTC)
+                                      # or excel_serial (a spreadsheet's day count, local time)
     delimiter: ";"                    # a CSV export's field separator (default ","; tab for .tsv)
     decimal_separator: ","            # numbers written 1.234,50: dots and spaces group the digits
     thousands_separator: ","          # with decimal points, numbers written 1,234.50 (or 1'234.50)
@@ -89,6 +91,11 @@ KEYS = (
 # What may group a number's digits when its decimal separator is a point: 1,234.50, 1'234.50 (Swiss),
 # 1 234.50.
 THOUSANDS_SEPARATORS = (",", "'", " ")
+# `formats` that are no strptime pattern: numbers counting from an epoch. An API's instants count
+# seconds or milliseconds from 1970-01-01 UTC (Stripe's `created`, HubSpot's and Intercom's dates);
+# a spreadsheet saved as CSV from a General-formatted cell writes days (with the time as a fraction)
+# from Excel's 1899-12-30. Each with the milliseconds in one of its units.
+NUMBER_FORMATS = {"epoch_seconds": 1000, "epoch_milliseconds": 1, "excel_serial": 86_400_000}
 # The contract column that names an item, in the entities whose rows are answers to items.
 ITEM_COLUMN = "item_code"
 
@@ -250,8 +257,11 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     formats = {}
     for name, fmt in section("formats").items():
         contract_column(name, "formats", ("ts", "date"))
-        if not isinstance(fmt, str) or "%" not in fmt:
-            raise MappingError(f"{where}: formats: {name}: give a strptime format such as '%m/%d/%Y', got {fmt!r}")
+        if not isinstance(fmt, str) or ("%" not in fmt and fmt not in NUMBER_FORMATS):
+            raise MappingError(
+                f"{where}: formats: {name}: give a strptime format such as '%m/%d/%Y', or one of "
+                f"{', '.join(NUMBER_FORMATS)}, got {fmt!r}"
+            )
         formats[name] = fmt
     delimiter = _delimiter(data.get("delimiter"), where)
     decimal_separator = str(data.get("decimal_separator") or ".")
