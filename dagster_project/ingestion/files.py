@@ -10,7 +10,7 @@ import re
 import tempfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from dagster_project import settings
 from dagster_project.contract import ENTITIES, Entity
@@ -95,14 +95,16 @@ class DeliveredFile:
         return self.skip_footer_rows if self.file_format in READ_AS_CSV else 0
 
 
-def file_format(path: Path) -> str:
+def file_format(path: PurePath, label: str | None = None) -> str:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
     fmt = FORMATS_BY_SUFFIX.get(suffixes[-1]) if suffixes else None
     if fmt is None:
         known = ", ".join(sorted(FORMATS_BY_SUFFIX))
-        raise ContractError(f"{path}: unknown file type; expected one of {known} (optionally .gz)")
+        raise ContractError(
+            f"{label or path}: unknown file type; expected one of {known} (optionally .gz), or a .zip of such files"
+        )
     return fmt
 
 
@@ -119,7 +121,7 @@ class EntityScan:
     warnings: list[str] = field(default_factory=list)
 
 
-def _skipped_name(name: str) -> bool:
+def skipped_name(name: str) -> bool:
     # Hidden files and names starting with `_` are uploads in progress by convention; `~$` starts
     # the lock file Office writes beside a workbook someone has open.
     return name.startswith((".", "_", "~$"))
@@ -170,7 +172,7 @@ def _not_read(landing_dir: Path, entity: Entity, files_of: Entity) -> list[str]:
     own = entity_dir(landing_dir, entity)
     if not own.is_dir() or own.is_symlink():
         return []
-    found = [Path(top) / name for top, _, names in os.walk(own) for name in names if not _skipped_name(name)]
+    found = [Path(top) / name for top, _, names in os.walk(own) for name in names if not skipped_name(name)]
     return [
         f"{_relative(path, landing_dir)}: not read: the mapping of {entity.name} reads the files of "
         f"{files_of.source}/{files_of.name} (`files_of`)"
@@ -204,7 +206,7 @@ def _walk(
 ) -> None:
     with os.scandir(folder) as entries:
         for entry in sorted(entries, key=lambda e: e.name):
-            if _skipped_name(entry.name):
+            if skipped_name(entry.name):
                 continue
             path = Path(entry.path)
             if entry.is_symlink() and not _follow(path, root, follow, landing_dir, warnings):
@@ -227,7 +229,7 @@ def _unknown_entries(landing_dir: Path, entity: Entity) -> list[str]:
     sources = sorted({e.source for e in ENTITIES})
     if landing_dir.is_dir():
         for entry in sorted(os.listdir(landing_dir)):
-            if _skipped_name(entry) or (entry in sources and (landing_dir / entry).is_dir()):
+            if skipped_name(entry) or (entry in sources and (landing_dir / entry).is_dir()):
                 continue
             warnings.append(
                 f"{entry}: unknown entry in the landing folder, ignored (source folders: {', '.join(sources)})"
@@ -236,7 +238,7 @@ def _unknown_entries(landing_dir: Path, entity: Entity) -> list[str]:
     if source_dir.is_dir() and not source_dir.is_symlink():
         names = [e.name for e in ENTITIES if e.source == entity.source]
         for entry in sorted(os.listdir(source_dir)):
-            if _skipped_name(entry) or (entry in names and (source_dir / entry).is_dir()):
+            if skipped_name(entry) or (entry in names and (source_dir / entry).is_dir()):
                 continue
             warnings.append(
                 f"{entity.source}/{entry}: unknown entry in the {entity.source} source folder, ignored "
@@ -287,7 +289,7 @@ def fingerprint(
     applies to its format (a CSV's `delimiter`, else a comma, or a tab for .tsv; a workbook's
     `sheet`; the rows of both), and whether a .json file is JSON Lines or one array (format `json`),
     which a document holds at the layout's `records` when it declares them."""
-    fmt = file_format(path)
+    fmt = file_format(path, source_label)
     label = source_label or str(path)
     try:
         certain = True
