@@ -12,6 +12,7 @@ passes the quality gate.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from dagster_project import run_lock, settings
 from dagster_project.contract import ENTITIES
 from dagster_project.ingestion import history, warehouse
 from dagster_project.ingestion.files import discover_files
+
+# A recorded file inside a zip archive (ingestion/archives.py): the archive's path, then the file's.
+_IN_ARCHIVE = re.compile(r"^(.*?\.zip)/", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,15 @@ class LostDelivery:
     rows_loaded: int
 
 
-def _landing_key(source_file: str, entity_source: str, entity_name: str) -> str:
-    """`<source>/<entity>/<rest>` of a recorded file path, so a moved landing folder still matches."""
-    marker = f"/{entity_source}/{entity_name}/"
-    index = source_file.rfind(marker)
-    return source_file[index + 1 :] if index >= 0 else source_file
+def _landing_key(source_file: str) -> str:
+    """`<source>/<entity>/<rest>` of a recorded file path, so a moved landing folder still matches:
+    from the last entity folder in the path, which is the entity's own or the one whose files its
+    mapping reads (`files_of`). A file of a zip archive is recorded as `<archive>.zip/<file>`: its
+    key is the archive's, the landing file that holds it."""
+    index = max(source_file.rfind(f"/{e.source}/{e.name}/") for e in ENTITIES)
+    key = source_file[index + 1 :] if index >= 0 else source_file
+    archive = _IN_ARCHIVE.match(key)
+    return archive.group(1) if archive else key
 
 
 def deliveries_missing_from_landing(path: str | Path, landing: str | Path) -> list[LostDelivery]:
@@ -48,8 +56,7 @@ def deliveries_missing_from_landing(path: str | Path, landing: str | Path) -> li
     present: set[str] = set()
     for entity in ENTITIES:
         for file in discover_files(landing, entity):
-            present.add(_landing_key(str(file.resolve()), entity.source, entity.name))
-    sources = {e.name: e.source for e in ENTITIES}
+            present.add(_landing_key(str(file.resolve())))
     with duckdb.connect(str(path), read_only=True) as con:
         known = con.execute(
             "select entity, source_file, sum(rows_loaded) from raw.load_manifest "
@@ -58,7 +65,7 @@ def deliveries_missing_from_landing(path: str | Path, landing: str | Path) -> li
     return [
         LostDelivery(entity, source_file, int(rows))
         for entity, source_file, rows in known
-        if _landing_key(source_file, sources.get(entity, ""), entity) not in present
+        if _landing_key(source_file) not in present
     ]
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +20,7 @@ import pytest
 
 from dagster_project import cli, run_lock
 from dagster_project.assets.warehouse import dbt_executable, prune_target_dirs
-from dagster_project.contract import SURVEY_RESPONSES
+from dagster_project.contract import SURVEY_ITEM_SCORES, SURVEY_RESPONSES
 from dagster_project.ingestion.loader import ingest_files
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.published_copy import DATABASE_FILE, PARQUET_DIR, publish_marts
@@ -135,6 +136,32 @@ def test_rebuild_check_matches_files_of_a_moved_landing_folder(installed):
     moved = installed["root"] / "moved"
     installed["landing"].rename(moved)
     assert deliveries_missing_from_landing(installed["warehouse"], moved) == []
+
+
+def test_rebuild_check_knows_files_read_from_an_archive_or_another_entity_s_folder(tmp_path):
+    """A file of a zip archive is recorded as `<archive>.zip/<file>`, and an entity whose mapping reads
+    another's folder (`files_of`) records that folder's files: both are in the landing folder."""
+    landing = tmp_path / "landing"
+    export = deliver(landing, "2025-03.csv", "R1", "R2")
+    with zipfile.ZipFile(export.with_suffix(".zip"), "w") as archive:
+        archive.write(export, "export/2025-03.csv")
+    export.unlink()
+    warehouse = tmp_path / "warehouse" / "csat.duckdb"
+    with connect(warehouse) as con:
+        ingest_files(con, SURVEY_RESPONSES, [(export.with_suffix(".zip"), None)])
+        # what the item scores record when their mapping reads the responses' folder
+        con.execute(
+            "insert into raw.load_manifest (entity, source_file, file_sha256, file_format, rows_delivered,"
+            " rows_loaded, rows_rejected, loaded_at) values ('survey_item_scores', ?, 'x', 'csv', 1, 1, 0, now())",
+            [f"{export.with_suffix('.zip')}/export/2025-03.csv"],
+        )
+
+    moved = tmp_path / "moved"
+    landing.rename(moved)
+    assert deliveries_missing_from_landing(warehouse, moved) == []
+    (entity_folder(moved, SURVEY_RESPONSES) / "2025-03.zip").unlink()
+    lost = deliveries_missing_from_landing(warehouse, moved)
+    assert [(d.entity, d.rows_loaded) for d in lost] == [("survey_item_scores", 1), ("survey_responses", 2)]
 
 
 # --- 3. run safety ------------------------------------------------------------------------------
