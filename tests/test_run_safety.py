@@ -20,7 +20,7 @@ import pytest
 
 from dagster_project import cli, run_lock
 from dagster_project.assets.warehouse import dbt_executable, prune_target_dirs
-from dagster_project.contract import SURVEY_ITEM_SCORES, SURVEY_RESPONSES
+from dagster_project.contract import SURVEY_RESPONSES
 from dagster_project.ingestion.loader import ingest_files
 from dagster_project.ingestion.warehouse import connect
 from dagster_project.publication.published_copy import DATABASE_FILE, PARQUET_DIR, publish_marts
