@@ -23,8 +23,9 @@ from dagster_project.contract import ENTITIES
 from dagster_project.ingestion import history, warehouse
 from dagster_project.ingestion.files import discover_files
 
-# A recorded file inside a zip archive (ingestion/archives.py): the archive's path, then the file's.
-_IN_ARCHIVE = re.compile(r"^(.*?\.zip)/", re.IGNORECASE)
+# A recorded part of a landing file: a file of a zip archive (ingestion/archives.py) or a sheet of a
+# workbook whose mapping names several (`sheet` patterns), after the landing file's path.
+_PART = re.compile(r"^(.*?\.(?:zip|xlsx|xls|ods))/", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,12 @@ class LostDelivery:
 def _landing_key(source_file: str) -> str:
     """`<source>/<entity>/<rest>` of a recorded file path, so a moved landing folder still matches:
     from the last entity folder in the path, which is the entity's own or the one whose files its
-    mapping reads (`files_of`). A file of a zip archive is recorded as `<archive>.zip/<file>`: its
-    key is the archive's, the landing file that holds it."""
+    mapping reads (`files_of`). A part of a landing file is recorded as `<archive>.zip/<file>` or
+    `<workbook>.xlsx/<sheet>`: its key is the landing file's that holds it."""
     index = max(source_file.rfind(f"/{e.source}/{e.name}/") for e in ENTITIES)
     key = source_file[index + 1 :] if index >= 0 else source_file
-    archive = _IN_ARCHIVE.match(key)
-    return archive.group(1) if archive else key
+    part = _PART.match(key)
+    return part.group(1) if part else key
 
 
 def deliveries_missing_from_landing(path: str | Path, landing: str | Path) -> list[LostDelivery]:

@@ -11,8 +11,7 @@ import pytest
 
 from dagster_project.contract import SURVEY_RESPONSES
 from dagster_project.ingestion import loader
-from dagster_project.ingestion.archives import member_id
-from dagster_project.ingestion.files import file_sha256
+from dagster_project.ingestion.files import file_sha256, part_id
 from dagster_project.ingestion.loader import ingest_landing_entity
 
 from deliveries import entity_folder
@@ -59,7 +58,7 @@ def test_each_file_of_an_archive_is_a_delivery_and_a_rerun_unpacks_nothing(con, 
         (csv_label, 2, "range")
     ]
     manifest = con.execute("select file_sha256 from raw.load_manifest where source_file = ?", [csv_label]).fetchone()
-    assert manifest == (member_id(file_sha256(archive), "Survey export/responses.csv"),)
+    assert manifest == (part_id(file_sha256(archive), "Survey export/responses.csv"),)
 
     def unpacked(*_):
         raise AssertionError("an archive loaded before was unpacked again")

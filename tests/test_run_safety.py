@@ -139,8 +139,9 @@ def test_rebuild_check_matches_files_of_a_moved_landing_folder(installed):
 
 
 def test_rebuild_check_knows_files_read_from_an_archive_or_another_entity_s_folder(tmp_path):
-    """A file of a zip archive is recorded as `<archive>.zip/<file>`, and an entity whose mapping reads
-    another's folder (`files_of`) records that folder's files: both are in the landing folder."""
+    """A file of a zip archive is recorded as `<archive>.zip/<file>`, a sheet of a workbook read by
+    sheet as `<workbook>.xlsx/<sheet>`, and an entity whose mapping reads another's folder
+    (`files_of`) records that folder's files: all are in the landing folder."""
     landing = tmp_path / "landing"
     export = deliver(landing, "2025-03.csv", "R1", "R2")
     with zipfile.ZipFile(export.with_suffix(".zip"), "w") as archive:
@@ -155,6 +156,13 @@ def test_rebuild_check_knows_files_read_from_an_archive_or_another_entity_s_fold
             " rows_loaded, rows_rejected, loaded_at) values ('survey_item_scores', ?, 'x', 'csv', 1, 1, 0, now())",
             [f"{export.with_suffix('.zip')}/export/2025-03.csv"],
         )
+        # a sheet of a workbook whose mapping names several (`sheet: 2025-*`)
+        con.execute(
+            "insert into raw.load_manifest (entity, source_file, file_sha256, file_format, rows_delivered,"
+            " rows_loaded, rows_rejected, loaded_at) values ('survey_responses', ?, 'y', 'xlsx', 3, 3, 0, now())",
+            [str(entity_folder(landing, SURVEY_RESPONSES) / "log.xlsx" / "2025-04")],
+        )
+    (entity_folder(landing, SURVEY_RESPONSES) / "log.xlsx").write_bytes(b"a workbook")
 
     moved = tmp_path / "moved"
     landing.rename(moved)
@@ -162,6 +170,8 @@ def test_rebuild_check_knows_files_read_from_an_archive_or_another_entity_s_fold
     (entity_folder(moved, SURVEY_RESPONSES) / "2025-03.zip").unlink()
     lost = deliveries_missing_from_landing(warehouse, moved)
     assert [(d.entity, d.rows_loaded) for d in lost] == [("survey_item_scores", 1), ("survey_responses", 2)]
+    (entity_folder(moved, SURVEY_RESPONSES) / "log.xlsx").unlink()
+    assert len(deliveries_missing_from_landing(warehouse, moved)) == 3
 
 
 # --- 3. run safety ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ archive's place in the delivery order, each labelled `<archive>/<file in it>` in
 the manifest and the rejects, and read like a file of the landing folder (any format and
 compression the folder takes; a file of another type is refused, naming it, and the others load).
 
-A file in an archive is known by the archive's checksum and its name in it (`member_id`): an archive
+A file in an archive is known by the archive's checksum and its name in it (`files.part_id`): an archive
 loaded before is recognised from its checksum (which the landing folder's checksum cache keeps)
 and the list of its files, without unpacking anything, so a daily run costs what its new archives
 cost. The same export delivered later outside its archive is a new delivery: its rows replace the
@@ -16,7 +16,6 @@ same keys, as any re-delivery's do.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import zipfile
@@ -46,12 +45,6 @@ def archive_members(path: Path, label: str) -> list[str]:
     if not members:
         raise ContractError(f"{label}: the zip archive holds no file to load")
     return members
-
-
-def member_id(archive_sha256: str, member: str) -> str:
-    """What identifies a file of an archive in `raw.load_manifest.file_sha256`: a hash of the
-    archive's SHA-256 and the file's name in it (known without unpacking)."""
-    return hashlib.sha256(f"{archive_sha256}/{member}".encode()).hexdigest()
 
 
 def extract_member(path: Path, member: str, label: str, workdir: Path) -> Path:

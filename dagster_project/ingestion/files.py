@@ -51,6 +51,7 @@ class FileLayout:
 
     delimiter: str | None = None  # a CSV's field separator; None: a comma, or a tab for .tsv
     sheet: str | None = None  # a workbook's sheet; None: the first
+    sheets: tuple[str, ...] = ()  # or the patterns of its sheets to read, each a delivery (the loader's)
     header_row: int = 1  # CSV and workbooks: the line or sheet row with the column names
     header_rows: int = 1  # ... and how many rows from there name them together
     skip_rows_after_header: int = 0  # rows under the header that are not records
@@ -270,6 +271,13 @@ def file_sha256(path: Path) -> str:
         while chunk := raw.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def part_id(container_sha256: str, name: str) -> str:
+    """What identifies a part of a landing file (a file in a zip archive, a sheet of a workbook) in
+    `raw.load_manifest.file_sha256`: a hash of the landing file's SHA-256 and the part's name in it,
+    known without reading the part."""
+    return hashlib.sha256(f"{container_sha256}/{name}".encode()).hexdigest()
 
 
 def fingerprint(

@@ -26,7 +26,7 @@ import duckdb
 
 from dagster_project import privacy, settings
 from dagster_project.contract import ENTITIES, ENTITIES_BY_NAME, Entity, seed_rows, seed_values
-from dagster_project.ingestion.archives import archive_members, extract_member, is_archive, member_id
+from dagster_project.ingestion.archives import archive_members, extract_member, is_archive
 from dagster_project.ingestion.checksums import LandingChecksums
 from dagster_project.ingestion.files import (
     JSON_FORMATS,
@@ -35,8 +35,10 @@ from dagster_project.ingestion.files import (
     DeliveredFile,
     EntityScan,
     FileLayout,
+    file_format,
     file_sha256,
     fingerprint,
+    part_id,
     scan_entity,
 )
 from dagster_project.ingestion.history import record_versions
@@ -68,6 +70,7 @@ from dagster_project.ingestion.validation import (
     item_scale_checks,
 )
 from dagster_project.ingestion.warehouse import METADATA_COLUMNS, RAW_SCHEMA, refresh_entity_delivery
+from dagster_project.ingestion.workbooks import matching_sheets
 
 
 class IngestionError(RuntimeError):
@@ -276,9 +279,22 @@ def _ingest(
         seen.add(sha256)
         return False
 
-    def take(path: Path, shown: str, sha256: str, label: str | None) -> None:
-        delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding, layout=layout)
+    def read(path: Path, shown: str, sha256: str, label: str | None, sheet_layout: FileLayout = layout) -> None:
+        delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding, layout=sheet_layout)
         to_read.append((shown, delivered, readable_path(delivered, workdir)))
+
+    def by_sheet(path: Path, shown: str) -> bool:
+        """A workbook whose mapping names several sheets: a delivery per sheet, each known by itself."""
+        return bool(layout.sheets) and file_format(path, shown) in WORKBOOK_FORMATS
+
+    def take(path: Path, shown: str, sha256: str, label: str | None) -> None:
+        if not by_sheet(path, shown):
+            read(path, shown, sha256, label)
+            return
+        for sheet in matching_sheets(path, shown, layout.sheets):
+            inside = f"{shown}/{sheet}"
+            if not known(sheet_sha := part_id(sha256, sheet), inside):
+                read(path, inside, sheet_sha, inside, dataclasses.replace(layout, sheet=sheet))
 
     for path, label in files:
         shown = label or str(path)
@@ -288,14 +304,14 @@ def _ingest(
             # when it has not changed since a run read them (a landing file: ingestion/checksums.py).
             sha256 = file_sha256(path) if label is not None else checksums.sha256(path)
             if not is_archive(path):
-                if not known(sha256, shown):
+                if by_sheet(path, shown) or not known(sha256, shown):
                     take(path, shown, sha256, label)
                 continue
             # Each file of a zip archive is a delivery of its own, known before it is unpacked.
             for member in archive_members(path, shown):
                 inside = f"{shown}/{member}"
                 try:
-                    if not known(member_sha := member_id(sha256, member), inside):
+                    if not known(member_sha := part_id(sha256, member), inside):
                         take(extract_member(path, member, inside, workdir), inside, member_sha, inside)
                 except (ContractError, UnicodeDecodeError, OSError, EOFError) as error:
                     if raise_errors:
@@ -318,7 +334,8 @@ def _ingest(
         shown, delivered, readable_at = item
         try:
             readable, _ = prepare_file(con, _header_only(entity), delivered, readable_at, json_members.get(readable_at))
-            match = match_columns(entity, delivered.source_label, list(readable.names), rules.mapping)
+            label, names = delivered.source_label, list(readable.names)
+            match = match_columns(entity, label, names, rules.mapping, file_format=delivered.file_format)
             if rules.mapping is not None:
                 check_expressions(con, delivered.source_label, match, rules.mapping)
             ready.append((readable, match))

@@ -55,7 +55,9 @@ class ColumnMatch:
 # ----------------------------------------------------------------------------------------- matching
 
 
-def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityMapping | None) -> ColumnMatch:
+def match_columns(
+    entity: Entity, label: str, names: list[str], mapping: EntityMapping | None, *, file_format: str = "csv"
+) -> ColumnMatch:
     """Meet a file's columns with the contract (after the mapping's renames, constants, expressions
     and item columns).
 
@@ -80,7 +82,7 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
             missing.append(f"{column} (mapped from {wanted!r})" if column in renames else column)
     if missing:
         where = mapping.path if mapping and mapping.path else f"<mappings_dir>/{entity.name}.yml"
-        hint = json_document_hint(label) or _header_hint(names, where)
+        hint = json_document_hint(label) or _header_hint(names, where, separated=file_format == "csv")
         raise ContractError(
             f"{label}: columns do not match the {entity.qualified_name} contract; "
             f"missing required column(s): {', '.join(missing)}. Found: {', '.join(names) or '(none)'}. "
@@ -102,13 +104,13 @@ def match_columns(entity: Entity, label: str, names: list[str], mapping: EntityM
     )
 
 
-def _header_hint(names: list[str], where: object) -> str:
-    """A header read as one column: another separator would split it, or it is a report's title
-    above the column names. Say how to declare either."""
+def _header_hint(names: list[str], where: object, *, separated: bool) -> str:
+    """A header read as one column: another separator would split it (a CSV's: `separated`), or it is
+    a report's title above the column names. Say how to declare either."""
     if len(names) != 1:
         return ""
     for separator, shown in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
-        if separator in names[0]:
+        if separated and separator in names[0]:
             return f" The header looks separated by {shown}, not commas: declare `delimiter: {shown}` in {where}."
     return (
         f" If {names[0]!r} is a title above the column names, declare the line or sheet row that holds "

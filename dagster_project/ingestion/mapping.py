@@ -22,7 +22,8 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
     delimiter: ";"                    # a CSV export's field separator (default ","; tab for .tsv)
     decimal_separator: ","            # numbers written 1.234,50: dots and spaces group the digits
     thousands_separator: ","          # with decimal points, numbers written 1,234.50 (or 1'234.50)
-    sheet: Orders                     # a workbook's sheet to read (default: the first)
+    sheet: Orders                     # a workbook's sheet to read (default: the first); a pattern
+                                      # ("2025-*") or a list: every sheet matching, each a delivery
     header_row: 4                     # the line (CSV) or sheet row holding the column names, when a
                                       # report puts its title and filters above them (default 1)
     header_rows: 2                    # rows that together name the columns, as SurveyMonkey's question
@@ -121,6 +122,7 @@ class EntityMapping:
     decimal_separator: str = "."
     thousands_separator: str | None = None  # with decimal points: ",", "'" or " " between digit groups
     sheet: str | None = None  # a workbook's sheet; None: the first
+    sheets: tuple[str, ...] = ()  # or the patterns of its sheets to read, each a delivery of its own
     header_row: int = 1  # a CSV's line or a workbook's row with the column names; the ones above are skipped
     header_rows: int = 1  # rows from header_row on whose texts are joined into the column names
     skip_rows_after_header: int = 0  # rows under the column names that are not records (CSV, workbooks)
@@ -148,6 +150,7 @@ class EntityMapping:
         return FileLayout(
             delimiter=self.delimiter,
             sheet=self.sheet,
+            sheets=self.sheets,
             header_row=self.header_row,
             header_rows=self.header_rows,
             skip_rows_after_header=self.skip_rows_after_header,
@@ -277,9 +280,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
             f"{where}: thousands_separator goes with decimal points; with decimal_separator ',' the digit "
             "groups are dots or spaces already (1.234,50)"
         )
-    sheet = data.get("sheet")
-    if sheet is not None and (not isinstance(sheet, (str, int)) or not str(sheet).strip()):
-        raise MappingError(f"{where}: sheet must name a sheet of the workbook, got {sheet!r}")
+    sheet, sheets = _sheets(data.get("sheet"), where)
     header_row = _row_count(data, "header_row", 1, "the line (CSV) or sheet row holding the column names", where)
     header_rows = _row_count(data, "header_rows", 1, "rows that together name the columns", where)
     skip_rows_after_header = _row_count(
@@ -320,7 +321,8 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         delimiter=delimiter,
         decimal_separator=decimal_separator,
         thousands_separator=thousands_separator,
-        sheet=None if sheet is None else str(sheet),
+        sheet=sheet,
+        sheets=sheets,
         header_row=header_row,
         header_rows=header_rows,
         skip_rows_after_header=skip_rows_after_header,
@@ -329,6 +331,22 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         items=items,
         path=path,
     )
+
+
+def _sheets(value: Any, where: str) -> tuple[str | None, tuple[str, ...]]:
+    """`sheet`: one sheet's name (a number is a name too), or the patterns of several (`*`, `?`, or
+    a list of names and patterns): (the sheet, ()) or (None, the patterns)."""
+    names = value if isinstance(value, list) else [value]
+    if value is None:
+        return None, ()
+    if not names or not all(isinstance(n, (str, int)) and not isinstance(n, bool) and str(n).strip() for n in names):
+        raise MappingError(
+            f"{where}: sheet must name a sheet of the workbook, or give patterns of several (2025-*), got {value!r}"
+        )
+    names = [str(n) for n in names]
+    if isinstance(value, list) or any(c in names[0] for c in "*?["):
+        return None, tuple(names)
+    return names[0], ()
 
 
 def _row_count(data: dict, key: str, least: int, what: str, where: str) -> int:

@@ -21,6 +21,7 @@ cell: 783 MB for 1,000,000 rows of 9 columns); Excel's limit of 1,048,576 rows b
 from __future__ import annotations
 
 import csv
+import fnmatch
 import tempfile
 from collections.abc import Iterable
 from datetime import date, datetime, time
@@ -28,6 +29,28 @@ from pathlib import Path
 
 from dagster_project.ingestion.files import ContractError, DeliveredFile
 from dagster_project.ingestion.header_rows import joined_names
+
+
+def matching_sheets(path: Path, label: str, patterns: tuple[str, ...]) -> list[str]:
+    """The workbook's sheets that match the mapping's `sheet` patterns (case-insensitive, `*` and `?`
+    as in file names), in the workbook's order: each is a delivery of its own. Raises ContractError
+    naming the workbook when it cannot be read or no sheet matches."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as error:
+        raise ContractError(f"{label}: not a readable workbook: {error}") from None
+    try:
+        names = list(book.sheet_names)
+    finally:
+        book.close()
+    matching = [n for n in names if any(fnmatch.fnmatch(n.lower(), p.lower()) for p in patterns)]
+    if not matching:
+        raise ContractError(
+            f"{label}: no sheet matches the mapping's `sheet` ({', '.join(patterns)}); its sheets: {', '.join(names)}"
+        )
+    return matching
 
 
 def workbook_as_csv(delivered: DeliveredFile, workdir: Path) -> Path:
