@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from dagster_project.contract import SURVEY_RESPONSES
-from dagster_project.ingestion import loader
+from dagster_project.ingestion import delivery_list
 from dagster_project.ingestion.files import file_sha256, part_id
 from dagster_project.ingestion.loader import ingest_landing_entity
 
@@ -63,7 +63,7 @@ def test_each_file_of_an_archive_is_a_delivery_and_a_rerun_unpacks_nothing(con, 
     def unpacked(*_):
         raise AssertionError("an archive loaded before was unpacked again")
 
-    monkeypatch.setattr(loader, "extract_member", unpacked)
+    monkeypatch.setattr(delivery_list, "extract_member", unpacked)
     again = ingest_landing_entity(con, SURVEY_RESPONSES, landing)
     assert [f.skipped for f in again.files] == [True, True] and again.errors == []
 

@@ -26,8 +26,8 @@ import duckdb
 
 from dagster_project import privacy, settings
 from dagster_project.contract import ENTITIES, ENTITIES_BY_NAME, Entity, seed_rows, seed_values
-from dagster_project.ingestion.archives import archive_members, extract_member, is_archive
 from dagster_project.ingestion.checksums import LandingChecksums
+from dagster_project.ingestion.delivery_list import UNREADABLE, DeliveryList, describe
 from dagster_project.ingestion.files import (
     JSON_FORMATS,
     WORKBOOK_FORMATS,
@@ -35,10 +35,7 @@ from dagster_project.ingestion.files import (
     DeliveredFile,
     EntityScan,
     FileLayout,
-    file_format,
     file_sha256,
-    fingerprint,
-    part_id,
     scan_entity,
 )
 from dagster_project.ingestion.history import record_versions
@@ -59,7 +56,6 @@ from dagster_project.ingestion.readers import (
     literal,
     prepare_file,
     quote,
-    readable_path,
     stage_batch,
 )
 from dagster_project.ingestion.validation import (
@@ -70,7 +66,6 @@ from dagster_project.ingestion.validation import (
     item_scale_checks,
 )
 from dagster_project.ingestion.warehouse import METADATA_COLUMNS, RAW_SCHEMA, refresh_entity_delivery
-from dagster_project.ingestion.workbooks import matching_sheets
 
 
 class IngestionError(RuntimeError):
@@ -262,65 +257,24 @@ def _ingest(
     raise_errors: bool,
     privacy_steps: bool = True,
 ) -> None:
-    seen: set[str] = set()
     declared_encoding = settings.declared_encodings().get(entity.name)
     # How to read the entity's files, as its mapping declares (a plain export without one).
     layout = rules.mapping.layout if rules.mapping else FileLayout()
     loaded = loaded_checksums(con, entity)
     checksums = LandingChecksums.read(con, entity.name)
-    # Each file to load with the path DuckDB reads it from, or why it cannot be: in file order.
-    to_read: list[tuple[str, DeliveredFile, Path] | str] = []
-
-    def known(sha256: str, shown: str) -> bool:
-        """Loaded before, or earlier in this run: reported as skipped."""
-        if sha256 in seen or sha256 in loaded:
-            report.files.append(FileLoadResult(shown, sha256, skipped=True))
-            return True
-        seen.add(sha256)
-        return False
-
-    def read(path: Path, shown: str, sha256: str, label: str | None, sheet_layout: FileLayout = layout) -> None:
-        delivered = fingerprint(path, label, sha256=sha256, encoding=declared_encoding, layout=sheet_layout)
-        to_read.append((shown, delivered, readable_path(delivered, workdir)))
-
-    def by_sheet(path: Path, shown: str) -> bool:
-        """A workbook whose mapping names several sheets: a delivery per sheet, each known by itself."""
-        return bool(layout.sheets) and file_format(path, shown) in WORKBOOK_FORMATS
-
-    def take(path: Path, shown: str, sha256: str, label: str | None) -> None:
-        if not by_sheet(path, shown):
-            read(path, shown, sha256, label)
-            return
-        for sheet in matching_sheets(path, shown, layout.sheets):
-            inside = f"{shown}/{sheet}"
-            if not known(sheet_sha := part_id(sha256, sheet), inside):
-                read(path, inside, sheet_sha, inside, dataclasses.replace(layout, sheet=sheet))
-
+    deliveries = DeliveryList(loaded, layout, declared_encoding, workdir, raise_errors)
     for path, label in files:
-        shown = label or str(path)
         try:
             # A file loaded before is known by its checksum alone: its encoding is not read again
             # (the whole file, every run: 0.5-0.8 s of a 1M-response landing folder), nor its bytes
             # when it has not changed since a run read them (a landing file: ingestion/checksums.py).
             sha256 = file_sha256(path) if label is not None else checksums.sha256(path)
-            if not is_archive(path):
-                if by_sheet(path, shown) or not known(sha256, shown):
-                    take(path, shown, sha256, label)
-                continue
-            # Each file of a zip archive is a delivery of its own, known before it is unpacked.
-            for member in archive_members(path, shown):
-                inside = f"{shown}/{member}"
-                try:
-                    if not known(member_sha := part_id(sha256, member), inside):
-                        take(extract_member(path, member, inside, workdir), inside, member_sha, inside)
-                except (ContractError, UnicodeDecodeError, OSError, EOFError) as error:
-                    if raise_errors:
-                        raise
-                    to_read.append(_describe(error, inside))
-        except (ContractError, UnicodeDecodeError, OSError, EOFError) as error:
-            if raise_errors:
-                raise
-            to_read.append(_describe(error, shown))
+        except UNREADABLE as error:
+            deliveries.unreadable(error, label or str(path))
+            continue
+        deliveries.add(path, label, sha256)
+    report.files += [FileLoadResult(shown, sha256, skipped=True) for shown, sha256 in deliveries.skipped]
+    to_read = deliveries.to_read
     checksums.record(con)
     json_files = [
         (item[2], item[1]) for item in to_read if isinstance(item, tuple) and item[1].file_format in JSON_FORMATS
@@ -342,7 +296,7 @@ def _ingest(
         except (ContractError, duckdb.Error, UnicodeDecodeError, OSError, EOFError) as error:
             if raise_errors:
                 raise
-            report.errors.append(_describe(error, shown))
+            report.errors.append(describe(error, shown))
     for batch in _batches(ready):
         try:
             report.files.extend(_load_batch(con, entity, batch, rules))
@@ -350,20 +304,16 @@ def _ingest(
             if raise_errors or len(batch) == 1:
                 if raise_errors:
                     raise
-                report.errors.append(_describe(error, batch[0][0].delivered.source_label))
+                report.errors.append(describe(error, batch[0][0].delivered.source_label))
                 continue
             for one in batch:  # find the file that breaks the batch; load the others
                 try:
                     report.files.extend(_load_batch(con, entity, [one], rules))
                 except (duckdb.Error, UnicodeDecodeError) as single_error:
-                    report.errors.append(_describe(single_error, one[0].delivered.source_label))
+                    report.errors.append(describe(single_error, one[0].delivered.source_label))
     # Pseudonyms of new customer rows, the erasure register, retention: see dagster_project/privacy.
     if privacy_steps:
         privacy.after_load(con, entity)
-
-
-def _describe(error: Exception, label: str) -> str:
-    return str(error) if isinstance(error, ContractError) else f"{label}: could not be loaded: {error}"
 
 
 def _batches(ready: list[_Ready]) -> list[list[_Ready]]:
