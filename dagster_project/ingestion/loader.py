@@ -1,13 +1,15 @@
 """Load delivered files into the `raw` schema, with rejects and reasons.
 
-Guarantees, per file:
-- incremental: a file whose checksum is already in `raw.load_manifest` for the entity is skipped,
-  whatever its name, so delivering the same file twice changes nothing;
+Guarantees, per delivery (a file; a file of a zip archive or a sheet of a workbook read by sheet:
+ingestion/delivery_list.py):
+- incremental: a delivery whose checksum is already in `raw.load_manifest` for the entity is
+  skipped, whatever its name, so delivering the same file twice changes nothing;
 - latest delivery wins: rows replace earlier rows with the same key, files taking effect in order
   (customers also keep every delivered version in raw.customers_history: ingestion/history.py);
 - atomic: rejects, rows and manifest entries are written in one transaction, so a failure in the
   middle leaves the warehouse as it was before the file;
-- nothing is dropped silently: delivered = loaded + rejected, each reject with its rule and reason.
+- nothing is dropped silently: delivered = loaded + rejected, each reject with its rule and reason;
+  the rows a mapping's layout declares no records are counted apart (`left_out`).
 
 Consecutive files with the same format and header are loaded as one batch (one scan, one
 transaction): DuckDB is several times faster on one large scan than on many small ones. A batch
