@@ -12,7 +12,6 @@ passes the quality gate.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +20,7 @@ import duckdb
 from dagster_project import run_lock, settings
 from dagster_project.contract import ENTITIES
 from dagster_project.ingestion import history, warehouse
-from dagster_project.ingestion.files import discover_files
-
-# A recorded part of a landing file: a file of a zip archive (ingestion/archives.py) or a sheet of a
-# workbook whose mapping names several (`sheet` patterns), after the landing file's path.
-_PART = re.compile(r"^(.*?\.(?:zip|xlsx|xls|ods))/", re.IGNORECASE)
+from dagster_project.ingestion.files import discover_files, landing_file_of
 
 
 @dataclass(frozen=True)
@@ -44,8 +39,7 @@ def _landing_key(source_file: str) -> str:
     `<workbook>.xlsx/<sheet>`: its key is the landing file's that holds it."""
     index = max(source_file.rfind(f"/{e.source}/{e.name}/") for e in ENTITIES)
     key = source_file[index + 1 :] if index >= 0 else source_file
-    part = _PART.match(key)
-    return part.group(1) if part else key
+    return landing_file_of(key)
 
 
 def deliveries_missing_from_landing(path: str | Path, landing: str | Path) -> list[LostDelivery]:

@@ -9,9 +9,10 @@ import zipfile
 
 import pytest
 
+from dagster_project.assets.ingestion import _file_table
 from dagster_project.contract import SURVEY_RESPONSES
 from dagster_project.ingestion import delivery_list
-from dagster_project.ingestion.files import file_sha256, part_id
+from dagster_project.ingestion.files import file_sha256, landing_file_of, part_id, short_label
 from dagster_project.ingestion.loader import ingest_landing_entity
 
 from deliveries import entity_folder
@@ -121,3 +122,15 @@ def test_an_archive_takes_its_place_in_the_delivery_order(con, landing):
     ingest_landing_entity(con, SURVEY_RESPONSES, landing)
 
     assert [(r, s) for r, s, _ in _responses(con)] == [("R1", 4)]
+
+
+def test_a_part_is_shown_with_the_file_holding_it(con, landing):
+    archive = _zip(entity_folder(landing, SURVEY_RESPONSES) / "export.zip", {"Export/responses.csv": HEADER + R1})
+
+    report = ingest_landing_entity(con, SURVEY_RESPONSES, landing)
+
+    # the Dagster asset's table of files names the archive with its file, not the file alone
+    assert "| export.zip/Export/responses.csv | 1 | 1 | 0 | 0 | loaded |" in _file_table(report).splitlines()
+    assert landing_file_of(report.files[0].source_file) == str(archive)
+    assert short_label("/landing/survey/survey_responses/log.xlsx/2025-01") == "log.xlsx/2025-01"
+    assert short_label("/landing/survey/survey_responses/2025-01.csv") == "2025-01.csv"

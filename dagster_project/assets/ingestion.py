@@ -7,6 +7,7 @@ import dagster as dg
 
 from dagster_project.contract import ENTITIES, Entity
 from dagster_project.deployment import load_deployment
+from dagster_project.ingestion.files import short_label
 from dagster_project.ingestion.loader import (
     EntityLoadReport,
     entity_rules,
@@ -31,7 +32,7 @@ def _file_table(report: EntityLoadReport) -> str:
     for f in report.files:
         status = "already ingested" if f.skipped else "loaded"
         counts = f"{f.delivered} | {f.loaded} | {f.rejected} | {f.left_out}"
-        lines.append(f"| {Path(f.source_file).name} | {counts} | {status} |")
+        lines.append(f"| {short_label(f.source_file)} | {counts} | {status} |")
     lines += [f"| {e.split(':')[0]} | | | | | FAILED |" for e in report.errors]
     return "\n".join(lines)
 

@@ -21,9 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from dagster_project.ingestion.files import ContractError, file_format, skipped_name
-
-ARCHIVE_SUFFIX = ".zip"
+from dagster_project.ingestion.files import ARCHIVE_SUFFIX, ContractError, file_format, skipped_name
 
 
 def is_archive(path: Path) -> bool:

@@ -21,6 +21,7 @@ from dagster_project.ingestion.files import (
     file_format,
     fingerprint,
     part_id,
+    part_label,
 )
 from dagster_project.ingestion.readers import readable_path
 from dagster_project.ingestion.workbooks import matching_sheets
@@ -47,7 +48,7 @@ class DeliveryList:
         try:
             if is_archive(path):
                 for member in archive_members(path, shown):
-                    self._add_member(path, sha256, member, f"{shown}/{member}")
+                    self._add_member(path, sha256, member, part_label(shown, member))
             elif self._by_sheet(path, shown) or not self._known(sha256, shown):
                 self._take(path, shown, sha256, label)
         except UNREADABLE as error:
@@ -85,7 +86,7 @@ class DeliveryList:
             self._read(path, shown, sha256, label, self.layout)
             return
         for sheet in matching_sheets(path, shown, self.layout.sheets):
-            inside = f"{shown}/{sheet}"
+            inside = part_label(shown, sheet)
             if not self._known(sheet_sha := part_id(sha256, sheet), inside):
                 self._read(path, inside, sheet_sha, inside, dataclasses.replace(self.layout, sheet=sheet))
 

@@ -32,6 +32,11 @@ FORMATS_BY_SUFFIX = {
 WORKBOOK_FORMATS = ("xlsx", "xls", "ods")
 # Formats DuckDB reads with read_csv: a workbook's CSV copy too.
 READ_AS_CSV = ("csv", *WORKBOOK_FORMATS)
+ARCHIVE_SUFFIX = ".zip"  # a landing file holding files (ingestion/archives.py)
+# The label of a part of a landing file (a file of a zip archive, a sheet of a workbook read by sheet):
+# the landing file's, then the part's name in it (`part_label`).
+_CONTAINER_SUFFIXES = (ARCHIVE_SUFFIX, *(s for s, f in FORMATS_BY_SUFFIX.items() if f in WORKBOOK_FORMATS))
+_PART_LABEL = re.compile(rf"^(.*?(?:{'|'.join(map(re.escape, _CONTAINER_SUFFIXES))}))/(.+)$", re.IGNORECASE)
 # JSON formats: one object per line (JSON Lines), or one array of objects (an API's export, maybe
 # inside a document: the mapping's `records`).
 JSON_FORMATS = ("jsonl", "json")
@@ -271,6 +276,23 @@ def file_sha256(path: Path) -> str:
         while chunk := raw.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def part_label(container_label: str, name: str) -> str:
+    """What names a part of a landing file in the load report, the manifest and the rejects."""
+    return f"{container_label}/{name}"
+
+
+def landing_file_of(label: str) -> str:
+    """The landing file a delivery's label names: the label itself, or the file holding the part."""
+    part = _PART_LABEL.match(label)
+    return part.group(1) if part else label
+
+
+def short_label(label: str) -> str:
+    """A delivery's label without its folders: the file's name, or `<file>/<part>` for a part."""
+    part = _PART_LABEL.match(label)
+    return f"{PurePath(part.group(1)).name}/{part.group(2)}" if part else PurePath(label).name
 
 
 def part_id(container_sha256: str, name: str) -> str:
