@@ -141,3 +141,36 @@ def test_a_wide_export_read_by_two_entities_is_checked_for_both(isolated, capsys
         "  export columns mapped to nothing (kept in _extra): Age, Class, Customer Type, Flight Distance, Gender, "
         "Type of Travel"
     )
+
+
+def test_a_shared_drop_is_checked_with_every_mapping_s_files(isolated, landing, capsys, monkeypatch):
+    """Customers and orders in one folder, each mapping naming its files: the check knows whose a
+    file is, so only the file no entity reads is named, and neither lists the other's columns."""
+    folder = entity_folder(landing, CUSTOMERS)
+    (folder / "Accounts.csv").write_text("Id,Segment,Owner\nC1,retail,Ann\n", encoding="utf-8")
+    (folder / "Orders.csv").write_text("Id,Account,Date,Owner\nO1,C1,2025-03-01,Bob\n", encoding="utf-8")
+    (folder / "Leads.csv").write_text("Id\nL1\n", encoding="utf-8")
+    mapped_rules(isolated, CUSTOMERS, {"files": "accounts*", "columns": {"customer_id": "Id", "segment": "Segment"}})
+    mapped_rules(
+        isolated,
+        ORDERS,
+        {
+            "files_of": "customers",
+            "files": "orders*",
+            "columns": {"order_id": "Id", "customer_id": "Account", "ordered_at": "Date", "store_id": "Owner"},
+            "date_only": ["ordered_at"],
+        },
+    )
+    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
+    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
+
+    code, out = run_check(capsys, "--landing", str(landing), "--entity", "customers", "--entity", "orders")
+
+    assert code == 0
+    assert "  crm/customers/Accounts.csv: 1 rows, 1 load" in out and "  crm/customers/Orders.csv: 1 rows, 1 load" in out
+    assert [line for line in out if "landing folder" in line] == [
+        "  landing folder: crm/customers/Leads.csv: not read: its name matches no mapping's `files` "
+        "(customers: accounts*; orders: orders*)"
+    ]
+    # the orders map Owner, the customers do not: the customers' Owner is still mapped to nothing
+    assert "  export columns mapped to nothing (kept in _extra): Owner" in out

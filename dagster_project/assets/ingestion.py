@@ -15,6 +15,7 @@ from dagster_project.ingestion.loader import (
     raise_for_errors,
     scan_delivered,
 )
+from dagster_project.ingestion.mapping import load_mappings
 from dagster_project.resources import CrmDatabaseResource, LandingZoneResource, WarehouseResource
 
 GROUP = "ingestion"
@@ -91,7 +92,7 @@ def build_ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
             if entity.source == "crm" and crm_database.enabled:
                 files = _crm_snapshot_files(entity, crm_database, Path(workdir))
             else:
-                scan = scan_delivered(landing.root, entity, rules)
+                scan = scan_delivered(landing.root, entity, rules, load_mappings(deployment.mappings_dir))
                 files, warnings = [(p, None) for p in scan.files], scan.warnings
             report = ingest_files(con, entity, files, rules=rules)
             report.warnings = warnings

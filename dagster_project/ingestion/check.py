@@ -21,6 +21,7 @@ import duckdb
 
 from dagster_project.contract import ENTITIES, Entity
 from dagster_project.deployment import Deployment, load_deployment
+from dagster_project.ingestion.file_selection import folder_of
 from dagster_project.ingestion.files import EntityScan
 from dagster_project.ingestion.loader import EntityLoadReport, EntityRules, entity_rules, ingest_files, scan_delivered
 from dagster_project.ingestion.mapping import EntityMapping
@@ -59,11 +60,12 @@ def check_landing(landing: Path, entity_names: list[str] | None = None, *, first
     entities = [e for e in ENTITIES if not entity_names or e.name in entity_names]
     checks = []
     rules = {e.name: entity_rules(e, deployment.seeds_dir, deployment.mappings_dir) for e in ENTITIES}
+    mappings = {name: r.mapping for name, r in rules.items()}
     with tempfile.TemporaryDirectory(prefix="csat-check-") as scratch:
         con = connect(Path(scratch) / "check.duckdb")
         try:
             for entity in entities:
-                scan = scan_delivered(landing, entity, rules[entity.name])
+                scan = scan_delivered(landing, entity, rules[entity.name], mappings)
                 if not scan.files and not (entity_names or deployment.is_declared(entity.name)):
                     continue
                 checks.append(_check_entity(con, entity, scan, deployment, rules, first_rejects))
@@ -102,15 +104,18 @@ def _check_entity(
 
 def _reading_the_same_files(entity: Entity, every_rules: dict[str, EntityRules]) -> list[EntityMapping]:
     """The entity's mapping and those of the entities reading the same files (`files_of`): a wide
-    survey export's item columns are the item scores' even where the responses load it."""
+    survey export's item columns are the item scores' even where the responses load it. Entities
+    sharing a folder with patterns of their own (`files`) that differ read different files."""
+    mappings = {name: rules.mapping for name, rules in every_rules.items()}
+    mine = mappings[entity.name]
 
-    def folder(name: str) -> str:
-        mapping = every_rules[name].mapping
-        return (mapping.files_of if mapping else None) or name
+    def same_files(other: EntityMapping) -> bool:
+        patterns = (mine.files if mine else (), other.files)
+        return folder_of(other.entity, other) == folder_of(entity.name, mine) and (
+            not all(patterns) or patterns[0] == patterns[1]
+        )
 
-    return [
-        r.mapping for name, r in every_rules.items() if r.mapping is not None and folder(name) == folder(entity.name)
-    ]
+    return [m for m in mappings.values() if m is not None and same_files(m)]
 
 
 def _unmapped_columns(con: duckdb.DuckDBPyConnection, entity: Entity, mappings: list[EntityMapping]) -> list[str]:

@@ -13,6 +13,7 @@ import dataclasses
 from pathlib import Path
 
 from dagster_project.ingestion.archives import archive_members, extract_member, is_archive
+from dagster_project.ingestion.file_selection import Reader
 from dagster_project.ingestion.files import (
     WORKBOOK_FORMATS,
     ContractError,
@@ -37,6 +38,7 @@ class DeliveryList:
     encoding: str | None  # the entity's declared text encoding
     workdir: Path
     raise_errors: bool  # raise a delivery's error instead of recording it (loading one file)
+    reader: Reader = Reader("")  # which files of an archive are the entity's (its mapping's `files`)
     # Each delivery to read, labelled, with the path DuckDB reads it from; or why it cannot be read.
     to_read: list[tuple[str, DeliveredFile, Path] | str] = dataclasses.field(default_factory=list)
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (label, checksum)
@@ -48,7 +50,8 @@ class DeliveryList:
         try:
             if is_archive(path):
                 for member in archive_members(path, shown):
-                    self._add_member(path, sha256, member, part_label(shown, member))
+                    if self.reader.takes_member(path, member):
+                        self._add_member(path, sha256, member, part_label(shown, member))
             elif self._by_sheet(path, shown) or not self._known(sha256, shown):
                 self._take(path, shown, sha256, label)
         except UNREADABLE as error:

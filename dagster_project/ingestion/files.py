@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import gzip
 import hashlib
 import os
@@ -112,6 +113,12 @@ def file_format(path: PurePath, label: str | None = None) -> str:
             f"{label or path}: unknown file type; expected one of {known} (optionally .gz), or a .zip of such files"
         )
     return fmt
+
+
+def name_matches(name: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a name (a file's, a sheet's) matches one of a mapping's patterns: `*`, `?` and `[...]`
+    as in file names, whatever the case (exports are named by hand and by tools alike)."""
+    return any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in patterns)
 
 
 def entity_dir(landing_dir: Path, entity: Entity) -> Path:

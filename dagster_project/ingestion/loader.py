@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,8 @@ import duckdb
 
 from dagster_project import privacy, settings
 from dagster_project.contract import ENTITIES, ENTITIES_BY_NAME, Entity, seed_rows, seed_values
+from dagster_project.ingestion import file_selection
+from dagster_project.ingestion.archives import is_archive
 from dagster_project.ingestion.checksums import LandingChecksums
 from dagster_project.ingestion.delivery_list import UNREADABLE, DeliveryList, describe
 from dagster_project.ingestion.files import (
@@ -264,7 +267,8 @@ def _ingest(
     layout = rules.mapping.layout if rules.mapping else FileLayout()
     loaded = loaded_checksums(con, entity)
     checksums = LandingChecksums.read(con, entity.name)
-    deliveries = DeliveryList(loaded, layout, declared_encoding, workdir, raise_errors)
+    reader = file_selection.Reader.of(entity.name, rules.mapping)
+    deliveries = DeliveryList(loaded, layout, declared_encoding, workdir, raise_errors, reader)
     for path, label in files:
         try:
             # A file loaded before is known by its checksum alone: its encoding is not read again
@@ -550,19 +554,34 @@ def ingest_landing_entity(
     *,
     allowed: dict[str, tuple[str, ...]] | None = None,
     rules: EntityRules | None = None,
+    mappings: Mapping[str, EntityMapping | None] | None = None,
 ) -> EntityLoadReport:
+    """Load the entity's files in the landing folder not loaded before; `mappings`: every entity's,
+    as `scan_delivered` takes them."""
     rules = _rules(entity, allowed, rules)
-    scan = scan_delivered(Path(landing_dir), entity, rules)
+    scan = scan_delivered(Path(landing_dir), entity, rules, mappings)
     report = ingest_files(con, entity, [(p, None) for p in scan.files], rules=rules)
     report.warnings = scan.warnings
     return report
 
 
-def scan_delivered(landing_dir: Path, entity: Entity, rules: EntityRules) -> EntityScan:
+def scan_delivered(
+    landing_dir: Path, entity: Entity, rules: EntityRules, mappings: Mapping[str, EntityMapping | None] | None = None
+) -> EntityScan:
     """The entity's files in the landing folder: its own folder's, or the folder's of the entity its
-    mapping reads the files of (`files_of`)."""
-    files_of = rules.mapping.files_of if rules.mapping else None
-    return scan_entity(landing_dir, entity, files_of=ENTITIES_BY_NAME[files_of] if files_of else None)
+    mapping reads the files of (`files_of`); those whose names its `files` patterns match, and the
+    zip archives, whose files are chosen as they are unpacked (`DeliveryList`). `mappings`: every
+    entity's of the deployment, which tell what in the folder is another entity's; the folder's own
+    entity names in its warnings what no reader takes (ingestion/file_selection.py)."""
+    mapping = rules.mapping
+    files_of = mapping.files_of if mapping else None
+    scan = scan_entity(landing_dir, entity, files_of=ENTITIES_BY_NAME[files_of] if files_of else None)
+    if files_of is None:
+        folder_readers = file_selection.readers(entity.name, {**(mappings or {}), entity.name: mapping})
+        scan.warnings += file_selection.not_taken(scan.files, folder_readers, Path(landing_dir))
+    reader = file_selection.Reader.of(entity.name, mapping)
+    scan.files = [path for path in scan.files if is_archive(path) or reader.takes(path.name)]
+    return scan
 
 
 def raise_for_errors(report: EntityLoadReport) -> None:

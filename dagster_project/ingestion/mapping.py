@@ -48,6 +48,13 @@ Each non-blank cell is one answer row; blank cells (unanswered items) are no row
       perception_score: {Seat comfort: SEAT, Cleanliness: CLEAN}
       expectation_score: {Seat comfort (expected): SEAT}    # SERVQUAL: both scores of one item
 
+When one folder receives several entities' exports (an SFTP drop, a CRM's zip of every object), the
+others read it with `files_of`, and each mapping names its files by pattern (ingestion/file_selection.py):
+
+    entity: orders
+    files_of: customers               # the CRM's drop is delivered into the customers' folder
+    files: ["Orders_*.csv", Orders.csv]   # its files there; a zip archive's, by their names in it
+
 Loading applies the mapping (ingestion/mapped_delivery.py) before the contract rules, so a value the
 mapping did not foresee is still rejected with its reason. Nothing is lost: the original text of
 every column whose values the mapping changed (value map, number notation, time zone, date-only,
@@ -71,6 +78,7 @@ from dagster_project.ingestion.files import FileLayout
 KEYS = (
     "entity",
     "files_of",
+    "files",
     "columns",
     "constants",
     "expressions",
@@ -111,6 +119,9 @@ class EntityMapping:
     # another entity whose landing folder holds this one's files: a survey tool's wide export holds
     # each response and its answers, so the item scores read the responses' files
     files_of: str | None = None
+    # the patterns of the names of the files it reads in that folder (ingestion/file_selection.py);
+    # (): every file
+    files: tuple[str, ...] = ()
     columns: dict[str, str] = field(default_factory=dict)  # contract column -> export column
     constants: dict[str, str | None] = field(default_factory=dict)
     expressions: dict[str, str] = field(default_factory=dict)  # contract column -> SQL over export columns
@@ -311,6 +322,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     return EntityMapping(
         entity=entity.name,
         files_of=files_of,
+        files=_file_patterns(data.get("files"), where),
         columns=columns,
         constants=constants,
         expressions=expressions,
@@ -331,6 +343,19 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         items=items,
         path=path,
     )
+
+
+def _file_patterns(value: Any, where: str) -> tuple[str, ...]:
+    """`files`: the pattern of the names of the files the entity reads, or a list of them."""
+    if value is None:
+        return ()
+    patterns = value if isinstance(value, list) else [value]
+    if not patterns or not all(isinstance(p, str) and p.strip() and not any(c in p for c in "/\\") for p in patterns):
+        raise MappingError(
+            f"{where}: files must give the pattern of the names of the entity's files (tickets_*.csv), or a "
+            f"list of them; a name without its folders. Got {value!r}"
+        )
+    return tuple(p.strip() for p in patterns)
 
 
 def _sheets(value: Any, where: str) -> tuple[str | None, tuple[str, ...]]:
@@ -406,6 +431,18 @@ def mapping_path(mappings_dir: Path, entity: Entity) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def load_mappings(mappings_dir: Path | None) -> dict[str, EntityMapping | None]:
+    """Every entity's mapping in `mappings_dir`, to know what in a shared folder is whose; one that
+    cannot be used is left out here, as its own entity's load stops on it, naming the fix."""
+    mappings = {}
+    for entity in ENTITIES_BY_NAME.values():
+        try:
+            mappings[entity.name] = load_mapping(mappings_dir, entity)
+        except MappingError:
+            continue
+    return mappings
 
 
 def load_mapping(mappings_dir: Path | None, entity: Entity) -> EntityMapping | None:

@@ -21,13 +21,12 @@ cell: 783 MB for 1,000,000 rows of 9 columns); Excel's limit of 1,048,576 rows b
 from __future__ import annotations
 
 import csv
-import fnmatch
 import tempfile
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from pathlib import Path
 
-from dagster_project.ingestion.files import ContractError, DeliveredFile
+from dagster_project.ingestion.files import ContractError, DeliveredFile, name_matches
 from dagster_project.ingestion.header_rows import joined_names
 
 
@@ -45,7 +44,7 @@ def matching_sheets(path: Path, label: str, patterns: tuple[str, ...]) -> list[s
         names = list(book.sheet_names)
     finally:
         book.close()
-    matching = [n for n in names if any(fnmatch.fnmatch(n.lower(), p.lower()) for p in patterns)]
+    matching = [n for n in names if name_matches(n, patterns)]
     if not matching:
         raise ContractError(
             f"{label}: no sheet matches the mapping's `sheet` ({', '.join(patterns)}); its sheets: {', '.join(names)}"
