@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dagster_project.cli import main
-from dagster_project.contract import CUSTOMERS, ORDERS
+from dagster_project.contract import CUSTOMERS, ORDERS, SURVEY_RESPONSES
 
 from deliveries import entity_folder, mapped_rules, write_csv
 
@@ -174,3 +174,22 @@ def test_a_shared_drop_is_checked_with_every_mapping_s_files(isolated, landing, 
     ]
     # the orders map Owner, the customers do not: the customers' Owner is still mapped to nothing
     assert "  export columns mapped to nothing (kept in _extra): Owner" in out
+
+
+def test_a_key_s_columns_are_not_listed_as_mapped_to_nothing(isolated, landing, capsys, monkeypatch):
+    (entity_folder(landing, SURVEY_RESPONSES) / "form.csv").write_text(
+        "Timestamp,Email Address,NPS,Comments\n2025-03-05 14:22:05,ann@example.com,9,ok\n", encoding="utf-8"
+    )
+    mapping = {
+        "key_from": {"response_id": ["Timestamp", "Email Address"]},
+        "columns": {"submitted_at": "Timestamp", "likelihood_to_recommend": "NPS"},
+        "constants": {"survey_id": "form"},
+    }
+    mapped_rules(isolated, SURVEY_RESPONSES, mapping)
+    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
+    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
+
+    code, out = run_check(capsys, "--landing", str(landing), "--entity", "survey_responses")
+
+    assert code == 0 and "  survey/survey_responses/form.csv: 1 rows, 1 load" in out
+    assert "  export columns mapped to nothing (kept in _extra): Comments" in out

@@ -128,7 +128,11 @@ def _unmapped_columns(con: duckdb.DuckDBPyConnection, entity: Entity, mappings: 
     used = {
         export.strip().lower()
         for mapping in mappings
-        for export in [*mapping.columns.values(), *(c for item in mapping.items.values() for c in item.values())]
+        for export in [
+            *mapping.columns.values(),
+            *(c for item in mapping.items.values() for c in item.values()),
+            *(c for inputs in mapping.key_from.values() for c in inputs),
+        ]
     }
     # A column whose original text is kept beside its converted value is mapped; an expression's
     # inputs feed a contract column too (named in its SQL as a whole word, quoted or not).

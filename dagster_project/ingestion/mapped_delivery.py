@@ -44,12 +44,13 @@ class ColumnMatch:
     # A wide export: item code -> {score column: delivered column}, the item columns the file has.
     items: dict[str, dict[str, str]] = field(default_factory=dict)
     expressions: dict[str, str] = field(default_factory=dict)  # contract column -> SQL
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)  # contract key -> delivered columns (`key_from`)
 
     @property
     def delivered(self) -> list[str]:
-        """Contract columns the file carries: constants, expressions and item columns included."""
+        """Contract columns the file carries: constants, expressions, keys and item columns included."""
         from_items = [ITEM_COLUMN, *score_columns(self.items)] if self.items else []
-        return list(dict.fromkeys([*self.columns, *self.constants, *self.expressions, *from_items]))
+        return list(dict.fromkeys([*self.columns, *self.constants, *self.expressions, *self.keys, *from_items]))
 
 
 # ----------------------------------------------------------------------------------------- matching
@@ -68,11 +69,15 @@ def match_columns(
     renames = mapping.columns if mapping else {}
     constants = mapping.constants if mapping else {}
     expressions = mapping.expressions if mapping else {}
+    key_from = mapping.key_from if mapping else {}
     from_items = {ITEM_COLUMN, *mapping.item_score_columns} if mapping and mapping.items else set()
     present: dict[str, str] = {}
     missing: list[str] = []
     for column in entity.column_names:
         if column in constants or column in expressions or column in from_items:
+            continue
+        if column in key_from:
+            missing += [f"{n} (for key_from: {column})" for n in key_from[column] if n.strip().lower() not in by_normal]
             continue
         wanted = renames.get(column, column)
         found = by_normal.get(wanted.strip().lower())
@@ -101,6 +106,7 @@ def match_columns(
         names=tuple(names),
         items=items,
         expressions=dict(expressions),
+        keys={column: tuple(by_normal[n.strip().lower()] for n in inputs) for column, inputs in key_from.items()},
     )
 
 
@@ -202,6 +208,8 @@ def stage_columns(
             text = "cast(null as varchar)" if value is None else literal(value)
         elif column in match.expressions:
             text = _expression_text(match.expressions[column])
+        elif column in match.keys:
+            text = _key_text(match.keys[column])
         else:
             text = "cast(null as varchar)"
         selected[column] = _converted(text, column, entity, match, mapping)
@@ -244,6 +252,16 @@ def _converted(text: str, column: str, entity: Entity, match: ColumnMatch, mappi
 def _when_written(text: str, pattern: str, converted: str) -> str:
     """SQL: `converted` where the text is a number written as `pattern` says, else the text as delivered."""
     return f"case when regexp_matches({text}, {literal(pattern)}) then {converted} else {text} end"
+
+
+def _key_text(names: tuple[str, ...]) -> str:
+    """SQL: a key the export lacks (`key_from`), from the text of the columns that identify a row: 32
+    hex digits of the SHA-256 of their trimmed texts, so the same row delivered again (a cumulative
+    export downloaded each day) gets the same key and replaces itself. NULL, a `required` reject,
+    when every one of them is blank."""
+    texts = [f"coalesce(trim(cast({quote(n)} as varchar)), '')" for n in names]
+    blank = " and ".join(f"{t} = ''" for t in texts)
+    return f"case when {blank} then null else left(sha256(concat_ws(chr(31), {', '.join(texts)})), 32) end"
 
 
 def _expression_text(sql: str) -> str:

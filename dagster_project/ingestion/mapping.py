@@ -11,6 +11,8 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
       ticket_type: complaint
     expressions:                      # contract columns computed from the export's (DuckDB SQL, text)
       opened_at: "\"Date received\" || ' ' || \"Time received\""
+    key_from:                         # a key the export lacks (a form tool's, a review site's): a hash
+      ticket_id: [Date received, Customer]   # of these columns' text, the same in every re-delivery
     values:                           # per column: export value -> contract value (trimmed, any case);
       channel: {Web: web, Postal mail: postal_mail}   # unlisted values pass through unchanged
       status: {Closed with explanation: closed, In progress: open}
@@ -82,6 +84,7 @@ KEYS = (
     "columns",
     "constants",
     "expressions",
+    "key_from",
     "values",
     "time_zone",
     "date_only",
@@ -125,6 +128,8 @@ class EntityMapping:
     columns: dict[str, str] = field(default_factory=dict)  # contract column -> export column
     constants: dict[str, str | None] = field(default_factory=dict)
     expressions: dict[str, str] = field(default_factory=dict)  # contract column -> SQL over export columns
+    # a key the export lacks: contract key column -> the export columns whose text identifies a row
+    key_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)  # keys trimmed, lower-cased
     time_zone: str | None = None
     date_only: tuple[str, ...] = ()
@@ -241,6 +246,16 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         if not isinstance(sql, str) or not sql.strip():
             raise MappingError(f"{where}: expressions: {name}: give a SQL expression over the export's columns")
         expressions[name] = sql
+    key_from = {}
+    for name, inputs in section("key_from").items():
+        contract_column(name, "key_from")
+        if name not in entity.key:
+            raise MappingError(
+                f"{where}: key_from: {name} is not a key of {entity.name}; its key: {', '.join(entity.key)}"
+            )
+        if name in columns or name in constants or name in expressions:
+            raise MappingError(f"{where}: key_from: {name} is also mapped in columns/constants/expressions; keep one")
+        key_from[name] = _key_inputs(inputs, f"{where}: key_from: {name}")
     values = {}
     for name, table in section("values").items():
         contract_column(name, "values")
@@ -308,7 +323,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
             f"or list the members leading to it (e.g. [data, items]), got {data.get('records')!r}"
         )
     items = _item_columns(
-        data.get("item_columns"), entity, where, contract_column, {**columns, **constants, **expressions}
+        data.get("item_columns"), entity, where, contract_column, {**columns, **constants, **expressions, **key_from}
     )
     if items and ITEM_COLUMN in values:  # the codes are the item columns' own: a value map would be ignored
         raise MappingError(f"{where}: values: {ITEM_COLUMN} comes from item_columns; give the codes there")
@@ -326,6 +341,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         columns=columns,
         constants=constants,
         expressions=expressions,
+        key_from=key_from,
         values=values,
         time_zone=time_zone,
         date_only=date_only,
@@ -343,6 +359,20 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         items=items,
         path=path,
     )
+
+
+def _key_inputs(value: Any, where: str) -> tuple[str, ...]:
+    """`key_from`'s columns of one key: an export column's name, or a list of them, each once."""
+    names = value if isinstance(value, list) else [value]
+    if not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise MappingError(
+            f"{where}: give the export's column whose text identifies a row, or a list of them "
+            f"(e.g. [Timestamp, Email Address]), got {value!r}"
+        )
+    normal = [n.strip().lower() for n in names]
+    if len(set(normal)) < len(normal):
+        raise MappingError(f"{where}: names a column twice: {value!r}")
+    return tuple(names)
 
 
 def _file_patterns(value: Any, where: str) -> tuple[str, ...]:
