@@ -167,6 +167,8 @@ def _timestamp(text: str, column: str, kind: str, mapping: EntityMapping) -> str
         # Excel's day 0 is 1899-12-30 once its phantom 1900-02-29 is counted (serials from March 1900).
         start = "timestamp '1899-12-30'" if fmt == "excel_serial" else "timestamp '1970-01-01'"
         parsed = f"{start} + to_milliseconds({milliseconds})"
+    elif isinstance(fmt, tuple):  # the first pattern that reads the value
+        parsed = f"try_strptime({value}, [{', '.join(map(literal, fmt))}])"
     elif fmt is not None:
         parsed = f"try_strptime({value}, {literal(fmt)})"
     elif column in mapping.date_only:

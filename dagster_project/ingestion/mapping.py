@@ -18,7 +18,8 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
       status: {Closed with explanation: closed, In progress: open}
     time_zone: America/New_York       # naive timestamps are local time there (default: UTC)
     date_only: [opened_at]            # timestamps delivered as dates: midnight in `time_zone`
-    formats: {opened_at: "%m/%d/%Y"}  # strptime format of a date/timestamp column, when not ISO 8601,
+    formats: {opened_at: "%m/%d/%Y"}  # strptime format of a date/timestamp column, when not ISO 8601
+                                      # (a list: tried in order, for rows written in several ways),
                                       # or epoch_seconds / epoch_milliseconds (an API's instants, UTC)
                                       # or excel_serial (a spreadsheet's day count, local time)
     delimiter: ";"                    # a CSV export's field separator (default ","; tab for .tsv)
@@ -133,7 +134,8 @@ class EntityMapping:
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)  # keys trimmed, lower-cased
     time_zone: str | None = None
     date_only: tuple[str, ...] = ()
-    formats: dict[str, str] = field(default_factory=dict)
+    # a strptime pattern, a list of them tried in order, or a number format (NUMBER_FORMATS)
+    formats: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     delimiter: str | None = None  # a CSV export's field separator; None: the file type's own
     decimal_separator: str = "."
     thousands_separator: str | None = None  # with decimal points: ",", "'" or " " between digit groups
@@ -286,12 +288,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     formats = {}
     for name, fmt in section("formats").items():
         contract_column(name, "formats", ("ts", "date"))
-        if not isinstance(fmt, str) or ("%" not in fmt and fmt not in NUMBER_FORMATS):
-            raise MappingError(
-                f"{where}: formats: {name}: give a strptime format such as '%m/%d/%Y', or one of "
-                f"{', '.join(NUMBER_FORMATS)}, got {fmt!r}"
-            )
-        formats[name] = fmt
+        formats[name] = _format(fmt, f"{where}: formats: {name}")
     delimiter = _delimiter(data.get("delimiter"), where)
     decimal_separator = str(data.get("decimal_separator") or ".")
     if decimal_separator not in (".", ","):
@@ -359,6 +356,33 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         items=items,
         path=path,
     )
+
+
+def _format(value: Any, where: str) -> str | tuple[str, ...]:
+    """A `formats` entry: a strptime pattern, a list of them (a column whose rows were written in
+    several ways, as an export edited by hand is: the first that reads a value wins), or a number
+    format (`NUMBER_FORMATS`)."""
+    if isinstance(value, str) and value in NUMBER_FORMATS:
+        return value
+    patterns = value if isinstance(value, list) else [value]
+    if not patterns or not all(isinstance(p, str) and "%" in p for p in patterns):
+        raise MappingError(
+            f"{where}: give a strptime format such as '%m/%d/%Y', a list of them tried in order, or one of "
+            f"{', '.join(NUMBER_FORMATS)}, got {value!r}"
+        )
+    # Day and month swapped read 03/05/2025 both ways: the list would read each such date by the
+    # first pattern, silently, so it is refused.
+    both = [p for p in patterns if "%d" in p and "%m" in p and _day_month_swapped(p) in patterns]
+    if both:
+        raise MappingError(
+            f"{where}: {' and '.join(both)} read 03/05 both as 3 May and as 5 March, and the list would "
+            "read every such date by the first; an export must write day and month in one order"
+        )
+    return value if isinstance(value, str) else tuple(patterns)
+
+
+def _day_month_swapped(pattern: str) -> str:
+    return pattern.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
 
 
 def _key_inputs(value: Any, where: str) -> tuple[str, ...]:
