@@ -182,7 +182,7 @@ def stage_detail(tally: StageTally) -> str:
             f"{_count(c['rows_loaded'], 'row', 'rows')} loaded, {c['rows_rejected']:,} rejected"
         )
         if c["rows_left_out"]:  # rows a mapping's layout declares no records: counted, so counts reconcile
-            text += f", {c['rows_left_out']:,} left out as the mappings' layout declares"
+            text += f", {c['rows_left_out']:,} left out as the mappings declare"
         if c["files_failed"]:
             text += f", {_count(c['files_failed'], 'file', 'files')} FAILED"
     elif tally.name in ("raw checks", "mart checks"):

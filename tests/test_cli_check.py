@@ -193,3 +193,17 @@ def test_a_key_s_columns_are_not_listed_as_mapped_to_nothing(isolated, landing, 
 
     assert code == 0 and "  survey/survey_responses/form.csv: 1 rows, 1 load" in out
     assert "  export columns mapped to nothing (kept in _extra): Comments" in out
+
+
+def test_a_where_s_columns_are_not_listed_as_mapped_to_nothing(isolated, landing, capsys, monkeypatch):
+    (entity_folder(landing, CUSTOMERS) / "contacts.csv").write_text(
+        "Id,Type,Owner\nC1,Customer,Ann\nL1,Lead,Bob\n", encoding="utf-8"
+    )
+    mapped_rules(isolated, CUSTOMERS, {"columns": {"customer_id": "Id"}, "where": "\"Type\" = 'Customer'"})
+    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
+    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
+
+    code, out = run_check(capsys, "--landing", str(landing), "--entity", "customers")
+
+    assert code == 0
+    assert "  export columns mapped to nothing (kept in _extra): Owner" in out

@@ -102,7 +102,7 @@ def test_the_check_reports_rows_left_out(landing):
     result = FileLoadResult("report.csv", "sha", delivered=4, loaded=4, left_out=3)
     check = EntityCheck(SURVEY_RESPONSES, True, None, EntityLoadReport("survey_responses", [result]))
     lines = report_lines([check], landing)
-    assert "4 rows, 4 load; 3 rows left out as the mapping's layout declares" in lines[1]
+    assert "4 rows, 4 load; 3 rows left out as the mapping declares (its layout rows, its `where`)" in lines[1]
 
 
 def test_a_manifest_written_before_layout_rows_were_counted_gains_the_column(con):

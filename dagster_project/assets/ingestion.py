@@ -27,7 +27,7 @@ def raw_asset_key(entity: Entity) -> dg.AssetKey:
 
 def _file_table(report: EntityLoadReport) -> str:
     lines = [
-        "| file | delivered | loaded | rejected | layout rows left out | status |",
+        "| file | delivered | loaded | rejected | left out | status |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for f in report.files:

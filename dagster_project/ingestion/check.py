@@ -135,8 +135,10 @@ def _unmapped_columns(con: duckdb.DuckDBPyConnection, entity: Entity, mappings: 
         ]
     }
     # A column whose original text is kept beside its converted value is mapped; an expression's
-    # inputs feed a contract column too (named in its SQL as a whole word, quoted or not).
-    expressions = " ".join(e for mapping in mappings for e in mapping.expressions.values()).lower()
+    # inputs feed a contract column too, and a `where`'s choose the rows (named in their SQL as a
+    # whole word, quoted or not).
+    sql = [e for mapping in mappings for e in [*mapping.expressions.values(), mapping.where] if e]
+    expressions = " ".join(sql).lower()
 
     def in_expression(name: str) -> bool:
         return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expressions) is not None
@@ -201,7 +203,7 @@ def _counts(files: list) -> str:
     why = f", {rejected:,} rejected ({', '.join(f'{r} {n:,}' for r, n in sorted(rules.items()))})" if rejected else ""
     files_text = f"{len(files)} files, " if len(files) != 1 else ""
     left_out = sum(f.left_out for f in files)
-    layout = f"; {left_out:,} rows left out as the mapping's layout declares" if left_out else ""
+    layout = f"; {left_out:,} rows left out as the mapping declares (its layout rows, its `where`)" if left_out else ""
     return f"{files_text}{delivered:,} rows, {loaded:,} load{why}{layout}"
 
 

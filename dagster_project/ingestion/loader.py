@@ -9,7 +9,8 @@ ingestion/delivery_list.py):
 - atomic: rejects, rows and manifest entries are written in one transaction, so a failure in the
   middle leaves the warehouse as it was before the file;
 - nothing is dropped silently: delivered = loaded + rejected, each reject with its rule and reason;
-  the rows a mapping's layout declares no records are counted apart (`left_out`).
+  the rows a mapping declares no records of the entity (its layout rows, the rows outside its
+  `where`) are counted apart (`left_out`).
 
 Consecutive files with the same format and header are loaded as one batch (one scan, one
 transaction): DuckDB is several times faster on one large scan than on many small ones. A batch
@@ -84,7 +85,7 @@ class FileLoadResult:
     delivered: int = 0
     loaded: int = 0
     rejected: int = 0
-    left_out: int = 0  # rows the mapping's layout declares no records (rows describing the columns, a footer)
+    left_out: int = 0  # rows the mapping declares no records of the entity (layout rows, rows outside `where`)
     skipped: bool = False  # already ingested (same checksum), or the same bytes earlier in this run
     rejects_by_rule: dict[str, int] = field(default_factory=dict)
 

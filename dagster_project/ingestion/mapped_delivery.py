@@ -215,17 +215,27 @@ def stage_columns(
         else:
             text = "cast(null as varchar)"
         selected[column] = _converted(text, column, entity, match, mapping)
+    outside = _outside(mapping.where) if mapping.where else None
     if match.items:
-        extras, query = [], _item_rows(entity, match, mapping, selected)
+        extras, query = [], _item_rows(entity, match, mapping, selected, outside)
     else:
         extras = list(dict.fromkeys([*match.extra_columns, *originals]))  # one export column may feed two
         kept = "".join(f", {quote(n)}" for n in extras)
+        marked = f"{outside} as _outside, " if outside else ""
         query = (
-            f"select _file_index, _row_number, _malformed, _layout, {_as_contract(selected)}{kept} from {STAGE_TABLE}"
+            f"select _file_index, _row_number, _malformed, _layout, {marked}{_as_contract(selected)}{kept} "
+            f"from {STAGE_TABLE}"
         )
     con.execute(f"create or replace temp table {MAPPED_TABLE} as {query}")
     columns = {c: INTERNAL_PREFIX + c for c in entity.column_names}
-    return StagedDelivery(columns=columns, extra_columns=extras, table=MAPPED_TABLE)
+    return StagedDelivery(columns=columns, extra_columns=extras, table=MAPPED_TABLE, outside_rows=bool(outside))
+
+
+def _outside(where: str) -> str:
+    """SQL: whether a row is outside the mapping's `where`, so another entity's (or nobody's) and left
+    out: the condition is not true. A malformed row is never outside: its columns cannot be trusted
+    to say whose it is, so it is rejected as malformed."""
+    return f"(_malformed is null and not coalesce(({where}), false))"
 
 
 def _converted(text: str, column: str, entity: Entity, match: ColumnMatch, mapping: EntityMapping) -> str:
@@ -271,44 +281,54 @@ def _expression_text(sql: str) -> str:
 
 
 def check_expressions(con: duckdb.DuckDBPyConnection, label: str, match: ColumnMatch, mapping: EntityMapping) -> None:
-    """Bind each of the mapping's expressions to the file's columns (text, as staged) before a row is
-    read: an unknown column or a type error is the file's ContractError naming the key, where it
-    would otherwise fail the whole batch of files. A value an expression cannot convert still fails
-    its file when the rows are read: use try_cast / try_strptime, which give NULL."""
-    if not match.expressions:
-        return
+    """Bind each of the mapping's expressions, and its `where`, to the file's columns (text, as
+    staged) before a row is read: an unknown column or a type error is the file's ContractError
+    naming the key, where it would otherwise fail the whole batch of files. A value an expression
+    cannot convert still fails its file when the rows are read: use try_cast / try_strptime, which
+    give NULL."""
+    sql_of = {f"expressions: {column}": _expression_text(sql) for column, sql in match.expressions.items()}
+    if mapping.where:
+        sql_of["where"] = f"coalesce(({mapping.where}), false)"  # a condition: true, false or NULL
     columns = ", ".join(f"cast(null as varchar) as {quote(name)}" for name in match.names) or "1 as _"
-    for column, sql in match.expressions.items():
+    for key, sql in sql_of.items():
         try:
-            con.execute(f"select {_expression_text(sql)} from (select {columns}) limit 0")
+            con.execute(f"select {sql} from (select {columns}) limit 0")
         except duckdb.Error as error:
-            where = mapping.path or "the mapping"
-            raise ContractError(f"{label}: {where}: expressions: {column}: {error}") from None
+            raise ContractError(f"{label}: {mapping.path or 'the mapping'}: {key}: {error}") from None
 
 
 def _as_contract(selected: dict[str, str]) -> str:
     return ", ".join(f"{text} as {quote(INTERNAL_PREFIX + column)}" for column, text in selected.items())
 
 
-def _item_rows(entity: Entity, match: ColumnMatch, mapping: EntityMapping, selected: dict[str, str]) -> str:
+def _item_rows(
+    entity: Entity, match: ColumnMatch, mapping: EntityMapping, selected: dict[str, str], outside: str | None
+) -> str:
     """SQL: a wide export unpivoted, one row per (delivered row, item) with a non-blank score.
 
     Each answer keeps its delivered row's number, so a reject names the file's row. A row that could
-    not be parsed is one reject, not one per item."""
+    not be parsed is one reject, not one per item; a row outside the mapping's `where`, one row left
+    out (`outside`: its condition, from `_outside`)."""
     scores = mapping.item_score_columns
     answers = []
+    marked, inside = ("false as _outside, ", f" and not {outside}") if outside else ("", "")
     for code, columns in match.items.items():
         per_item = dict(selected, **{ITEM_COLUMN: literal(code)})
         cells = {score: quote(columns[score]) if score in columns else "cast(null as varchar)" for score in scores}
         per_item.update({score: _converted(cells[score], score, entity, match, mapping) for score in scores})
         answered = " or ".join(f"not {is_blank(quote(name))}" for name in columns.values())
         answers.append(
-            f"select _file_index, _row_number, _malformed, _layout, {_as_contract(per_item)} "
-            f"from {STAGE_TABLE} where _malformed is null and ({answered})"
+            f"select _file_index, _row_number, _malformed, _layout, {marked}{_as_contract(per_item)} "
+            f"from {STAGE_TABLE} where _malformed is null and ({answered}){inside}"
         )
     unparsed = dict(selected, **dict.fromkeys([ITEM_COLUMN, *scores], "cast(null as varchar)"))
     answers.append(
-        f"select _file_index, _row_number, _malformed, _layout, {_as_contract(unparsed)} "
+        f"select _file_index, _row_number, _malformed, _layout, {marked}{_as_contract(unparsed)} "
         f"from {STAGE_TABLE} where _malformed is not null"
     )
+    if outside:
+        answers.append(
+            f"select _file_index, _row_number, _malformed, _layout, true as _outside, {_as_contract(unparsed)} "
+            f"from {STAGE_TABLE} where {outside}"
+        )
     return "\nunion all ".join(answers)

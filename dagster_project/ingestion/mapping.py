@@ -11,6 +11,8 @@ A file `<mappings_dir>/<entity>.yml` (see dagster_project/deployment.py for the 
       ticket_type: complaint
     expressions:                      # contract columns computed from the export's (DuckDB SQL, text)
       opened_at: "\"Date received\" || ' ' || \"Time received\""
+    where: "\"Record type\" = 'Complaint'"   # the entity's rows of a file holding others' too
+                                      # (DuckDB SQL over the export's columns): the rest are left out
     key_from:                         # a key the export lacks (a form tool's, a review site's): a hash
       ticket_id: [Date received, Customer]   # of these columns' text, the same in every re-delivery
     values:                           # per column: export value -> contract value (trimmed, any case);
@@ -85,6 +87,7 @@ KEYS = (
     "columns",
     "constants",
     "expressions",
+    "where",
     "key_from",
     "values",
     "time_zone",
@@ -129,6 +132,8 @@ class EntityMapping:
     columns: dict[str, str] = field(default_factory=dict)  # contract column -> export column
     constants: dict[str, str | None] = field(default_factory=dict)
     expressions: dict[str, str] = field(default_factory=dict)  # contract column -> SQL over export columns
+    # which rows of a file are the entity's (SQL over the export's columns); the others are left out
+    where: str | None = None
     # a key the export lacks: contract key column -> the export columns whose text identifies a row
     key_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)  # keys trimmed, lower-cased
@@ -248,6 +253,12 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         if not isinstance(sql, str) or not sql.strip():
             raise MappingError(f"{where}: expressions: {name}: give a SQL expression over the export's columns")
         expressions[name] = sql
+    where_sql = data.get("where")
+    if where_sql is not None and (not isinstance(where_sql, str) or not where_sql.strip()):
+        raise MappingError(
+            f"{where}: where: give a SQL condition over the export's columns that holds for the entity's rows "
+            f"(e.g. \"Record type\" = 'Complaint'), got {where_sql!r}"
+        )
     key_from = {}
     for name, inputs in section("key_from").items():
         contract_column(name, "key_from")
@@ -338,6 +349,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         columns=columns,
         constants=constants,
         expressions=expressions,
+        where=where_sql,
         key_from=key_from,
         values=values,
         time_zone=time_zone,

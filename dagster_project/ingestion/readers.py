@@ -60,6 +60,7 @@ class StagedDelivery:
     columns: dict[str, str | None]  # contract column -> delivered column name (None: not delivered)
     extra_columns: list[str]  # delivered columns not in the contract
     table: str = STAGE_TABLE  # where the rules read them
+    outside_rows: bool = False  # `_outside` marks rows the mapping's `where` leaves to others
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ in contract order required, type, enum, range, future; then the order rules; the
 (several rows of one file share a key: the latest by the entity's version column, else the last in
 the file, is kept). A row the mapping's layout declares no record (a row describing the columns, a
 footer: `_layout`, set when staged) is left out when it breaks a rule, as such a row does; one that
-breaks none reads as a record, and is a `layout` reject rather than a record lost unseen.
+breaks none reads as a record, and is a `layout` reject rather than a record lost unseen. A row
+outside the mapping's `where` (`_outside`) is another entity's, or nobody's: left out, whatever its
+rules say.
 
 Key columns are normalised as staging normalises them (trimmed; a key with a list of allowed values
 takes the listed spelling, as `item_code` takes the seed's upper-case code) before duplicates are
@@ -375,7 +377,7 @@ def check_delivery(
     layout_rows: bool = False,
 ) -> None:
     """Create `_checked`: typed columns, `_extra`, `_violations` ('rule|column|message' list),
-    `_left_out` (a layout row that breaks a rule), `_keep`.
+    `_left_out` (a layout row that breaks a rule, a row outside the mapping's `where`), `_keep`.
 
     `allowed` overrides a column's allowed values (e.g. item codes read from a seed); `extra_checks`
     come after the contract's (e.g. `item_scale_checks`). `layout_rows`: the staged files have rows
@@ -409,7 +411,8 @@ def check_delivery(
         f"""
         create or replace temp table {CHECKED_TABLE} as
         with texts as (
-            select _file_index, _row_number, _malformed, {"_layout, " if layout_rows else ""}{oversize} as _oversize,
+            select _file_index, _row_number, _malformed, {"_layout, " if layout_rows else ""}
+                {"_outside, " if staged.outside_rows else ""}{oversize} as _oversize,
                 {extra_json} as _extra,
                 {", ".join(texts)}
             from {staged.table}
@@ -430,25 +433,35 @@ def check_delivery(
                 end as _violations
             from typed
         )
-        {_kept(layout_rows)}
+        {_kept(layout_rows, staged.outside_rows)}
         from checked
         """
     )
     _keep_latest_of_duplicates(con, entity)
 
 
-def _kept(layout_rows: bool) -> str:
-    """SQL: `_checked`'s columns from `checked`, with what is kept and what is left out."""
-    if not layout_rows:
-        return "select checked.* exclude (_malformed), false as _left_out, len(_violations) = 0 as _keep"
-    passes = f"['layout||' || _layout || {literal(_LAYOUT_ROW_PASSES)}]"
+def _kept(layout_rows: bool, outside_rows: bool) -> str:
+    """SQL: `_checked`'s columns from `checked`, with what is kept and what is left out: a row outside
+    the mapping's `where` (`outside_rows`), whatever its rules say, and a layout row that breaks a
+    rule (`layout_rows`; one that breaks none is a `layout` reject)."""
+    dropped, replaced = ["_malformed"], ""
+    left_out, kept = ["false"], ["len(_violations) = 0"]  # `false or ...`: nothing left out by default
+    if layout_rows:
+        dropped.append("_layout")
+        passes = f"['layout||' || _layout || {literal(_LAYOUT_ROW_PASSES)}]"
+        layout_passes = f"case when _layout is not null and len(_violations) = 0 then {passes} else _violations end"
+        replaced = f" replace ({layout_passes} as _violations)"
+        left_out.append("coalesce(_layout is not null and len(_violations) > 0, false)")
+        kept.append("_layout is null")
+    if outside_rows:
+        dropped.append("_outside")
+        left_out.append("_outside")
+        kept.append("not _outside")
     return f"""
         select
-            checked.* exclude (_malformed, _layout)
-                replace (case when _layout is not null and len(_violations) = 0 then {passes} else _violations end
-                    as _violations),
-            coalesce(_layout is not null and len(_violations) > 0, false) as _left_out,
-            _layout is null and len(_violations) = 0 as _keep
+            checked.* exclude ({", ".join(dropped)}){replaced},
+            {" or ".join(left_out)} as _left_out,
+            {" and ".join(kept)} as _keep
     """
 
 

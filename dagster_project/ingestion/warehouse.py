@@ -38,8 +38,9 @@ create table if not exists {RAW_SCHEMA}.load_manifest (
     rows_loaded bigint not null,
     rows_rejected bigint not null,
     loaded_at timestamp not null,
-    -- the file's rows the mapping's layout declares no records (rows describing the columns, a
-    -- footer): its non-blank rows under the header are rows_delivered + rows_left_out
+    -- the file's rows the mapping declares no records of the entity (rows describing the columns, a
+    -- footer, rows outside its `where`): its non-blank rows under the header are rows_delivered +
+    -- rows_left_out
     rows_left_out bigint not null default 0
 )
 """
