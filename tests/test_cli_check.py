@@ -207,3 +207,23 @@ def test_a_where_s_columns_are_not_listed_as_mapped_to_nothing(isolated, landing
 
     assert code == 0
     assert "  export columns mapped to nothing (kept in _extra): Owner" in out
+
+
+def test_a_pivoted_answer_s_original_is_not_listed_as_mapped_to_nothing(isolated, landing, capsys, monkeypatch):
+    (entity_folder(landing, SURVEY_RESPONSES) / "long.csv").write_text(
+        "response_id,survey,at,question,value,Device\nR1,S1,2025-03-05 10:00:00,NPS,10 - Extremely likely,ios\n",
+        encoding="utf-8",
+    )
+    mapping = {
+        "columns": {"survey_id": "survey", "submitted_at": "at"},
+        "pivot": {"question": "question", "answer": "value", "columns": {"likelihood_to_recommend": "NPS"}},
+        "values": {"likelihood_to_recommend": {"10 - Extremely likely": "10"}},
+    }
+    mapped_rules(isolated, SURVEY_RESPONSES, mapping)
+    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
+    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
+
+    code, out = run_check(capsys, "--landing", str(landing), "--entity", "survey_responses")
+
+    assert code == 0 and "  survey/survey_responses/long.csv: 1 rows, 1 load" in out
+    assert "  export columns mapped to nothing (kept in _extra): Device" in out

@@ -132,6 +132,7 @@ def _unmapped_columns(con: duckdb.DuckDBPyConnection, entity: Entity, mappings: 
             *mapping.columns.values(),
             *(c for item in mapping.items.values() for c in item.values()),
             *(c for inputs in mapping.key_from.values() for c in inputs),
+            *(mapping.pivot.columns.values() if mapping.pivot else ()),  # a pivoted answer's original
         ]
     }
     # A column whose original text is kept beside its converted value is mapped; an expression's

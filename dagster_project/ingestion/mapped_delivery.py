@@ -45,6 +45,9 @@ class ColumnMatch:
     items: dict[str, dict[str, str]] = field(default_factory=dict)
     expressions: dict[str, str] = field(default_factory=dict)  # contract column -> SQL
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)  # contract key -> delivered columns (`key_from`)
+    # A long export (`pivot`): its question and answer columns; `columns` then names each pivoted
+    # column by its question, a column of the record's one row (`pivoted`).
+    pivot: tuple[str, str] | None = None
 
     @property
     def delivered(self) -> list[str]:
@@ -65,26 +68,34 @@ def match_columns(
     Only required columns must be present; the error lists each missing one with how to fix it."""
     by_normal: dict[str, str] = {}
     for name in names:
-        by_normal.setdefault(name.strip().lower(), name)
+        by_normal.setdefault(_normal(name), name)
     renames = mapping.columns if mapping else {}
     constants = mapping.constants if mapping else {}
     expressions = mapping.expressions if mapping else {}
     key_from = mapping.key_from if mapping else {}
+    pivot = mapping.pivot.columns if mapping and mapping.pivot else {}
     from_items = {ITEM_COLUMN, *mapping.item_score_columns} if mapping and mapping.items else set()
     present: dict[str, str] = {}
     missing: list[str] = []
     for column in entity.column_names:
         if column in constants or column in expressions or column in from_items:
             continue
+        if column in pivot:
+            continue
         if column in key_from:
-            missing += [f"{n} (for key_from: {column})" for n in key_from[column] if n.strip().lower() not in by_normal]
+            missing += [f"{n} (for key_from: {column})" for n in key_from[column] if _normal(n) not in by_normal]
             continue
         wanted = renames.get(column, column)
-        found = by_normal.get(wanted.strip().lower())
+        found = by_normal.get(_normal(wanted))
         if found is not None:
             present[column] = found
         elif column in entity.required_columns:
             missing.append(f"{column} (mapped from {wanted!r})" if column in renames else column)
+    if mapping and mapping.pivot:
+        long_columns = {"question": mapping.pivot.question, "answer": mapping.pivot.answer}
+        missing += [
+            f"{name} (pivot's {what} column)" for what, name in long_columns.items() if _normal(name) not in by_normal
+        ]
     if missing:
         where = mapping.path if mapping and mapping.path else f"<mappings_dir>/{entity.name}.yml"
         hint = json_document_hint(label) or _header_hint(names, where, separated=file_format == "csv")
@@ -97,6 +108,17 @@ def match_columns(
         )
     items = _present_items(label, by_normal, mapping) if from_items else {}
     used = set(present.values())
+    long = None
+    if pivot:
+        long = (by_normal[_normal(mapping.pivot.question)], by_normal[_normal(mapping.pivot.answer)])
+        used |= set(long)  # a row's question and answer are no column of the record
+        taken = [q for q in pivot.values() if _normal(q) in by_normal]
+        if taken:
+            raise ContractError(
+                f"{label}: the pivot's question(s) {', '.join(taken)} are also columns of the file; a pivoted "
+                "answer would hide them: rename one"
+            )
+        present.update(pivot)
     return ColumnMatch(
         columns=present,
         constants=dict(constants),
@@ -106,8 +128,14 @@ def match_columns(
         names=tuple(names),
         items=items,
         expressions=dict(expressions),
-        keys={column: tuple(by_normal[n.strip().lower()] for n in inputs) for column, inputs in key_from.items()},
+        keys={column: tuple(by_normal[_normal(n)] for n in inputs) for column, inputs in key_from.items()},
+        pivot=long,
     )
+
+
+def _normal(name: str) -> str:
+    """A column's name as matched: case and surrounding spaces ignored."""
+    return name.strip().lower()
 
 
 def _header_hint(names: list[str], where: object, *, separated: bool) -> str:
@@ -130,7 +158,7 @@ def _present_items(label: str, by_normal: dict[str, str], mapping: EntityMapping
     items: dict[str, dict[str, str]] = {}
     for code, scores in mapping.items.items():
         for score, export in scores.items():
-            found = by_normal.get(export.strip().lower())
+            found = by_normal.get(_normal(export))
             if found is not None:
                 items.setdefault(code, {})[score] = found
     if not items:
@@ -221,14 +249,65 @@ def stage_columns(
     else:
         extras = list(dict.fromkeys([*match.extra_columns, *originals]))  # one export column may feed two
         kept = "".join(f", {quote(n)}" for n in extras)
-        marked = f"{outside} as _outside, " if outside else ""
+        source = f"({pivoted(entity, match, outside)})" if match.pivot else STAGE_TABLE
+        marked = ("_outside, " if match.pivot else f"{outside} as _outside, ") if outside else ""
         query = (
             f"select _file_index, _row_number, _malformed, _layout, {marked}{_as_contract(selected)}{kept} "
-            f"from {STAGE_TABLE}"
+            f"from {source}"
         )
     con.execute(f"create or replace temp table {MAPPED_TABLE} as {query}")
     columns = {c: INTERNAL_PREFIX + c for c in entity.column_names}
     return StagedDelivery(columns=columns, extra_columns=extras, table=MAPPED_TABLE, outside_rows=bool(outside))
+
+
+def pivoted(entity: Entity, match: ColumnMatch, outside: str | None) -> str:
+    """SQL: a long export's rows (one per record and question) as one row per record, which the
+    mapping then reads as it reads a wide export's row.
+
+    A record is its rows in one file sharing the key's text. Its row takes the number of its first
+    row (a reject names it), that row's value of every other column (they repeat the record's), and
+    per pivoted question its answer; a question answered twice, differently, makes the record
+    malformed rather than one answer chosen. A question the mapping does not pivot is ignored (the
+    item answers read those rows). A malformed row, a layout row and a row outside the `where` are
+    not grouped: each stays a row of its own, to be rejected or left out as such."""
+    question, answer = match.pivot
+    asked = f"lower(trim({quote(question)}))"
+    others = [n for n in match.names if n not in match.pivot]
+    # the pivoted columns, each named by its question (match_columns)
+    questions = {name: _normal(name) for name in match.columns.values() if name not in match.names}
+    twice = " ".join(
+        f"when count(distinct trim({quote(answer)})) filter (where {asked} = {literal(q)}) > 1 "
+        f"then {literal(f'the rows of one record answer {name} twice, differently')}"
+        for name, q in questions.items()
+    )
+    record = [
+        *(f"arg_min({quote(n)}, _row_number) as {quote(n)}" for n in others),
+        *(
+            f"max({quote(answer)}) filter (where {asked} = {literal(q)}) as {quote(name)}"
+            for name, q in questions.items()
+        ),
+    ]
+    key = "".join(f", {_key_expression(k, match)}" for k in entity.key if k not in match.constants)
+    inside = "_malformed is null and _layout is null" + (f" and not {outside}" if outside else "")
+    grouped_flag, own_flag = (", false as _outside", f", {outside} as _outside") if outside else ("", "")
+    return f"""
+        select _file_index, min(_row_number) as _row_number, case {twice} end as _malformed,
+            cast(null as varchar) as _layout{grouped_flag}, {", ".join(record)}
+        from {STAGE_TABLE} where {inside}
+        group by _file_index{key}
+        union all by name
+        select _file_index, _row_number, _malformed, _layout{own_flag}, {", ".join(map(quote, others))}
+        from {STAGE_TABLE} where not ({inside})
+    """
+
+
+def _key_expression(column: str, match: ColumnMatch) -> str:
+    """SQL: the text of a key column as delivered (mapped, computed or from `key_from`), trimmed."""
+    if column in match.keys:
+        return _key_text(match.keys[column])
+    if column in match.expressions:
+        return f"trim({_expression_text(match.expressions[column])})"
+    return f"trim(cast({quote(match.columns[column])} as varchar))"
 
 
 def _outside(where: str) -> str:

@@ -53,6 +53,16 @@ Each non-blank cell is one answer row; blank cells (unanswered items) are no row
       perception_score: {Seat comfort: SEAT, Cleanliness: CLEAN}
       expectation_score: {Seat comfort (expected): SEAT}    # SERVQUAL: both scores of one item
 
+A long export (one row per response and question, as a survey tool's warehouse connector delivers
+answers) loads as one row per response with `pivot`; its item answers load as item scores with
+`where` (`question_id not in ('NPS', 'CSAT')`):
+
+    entity: survey_responses
+    pivot:
+      question: question_id           # the column naming what a row answers
+      answer: value                   # the column holding the answer
+      columns: {likelihood_to_recommend: NPS, csat_score: CSAT}   # contract column: its question
+
 When one folder receives several entities' exports (an SFTP drop, a CRM's zip of every object), the
 others read it with `files_of`, and each mapping names its files by pattern (ingestion/file_selection.py):
 
@@ -103,6 +113,7 @@ KEYS = (
     "skip_footer_rows",
     "records",
     "item_columns",
+    "pivot",
 )
 # What may group a number's digits when its decimal separator is a point: 1,234.50, 1'234.50 (Swiss),
 # 1 234.50.
@@ -118,6 +129,16 @@ ITEM_COLUMN = "item_code"
 
 class MappingError(ValueError):
     """A mapping file that cannot be used; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class Pivot:
+    """A long export, one row per record and question (a survey tool's answers as its warehouse
+    connector delivers them): the rows of one record become one (mapped_delivery.pivoted)."""
+
+    question: str  # the export column naming what a row answers
+    answer: str  # the export column holding the answer
+    columns: dict[str, str]  # contract column -> the question whose answer fills it
 
 
 @dataclass(frozen=True)
@@ -153,6 +174,7 @@ class EntityMapping:
     records: tuple[str, ...] = ()  # the members leading to a .json document's array of records
     # A wide export's item columns: item code -> {score column: export column}, in mapping order.
     items: dict[str, dict[str, str]] = field(default_factory=dict)
+    pivot: Pivot | None = None  # a long export's questions that fill contract columns
     path: Path | None = None
 
     @property
@@ -333,6 +355,11 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
     items = _item_columns(
         data.get("item_columns"), entity, where, contract_column, {**columns, **constants, **expressions, **key_from}
     )
+    pivot = _pivot(
+        data.get("pivot"), entity, where, contract_column, {**columns, **constants, **expressions, **key_from}
+    )
+    if pivot and items:
+        raise MappingError(f"{where}: pivot and item_columns: a file is long (a row per question) or wide, not both")
     if items and ITEM_COLUMN in values:  # the codes are the item columns' own: a value map would be ignored
         raise MappingError(f"{where}: values: {ITEM_COLUMN} comes from item_columns; give the codes there")
     files_of = data.get("files_of")
@@ -366,6 +393,7 @@ def parse_mapping(data: Any, entity: Entity, *, path: Path | None = None) -> Ent
         skip_footer_rows=skip_footer_rows,
         records=tuple(records),
         items=items,
+        pivot=pivot,
         path=path,
     )
 
@@ -489,6 +517,34 @@ def _item_columns(value: Any, entity: Entity, where: str, contract_column, mappe
             used.add(export.strip().lower())
             items[code][score] = export
     return items
+
+
+def _pivot(value: Any, entity: Entity, where: str, contract_column, mapped: dict) -> Pivot | None:
+    """`pivot: {question: <column>, answer: <column>, columns: {contract column: question}}`."""
+    if value is None:
+        return None
+    shape = (
+        f"{where}: pivot must name the export's question and answer columns and, per contract column, its "
+        "question: {question: question_id, answer: value, columns: {likelihood_to_recommend: NPS}}"
+    )
+    if not isinstance(value, dict) or set(value) != {"question", "answer", "columns"}:
+        raise MappingError(shape)
+    texts = (
+        [value["question"], value["answer"], *value["columns"].values()] if isinstance(value["columns"], dict) else []
+    )
+    if not value["columns"] or not all(isinstance(t, str) and t.strip() for t in texts):
+        raise MappingError(shape)
+    for name in value["columns"]:
+        contract_column(name, "pivot")
+        if name in entity.key or name in mapped:
+            raise MappingError(
+                f"{where}: pivot: {name} is {'the key' if name in entity.key else 'also mapped elsewhere'}; a "
+                "question's answer fills a column of the record, found from the rows' key"
+            )
+    questions = [q.strip().lower() for q in value["columns"].values()]
+    if len(set(questions)) < len(questions):
+        raise MappingError(f"{where}: pivot: a question fills two columns; keep one")
+    return Pivot(question=value["question"], answer=value["answer"], columns=dict(value["columns"]))
 
 
 def mapping_path(mappings_dir: Path, entity: Entity) -> Path | None:
