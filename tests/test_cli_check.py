@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from dagster_project.cli import main
-from dagster_project.contract import CUSTOMERS, ORDERS, SURVEY_RESPONSES
+from dagster_project.contract import CUSTOMERS, ORDERS, SURVEY_RESPONSES, TICKETS
 
-from deliveries import entity_folder, mapped_rules, write_csv
+from deliveries import entity_folder, mapped_rules, write_csv, write_jsonl
 
 FIXTURES = Path(__file__).parent / "fixtures_deployments"
 ORDER_COLUMNS = ["order_id", "customer_id", "ordered_at", "status", "amount"]
@@ -44,8 +44,11 @@ def test_a_mapped_deployment_is_checked_without_a_warehouse(isolated, capsys, mo
     assert code == 0
     assert "complaints.tickets (mapping " in out[1] and out[1].endswith("mappings/tickets.yml)")
     assert out[2] == "  complaints/tickets/2024-06-01_register.csv: 310 rows, 310 load"
+    # the register's narratives are blank (as the public register's are without the consumer's
+    # consent): a mapped column that finds nothing says so
+    assert out[4] == "  contract columns empty in every loaded row: description"
     # the register's columns no contract column comes from: a forgotten mapping would show here
-    assert out[4] == (
+    assert out[5] == (
         "  export columns mapped to nothing (kept in _extra): Company, Company public response, "
         "Consumer disputed?, Product, State"
     )
@@ -227,3 +230,20 @@ def test_a_pivoted_answer_s_original_is_not_listed_as_mapped_to_nothing(isolated
 
     assert code == 0 and "  survey/survey_responses/long.csv: 1 rows, 1 load" in out
     assert "  export columns mapped to nothing (kept in _extra): Device" in out
+
+
+def test_a_mapped_column_that_finds_nothing_is_named(isolated, landing, capsys, monkeypatch):
+    """A path the JSON does not write (its names are case-sensitive) loads as NULL, without a
+    reject: the check names the column."""
+    write_jsonl(
+        entity_folder(landing, TICKETS) / "tickets.jsonl",
+        [{"id": 1, "created_at": "2025-03-05T10:00:00Z", "via": {"channel": "web"}}],
+    )
+    mapping = {"columns": {"ticket_id": "id", "opened_at": "created_at", "channel": "via.Channel"}}
+    mapped_rules(isolated, TICKETS, mapping)
+    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
+    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
+
+    code, out = run_check(capsys, "--landing", str(landing), "--entity", "tickets")
+
+    assert code == 0 and "  contract columns empty in every loaded row: channel" in out

@@ -26,6 +26,7 @@ from dagster_project.ingestion.files import EntityScan
 from dagster_project.ingestion.loader import EntityLoadReport, EntityRules, entity_rules, ingest_files, scan_delivered
 from dagster_project.ingestion.mapping import EntityMapping
 from dagster_project.ingestion.warehouse import RAW_SCHEMA, connect
+from dagster_project.sql_text import quote
 
 
 @dataclass
@@ -46,6 +47,7 @@ class EntityCheck:
     columns_delivered: list[str] = field(default_factory=list)
     first_rejects: list[Reject] = field(default_factory=list)
     columns_unmapped: list[str] = field(default_factory=list)  # export columns only kept in `_extra`
+    columns_empty: list[str] = field(default_factory=list)  # delivered contract columns NULL in every loaded row
 
     @property
     def columns_missing(self) -> list[str]:
@@ -99,7 +101,20 @@ def _check_entity(
         columns_delivered=[c for (c,) in delivered],
         first_rejects=[Reject(*row) for row in rejects],
         columns_unmapped=_unmapped_columns(con, entity, _reading_the_same_files(entity, every_rules)),
+        columns_empty=_empty_columns(con, entity, [c for (c,) in delivered]),
     )
+
+
+def _empty_columns(con: duckdb.DuckDBPyConnection, entity: Entity, delivered: list[str]) -> list[str]:
+    """The contract columns the files carried that are NULL in every loaded row: a mapped name or a
+    nested path (`via.Channel` where the JSON writes `channel`) that finds nothing, a value map that
+    maps every value to nothing. An optional column loads so without a reject, so the check says it."""
+    columns = [c for c in entity.column_names if c in delivered]
+    if not columns:
+        return []
+    counts = ", ".join(f"count({quote(c)})" for c in columns)
+    row = con.execute(f"select count(*), {counts} from {RAW_SCHEMA}.{entity.name}").fetchone()
+    return [c for c, n in zip(columns, row[1:], strict=True) if row[0] and not n]
 
 
 def _reading_the_same_files(entity: Entity, every_rules: dict[str, EntityRules]) -> list[EntityMapping]:
@@ -174,6 +189,8 @@ def report_lines(
             lines.append(f"    {_shown(r.source_file, landing)} row {r.row_number}: {_reason(r, check.entity)}")
         if report.files and check.columns_missing:
             lines.append(f"  contract columns never delivered: {', '.join(check.columns_missing)}")
+        if check.columns_empty:
+            lines.append(f"  contract columns empty in every loaded row: {', '.join(check.columns_empty)}")
         if check.columns_unmapped:
             shown = ", ".join(check.columns_unmapped[:columns_shown])
             more = (

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import duckdb
 
 from dagster_project.contract import Entity
-from dagster_project.ingestion.files import ContractError, json_document_hint
+from dagster_project.ingestion.files import JSON_FORMATS, ContractError, json_document_hint
 from dagster_project.ingestion.mapping import ITEM_COLUMN, NUMBER_FORMATS, EntityMapping, score_columns
-from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery
+from dagster_project.ingestion.readers import STAGE_TABLE, StagedDelivery, json_pointer
 from dagster_project.ingestion.validation import is_blank
 from dagster_project.sql_text import literal, quote
 
@@ -48,12 +48,17 @@ class ColumnMatch:
     # A long export (`pivot`): its question and answer columns; `columns` then names each pivoted
     # column by its question, a column of the record's one row (`pivoted`).
     pivot: tuple[str, str] | None = None
+    # A JSON record's nested member (`columns: {channel: via.channel}`): contract column -> (the
+    # record's member, the names leading to the value in it), as APIs nest fields (HubSpot's
+    # `properties`).
+    paths: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     @property
     def delivered(self) -> list[str]:
         """Contract columns the file carries: constants, expressions, keys and item columns included."""
         from_items = [ITEM_COLUMN, *score_columns(self.items)] if self.items else []
-        return list(dict.fromkeys([*self.columns, *self.constants, *self.expressions, *self.keys, *from_items]))
+        computed = [*self.expressions, *self.keys, *self.paths]
+        return list(dict.fromkeys([*self.columns, *self.constants, *computed, *from_items]))
 
 
 # ----------------------------------------------------------------------------------------- matching
@@ -76,6 +81,7 @@ def match_columns(
     pivot = mapping.pivot.columns if mapping and mapping.pivot else {}
     from_items = {ITEM_COLUMN, *mapping.item_score_columns} if mapping and mapping.items else set()
     present: dict[str, str] = {}
+    paths: dict[str, tuple[str, tuple[str, ...]]] = {}
     missing: list[str] = []
     for column in entity.column_names:
         if column in constants or column in expressions or column in from_items:
@@ -87,8 +93,11 @@ def match_columns(
             continue
         wanted = renames.get(column, column)
         found = by_normal.get(_normal(wanted))
+        nested = _nested_member(wanted, by_normal) if found is None and file_format in JSON_FORMATS else None
         if found is not None:
             present[column] = found
+        elif nested is not None:
+            paths[column] = nested
         elif column in entity.required_columns:
             missing.append(f"{column} (mapped from {wanted!r})" if column in renames else column)
     if mapping and mapping.pivot:
@@ -130,7 +139,20 @@ def match_columns(
         expressions=dict(expressions),
         keys={column: tuple(by_normal[_normal(n)] for n in inputs) for column, inputs in key_from.items()},
         pivot=long,
+        paths=paths,
     )
+
+
+def _nested_member(wanted: str, by_normal: dict[str, str]) -> tuple[str, tuple[str, ...]] | None:
+    """A mapped name that is a path into a JSON record's member (`properties.createdate`): the member
+    (matched as columns are, the longest name first, so a member named `a.b` wins over `a`) and the
+    names leading to the value in it; None when no member starts the path."""
+    parts = wanted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        member = by_normal.get(_normal(".".join(parts[:cut])))
+        if member is not None:
+            return member, tuple(parts[cut:])
+    return None
 
 
 def _normal(name: str) -> str:
@@ -240,6 +262,11 @@ def stage_columns(
             text = _expression_text(match.expressions[column])
         elif column in match.keys:
             text = _key_text(match.keys[column])
+        elif column in match.paths:
+            member, names = match.paths[column]
+            # A member that is no JSON object (a plain text) has nothing at the path: NULL.
+            value = f"json_extract_string({quote(member)}, {json_pointer(*names)})"
+            text = f"case when json_valid({quote(member)}) then {value} end"
         else:
             text = "cast(null as varchar)"
         selected[column] = _converted(text, column, entity, match, mapping)
@@ -334,7 +361,7 @@ def _converted(text: str, column: str, entity: Entity, match: ColumnMatch, mappi
         group = _GROUP_SEPARATOR[mapping.thousands_separator]
         grouped = rf"^\s*[+-]?\d{{1,3}}({group}\d{{2,3}})*{group}\d{{3}}(\.\d+)?\s*$"
         text = _when_written(text, grouped, f"regexp_replace({text}, {literal(group)}, '', 'g')")
-    computed = column in match.columns or column in match.expressions
+    computed = column in match.columns or column in match.expressions or column in match.paths
     if kind in ("ts", "date") and computed and mapping.transforms(entity, column):
         text = _timestamp(text, column, kind, mapping)
     return text

@@ -102,7 +102,7 @@ def _json_objects(paths: str, delivered: DeliveredFile, *, with_path: bool = Fal
     read whole and its array unnested, in order (a broken document fails, as a broken array does)."""
     path_column = f", filename = '{_PATH_COLUMN}'" if with_path else ""
     if delivered.records:
-        array = f"cast(json_extract(json, {_json_pointer(*delivered.records)}) as json[])"
+        array = f"cast(json_extract(json, {json_pointer(*delivered.records)}) as json[])"
         return (
             f"(select unnest({array}) as json{f', {_PATH_COLUMN}' if with_path else ''} "
             f"from {_json_documents(paths, path_column)})"
@@ -119,7 +119,7 @@ def _json_documents(paths: str, path_column: str = "") -> str:
     return f"read_json_objects({paths}, format = 'unstructured', maximum_object_size = {MAX_RECORD_BYTES}{path_column})"
 
 
-def _json_pointer(*names: str) -> str:
+def json_pointer(*names: str) -> str:
     """RFC 6901 pointer to a member (of members): a name with '.', '$' or '/' is still one member."""
     return literal("".join("/" + name.replace("~", "~0").replace("/", "~1") for name in names))
 
@@ -262,7 +262,7 @@ def prepare_file(
 
 def _check_records(con: duckdb.DuckDBPyConnection, delivered: DeliveredFile, paths: str) -> None:
     """A document must hold an array where its mapping's `records` lead: say what it holds instead."""
-    pointer = _json_pointer(*delivered.records)
+    pointer = json_pointer(*delivered.records)
     found, members = con.execute(
         f"select json_type(json_extract(json, {pointer})), json_keys(json) from {_json_documents(paths)}"
     ).fetchone()
@@ -333,7 +333,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, files: list[ReadableFile]) -> No
     else:
         # Every member in one extraction per line: `json ->> member` per column parsed each line
         # once per column (tickets, 18 members: one extraction takes a third of that time).
-        pointers = "[" + ", ".join(_json_pointer(n) for n in names) + "]"
+        pointers = "[" + ", ".join(json_pointer(n) for n in names) + "]"
         members = "".join(
             f"case when _json_type = 'OBJECT' then _members[{i}] end as {quote(n)}, "
             for i, n in enumerate(names, start=1)
