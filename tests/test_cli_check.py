@@ -34,6 +34,14 @@ def run_check(capsys, *args: str) -> tuple[int, list[str]]:
     return code, capsys.readouterr().out.splitlines()
 
 
+def check_with_mapping(isolated, landing, capsys, monkeypatch, entity, mapping) -> tuple[int, list[str]]:
+    """`csat check` of one entity with `mapping` as its mapping file (the deployment's only one)."""
+    mapped_rules(isolated, entity, mapping)  # writes isolated/mappings/<entity>.yml
+    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
+    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
+    return run_check(capsys, "--landing", str(landing), "--entity", entity.name)
+
+
 def test_a_mapped_deployment_is_checked_without_a_warehouse(isolated, capsys, monkeypatch):
     deployment = isolated / "deployment"
     shutil.copytree(FIXTURES / "complaints_register", deployment)
@@ -112,11 +120,8 @@ def test_an_expression_s_inputs_are_not_listed_as_mapped_to_nothing(isolated, la
         "columns": {"order_id": "Order", "customer_id": "Customer"},
         "expressions": {"ordered_at": '"Day" || \' \' || "Time"'},
     }
-    mapped_rules(isolated, ORDERS, mapping)  # writes isolated/mappings/orders.yml
-    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
-    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
 
-    code, out = run_check(capsys, "--landing", str(landing), "--entity", "orders")
+    code, out = check_with_mapping(isolated, landing, capsys, monkeypatch, ORDERS, mapping)
 
     assert code == 0 and "  crm/orders/erp.csv: 1 rows, 1 load" in out
     assert "  export columns mapped to nothing (kept in _extra): Region" in out
@@ -188,11 +193,8 @@ def test_a_key_s_columns_are_not_listed_as_mapped_to_nothing(isolated, landing, 
         "columns": {"submitted_at": "Timestamp", "likelihood_to_recommend": "NPS"},
         "constants": {"survey_id": "form"},
     }
-    mapped_rules(isolated, SURVEY_RESPONSES, mapping)
-    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
-    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
 
-    code, out = run_check(capsys, "--landing", str(landing), "--entity", "survey_responses")
+    code, out = check_with_mapping(isolated, landing, capsys, monkeypatch, SURVEY_RESPONSES, mapping)
 
     assert code == 0 and "  survey/survey_responses/form.csv: 1 rows, 1 load" in out
     assert "  export columns mapped to nothing (kept in _extra): Comments" in out
@@ -202,11 +204,10 @@ def test_a_where_s_columns_are_not_listed_as_mapped_to_nothing(isolated, landing
     (entity_folder(landing, CUSTOMERS) / "contacts.csv").write_text(
         "Id,Type,Owner\nC1,Customer,Ann\nL1,Lead,Bob\n", encoding="utf-8"
     )
-    mapped_rules(isolated, CUSTOMERS, {"columns": {"customer_id": "Id"}, "where": "\"Type\" = 'Customer'"})
-    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
-    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
 
-    code, out = run_check(capsys, "--landing", str(landing), "--entity", "customers")
+    mapping = {"columns": {"customer_id": "Id"}, "where": "\"Type\" = 'Customer'"}
+
+    code, out = check_with_mapping(isolated, landing, capsys, monkeypatch, CUSTOMERS, mapping)
 
     assert code == 0
     assert "  export columns mapped to nothing (kept in _extra): Owner" in out
@@ -222,11 +223,8 @@ def test_a_pivoted_answer_s_original_is_not_listed_as_mapped_to_nothing(isolated
         "pivot": {"question": "question", "answer": "value", "columns": {"likelihood_to_recommend": "NPS"}},
         "values": {"likelihood_to_recommend": {"10 - Extremely likely": "10"}},
     }
-    mapped_rules(isolated, SURVEY_RESPONSES, mapping)
-    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
-    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
 
-    code, out = run_check(capsys, "--landing", str(landing), "--entity", "survey_responses")
+    code, out = check_with_mapping(isolated, landing, capsys, monkeypatch, SURVEY_RESPONSES, mapping)
 
     assert code == 0 and "  survey/survey_responses/long.csv: 1 rows, 1 load" in out
     assert "  export columns mapped to nothing (kept in _extra): Device" in out
@@ -240,10 +238,7 @@ def test_a_mapped_column_that_finds_nothing_is_named(isolated, landing, capsys, 
         [{"id": 1, "created_at": "2025-03-05T10:00:00Z", "via": {"channel": "web"}}],
     )
     mapping = {"columns": {"ticket_id": "id", "opened_at": "created_at", "channel": "via.Channel"}}
-    mapped_rules(isolated, TICKETS, mapping)
-    (isolated / "deployment.yml").write_text("mappings_dir: mappings\n", encoding="utf-8")
-    monkeypatch.setenv("CSAT_DEPLOYMENT_CONFIG", str(isolated / "deployment.yml"))
 
-    code, out = run_check(capsys, "--landing", str(landing), "--entity", "tickets")
+    code, out = check_with_mapping(isolated, landing, capsys, monkeypatch, TICKETS, mapping)
 
     assert code == 0 and "  contract columns empty in every loaded row: channel" in out
