@@ -57,6 +57,10 @@ class Entity:
     # (then the last row of the file); the others are rejected as `duplicate`.
     version_column: str | None = None
     formats: tuple[str, ...] = field(default=("csv", "jsonl", "parquet"))
+    # Rows that never change once delivered (survey answers): a later delivery that changes one is
+    # recorded in raw.revised_rows, which the raw suite's `redeliveries` check blocks on; one that
+    # repeats it as it was (a cumulative export downloaded again) is not.
+    immutable: bool = False
 
     @property
     def qualified_name(self) -> str:
@@ -138,6 +142,7 @@ SURVEY_RESPONSES = Entity(
     name="survey_responses",
     key=("response_id",),
     version_column="submitted_at",
+    immutable=True,
     columns=(
         Column("response_id", required=True),
         Column("survey_id", required=True),
@@ -163,6 +168,7 @@ SURVEY_ITEM_SCORES = Entity(
     source="survey",
     name="survey_item_scores",
     key=("response_id", "item_code"),
+    immutable=True,
     columns=(
         Column("response_id", required=True),
         Column("item_code", required=True),  # allowed values: the seed survey_items

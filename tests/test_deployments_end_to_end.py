@@ -1,4 +1,4 @@
-"""Issue 10 acceptance: four real deployment shapes, each end to end through the Dagster job.
+"""Issue 10 acceptance: five real deployment shapes, each end to end through the Dagster job.
 
 Each fixture under tests/fixtures_deployments/<shape>/ is what a user brings: landing files in the
 layout of a public export, a deployment file, mapping files and (where the company has its own
@@ -413,3 +413,37 @@ def test_passenger_kpis_slice_by_travel_class_and_trip_purpose(passengers):
         for value, pct in expected.items():
             assert got[value] == pytest.approx(pct, abs=1e-4), (label, value)  # the mart rounds to 4 places
         assert rows["sample_size"].sum() == len(respondents), label
+
+
+# ------------------------------------------------------ (e) a form tool's cumulative exports, no ids
+
+
+@pytest.fixture(scope="module")
+def form(tmp_path_factory) -> Deployment:
+    return run_deployment("form_survey", tmp_path_factory.mktemp("form"))
+
+
+def test_form_survey_cumulative_exports_without_ids(form):
+    """Two downloads of a form's responses, the second holding the first's rows again: the key made
+    of the timestamp and answers (`key_from`) replaces them, so every response counts once; the
+    timestamps written two ways (`formats` list) and the satisfaction labels (`values`) load
+    without a reject. NPS and CSAT equal a computation from the latest download alone."""
+    assert_published_with_the_gate_passing(form)
+    folder = form.fixture / "landing/survey/survey_responses"
+    first = pd.read_csv(folder / "2024-02-29_form_responses.csv", keep_default_na=False)
+    latest = pd.read_csv(folder / "2024-04-30_form_responses.csv", keep_default_na=False)
+    with duckdb.connect(str(root_warehouse(form)), read_only=True) as con:
+        assert con.execute("select count(*) from raw.load_rejects").fetchone()[0] == 0
+        assert con.execute("select count(*) from raw.survey_responses").fetchone()[0] == len(latest)
+        manifest = con.execute("select rows_loaded from raw.load_manifest order by source_file").fetchall()
+    assert manifest == [(len(first),), (len(latest),)]
+
+    at = pd.to_datetime(latest["Timestamp"], format="mixed")
+    assert (latest["Timestamp"].str.contains("-")).any() and (latest["Timestamp"].str.contains("/")).any()
+    latest["month"] = month_of(at)
+    score = latest["How likely are you to recommend Acme to a friend or colleague?"]
+    latest["nps_points"] = (score >= 9).astype(int) - (score <= 6).astype(int)
+    assert_equal_by_month(form, "nps", (100.0 * latest.groupby("month")["nps_points"].mean()).to_dict())
+    satisfied = latest["Overall, how satisfied are you with Acme?"].isin(["Satisfied", "Very satisfied"])
+    assert_equal_by_month(form, "csat_pct", (100.0 * satisfied.groupby(latest["month"]).mean()).to_dict())
+    assert form.kpi("nps")[date(2024, 1, 1)]["sample_size"] == (latest["month"] == date(2024, 1, 1)).sum()

@@ -263,7 +263,7 @@ def test_duplicate_keys_across_deliveries_block_publication(baseline, tmp_path):
     ]
     write_csv(root, "survey_responses", "2026-10-31_resend.csv", rows)
     result = run_pipeline(root)
-    blocking_failure(result, ["raw", "survey_responses"], "rows_replaced_by_later_delivery")
+    blocking_failure(result, ["raw", "survey_responses"], "rows_changed_by_later_delivery")
     assert_not_published(root, baseline, result)
 
 

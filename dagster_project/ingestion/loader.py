@@ -64,6 +64,7 @@ from dagster_project.ingestion.readers import (
     quote,
     stage_batch,
 )
+from dagster_project.ingestion.revisions import record_revisions
 from dagster_project.ingestion.validation import (
     CHECKED_TABLE,
     REPEATED_KEYS_TABLE,
@@ -442,12 +443,15 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, entity: Entity, delivered_col
 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """Kept rows replace raw rows with the same key; within a batch the latest file wins."""
+    """Kept rows replace raw rows with the same key; within a batch the latest file wins. The rows of
+    an immutable entity replaced with other values are recorded first (ingestion/revisions.py)."""
     table = f"{RAW_SCHEMA}.{entity.name}"
     keys = ", ".join(quote(k) for k in entity.key)
+    stored, repeated = _has_rows(con, table), _has_rows(con, REPEATED_KEYS_TABLE)
+    record_revisions(con, entity, stored=stored, repeated=repeated)
     # An empty raw table (a first load) has nothing to replace, and the delete's distinct keys are a
     # full aggregate over the batch.
-    if _has_rows(con, table):
+    if stored:
         matches = " and ".join(f"{table}.{quote(k)} = k.{quote(k)}" for k in entity.key)
         con.execute(
             f"delete from {table} using (select distinct {keys} from {CHECKED_TABLE} where _keep) as k where {matches}"
@@ -462,7 +466,7 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     # file's own duplicates were settled, which keeps one row of each (file, key): the latest file is
     # the same. Most batches repeat no key, and then the join is skipped too.
     latest_file = ""
-    if _has_rows(con, REPEATED_KEYS_TABLE):
+    if repeated:
         key_match = " and ".join(f"c.{quote(k)} = repeated.{quote(k)}" for k in entity.key)
         latest_file = f"""
             left join {REPEATED_KEYS_TABLE} as repeated on {key_match}

@@ -60,6 +60,18 @@ create table if not exists {RAW_SCHEMA}.load_rejects (
 """
 
 
+# Rows of an immutable entity (survey answers) that a later delivery changed: per earlier file, how
+# many of its rows the later file delivered again with other values (ingestion/revisions.py).
+_REVISED_ROWS_DDL = f"""
+create table if not exists {RAW_SCHEMA}.revised_rows (
+    entity varchar not null,
+    file_sha256 varchar not null,
+    revised_by_sha256 varchar not null,
+    rows_revised bigint not null,
+    revised_at timestamp not null
+)
+"""
+
 _DELIVERED_COLUMNS_DDL = f"""
 create table if not exists {RAW_SCHEMA}.delivered_columns (
     entity varchar not null,
@@ -152,6 +164,7 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(_MANIFEST_DDL)
     con.execute(_REJECTS_DDL)
+    con.execute(_REVISED_ROWS_DDL)
     con.execute(_DELIVERED_COLUMNS_DDL)
     con.execute(_ENTITY_DELIVERY_DDL)
     con.execute(_FILE_CHECKSUMS_DDL)

@@ -1,4 +1,4 @@
-"""Writes the four deployment fixtures of tests/test_deployments_end_to_end.py (issue 10).
+"""Writes the five deployment fixtures of tests/test_deployments_end_to_end.py (issue 10).
 
 Run once by hand (`python tests/fixtures_deployments/make_fixtures.py`); the files it writes are
 committed, and the tests read only those files. Every value is invented by a seeded random generator
@@ -229,8 +229,50 @@ def passengers(rng: random.Random) -> None:
     )
 
 
+SATISFACTION = [
+    "Very dissatisfied",
+    "Dissatisfied",
+    "Neither satisfied nor dissatisfied",
+    "Satisfied",
+    "Very satisfied",
+]
+FORM_COLUMNS = [
+    "Timestamp",
+    "Email Address",
+    "How likely are you to recommend Acme to a friend or colleague?",
+    "Overall, how satisfied are you with Acme?",
+    "Anything else you would like to tell us?",
+]
+
+
+def form(rng: random.Random) -> None:
+    """A customer survey run on a form tool, in the layout of a Google Forms responses export: no
+    response id, a M/D/YYYY timestamp (rows edited by hand in the sheet written as ISO), the email
+    when the respondent gave it, the answers as labels. The export is cumulative: each download holds
+    every response so far, and two downloads are delivered."""
+    root = HERE / "form_survey" / "landing" / "survey" / "survey_responses"
+    rows, seen = [], set()
+    while len(rows) < 180:
+        at = datetime(2024, 1, 2) + timedelta(seconds=rng.randrange(0, 119 * 86_400))
+        if at in seen:
+            continue
+        seen.add(at)
+        stamp = (
+            at.strftime("%Y-%m-%d %H:%M:%S") if rng.random() < 0.1 else f"{at.month}/{at.day}/{at.year} {at:%-H:%M:%S}"
+        )
+        email = f"customer{rng.randrange(1, 400)}@example.com" if rng.random() < 0.7 else ""
+        nps = min(10, max(0, round(rng.gauss(7.4, 2.2))))
+        csat = SATISFACTION[min(4, max(0, round(rng.gauss(3.0, 1.0))))]
+        comment = rng.choice(["", "", "Great service", "Delivery was late", "Support was helpful"])
+        rows.append((at, [stamp, email, nps, csat, comment]))
+    rows.sort()
+    write(root / "2024-02-29_form_responses.csv", FORM_COLUMNS, [r for at, r in rows if at < datetime(2024, 3, 1)])
+    write(root / "2024-04-30_form_responses.csv", FORM_COLUMNS, [r for _, r in rows])
+
+
 if __name__ == "__main__":
     telco(random.Random(10_1))
     reviews(random.Random(10_2))
     register(random.Random(10_3))
     passengers(random.Random(10_4))
+    form(random.Random(10_5))
