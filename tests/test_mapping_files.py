@@ -126,6 +126,17 @@ def test_a_reader_takes_a_member_by_its_name_or_its_archive_s(patterns, archive,
     assert Reader("orders", patterns).takes_member(Path(archive), member) is takes
 
 
+def test_a_reader_without_patterns_in_a_shared_folder_is_named(con, landing, drop, mappings):
+    every = {"customers": None, "orders": mappings["orders"].mapping}
+
+    report = ingest_landing_entity(con, CUSTOMERS, landing, mappings=every)
+
+    assert report.warnings == [
+        "customers reads every file of this folder, those of the other readers' `files` too "
+        "(customers: every file; orders: Orders_*.csv, orders.csv): give the mapping of customers its own `files`"
+    ]
+
+
 def test_the_readers_of_a_folder(tmp_path):
     customers = parse_mapping(CUSTOMERS_MAPPING, CUSTOMERS, path=tmp_path / "customers.yml")
     orders = parse_mapping(ORDERS_MAPPING, ORDERS, path=tmp_path / "orders.yml")

@@ -62,7 +62,14 @@ def not_taken(files: list[Path], folder_readers: list[Reader], landing_dir: Path
     if all(not r.patterns for r in folder_readers):
         return []
     shown = "; ".join(map(str, folder_readers))
-    warnings = []
+    # A reader without patterns takes every file, the others' too (each then fails the contract's
+    # columns, naming the file): say so once, with the fix.
+    warnings = [
+        f"{r.entity} reads every file of this folder, those of the other readers' `files` too ({shown}): "
+        f"give the mapping of {r.entity} its own `files`"
+        for r in folder_readers
+        if not r.patterns
+    ]
     for path in files:
         label = path.relative_to(landing_dir).as_posix()
         if any(r.takes(path.name) for r in folder_readers):
