@@ -282,7 +282,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f">> checking {landing} (mappings: {deployment.mappings_dir}; seeds: {deployment.seeds_dir})")
     checks = check_landing(landing, args.entity, first_rejects=args.rejects)
     print("\n".join(report_lines(checks, landing)))
-    if any(c.report.errors for c in checks):
+    if any(c.report.errors or c.rows_revised for c in checks):  # what a run's gate blocks on
         return 1
     return 1 if args.strict and any(c.report.total("rejected") for c in checks) else 0
 

@@ -242,3 +242,20 @@ def test_a_mapped_column_that_finds_nothing_is_named(isolated, landing, capsys, 
     code, out = check_with_mapping(isolated, landing, capsys, monkeypatch, TICKETS, mapping)
 
     assert code == 0 and "  contract columns empty in every loaded row: channel" in out
+
+
+def test_answers_a_later_file_changes_fail_the_check(isolated, landing, capsys):
+    """A cumulative export repeating its rows passes; one that changes an answer is what a run's
+    gate blocks on, so the dry run fails too."""
+    header = "response_id,survey_id,submitted_at,likelihood_to_recommend"
+    folder = entity_folder(landing, SURVEY_RESPONSES)
+    (folder / "1.csv").write_text(f"{header}\nR1,S1,2025-03-05T10:00:00Z,9\n", encoding="utf-8")
+    (folder / "2.csv").write_text(f"{header}\nR1,S1,2025-03-05T10:00:00Z,9\nR2,S1,2025-03-06T10:00:00Z,3\n")
+    assert run_check(capsys, "--landing", str(landing))[0] == 0
+
+    (folder / "3.csv").write_text(f"{header}\nR1,S1,2025-03-05T10:00:00Z,2\n", encoding="utf-8")
+    code, out = run_check(capsys, "--landing", str(landing))
+
+    assert code == 1
+    # R1 of both earlier files: each file's rows are counted
+    assert "  CHANGED BY A LATER FILE: 2 rows delivered again with other values" in "\n".join(out)

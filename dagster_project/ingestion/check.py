@@ -48,6 +48,8 @@ class EntityCheck:
     first_rejects: list[Reject] = field(default_factory=list)
     columns_unmapped: list[str] = field(default_factory=list)  # export columns only kept in `_extra`
     columns_empty: list[str] = field(default_factory=list)  # delivered contract columns NULL in every loaded row
+    # rows of an immutable entity a later file delivered again with other values: the gate blocks on them
+    rows_revised: int = 0
 
     @property
     def columns_missing(self) -> list[str]:
@@ -102,6 +104,9 @@ def _check_entity(
         first_rejects=[Reject(*row) for row in rejects],
         columns_unmapped=_unmapped_columns(con, entity, _reading_the_same_files(entity, every_rules)),
         columns_empty=_empty_columns(con, entity, [c for (c,) in delivered]),
+        rows_revised=con.execute(
+            "select coalesce(sum(rows_revised), 0) from raw.revised_rows where entity = ?", [entity.name]
+        ).fetchone()[0],
     )
 
 
@@ -200,6 +205,11 @@ def report_lines(
             )
             lines.append(f"  export columns mapped to nothing (kept in _extra): {shown}{more}")
         lines += [f"  NOT LOADED: {error}" for error in report.errors]
+        if check.rows_revised:
+            lines.append(
+                f"  CHANGED BY A LATER FILE: {check.rows_revised:,} rows delivered again with other values; answers "
+                "are immutable, so a run's `redeliveries` check blocks publication on them (raw.revised_rows)"
+            )
         lines += [f"  landing folder: {warning}" for warning in report.warnings]
     files = [f for c in checks for f in c.report.files]
     errors = sum(len(c.report.errors) for c in checks)
