@@ -1,4 +1,4 @@
-"""Issue 10 acceptance: five real deployment shapes, each end to end through the Dagster job.
+"""Issue 10 acceptance: six real deployment shapes, each end to end through the Dagster job.
 
 Each fixture under tests/fixtures_deployments/<shape>/ is what a user brings: landing files in the
 layout of a public export, a deployment file, mapping files and (where the company has its own
@@ -447,3 +447,36 @@ def test_form_survey_cumulative_exports_without_ids(form):
     satisfied = latest["Overall, how satisfied are you with Acme?"].isin(["Satisfied", "Very satisfied"])
     assert_equal_by_month(form, "csat_pct", (100.0 * satisfied.groupby(latest["month"]).mean()).to_dict())
     assert form.kpi("nps")[date(2024, 1, 1)]["sample_size"] == (latest["month"] == date(2024, 1, 1)).sum()
+
+
+# ---------------------------------------------- (f) a survey tool's answers in long form, one table
+
+
+@pytest.fixture(scope="module")
+def connector(tmp_path_factory) -> Deployment:
+    return run_deployment("survey_connector", tmp_path_factory.mktemp("connector"))
+
+
+def test_survey_connector_answers_in_long_form(connector):
+    """One table, a row per response and question: the responses pivot their NPS and CSAT rows
+    (`pivot`), the item scores take the item rows (`files_of`, `where`), unfinished responses are
+    left out of both. NPS and CSAT equal a computation from the long table."""
+    assert_published_with_the_gate_passing(connector)
+    long = pd.read_csv(connector.fixture / "landing/survey/survey_responses/question_response.csv")
+    finished = long[long["finished"]]
+    items = finished[~finished["question_id"].isin(["NPS", "CSAT"])]
+    with duckdb.connect(str(root_warehouse(connector)), read_only=True) as con:
+        assert con.execute("select count(*) from raw.load_rejects").fetchone()[0] == 0
+        counts = dict(con.execute("select entity, rows_left_out from raw.load_manifest").fetchall())
+        loaded = dict(con.execute("select entity, rows_loaded from raw.entity_delivery where is_delivered").fetchall())
+    assert loaded == {"survey_responses": finished["response_id"].nunique(), "survey_item_scores": len(items)}
+    assert counts == {"survey_responses": len(long) - len(finished), "survey_item_scores": len(long) - len(items)}
+
+    responses = finished.pivot(index="response_id", columns="question_id", values="value")
+    responses["month"] = month_of(pd.to_datetime(finished.groupby("response_id")["recorded_date"].first()))
+    nps = responses.dropna(subset=["NPS"])
+    points = (nps["NPS"] >= 9).astype(int) - (nps["NPS"] <= 6).astype(int)
+    assert_equal_by_month(connector, "nps", (100.0 * points.groupby(nps["month"]).mean()).to_dict())
+    csat = responses.dropna(subset=["CSAT"])
+    assert_equal_by_month(connector, "csat_pct", (100.0 * (csat["CSAT"] >= 4).groupby(csat["month"]).mean()).to_dict())
+    assert_null_with_reason(connector, ["servqual_gap"], "column never delivered: survey_item_scores.expectation_score")

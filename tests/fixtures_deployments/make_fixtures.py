@@ -1,4 +1,4 @@
-"""Writes the five deployment fixtures of tests/test_deployments_end_to_end.py (issue 10).
+"""Writes the six deployment fixtures of tests/test_deployments_end_to_end.py (issue 10).
 
 Run once by hand (`python tests/fixtures_deployments/make_fixtures.py`); the files it writes are
 committed, and the tests read only those files. Every value is invented by a seeded random generator
@@ -270,9 +270,34 @@ def form(rng: random.Random) -> None:
     write(root / "2024-04-30_form_responses.csv", FORM_COLUMNS, [r for _, r in rows])
 
 
+CONNECTOR_ITEMS = ["TAN1", "REL1", "RES1", "ASS1", "EMP1"]
+
+
+def connector(rng: random.Random) -> None:
+    """A survey tool's answers as its warehouse connector delivers them: one row per response and
+    question (`response_id, survey_id, recorded_date, question_id, value`), the NPS and CSAT
+    questions among the SERVQUAL perception items (1-7, the repo's catalogue); some responses
+    unfinished (`finished` false) and some questions unanswered (no row)."""
+    root = HERE / "survey_connector" / "landing" / "survey" / "survey_responses"
+    rows = []
+    for i in range(1, 151):
+        at = datetime(2024, 2, 1) + timedelta(seconds=rng.randrange(0, 90 * 86_400))
+        finished = "false" if rng.random() < 0.08 else "true"
+        answers = {"NPS": min(10, max(0, round(rng.gauss(7.0, 2.4)))), "CSAT": min(5, max(1, round(rng.gauss(3.8, 1))))}
+        answers |= {item: min(7, max(1, round(rng.gauss(5.2, 1.3)))) for item in CONNECTOR_ITEMS}
+        for question, value in answers.items():
+            if rng.random() < 0.07:
+                continue  # not answered: the connector writes no row
+            rows.append([f"R_{i:05d}", "SV_pulse", at.strftime("%Y-%m-%d %H:%M:%S"), finished, question, value])
+    rng.shuffle(rows)  # a connector's table has no order
+    header = ["response_id", "survey_id", "recorded_date", "finished", "question_id", "value"]
+    write(root / "question_response.csv", header, rows)
+
+
 if __name__ == "__main__":
     telco(random.Random(10_1))
     reviews(random.Random(10_2))
     register(random.Random(10_3))
     passengers(random.Random(10_4))
     form(random.Random(10_5))
+    connector(random.Random(10_6))
