@@ -14,7 +14,7 @@ from dagster_project.ingestion.files import ContractError
 from dagster_project.ingestion.loader import ingest_landing_entity, load_file
 from dagster_project.ingestion.mapping import MappingError, parse_mapping
 
-from deliveries import entity_folder, mapped_rules
+from deliveries import entity_folder, mapped_rules, write_jsonl
 
 LONG = [
     "response_id,survey_id,recorded_date,question_id,value",
@@ -118,3 +118,21 @@ def test_a_file_without_the_question_column_is_refused(con, landing, tmp_path):
 def test_pivot_names_its_columns_and_questions(pivot, message):
     with pytest.raises(MappingError, match=message):
         parse_mapping({"pivot": pivot}, SURVEY_RESPONSES)
+
+
+def test_a_json_export_s_nested_key_groups_its_rows(con, landing, tmp_path):
+    """A connector's JSON rows whose response id is nested (`response.id`)."""
+    rows = [
+        {"response": {"id": "R1"}, "survey_id": "S1", "recorded_date": "2025-03-05 10:00:00", "q": "NPS", "v": "9"},
+        {"response": {"id": "R1"}, "survey_id": "S1", "recorded_date": "2025-03-05 10:00:00", "q": "CSAT", "v": "4"},
+    ]
+    path = write_jsonl(entity_folder(landing, SURVEY_RESPONSES) / "long.jsonl", rows)
+    mapping = {
+        "columns": {"response_id": "response.id", "submitted_at": "recorded_date"},
+        "pivot": {"question": "q", "answer": "v", "columns": {"likelihood_to_recommend": "NPS", "csat_score": "CSAT"}},
+    }
+
+    load_file(con, SURVEY_RESPONSES, path, rules=mapped_rules(tmp_path, SURVEY_RESPONSES, mapping))
+
+    got = con.execute("select response_id, likelihood_to_recommend, csat_score from raw.survey_responses")
+    assert got.fetchall() == [("R1", 9, 4)]

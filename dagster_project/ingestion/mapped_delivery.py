@@ -263,10 +263,7 @@ def stage_columns(
         elif column in match.keys:
             text = _key_text(match.keys[column])
         elif column in match.paths:
-            member, names = match.paths[column]
-            # A member that is no JSON object (a plain text) has nothing at the path: NULL.
-            value = f"json_extract_string({quote(member)}, {json_pointer(*names)})"
-            text = f"case when json_valid({quote(member)}) then {value} end"
+            text = _path_text(*match.paths[column])
         else:
             text = "cast(null as varchar)"
         selected[column] = _converted(text, column, entity, match, mapping)
@@ -329,12 +326,21 @@ def pivoted(entity: Entity, match: ColumnMatch, outside: str | None) -> str:
 
 
 def _key_expression(column: str, match: ColumnMatch) -> str:
-    """SQL: the text of a key column as delivered (mapped, computed or from `key_from`), trimmed."""
+    """SQL: the text of a key column as delivered (mapped, computed, nested or from `key_from`), trimmed."""
     if column in match.keys:
         return _key_text(match.keys[column])
     if column in match.expressions:
         return f"trim({_expression_text(match.expressions[column])})"
+    if column in match.paths:
+        return f"trim({_path_text(*match.paths[column])})"
     return f"trim(cast({quote(match.columns[column])} as varchar))"
+
+
+def _path_text(member: str, names: tuple[str, ...]) -> str:
+    """SQL: the text at a path into a JSON record's member (`via.channel`); NULL where the member is
+    no JSON object (a plain text) or has nothing there."""
+    value = f"json_extract_string({quote(member)}, {json_pointer(*names)})"
+    return f"case when json_valid({quote(member)}) then {value} end"
 
 
 def _outside(where: str) -> str:
