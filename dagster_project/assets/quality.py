@@ -8,8 +8,8 @@ result carries the failing expectations, observed values and sample failing rows
 Each layer's suites run in one step (`raw_quality_checks`, `mart_quality_checks`: one check per
 suite in the UI, each selectable on its own), which renders the Great Expectations Data Docs
 (`<quality>/data_docs/index.html`) once at its end, pass or fail. Rendering walks every stored
-result (up to 30 runs of 33 suites): 2-3 s at a month of daily runs, paid once per layer instead of
-once per suite. When every suite of a layer passed, its results are stored and rendered in Great
+result (the latest validation.KEEP_RUNS runs of 33 suites), paid once per layer instead of once
+per suite. When every suite of a layer passed, its results are stored and rendered in Great
 Expectations' own worker process while the run goes on (the raw layer's while dbt builds, the
 marts' while the publication copies them); the publication waits for them before it swaps its files
 in, and `csat run` before it ends.
