@@ -17,6 +17,13 @@
    publication that finds every mart as published), the floor under the daily increment's share of
    a full build.
 
+`--history N` runs `csat run` N times with nothing new between the full build and the increment,
+untimed: the Great Expectations Data Docs' history of daily use. Every render of the Data Docs reads
+each kept result, and each round starts with an empty quality folder, where a run in daily use
+finds the latest quality.validation.KEEP_RUNS runs kept (`--history 8` fills it before the increment
+and the run with nothing new). Without it, the run with nothing new costs less than in daily use
+(about 1 s at 1M: DECISIONLOG "The Data Docs keep ten runs").
+
 `--rounds N` runs steps 2-5 N times back to back (each full build into a fresh warehouse): the
 ratios reported are the medians over the rounds, each round's own beside them, and the table of
 stages is the round of median full-build ratio (one whole run, whose stages add up). On a shared
@@ -418,6 +425,7 @@ def bench(
     engine: str = "duckdb",
     dbt_threads: int | None = None,
     rounds: int = 1,
+    history: int = 0,
 ) -> dict:
     root = BENCH_DIR / "data" / f"pipeline-{responses}"
     landing, day = prepare_data(responses, root)
@@ -445,7 +453,7 @@ def bench(
     subprocess.run([str(Path(sys.executable).with_name("csat")), "parse"], env=env, check=True)
     read_once(landing)
     measured = [
-        bench_round(number, rounds, landing, day, workdir, env, memory_limit, increment)
+        bench_round(number, rounds, landing, day, workdir, env, memory_limit, increment, history)
         for number in range(1, rounds + 1)
     ]
     return {
@@ -456,6 +464,7 @@ def bench(
         "dbt_threads": int(threads) if threads else None,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "history_runs": history if increment else 0,
         **combine_rounds(measured),
     }
 
@@ -503,9 +512,11 @@ def bench_round(
     env: dict[str, str],
     memory_limit: str | None,
     increment: bool,
+    history: int = 0,
 ) -> dict:
     """One round: the yardstick, a full build into a fresh warehouse and publication folder, then the
-    held-back day delivered and the daily increment, then a run with nothing new. Rounds run back to
+    held-back day delivered (after `history` untimed runs with nothing new, which fill the Data Docs'
+    history) and the daily increment, then a run with nothing new. Rounds run back to
     back, so that a busy spell of the shared machine lands in one round's figures rather than in one
     side of every ratio."""
     for folder in ("warehouse", "published", "quality", "reports"):
@@ -527,6 +538,10 @@ def bench_round(
     print(_took(full), flush=True)
     daily = nothing_new = None
     if increment:
+        if history:
+            print(f"the Data Docs' history: {history} runs with nothing new, untimed ...", flush=True)
+        for run in range(1, history + 1):
+            run_pipeline(f"history{suffix}-{run}", landing, workdir, env)
         for path in day.rglob("*"):
             if path.is_file():
                 target = landing / path.relative_to(day)
@@ -585,6 +600,11 @@ def markdown(result: dict) -> str:
         + (f"; dbt on {result['engine']}" if result.get("engine", "duckdb") != "duckdb" else "")
         + (f"; CSAT_DUCKDB_MEMORY_LIMIT={result['memory_limit']}" if result["memory_limit"] else "")
         + (f"; CSAT_DBT_THREADS={result['dbt_threads']}" if result.get("dbt_threads") else "")
+        + (
+            f"; {result['history_runs']} runs with nothing new before the increment (the Data Docs' history)"
+            if result.get("history_runs")
+            else ""
+        )
         + ".",
         "",
         "| stage | full build (s) | daily increment (s) | next run, nothing new (s) |",
@@ -660,12 +680,22 @@ def main() -> int:
         default=1,
         help="yardstick, full build, increment and nothing-new run this many times, back to back; medians reported",
     )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="runs with nothing new between the full build and the increment, untimed: the Data Docs' "
+        "history of daily use (8 fill it)",
+    )
     parser.add_argument("--yardstick", nargs=2, metavar=("LANDING", "WORKDIR"), help=argparse.SUPPRESS)
     parser.add_argument("--results", default=str(BENCH_DIR / "results"), help="folder of the results files")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help="engine dbt builds on")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.history < 0:
+        parser.error("--history must not be negative")
     if args.yardstick:
         yardstick(Path(args.yardstick[0]), Path(args.yardstick[1]), args.memory_limit)
         return 0
@@ -676,6 +706,7 @@ def main() -> int:
         engine=args.engine,
         dbt_threads=args.dbt_threads,
         rounds=args.rounds,
+        history=args.history,
     )
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,9 @@ def test_the_results_table_states_ratio_and_stage_costs(bench):
     assert "nodes, 2 threads)" in text  # the profile's default when the run set none
     one_thread = bench.markdown({**result, "dbt_threads": 1})
     assert "CSAT_DBT_THREADS=1" in one_thread and "nodes, 1 thread)" in one_thread
+    assert "Data Docs' history" not in text
+    with_history = bench.markdown({**result, "history_runs": 8})
+    assert "; 8 runs with nothing new before the increment (the Data Docs' history)." in with_history
 
 
 def test_rounds_report_medians_and_one_whole_round(bench):
@@ -150,11 +153,14 @@ def test_rounds_report_medians_and_one_whole_round(bench):
     assert "rounds" not in one and "**Full build / yardstick: 4.0x**" in one
 
 
-@pytest.mark.pipeline  # runs `csat run` three times (minutes)
+@pytest.mark.pipeline  # runs `csat run` four times (minutes)
 def test_benchmark_end_to_end_on_a_tiny_scale(tmp_path, bench, monkeypatch):
     monkeypatch.setattr(bench, "BENCH_DIR", tmp_path)
-    result = bench.bench(3000, memory_limit="1GB")  # about 3 responses a day
+    result = bench.bench(3000, memory_limit="1GB", history=1)  # about 3 responses a day
     assert all(result[run]["returncode"] == 0 for run in ("full", "daily", "nothing_new"))
+    # the history's run came before the day: it loaded nothing, and the increment loaded the day
+    run_folder = tmp_path / "data" / "pipeline-3000" / "run"
+    assert result["history_runs"] == 1 and "0 new files" in (run_folder / "history-1.out").read_text()
     assert set(result["full"]["stage_seconds"]) == set(bench.STAGE_ORDER)
     assert result["full"]["stage_seconds"]["dbt models"] > 0 and result["full"]["stage_seconds"]["dbt tests"] > 0
     assert result["full"]["peak_rss_mb"] > result["yardstick"]["peak_rss_mb"] > 0
@@ -165,7 +171,7 @@ def test_benchmark_end_to_end_on_a_tiny_scale(tmp_path, bench, monkeypatch):
     assert idle["ingestion"]["files_loaded"] == 0 and result["nothing_new_share_of_full"] > 0
     # ... and its publication kept the published copy (the log kept is the latest run's)
     assert idle["publication"]["marts_changed"] == 0 < idle["publication"]["marts_published"]
-    warehouse = tmp_path / "data" / "pipeline-3000" / "run" / "warehouse" / "csat.duckdb"
+    warehouse = run_folder / "warehouse" / "csat.duckdb"
     assert "Nothing new to publish" in bench.run_log_path(warehouse).read_text()
     assert not list((tmp_path / "data" / "pipeline-3000" / "landing").rglob(f"{bench.DAY_PREFIX}*"))
     json.dumps(result)
