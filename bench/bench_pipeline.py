@@ -20,8 +20,8 @@
 `--history N` runs `csat run` N times with nothing new between the full build and the increment,
 untimed: the Great Expectations Data Docs' history of daily use. Every render of the Data Docs reads
 each kept result, and each round starts with an empty quality folder, where a run in daily use
-finds the latest quality.validation.KEEP_RUNS runs kept (`--history 8` fills it before the increment
-and the run with nothing new). Without it, the run with nothing new costs less than in daily use
+finds the latest quality.validation.KEEP_RUNS runs kept (`--history 8`, FULL_HISTORY, fills it
+before the increment and the run with nothing new). Without it, the run with nothing new costs less than in daily use
 (about 1 s at 1M: DECISIONLOG "The Data Docs keep ten runs").
 
 `--rounds N` runs steps 2-5 N times back to back (each full build into a fresh warehouse): the
@@ -60,6 +60,7 @@ sys.path.insert(0, str(REPO))
 from dagster_project.cli import STAGES_LOG_PREFIX, run_log_path  # noqa: E402
 from dagster_project.contract import ENTITIES  # noqa: E402
 from dagster_project.dbt_node_results import NODE_RESULTS_FILE, read_node_results  # noqa: E402
+from dagster_project.quality.validation import KEEP_RUNS  # noqa: E402
 from dagster_project.settings import SETTINGS  # noqa: E402
 
 LAST_DAY = "2026-10-31"  # the generator's default history ends on 2026-11-01 (exclusive)
@@ -69,6 +70,9 @@ CSAT = str(Path(sys.executable).with_name("csat"))
 STAGE_ORDER = ("ingestion", "dbt models", "dbt tests", "quality checks", "publication", "scorecard")
 # The runs after the full build, in order, with their names in the rounds' line, and their shares of it.
 LATER_RUNS = {"daily": "daily", "nothing_new": "nothing new"}
+# Runs with nothing new that fill the Data Docs' history before the increment (`--history`): the
+# runs kept, less the full build and the increment, which are kept too.
+FULL_HISTORY = KEEP_RUNS - 2
 SHARES = tuple(f"{run}_share_of_full" for run in LATER_RUNS)
 
 
@@ -686,7 +690,7 @@ def main() -> int:
         default=0,
         metavar="RUNS",
         help="runs with nothing new between the full build and the increment, untimed: the Data Docs' "
-        "history of daily use (8 fill it)",
+        f"history of daily use ({FULL_HISTORY} fill it)",
     )
     parser.add_argument("--yardstick", nargs=2, metavar=("LANDING", "WORKDIR"), help=argparse.SUPPRESS)
     parser.add_argument("--results", default=str(BENCH_DIR / "results"), help="folder of the results files")

@@ -108,6 +108,7 @@ def test_the_results_table_states_ratio_and_stage_costs(bench):
     one_thread = bench.markdown({**result, "dbt_threads": 1})
     assert "CSAT_DBT_THREADS=1" in one_thread and "nodes, 1 thread)" in one_thread
     assert "Data Docs' history" not in text
+    assert bench.FULL_HISTORY == 8  # the README's `--history 8`: ten runs kept, less the full build and the increment
     with_history = bench.markdown({**result, "history_runs": 8})
     assert "; 8 runs with nothing new before the increment (the Data Docs' history)." in with_history
 
